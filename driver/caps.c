@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * caps.c: reads the VMX capability MSRs once, at load, on the CPU running
+ * module init, and decides whether VMX is usable at all.
+ *
+ * Environment: process context (module init). The result is read-only
+ * afterwards, so readers need no lock.
+ */
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include <linux/string_helpers.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+
+#include "vmxcore.h"
+#include "caps_decode.h"
+
+static struct vmxcore_caps vmx_host_caps;
+
+const struct vmxcore_caps *vmx_caps(void)
+{
+	return &vmx_host_caps;
+}
+
+static void vmx_read_ctls(u64 basic, unsigned int index, struct vmxcore_ctls *ctls)
+{
+	u64 msr;
+
+	rdmsrl(vmxc_ctl_msr(basic, index), msr);
+	ctls->allowed0 = vmxc_allowed0(msr);
+	ctls->allowed1 = vmxc_allowed1(msr);
+}
+
+static void vmx_read_optional_caps(struct vmxcore_caps *c)
+{
+	u64 msr;
+
+	if (!(c->proc.allowed1 & VMXC_PROC_SECONDARY))
+		return;
+	c->flags |= VMXCORE_CAP_SECONDARY_CTLS;
+	rdmsrl(MSR_IA32_VMX_PROCBASED_CTLS2, msr);
+	c->proc2.allowed0 = vmxc_allowed0(msr);
+	c->proc2.allowed1 = vmxc_allowed1(msr);
+
+	if (c->proc2.allowed1 & (VMXC_PROC2_EPT | VMXC_PROC2_VPID))
+		rdmsrl(MSR_IA32_VMX_EPT_VPID_CAP, c->ept_vpid_cap);
+	if (c->proc2.allowed1 & VMXC_PROC2_EPT)
+		c->flags |= VMXCORE_CAP_EPT;
+	if (c->proc2.allowed1 & VMXC_PROC2_VPID)
+		c->flags |= VMXCORE_CAP_VPID;
+	if (c->proc2.allowed1 & VMXC_PROC2_UNRESTRICTED)
+		c->flags |= VMXCORE_CAP_UNRESTRICTED_GUEST;
+	if (c->proc2.allowed1 & VMXC_PROC2_VMFUNC) {
+		c->flags |= VMXCORE_CAP_VMFUNC;
+		rdmsrl(MSR_IA32_VMX_VMFUNC, c->vmfunc);
+	}
+}
+
+/*
+ * Refuses to load, with the reason in the log, when VMX is missing or
+ * disabled by firmware, or when its VMCS layout is one we cannot host
+ * (larger than a page or not write-back cacheable).
+ */
+int vmx_caps_init(void)
+{
+	struct vmxcore_caps *c = &vmx_host_caps;
+	const char *why;
+	u64 feat_ctl = 0;
+
+	rdmsrl_safe(MSR_IA32_FEAT_CTL, &feat_ctl);
+	why = vmxc_usable_verdict(cpuid_ecx(1), feat_ctl);
+	if (why) {
+		pr_err(VMX_PR_PREFIX "not loading: %s\n", why);
+		return -EOPNOTSUPP;
+	}
+
+	memset(c, 0, sizeof(*c));
+	rdmsrl(MSR_IA32_VMX_BASIC, c->vmx_basic);
+	c->vmcs_revision = vmxc_basic_revision(c->vmx_basic);
+	c->vmcs_size = vmxc_basic_vmcs_size(c->vmx_basic);
+	if (c->vmcs_size > PAGE_SIZE ||
+	    vmxc_basic_memtype(c->vmx_basic) != VMXC_BASIC_MEMTYPE_WB) {
+		pr_err(VMX_PR_PREFIX "not loading: unsupported VMCS layout (IA32_VMX_BASIC=%#llx: size %u, memory type %u)\n",
+		       c->vmx_basic, c->vmcs_size, vmxc_basic_memtype(c->vmx_basic));
+		return -EOPNOTSUPP;
+	}
+	if (c->vmx_basic & VMXC_BASIC_TRUE_CTLS)
+		c->flags |= VMXCORE_CAP_TRUE_CTLS;
+
+	vmx_read_ctls(c->vmx_basic, 0, &c->pin);
+	vmx_read_ctls(c->vmx_basic, 1, &c->proc);
+	vmx_read_ctls(c->vmx_basic, 2, &c->exit);
+	vmx_read_ctls(c->vmx_basic, 3, &c->entry);
+	rdmsrl(MSR_IA32_VMX_MISC, c->misc);
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, c->cr0_fixed0);
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, c->cr0_fixed1);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, c->cr4_fixed0);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, c->cr4_fixed1);
+	rdmsrl(MSR_IA32_VMX_VMCS_ENUM, c->vmcs_enum);
+	vmx_read_optional_caps(c);
+
+	pr_info(VMX_PR_PREFIX "VMCS revision %#x, %u bytes, EPT %s, VPID %s, unrestricted guest %s\n",
+		c->vmcs_revision, c->vmcs_size,
+		str_yes_no(c->flags & VMXCORE_CAP_EPT),
+		str_yes_no(c->flags & VMXCORE_CAP_VPID),
+		str_yes_no(c->flags & VMXCORE_CAP_UNRESTRICTED_GUEST));
+	return 0;
+}

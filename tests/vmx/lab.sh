@@ -1,0 +1,156 @@
+#!/bin/sh
+# The VT-x lab, host side: builds a bootable ISO from Debian's stock kernel
+# (the image matching the headers vmxcore.ko was built against) and a busybox
+# initramfs holding the module, KVM's modules, the test programs and the
+# suites; boots it once in Bochs with an emulated VMX+EPT CPU; judges the
+# serial log (tests/vmx/judge.c). See tests/vmx/README.md.
+#
+# usage: lab.sh --build DIR --kver KVER [--cpus N] [--demo] [--suites "a b"]
+#               [--timeout SECONDS] [--keep-log]
+set -eu
+
+BUILD=build KVER= CPUS=2 DEMO=0 SUITES= TIMEOUT=1200
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) BUILD=$2; shift ;;
+	--kver) KVER=$2; shift ;;
+	--kdir) shift ;;	# accepted for symmetry with make; unused here
+	--cpus) CPUS=$2; shift ;;
+	--demo) DEMO=1 ;;
+	--suites) SUITES=$2; shift ;;
+	--timeout) TIMEOUT=$2; shift ;;
+	*) echo "lab.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+W=$TOP/$BUILD/lab
+CACHE=${VMXCORE_CACHE:-/var/cache/vmxcore}
+RESULTS=$TOP/${TAP_RESULTS:-build/results}
+[ -n "$KVER" ] || KVER=$(sh "$TOP/scripts/kver.sh")
+
+die() { echo "lab.sh: $*" >&2; exit 1; }
+
+deb=$(ls "$CACHE"/linux-image-"$KVER"_*.deb 2>/dev/null | tail -n 1) ||
+	die "no linux-image-$KVER .deb in $CACHE: run scripts/setup.sh"
+[ -n "$deb" ] || die "no linux-image-$KVER .deb in $CACHE: run scripts/setup.sh"
+[ -f "$TOP/driver/vmxcore.ko" ] || die "driver/vmxcore.ko not built (make module)"
+command -v bochs-bin >/dev/null || die "bochs-bin missing: run scripts/setup.sh"
+
+# Suites: every tests/vmx/suites/*.sh but lib.sh and demo.sh, in name order;
+# a "# lab: xfail" line marks the negative control.
+if [ "$DEMO" = 1 ]; then
+	SUITES=demo
+elif [ -z "$SUITES" ]; then
+	SUITES=$(cd "$HERE/suites" && ls *.sh | sed 's/\.sh$//' | grep -vxE 'lib|demo' | tr '\n' ' ')
+fi
+
+unpack_kernel() {
+	stamp=$W/kernel/.unpacked
+	[ "$(cat "$stamp" 2>/dev/null)" = "$deb" ] && return 0
+	rm -rf "$W/kernel" && mkdir -p "$W/kernel"
+	dpkg-deb -x "$deb" "$W/kernel"
+	echo "$deb" > "$stamp"
+}
+
+build_initramfs() {
+	r=$W/rootfs k=$W/kernel/lib/modules/$KVER/kernel
+	rm -rf "$r" && mkdir -p "$r/bin" "$r/lab/bin" "$r/lab/suites" "$r/dev" "$r/proc" "$r/sys" "$r/tmp"
+	cp /bin/busybox "$r/bin/"
+	cp "$HERE/init" "$r/init" && chmod +x "$r/init"
+	cp "$TOP/driver/vmxcore.ko" "$k/arch/x86/kernel/msr.ko" "$k/virt/lib/irqbypass.ko" \
+	   "$k/arch/x86/kvm/kvm.ko" "$k/arch/x86/kvm/kvm-intel.ko" "$r/lab/"
+	# Debug info is 95% of the module; loading it costs emulated time every insmod.
+	strip --strip-debug "$r/lab/vmxcore.ko"
+	cp "$TOP/$BUILD"/lab/bin/* "$r/lab/bin/"
+	cp "$HERE"/suites/*.sh "$r/lab/suites/"
+	: > "$r/lab/suites.list"
+	for s in $SUITES; do
+		[ -f "$HERE/suites/$s.sh" ] || die "no suite tests/vmx/suites/$s.sh"
+		flag=$(grep -q '^# lab: xfail' "$HERE/suites/$s.sh" && echo xfail || true)
+		echo "$s $flag" >> "$r/lab/suites.list"
+	done
+	( cd "$r" && find . | cpio -o -H newc 2>/dev/null | gzip -1 ) > "$W/iso/initrd.gz"
+}
+
+build_iso() {
+	mkdir -p "$W/iso/isolinux"
+	cp "$W/kernel/boot/vmlinuz-$KVER" "$W/iso/vmlinuz"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$W/iso/isolinux/"
+	printf '%s\n' 'DEFAULT linux' 'PROMPT 0' 'TIMEOUT 0' 'LABEL linux' '  KERNEL /vmlinuz' \
+		'  APPEND initrd=/initrd.gz console=ttyS0,115200 panic=-1 loglevel=5 mitigations=off' \
+		> "$W/iso/isolinux/isolinux.cfg"
+	build_initramfs
+	xorriso -as mkisofs -quiet -o "$W/lab.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+		-no-emul-boot -boot-load-size 4 -boot-info-table "$W/iso"
+}
+
+# corei7_skylake_x: VMX with EPT, VPID, unrestricted guest (Bochs 2.7).
+write_bochsrc() {
+	cat > "$W/bochsrc" <<RC
+memory: guest=512, host=512
+cpu: model=corei7_skylake_x, count=$CPUS, ips=400000000, reset_on_triple_fault=1
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=$W/lab.iso, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$W/serial.out
+display_library: term
+log: $W/bochs.log
+clock: sync=none, time0=local
+panic: action=fatal
+error: action=report
+info: action=ignore
+debug: action=ignore
+pci: enabled=1, chipset=i440fx
+# No sound card here: Bochs' mixer thread aborts (FORTIFY) on a real sound driver.
+sound: driver=dummy
+speaker: enabled=0
+RC
+	printf 'c\nquit\n' > "$W/cont.rc"	# Debian's bochs starts in its debugger
+}
+
+# Bochs' term display needs a tty; script(1) provides one without a network port.
+boot() {
+	rm -f "$W/serial.out" "$W/bochs.log"
+	start=$(date +%s)
+	timeout "$TIMEOUT" script -qfec "bochs-bin -q -f $W/bochsrc -rc $W/cont.rc" /dev/null \
+		> "$W/bochs.stdout" 2>&1 < /dev/null || true
+	echo "vmx-lab: Bochs ran $(( $(date +%s) - start ))s ($CPUS CPU(s), suites: $SUITES)"
+	touch "$W/serial.out"
+}
+
+explain_failure() {
+	if grep -q 'Bochs is exiting' "$W/bochs.stdout" 2>/dev/null; then
+		echo "---- Bochs stopped with ($W/bochs.stdout) ----"
+		grep -A1 'Bochs is exiting' "$W/bochs.stdout" | tr -d '\r' | tail -n 1
+	fi
+	echo "---- last 60 lines of the lab's serial console ($W/serial.out) ----"
+	tail -n 60 "$W/serial.out" | tr -d '\r'
+	if grep -q 'VMFAIL\|VMEXIT' "$W/bochs.log" 2>/dev/null; then
+		echo "---- Bochs' VMX diagnostics ($W/bochs.log) ----"
+		grep 'VMFAIL\|VMEXIT' "$W/bochs.log" | tail -n 20
+	fi
+}
+
+mkdir -p "$W" "$RESULTS"
+unpack_kernel
+build_iso
+write_bochsrc
+boot
+
+label=vmx-lab
+[ "$DEMO" = 1 ] && label=demo
+if [ "$DEMO" = 1 ]; then
+	tr -d '\r' < "$W/serial.out" | sed -n '/^LAB: suite demo/,/^LAB: suite-end/p' |
+		grep -E '^(# |ok |not ok )' | sed 's/^# //'
+fi
+if "$TOP/$BUILD/bin/lab-judge" "$W/serial.out" "$RESULTS/$label.counts" $SUITES > "$W/judge.out"; then
+	[ "$DEMO" = 1 ] && tail -n 1 "$W/judge.out" || cat "$W/judge.out"
+else
+	cat "$W/judge.out"
+	explain_failure
+	exit 1
+fi

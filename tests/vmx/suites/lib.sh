@@ -1,0 +1,61 @@
+# Sourced by the lab's shell suites: TAP output and the lab's fixed paths.
+LAB=/lab
+SYSFS=/sys/class/misc/vmxcore
+tap_n=0
+tap_failed=0
+
+plan() { echo "1..$1"; }
+
+# ok NAME CONDITION-COMMAND...: passes when the command succeeds.
+ok() {
+	name=$1; shift
+	tap_n=$((tap_n + 1))
+	if "$@" >/tmp/ok.out 2>&1; then
+		echo "ok $tap_n - $name"
+	else
+		tap_failed=$((tap_failed + 1))
+		echo "not ok $tap_n - $name: '$*' failed: $(head -c 200 /tmp/ok.out | tr '\n' ' ')"
+	fi
+}
+
+# is NAME GOT WANT: passes when the two strings are equal.
+is() {
+	tap_n=$((tap_n + 1))
+	if [ "$2" = "$3" ]; then
+		echo "ok $tap_n - $1"
+	else
+		tap_failed=$((tap_failed + 1))
+		echo "not ok $tap_n - $1: got '$2', want '$3'"
+	fi
+}
+
+skip() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $1 # SKIP $2"
+}
+
+finish() { [ "$tap_failed" -eq 0 ]; }
+
+load_vmxcore() { insmod $LAB/vmxcore.ko; }
+unload_vmxcore() { rmmod vmxcore; }
+vmx_cpus() { cat $SYSFS/vmx_cpus; }
+online_cpus() { cat /sys/devices/system/cpu/online; }
+
+# hold_vm TOOLCMD: starts "labtool TOOLCMD FILE" in the background and waits
+# until it holds its VM; sets HOLD_PID. Returns non-zero if it never did.
+hold_vm() {
+	rm -f /tmp/held
+	labtool "$1" /tmp/held &
+	HOLD_PID=$!
+	for _ in $(seq 100); do
+		[ -e /tmp/held ] && return 0
+		kill -0 $HOLD_PID 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+release_vm() { kill "$HOLD_PID" && wait "$HOLD_PID"; }
+
+# Counts kernel log lines matching a pattern (for "logged a clear reason").
+dmesg_count() { dmesg | grep -c "$1"; }
