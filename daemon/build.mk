@@ -26,3 +26,8 @@ $(BUILD)/bin/vmxd-runner-sim: $(BUILD)/daemon/runner/sim.o $(VMXD_LIB) $(BUILD)/
 BINS        += $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim
 UNIT_LINK   += $(VMXD_LIB)
 UNIT_LDLIBS += $(VMXD_LIBS)
+
+# Tests find the sources and the binaries of this BUILD through -D.
+TEST_PATHS := -DSRCDIR=\"$(CURDIR)\" -DBINDIR=\"$(abspath $(BUILD))/bin\"
+$(BUILD)/tests/daemon/%.o: CFLAGS += $(TEST_PATHS)
+$(BUILD)/tests/daemon/test_vmxd: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
