@@ -266,8 +266,7 @@ static void runner_on_response(struct vmxd_vm *vm, struct proto_msg *m)
 		state = "running", reason = "unpaused";
 	else if (strcmp(p->vp_verb, "reboot") == 0)
 		state = "running", reason = "rebooted";
-	else if (strcmp(p->vp_verb, "shutdown") == 0)
-		state = "shutdown", reason = "user";
+	/* shutdown: the guest says when it starts powering off (an event). */
 	if (state) {
 		snprintf(vm->vm_state, sizeof(vm->vm_state), "%s", state);
 		runner_set_state(v, vm->vm_uuid, vm->vm_name, state, reason, vm->vm_pid);

@@ -155,6 +155,7 @@ static void sim_request(struct sim *s, struct sim_peer *p, struct proto_msg *req
 		if (!s->ignore_acpi && !s->poweroff_at) {
 			s->poweroff_at = sim_now() + s->shutdown_ms;
 			snprintf(s->state, sizeof(s->state), "shutdown");
+			sim_event(s, "shutdown", "acpi");
 		}
 	} else if (strcmp(v, "reboot") == 0) {
 		sim_reply(p, req, 1, NULL);
