@@ -743,6 +743,9 @@ static int xml_metadata(xmlNode *n, struct xml_domain *d, struct vx_err *err)
 		}
 		xmlDocSetRootElement(tmp, copy);
 		xmlNodeDump(buf, tmp, copy, 0, 0);
+		/* Setting the next root would only unlink this one. */
+		xmlUnlinkNode(copy);
+		xmlFreeNode(copy);
 	}
 	if (rc == 0)
 		d->xdom_metadata = strdup((const char *)xmlBufferContent(buf));

@@ -429,8 +429,10 @@ int proto_rbuf_append(struct proto_rbuf *rb, const void *data, size_t n,
 		uint8_t hdr[PROTO_HDR_LEN];
 		size_t have = rb->rb_len < PROTO_HDR_LEN ? rb->rb_len : PROTO_HDR_LEN;
 
-		memcpy(hdr, rb->rb_buf, have);
-		memcpy(hdr + have, data, PROTO_HDR_LEN - have);
+		if (have)
+			memcpy(hdr, rb->rb_buf, have);
+		if (have < PROTO_HDR_LEN)
+			memcpy(hdr + have, data, PROTO_HDR_LEN - have);
 		if (proto_hdr_len(hdr) > PROTO_MAX_BODY)
 			return vx_err_set(err, -EMSGSIZE,
 					  "proto: frame of %u bytes exceeds the %u byte limit",
@@ -447,7 +449,8 @@ int proto_rbuf_append(struct proto_rbuf *rb, const void *data, size_t n,
 		rb->rb_buf = nb;
 		rb->rb_cap = cap;
 	}
-	memcpy(rb->rb_buf + rb->rb_len, data, n);
+	if (n)
+		memcpy(rb->rb_buf + rb->rb_len, data, n);
 	rb->rb_len = need;
 	return 0;
 }
