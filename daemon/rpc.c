@@ -250,6 +250,12 @@ static int rpc_runner_verb(struct rpc_call *call, const char *verb)
 	} else if (strcmp(verb, "destroy") == 0) {
 		wait_stop = 1;
 		timeout = 5000; /* then SIGKILL */
+	} else if (strcmp(verb, "reboot") == 0 &&
+		   runner_reboot_destroys(call->rc_vmxd, sd.sd_uuid)) {
+		/* <on_reboot>destroy</on_reboot>: a reboot ends the domain. */
+		verb = "destroy";
+		wait_stop = 1;
+		timeout = 5000;
 	} else if (strcmp(verb, "suspend") == 0 && strcmp(vm->vm_state, "paused") == 0) {
 		rc = vx_err_set(&call->rc_err, -EBUSY, "domain '%s' is already paused",
 				sd.sd_name);

@@ -148,13 +148,83 @@ static int runner_send(struct vmxd_vm *vm, struct proto_msg *m)
 	return rc < 0 ? rc : 0;
 }
 
-/* The runner is gone: record why, answer everyone waiting. */
+/*
+ * Restart budget for on_poweroff/on_crash = restart: a guest that dies at
+ * once would otherwise be restarted forever. RUNNER_RESTART_MAX restarts per
+ * RUNNER_RESTART_WINDOW_MS per domain, then it stays off (reason says so).
+ */
+#define RUNNER_RESTART_MAX 3
+#define RUNNER_RESTART_WINDOW_MS 60000
+static struct {
+	char uuid[37];
+	uint64_t since;
+	int count;
+} runner_restarts[32];
+
+static int runner_restart_allowed(struct vmxd *v, const char *uuid)
+{
+	uint64_t now = uv_now(v->loop);
+	size_t i, slot = 0;
+
+	for (i = 0; i < 32; i++) {
+		if (strcmp(runner_restarts[i].uuid, uuid) == 0)
+			break;
+		if (runner_restarts[i].since < runner_restarts[slot].since)
+			slot = i;
+	}
+	if (i == 32) {
+		i = slot;
+		snprintf(runner_restarts[i].uuid, 37, "%s", uuid);
+		runner_restarts[i].count = 0;
+		runner_restarts[i].since = now;
+	}
+	if (now - runner_restarts[i].since > RUNNER_RESTART_WINDOW_MS) {
+		runner_restarts[i].since = now;
+		runner_restarts[i].count = 0;
+	}
+	return ++runner_restarts[i].count <= RUNNER_RESTART_MAX;
+}
+
+/* The domain's <on_poweroff>/<on_crash>/<on_reboot> says "restart"? */
+static int runner_wants_restart(const struct store_domain *sd, const char *event)
+{
+	struct xml_domain *d;
+	const char *act = NULL;
+	int restart;
+
+	if (xml_domain_parse(sd->sd_xml, strlen(sd->sd_xml), &d, NULL) < 0)
+		return 0;
+	if (strcmp(event, "shutdown") == 0)
+		act = d->xdom_on_poweroff;
+	else if (strcmp(event, "crashed") == 0)
+		act = d->xdom_on_crash;
+	else if (strcmp(event, "reboot") == 0)
+		act = d->xdom_on_reboot ? d->xdom_on_reboot : "restart";
+	restart = act && strcmp(act, "restart") == 0;
+	xml_domain_free(d);
+	return restart;
+}
+
+int runner_reboot_destroys(struct vmxd *v, const char *uuid)
+{
+	struct store_domain sd;
+	int destroys = 0;
+
+	if (store_domain_get(v->store, uuid, &sd, NULL) == 0) {
+		destroys = !runner_wants_restart(&sd, "reboot");
+		store_domain_clear(&sd);
+	}
+	return destroys;
+}
+
+/* The runner is gone: record why, answer everyone waiting, maybe restart. */
 static void runner_gone(struct vmxd_vm *vm)
 {
 	struct vmxd *v = vm->vm_vmxd;
 	struct store_domain sd;
 	const char *reason;
-	char path[VMXD_PATH_MAX + 64];
+	char path[VMXD_PATH_MAX + 64], why[32];
+	int have_sd, restart = 0;
 
 	if (vm->vm_gone)
 		return;
@@ -167,16 +237,26 @@ static void runner_gone(struct vmxd_vm *vm)
 		reason = "failed";
 	else
 		reason = "crashed";
-	if (store_domain_get(v->store, vm->vm_uuid, &sd, NULL) == 0) {
-		if (!sd.sd_persistent) {
+	snprintf(why, sizeof(why), "%s", reason);
+	have_sd = store_domain_get(v->store, vm->vm_uuid, &sd, NULL) == 0;
+	if (have_sd && !vm->vm_destroying && runner_wants_restart(&sd, why)) {
+		restart = runner_restart_allowed(v, vm->vm_uuid);
+		if (!restart) {
+			log_warn("domain %s: %s again; restart budget used up, leaving it off",
+				 vm->vm_name, why);
+			snprintf(why, sizeof(why), "%.16s-too-often", reason);
+		}
+	}
+	if (have_sd) {
+		if (!sd.sd_persistent && !restart) {
 			store_domain_undefine(v->store, vm->vm_uuid, NULL);
 			log_info("transient domain %s stopped (%s) and is gone",
-				 vm->vm_name, reason);
-		} else {
+				 vm->vm_name, why);
+		} else if (!restart) {
 			runner_set_state(v, vm->vm_uuid, vm->vm_name, "shutoff",
-					 reason, 0);
+					 why, 0);
 		}
-		store_domain_clear(&sd);
+		/* Restarting: it stays "running" in the store, no shutoff blip. */
 	}
 	runner_path(v, vm->vm_uuid, "sock", path, sizeof(path));
 	unlink(path);
@@ -195,10 +275,20 @@ static void runner_gone(struct vmxd_vm *vm)
 			continue;
 		}
 		snprintf(msg, sizeof(msg), "runner of domain '%s' exited (%s); see %s/vm/%s.log",
-			 vm->vm_name, reason, v->conf.vc_rundir, vm->vm_uuid);
+			 vm->vm_name, why, v->conf.vc_rundir, vm->vm_uuid);
 		runner_pending_done(vm, p, -EIO, msg, NULL);
 	}
 	runner_unlink(vm);
+	if (restart) {
+		struct vx_err err;
+
+		log_info("domain %s: %s, restarting as its configuration asks",
+			 sd.sd_name, reason);
+		if (runner_start(v, &sd, NULL, 0, &err) < 0)
+			log_err("domain %s: restart failed: %s", sd.sd_name, err.msg);
+	}
+	if (have_sd)
+		store_domain_clear(&sd);
 }
 
 static void runner_on_hello(struct vmxd_vm *vm, struct proto_msg *m)

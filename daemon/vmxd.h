@@ -129,6 +129,8 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 int runner_command(struct vmxd *v, struct vmxd_vm *vm, const char *verb,
 		   struct vmxd_conn *c, uint64_t id, int wait_stop,
 		   int timeout_ms, struct vx_err *err);
+/* on_reboot = destroy: a reboot request stops the domain instead. */
+int runner_reboot_destroys(struct vmxd *v, const char *uuid);
 struct vmxd_vm *runner_find(struct vmxd *v, const char *uuid);
 /* Re-attaches to the runners of domains the store records as active. */
 void runner_reattach_all(struct vmxd *v);

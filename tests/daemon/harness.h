@@ -189,9 +189,12 @@ static int h_ctl(struct env *e, char *out, size_t outlen, const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Writes a test-type domain XML into the env dir; returns its path. */
-static const char *h_xml(struct env *e, const char *name, const char *type,
-			 const char *cmdline)
+/*
+ * Writes a domain XML into the env dir; extra goes before <devices>.
+ * Returns its path (static buffer).
+ */
+static const char *h_xml_extra(struct env *e, const char *name, const char *type,
+			       const char *cmdline, const char *extra)
 {
 	static char path[200];
 	FILE *f;
@@ -201,12 +204,18 @@ static const char *h_xml(struct env *e, const char *name, const char *type,
 	fprintf(f, "<domain type='%s'>\n  <name>%s</name>\n"
 		"  <memory unit='MiB'>64</memory>\n  <vcpu>1</vcpu>\n"
 		"  <os><type arch='x86_64'>hvm</type><kernel>/boot/k</kernel>"
-		"<cmdline>%s</cmdline></os>\n"
+		"<cmdline>%s</cmdline></os>\n%s"
 		"  <devices><disk type='file'><source file='/img/%s.raw'/>"
 		"<target dev='vda'/></disk></devices>\n</domain>\n",
-		type, name, cmdline ? cmdline : "console=ttyS0", name);
+		type, name, cmdline ? cmdline : "console=ttyS0", extra, name);
 	fclose(f);
 	return path;
+}
+
+static const char *h_xml(struct env *e, const char *name, const char *type,
+			 const char *cmdline)
+{
+	return h_xml_extra(e, name, type, cmdline, "");
 }
 
 /* Polls dominfo until the state line matches or ms pass. */

@@ -139,6 +139,43 @@ static void vmxd_records_guest_crash_and_poweroff(void **state)
 	assert_non_null(strstr(out, "Reason         shutdown"));
 }
 
+static void vmxd_lifecycle_actions_from_the_definition(void **state)
+{
+	struct env *e = *state;
+	char out[4096];
+
+	/* on_crash restart: restarted, but not forever. */
+	assert_int_equal(CTL(e, out, "define %s", h_xml_extra(e, "phoenix", "test",
+		"sim.crash_ms=60", "<on_crash>restart</on_crash>")), 0);
+	assert_int_equal(CTL(e, out, "start phoenix"), 0);
+	assert_int_equal(h_wait_state(e, "phoenix", "shutoff", 10000), 0);
+	assert_int_equal(CTL(e, out, "dominfo phoenix"), 0);
+	assert_non_null(strstr(out, "Reason         crashed-too-often"));
+	/* on_reboot destroy: a reboot ends the domain. */
+	assert_int_equal(CTL(e, out, "define %s", h_xml_extra(e, "once", "test", NULL,
+		"<on_reboot>destroy</on_reboot>")), 0);
+	assert_int_equal(CTL(e, out, "start once"), 0);
+	assert_int_equal(CTL(e, out, "reboot once"), 0);
+	assert_int_equal(h_wait_state(e, "once", "shutoff", 2000), 0);
+	/* on_poweroff restart: a guest power-off comes back. */
+	assert_int_equal(CTL(e, out, "define %s", h_xml_extra(e, "back", "test", NULL,
+		"<on_poweroff>restart</on_poweroff>")), 0);
+	assert_int_equal(CTL(e, out, "start back"), 0);
+	{
+		int pid1 = h_runner_pid(e, "back"), pid2 = pid1;
+
+		assert_int_equal(CTL(e, out, "shutdown back --wait"), 0);
+		for (int i = 0; i < 100 && (pid2 == pid1 || pid2 <= 0); i++) {
+			h_sleep_ms(20);
+			pid2 = h_runner_pid(e, "back");
+		}
+		assert_true(pid2 > 0 && pid2 != pid1);
+	}
+	assert_int_equal(h_wait_state(e, "back", "running", 2000), 0);
+	assert_int_equal(CTL(e, out, "destroy back"), 0);
+	assert_int_equal(h_wait_state(e, "back", "shutoff", 2000), 0);
+}
+
 static void vmctl_create_makes_a_transient_domain(void **state)
 {
 	struct env *e = *state;
@@ -511,6 +548,7 @@ int main(void)
 		T(vmctl_lifecycle_of_a_test_domain),
 		T(vmctl_shutdown_timeout_when_guest_ignores_acpi),
 		T(vmxd_records_guest_crash_and_poweroff),
+		T(vmxd_lifecycle_actions_from_the_definition),
 		T(vmctl_create_makes_a_transient_domain),
 		T(vmctl_kvm_start_refused_never_simulated),
 		T(vmctl_readonly_socket_refuses_writes),
