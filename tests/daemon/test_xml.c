@@ -164,6 +164,24 @@ static void xml_dumpxml_validates_against_libvirt_schema(void **state)
 	free(xml);
 }
 
+static void xml_shipped_examples_are_accepted(void **state)
+{
+	static const char *const files[] = { "demo-test.xml", "demo-kvm.xml" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[300], *xml, *out;
+
+		snprintf(path, sizeof(path), SRCDIR "/etc/examples/%s", files[i]);
+		xml = slurp(path);
+		out = canonical_twice(xml);
+		if (have_validator())
+			validate_with_libvirt(out);
+		free(out);
+		free(xml);
+	}
+}
+
 static void xml_generated_uuid_and_mac_are_stable(void **state)
 {
 	const char *in = "<domain type='test'><name>g</name><memory>1024</memory>"
@@ -250,6 +268,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(xml_corpus_accepted_or_refused_precisely),
 		cmocka_unit_test(xml_dumpxml_validates_against_libvirt_schema),
+		cmocka_unit_test(xml_shipped_examples_are_accepted),
 		cmocka_unit_test(xml_generated_uuid_and_mac_are_stable),
 		cmocka_unit_test(xml_memory_units),
 		cmocka_unit_test(xml_uuid_forms),
