@@ -357,6 +357,17 @@ int vmxd_listen(struct vmxd *v, struct vx_err *err)
 	return 0;
 }
 
+/* systemd STATUS= line: what vmxd is doing, for systemctl status. */
+void vmxd_status(struct vmxd *v)
+{
+	int running = 0;
+
+	for (struct vmxd_vm *vm = v->vms; vm; vm = vm->vm_next)
+		running++;
+	sd_notifyf(0, "STATUS=%d domain%s running, %d client%s", running,
+		   running == 1 ? "" : "s", v->nconns, v->nconns == 1 ? "" : "s");
+}
+
 /* Closes every handle; runners keep running (they are not our children). */
 void vmxd_stop(struct vmxd *v)
 {

@@ -169,7 +169,8 @@ int main(int argc, char **argv)
 		runner_autostart_all(&v);
 	log_info("listening on %s and %s (read-only)", v.conf.vc_socket,
 		 v.conf.vc_socket_ro);
-	sd_notifyf(0, "READY=1\nSTATUS=listening on %s", v.conf.vc_socket);
+	sd_notify(0, "READY=1");
+	vmxd_status(&v);
 
 	uv_run(v.loop, UV_RUN_DEFAULT);
 

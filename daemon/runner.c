@@ -54,6 +54,7 @@ void runner_set_state(struct vmxd *v, const char *uuid, const char *name,
 	json_object_object_add(data, "state", json_object_new_string(state));
 	json_object_object_add(data, "reason", json_object_new_string(reason));
 	vmxd_broadcast(v, "domain-state", data);
+	vmxd_status(v);
 }
 
 /* ---- pending client requests ---- */

@@ -117,6 +117,7 @@ void vmxd_conn_ref(struct vmxd_conn *c);
 void vmxd_conn_unref(struct vmxd_conn *c);
 void vmxd_broadcast(struct vmxd *v, const char *event, json_object *data);
 void vmxd_stop(struct vmxd *v);
+void vmxd_status(struct vmxd *v);
 
 /* rpc.c */
 #define RPC_DEFERRED 1  /* handler will answer later through vmxd_reply */

@@ -30,14 +30,14 @@ struct env {
 	pid_t vmxd;
 };
 
-static void h_sleep_ms(int ms)
+static __attribute__((unused)) void h_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
 
-static int h_can_connect(const char *path)
+static __attribute__((unused)) int h_can_connect(const char *path)
 {
 	struct sockaddr_un sun;
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0), ok;
@@ -51,7 +51,7 @@ static int h_can_connect(const char *path)
 }
 
 /* Starts vmxd; crash names a VMXD_TEST_CRASH point or is NULL. */
-static pid_t h_vmxd_start(struct env *e, const char *crash)
+static __attribute__((unused)) pid_t h_vmxd_start(struct env *e, const char *crash)
 {
 	pid_t pid = fork();
 
@@ -83,7 +83,7 @@ static pid_t h_vmxd_start(struct env *e, const char *crash)
 }
 
 /* SIGTERM (or sig) and wait; returns the wait status. */
-static int h_vmxd_stop(struct env *e, int sig)
+static __attribute__((unused)) int h_vmxd_stop(struct env *e, int sig)
 {
 	int st = -1;
 
@@ -96,7 +96,7 @@ static int h_vmxd_stop(struct env *e, int sig)
 	return st;
 }
 
-static int h_env_init(struct env *e)
+static __attribute__((unused)) int h_env_init(struct env *e)
 {
 	memset(e, 0, sizeof(*e));
 	snprintf(e->dir, sizeof(e->dir), "/tmp/vmxd-it-XXXXXX");
@@ -111,7 +111,7 @@ static int h_env_init(struct env *e)
 }
 
 /* Kills every runner this env started (their pidfiles), then removes it. */
-static void h_env_destroy(struct env *e)
+static __attribute__((unused)) void h_env_destroy(struct env *e)
 {
 	char path[300], cmd[200];
 	struct dirent *de;
@@ -146,7 +146,7 @@ static void h_env_destroy(struct env *e)
  * Runs vmctl -c <rw socket> with the space-separated arguments; stdout and
  * stderr go to out. Returns vmctl's exit code.
  */
-static int h_ctl(struct env *e, char *out, size_t outlen, const char *fmt, ...)
+static __attribute__((unused)) int h_ctl(struct env *e, char *out, size_t outlen, const char *fmt, ...)
 {
 	char line[1024], *argv[32], *tok, *save;
 	int argc = 0, p[2], st;
@@ -219,7 +219,7 @@ static const char *h_xml(struct env *e, const char *name, const char *type,
 }
 
 /* Polls dominfo until the state line matches or ms pass. */
-static int h_wait_state(struct env *e, const char *name, const char *state, int ms)
+static __attribute__((unused)) int h_wait_state(struct env *e, const char *name, const char *state, int ms)
 {
 	char out[4096], want[64];
 
@@ -233,7 +233,7 @@ static int h_wait_state(struct env *e, const char *name, const char *state, int 
 	return -1;
 }
 
-static int h_runner_pid(struct env *e, const char *name)
+static __attribute__((unused)) int h_runner_pid(struct env *e, const char *name)
 {
 	char out[4096], *p;
 
