@@ -182,13 +182,14 @@ static int rpc_undefine(struct rpc_call *call)
 static int rpc_start(struct rpc_call *call)
 {
 	struct store_domain sd;
+	struct vmxd_vm *vm;
 	int rc;
 
 	if ((rc = rpc_get_domain(call, &sd)) < 0)
 		return rc;
-	if (runner_find(call->rc_vmxd, sd.sd_uuid))
+	if ((vm = runner_find(call->rc_vmxd, sd.sd_uuid)))
 		rc = vx_err_set(&call->rc_err, -EBUSY, "domain '%s' is already %s",
-				sd.sd_name, sd.sd_state);
+				sd.sd_name, vm->vm_hello ? vm->vm_state : "starting");
 	else
 		rc = runner_start(call->rc_vmxd, &sd, call->rc_conn, call->rc_id,
 				  &call->rc_err);

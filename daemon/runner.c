@@ -298,6 +298,7 @@ static void runner_on_hello(struct vmxd_vm *vm, struct proto_msg *m)
 	json_object *o;
 
 	vm->vm_hello = 1;
+	uv_timer_stop(&vm->vm_timer);
 	if (m->pm_body && json_object_object_get_ex(m->pm_body, "pid", &o))
 		vm->vm_pid = json_object_get_int(o);
 	if (m->pm_body && json_object_object_get_ex(m->pm_body, "state", &o) &&
@@ -551,6 +552,20 @@ static int runner_write_file(const char *path, const char *text,
 	return 0;
 }
 
+/* A runner that has not said hello by then is killed (reason "failed"). */
+#define RUNNER_START_TIMEOUT_MS 10000
+
+static void runner_start_timeout(uv_timer_t *t)
+{
+	struct vmxd_vm *vm = t->data;
+
+	if (vm->vm_hello || vm->vm_pid <= 0)
+		return;
+	log_err("domain %s: runner pid %d did not answer within %d ms; killing it",
+		vm->vm_name, vm->vm_pid, RUNNER_START_TIMEOUT_MS);
+	kill(vm->vm_pid, SIGKILL);
+}
+
 int runner_start(struct vmxd *v, const struct store_domain *sd,
 		 struct vmxd_conn *c, uint64_t id, struct vx_err *err)
 {
@@ -636,6 +651,7 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 	}
 	vm->vm_pid = proc->pid;
 	runner_pending_add(vm, c, id, 0, "start");
+	uv_timer_start(&vm->vm_timer, runner_start_timeout, RUNNER_START_TIMEOUT_MS, 0);
 	return 0;
 }
 
