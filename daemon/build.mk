@@ -32,3 +32,13 @@ TEST_PATHS := -DSRCDIR=\"$(CURDIR)\" -DBINDIR=\"$(abspath $(BUILD))/bin\"
 $(BUILD)/tests/daemon/%.o: CFLAGS += $(TEST_PATHS)
 $(BUILD)/tests/daemon/test_vmxd: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 $(BUILD)/tests/daemon/test_systemd: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
+
+# make bench-daemon: vmxd vs libvirt's test driver (see tests/bench/bench_daemon.c).
+.PHONY: bench-daemon
+$(BUILD)/tests/bench/bench_daemon.o: CFLAGS += $(TEST_PATHS)
+$(BUILD)/bench/bench_daemon: $(BUILD)/tests/bench/bench_daemon.o $(BUILD)/libvxproto.a $(BUILD)/libvxcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c)
+bench-daemon: $(BUILD)/bench/bench_daemon $(BUILD)/bin/vmxd $(BUILD)/bin/vmctl
+	$(BUILD)/bench/bench_daemon 1000
+bench: bench-daemon

@@ -308,7 +308,8 @@ static int rpc_list(struct rpc_call *call)
 	int rc;
 
 	if ((rc = rpc_arg_int(call, "all", 0, 0, 1, &all)) < 0 ||
-	    (rc = store_domain_list(call->rc_vmxd->store, &v, &n, &call->rc_err)) < 0)
+	    (rc = store_domain_list_ext(call->rc_vmxd->store, 0, &v, &n,
+						 &call->rc_err)) < 0)
 		return rc;
 	arr = json_object_new_array_ext((int)n);
 	for (size_t i = 0; i < n; i++)

@@ -53,6 +53,9 @@ int store_domain_get(struct store *st, const char *key,
 		     struct store_domain *out, struct vx_err *err);
 int store_domain_list(struct store *st, struct store_domain **out, size_t *n,
 		      struct vx_err *err);
+/* with_xml 0: sd_xml is "" (for list, which does not need it). */
+int store_domain_list_ext(struct store *st, int with_xml,
+			  struct store_domain **out, size_t *n, struct vx_err *err);
 void store_domain_list_free(struct store_domain *v, size_t n);
 void store_domain_clear(struct store_domain *sd);
 int store_domain_undefine(struct store *st, const char *uuid,
