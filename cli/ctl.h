@@ -54,6 +54,18 @@ int ctl_usage_error(const char *verb, const char *fmt, ...)
 int ctl_call(struct ctl_opts *o, const char *verb, int write, json_object *args,
 	     json_object **result);
 
+/* main.c: a connected, hello'd fd, or -exit code (error printed). */
+int ctl_connect(struct ctl_opts *o, int write, struct proto_rbuf *rb);
+/* One call on an open connection; events meanwhile are dropped. */
+int ctl_call_fd(struct ctl_opts *o, int fd, struct proto_rbuf *rb,
+		uint64_t id, const char *verb, json_object *args,
+		json_object **result);
+
+/* cmd_job.c */
+int ctl_job_list(struct ctl_opts *o, int argc, char **argv);
+int ctl_job_start(struct ctl_opts *o, int argc, char **argv);
+int ctl_job_cancel(struct ctl_opts *o, int argc, char **argv);
+
 /* cmd_vm.c */
 int ctl_define(struct ctl_opts *o, int argc, char **argv);
 int ctl_undefine(struct ctl_opts *o, int argc, char **argv);
@@ -77,5 +89,8 @@ void ctl_print_list(struct ctl_opts *o, json_object *result);
 void ctl_print_dominfo(struct ctl_opts *o, json_object *result);
 void ctl_print_xml(struct ctl_opts *o, json_object *result);
 int ctl_exit_for_status(enum proto_status st);
+void ctl_print_jobs(struct ctl_opts *o, json_object *result);
+/* A progress bar on a terminal (stderr), nothing otherwise; done ends it. */
+void ctl_progress(struct ctl_opts *o, const char *what, int percent, int done);
 
 #endif

@@ -30,6 +30,9 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "list",      ctl_list,      0, "[--all]", "list active (or all) domains" },
 	{ "dominfo",   ctl_dominfo,   0, "DOMAIN", "show a domain's facts" },
 	{ "dumpxml",   ctl_dumpxml,   0, "DOMAIN", "print a domain's XML" },
+	{ "job-list",  ctl_job_list,  0, "", "list jobs (long operations)" },
+	{ "job-start", ctl_job_start, 1, "KIND [KEY=VALUE...] [--wait]", "start a job" },
+	{ "job-cancel", ctl_job_cancel, 1, "ID", "cancel a running job" },
 	{ NULL, NULL, 0, NULL, NULL },
 };
 
@@ -60,16 +63,12 @@ int ctl_usage_error(const char *verb, const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
-int ctl_call(struct ctl_opts *o, const char *verb, int write, json_object *args,
-	     json_object **result)
+int ctl_connect(struct ctl_opts *o, int write, struct proto_rbuf *rb)
 {
-	struct proto_rbuf rb;
-	struct proto_msg resp;
 	struct vx_err err;
 	const char *path;
-	int fd, rc, ex;
+	int fd, rc;
 
-	*result = NULL;
 	if (o->socket)
 		path = o->socket;
 	else if (o->readonly || (!write && access(CTL_DEFAULT_SOCKET, W_OK) < 0))
@@ -80,22 +79,33 @@ int ctl_call(struct ctl_opts *o, const char *verb, int write, json_object *args,
 		path = o->socket_ro;
 	fd = proto_connect_unix(path, &err);
 	if (fd < 0) {
-		json_object_put(args);
 		ctl_print_error(o, "connect", err.msg);
-		return CTL_EXIT_CONNECT;
+		return -CTL_EXIT_CONNECT;
 	}
-	proto_rbuf_init(&rb);
-	rc = proto_client_hello(fd, &rb, "vmctl", NULL, o->timeout_ms, &err);
-	if (rc == 0)
-		rc = proto_call(fd, &rb, 1, verb, args, &resp, o->timeout_ms, &err);
-	else
-		json_object_put(args);
-	close(fd);
-	proto_rbuf_free(&rb);
+	proto_rbuf_init(rb);
+	rc = proto_client_hello(fd, rb, "vmctl", NULL, o->timeout_ms, &err);
+	if (rc < 0) {
+		close(fd);
+		proto_rbuf_free(rb);
+		ctl_print_error(o, "protocol", err.msg);
+		return rc == -EACCES ? -CTL_EXIT_DENIED : -CTL_EXIT_PROTO;
+	}
+	return fd;
+}
+
+int ctl_call_fd(struct ctl_opts *o, int fd, struct proto_rbuf *rb,
+		uint64_t id, const char *verb, json_object *args,
+		json_object **result)
+{
+	struct proto_msg resp;
+	struct vx_err err;
+	int rc, ex;
+
+	*result = NULL;
+	rc = proto_call(fd, rb, id, verb, args, &resp, o->timeout_ms, &err);
 	if (rc < 0) {
 		ctl_print_error(o, rc == -ETIMEDOUT ? "timeout" : "protocol", err.msg);
-		return rc == -ETIMEDOUT ? CTL_EXIT_TIMEOUT :
-		       rc == -EACCES ? CTL_EXIT_DENIED : CTL_EXIT_PROTO;
+		return rc == -ETIMEDOUT ? CTL_EXIT_TIMEOUT : CTL_EXIT_PROTO;
 	}
 	if (resp.pm_status != PROTO_OK) {
 		ctl_print_error(o, proto_status_name(resp.pm_status), resp.pm_error);
@@ -105,6 +115,24 @@ int ctl_call(struct ctl_opts *o, const char *verb, int write, json_object *args,
 	}
 	*result = resp.pm_body;
 	return CTL_EXIT_OK;
+}
+
+int ctl_call(struct ctl_opts *o, const char *verb, int write, json_object *args,
+	     json_object **result)
+{
+	struct proto_rbuf rb;
+	int fd, rc;
+
+	*result = NULL;
+	fd = ctl_connect(o, write, &rb);
+	if (fd < 0) {
+		json_object_put(args);
+		return -fd;
+	}
+	rc = ctl_call_fd(o, fd, &rb, 1, verb, args, result);
+	close(fd);
+	proto_rbuf_free(&rb);
+	return rc;
 }
 
 int main(int argc, char **argv)

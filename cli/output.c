@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int ctl_exit_for_status(enum proto_status st)
 {
@@ -141,4 +142,43 @@ void ctl_print_xml(struct ctl_opts *o, json_object *result)
 	fputs(x, stdout);
 	if (*x && x[strlen(x) - 1] != '\n')
 		putchar('\n');
+}
+
+void ctl_print_jobs(struct ctl_opts *o, json_object *result)
+{
+	json_object *arr = NULL;
+	size_t n;
+
+	if (o->json) {
+		ctl_json_print(result);
+		return;
+	}
+	json_object_object_get_ex(result, "jobs", &arr);
+	n = arr ? json_object_array_length(arr) : 0;
+	printf(" %-5s %-12s %-12s %8s  %s\n", "Id", "Kind", "State", "Progress", "Detail");
+	printf("%.*s\n", 60, "------------------------------------------------------------");
+	for (size_t i = 0; i < n; i++) {
+		json_object *j = json_object_array_get_idx(arr, i);
+		const char *e = ctl_str(j, "error");
+
+		printf(" %-5s %-12s %-12s %7s%%  %s\n", ctl_str(j, "id"), ctl_str(j, "kind"),
+		       ctl_str(j, "state"), ctl_str(j, "progress"),
+		       *e && strcmp(e, "-") ? e : ctl_str(j, "arg"));
+	}
+}
+
+void ctl_progress(struct ctl_opts *o, const char *what, int percent, int done)
+{
+	char bar[41];
+	int fill = percent * 40 / 100;
+
+	if (o->json || !isatty(STDERR_FILENO))
+		return;
+	memset(bar, '#', (size_t)fill);
+	memset(bar + fill, '.', (size_t)(40 - fill));
+	bar[40] = '\0';
+	fprintf(stderr, "\r%s [%s] %3d%%", what, bar, percent);
+	if (done)
+		fputc('\n', stderr);
+	fflush(stderr);
 }

@@ -8,6 +8,7 @@
  * one an error reply and close. Context: loop thread.
  */
 #include "daemon/vmxd.h"
+#include "daemon/job.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -378,6 +379,7 @@ void vmxd_stop(struct vmxd *v)
 	while (v->conns)
 		vmxd_conn_close(v->conns);
 	runner_detach_all(v);
+	job_stop_all(v); /* the loop runs until their last slices are back */
 	if (v->srv_rw_open)
 		uv_close((uv_handle_t *)&v->srv_rw, NULL);
 	if (v->srv_ro_open)

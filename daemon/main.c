@@ -6,6 +6,7 @@
  * Context: the one loop thread.
  */
 #include "daemon/vmxd.h"
+#include "daemon/job.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
 		uv_timer_start(&v.watchdog, vmxd_on_watchdog, wd_usec / 2000,
 			       wd_usec / 2000);
 
+	job_recover_all(&v);
 	runner_reattach_all(&v);
 	if (v.conf.vc_autostart)
 		runner_autostart_all(&v);

@@ -6,6 +6,7 @@
  * read-only socket before their handler runs. Context: loop thread.
  */
 #include "daemon/vmxd.h"
+#include "daemon/job.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -346,6 +347,62 @@ static int rpc_dumpxml(struct rpc_call *call)
 	return 0;
 }
 
+static int rpc_job_start(struct rpc_call *call)
+{
+	const char *kind;
+	int64_t id;
+	int rc;
+
+	if ((rc = rpc_arg_str(call, "kind", 1, &kind)) < 0 ||
+	    (rc = job_start(call->rc_vmxd, kind, call->rc_args, &id,
+			    &call->rc_err)) < 0)
+		return rc;
+	call->rc_result = json_object_new_object();
+	json_object_object_add(call->rc_result, "id", json_object_new_int64(id));
+	return 0;
+}
+
+static int rpc_job_cancel(struct rpc_call *call)
+{
+	int64_t id;
+	int rc;
+
+	if ((rc = rpc_arg_int(call, "id", -1, 1, INT64_MAX, &id)) < 0)
+		return rc;
+	if (id < 0)
+		return vx_err_set(&call->rc_err, -EINVAL, "argument 'id' missing");
+	return job_cancel(call->rc_vmxd, id, &call->rc_err);
+}
+
+static int rpc_job_list(struct rpc_call *call)
+{
+	struct store_job *v;
+	json_object *arr;
+	size_t n;
+	int rc;
+
+	if ((rc = store_job_list(call->rc_vmxd->store, NULL, &v, &n,
+				 &call->rc_err)) < 0)
+		return rc;
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_int64(v[i].sj_id));
+		json_object_object_add(o, "kind", json_object_new_string(v[i].sj_kind));
+		json_object_object_add(o, "state", json_object_new_string(v[i].sj_state));
+		json_object_object_add(o, "progress", json_object_new_int(v[i].sj_progress));
+		json_object_object_add(o, "arg", json_object_new_string(v[i].sj_arg ?
+								      v[i].sj_arg : ""));
+		json_object_object_add(o, "error", json_object_new_string(v[i].sj_error));
+		json_object_array_add(arr, o);
+	}
+	store_job_list_free(v, n);
+	call->rc_result = json_object_new_object();
+	json_object_object_add(call->rc_result, "jobs", arr);
+	return 0;
+}
+
 /* The verb table; PROTOCOL.md lists the same verbs. */
 static const struct rpc_verb rpc_verbs[] = {
 	{ "ping",      0, rpc_ping },
@@ -363,6 +420,9 @@ static const struct rpc_verb rpc_verbs[] = {
 	{ "suspend",   1, rpc_suspend },
 	{ "resume",    1, rpc_resume },
 	{ "autostart", 1, rpc_autostart },
+	{ "job-list",  0, rpc_job_list },
+	{ "job-start", 1, rpc_job_start },
+	{ "job-cancel", 1, rpc_job_cancel },
 };
 
 static const struct rpc_verb *rpc_lookup(const char *verb)

@@ -64,6 +64,10 @@ static const char *const store_migrations[] = {
 	"  state       TEXT NOT NULL,"
 	"  progress    INTEGER NOT NULL DEFAULT 0,"
 	"  created_at  INTEGER NOT NULL);",
+	/* 1 -> 2: jobs remember their argument, error and end. */
+	"ALTER TABLE jobs ADD COLUMN arg TEXT;"
+	"ALTER TABLE jobs ADD COLUMN error TEXT;"
+	"ALTER TABLE jobs ADD COLUMN finished_at INTEGER;",
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -567,4 +571,97 @@ int store_domain_set_persistent(struct store *st, const char *uuid, int on,
 	return store_update(st, "UPDATE domains SET persistent = ?1,"
 			    " updated_at = ?4 WHERE uuid = ?5 AND ?2 IS ?3",
 			    uuid, err, NULL, NULL, on != 0);
+}
+
+/* ---- jobs ---- */
+
+int store_job_create(struct store *st, const char *kind, const char *uuid,
+		     const char *arg, int64_t *id, struct vx_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!(s = store_prep(st, "INSERT INTO jobs (domain_id, kind, state, progress,"
+			     " created_at, arg) VALUES ((SELECT id FROM domains"
+			     " WHERE uuid = ?1), ?2, 'running', 0, ?3, ?4)", err)))
+		return -EIO;
+	store_text(s, 1, uuid);
+	store_text(s, 2, kind);
+	sqlite3_bind_int64(s, 3, (int64_t)time(NULL));
+	store_text(s, 4, arg);
+	rc = store_done(st, s, "insert job", err);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_job_update(struct store *st, int64_t id, const char *state,
+		     int progress, const char *error, struct vx_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (!(s = store_prep(st, "UPDATE jobs SET state = ?1, progress = ?2,"
+			     " error = ?3, finished_at = CASE WHEN ?1 = 'running'"
+			     " THEN NULL ELSE ?4 END WHERE id = ?5", err)))
+		return -EIO;
+	store_text(s, 1, state);
+	sqlite3_bind_int(s, 2, progress);
+	store_text(s, 3, error);
+	sqlite3_bind_int64(s, 4, (int64_t)time(NULL));
+	sqlite3_bind_int64(s, 5, id);
+	return store_done(st, s, "update job", err);
+}
+
+int store_job_list(struct store *st, const char *state,
+		   struct store_job **out, size_t *n, struct vx_err *err)
+{
+	struct store_job *v = NULL, *nv;
+	size_t cnt = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!(s = store_prep(st, "SELECT j.id, j.kind, j.state, j.progress,"
+			     " j.arg, j.error, d.name FROM jobs j LEFT JOIN domains d"
+			     " ON d.id = j.domain_id WHERE ?1 IS NULL OR j.state = ?1"
+			     " ORDER BY j.id", err)))
+		return -EIO;
+	store_text(s, 1, state);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_job *j;
+		const char *t;
+
+		nv = realloc(v, (cnt + 1) * sizeof(*v));
+		if (!nv) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		j = &v[cnt++];
+		memset(j, 0, sizeof(*j));
+		j->sj_id = sqlite3_column_int64(s, 0);
+		snprintf(j->sj_kind, sizeof(j->sj_kind), "%s", sqlite3_column_text(s, 1));
+		snprintf(j->sj_state, sizeof(j->sj_state), "%s", sqlite3_column_text(s, 2));
+		j->sj_progress = sqlite3_column_int(s, 3);
+		t = (const char *)sqlite3_column_text(s, 4);
+		j->sj_arg = t ? strdup(t) : NULL;
+		t = (const char *)sqlite3_column_text(s, 5);
+		snprintf(j->sj_error, sizeof(j->sj_error), "%s", t ? t : "");
+		t = (const char *)sqlite3_column_text(s, 6);
+		snprintf(j->sj_domain, sizeof(j->sj_domain), "%s", t ? t : "");
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		store_job_list_free(v, cnt);
+		return store_fail(st, err, "list jobs");
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+void store_job_list_free(struct store_job *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].sj_arg);
+	free(v);
 }

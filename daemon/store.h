@@ -15,7 +15,7 @@
 #include "daemon/xml.h"
 #include "vx_err.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -67,5 +67,25 @@ int store_domain_set_autostart(struct store *st, const char *uuid, int on,
 			       struct vx_err *err);
 int store_domain_set_persistent(struct store *st, const char *uuid, int on,
 				struct vx_err *err);
+
+struct store_job {
+	int64_t sj_id;
+	char sj_kind[32];
+	char sj_state[16];       /* running, done, failed, cancelled, interrupted */
+	int sj_progress;         /* percent */
+	char *sj_arg;            /* kind-specific, e.g. the file it produces */
+	char sj_error[256];
+	char sj_domain[XML_NAME_MAX]; /* "" when not about a domain */
+};
+
+/* uuid may be NULL (a job not about a domain). */
+int store_job_create(struct store *st, const char *kind, const char *uuid,
+		     const char *arg, int64_t *id, struct vx_err *err);
+int store_job_update(struct store *st, int64_t id, const char *state,
+		     int progress, const char *error, struct vx_err *err);
+/* state NULL: every job. */
+int store_job_list(struct store *st, const char *state,
+		   struct store_job **out, size_t *n, struct vx_err *err);
+void store_job_list_free(struct store_job *v, size_t n);
 
 #endif

@@ -37,6 +37,7 @@ struct vmxd_conf {
 
 struct vmxd_conn;
 struct vmxd_vm;
+struct vmxd_job;
 
 /* A client request whose response waits for a runner. */
 struct vmxd_pending {
@@ -58,6 +59,7 @@ struct vmxd {
 	uv_timer_t watchdog;
 	struct vmxd_conn *conns;     /* every open client connection */
 	struct vmxd_vm *vms;         /* every domain with a live runner */
+	struct vmxd_job *jobs;       /* running jobs (job.c) */
 	gid_t group_gid;             /* vc_group's gid, or (gid_t)-1 */
 	int nconns;
 	int stopping;

@@ -205,6 +205,27 @@ static void store_refuses_corrupt_file(void **state)
 	assert_non_null(strstr(err.msg, "store:"));
 }
 
+static void store_migrates_version_1_to_current(void **state)
+{
+	struct fixture *f = *state;
+	struct vx_err err;
+	sqlite3 *db;
+	int64_t id;
+
+	store_close(f->st);
+	/* Turn the fresh database back into a version 1 one. */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE jobs DROP COLUMN arg;"
+		"ALTER TABLE jobs DROP COLUMN error;"
+		"ALTER TABLE jobs DROP COLUMN finished_at;"
+		"PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->db, &f->st, &err), 0);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_job_create(f->st, "test-fill", NULL, "/x", &id, &err), 0);
+	assert_int_equal(store_job_update(f->st, id, "done", 100, NULL, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +234,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(store_define_name_or_uuid_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_state_and_autostart_persist_across_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_refuses_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_migrates_version_1_to_current, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_refuses_corrupt_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

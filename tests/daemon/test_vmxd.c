@@ -540,6 +540,133 @@ static void runner_sim_is_sandboxed(void **state)
 	assert_int_equal(CTL(e, out, "destroy box"), 0);
 }
 
+/* Polls job-list --json until job id has the state. */
+static int wait_job_state(struct env *e, int id, const char *state, int ms)
+{
+	char out[16384], want[80], idtxt[40];
+
+	snprintf(want, sizeof(want), "\"state\": \"%s\"", state);
+	snprintf(idtxt, sizeof(idtxt), "\"id\": %d,", id);
+	for (int t = 0; t < ms; t += 20) {
+		char *p;
+
+		if (h_ctl(e, out, sizeof(out), "--json job-list") == 0 &&
+		    (p = strstr(out, idtxt)) && strstr(p, want) &&
+		    (!strstr(p + 1, "\"id\":") || strstr(p, want) < strstr(p + 1, "\"id\":")))
+			return 0;
+		h_sleep_ms(20);
+	}
+	return -1;
+}
+
+static int file_size(struct env *e, const char *name)
+{
+	char path[300];
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/jobs/%s", e->run, name);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fclose(f);
+	return (int)n;
+}
+
+static void vmctl_job_runs_to_completion_with_progress_events(void **state)
+{
+	struct env *e = *state;
+	struct proto_rbuf rb;
+	struct proto_msg m;
+	struct vx_err err;
+	char out[4096];
+	int fd, progress = 0, done = 0;
+
+	fd = raw_connect(e);
+	proto_rbuf_init(&rb);
+	assert_int_equal(proto_client_hello(fd, &rb, "watch", NULL, 2000, &err), 0);
+	assert_int_equal(proto_call(fd, &rb, 1, "subscribe", NULL, &m, 2000, &err), 0);
+	assert_int_equal(CTL(e, out, "job-start test-fill file=a size_kib=512 slice_ms=2 --wait"), 0);
+	assert_non_null(strstr(out, "Job 1 done"));
+	assert_int_equal(file_size(e, "a"), 512 * 1024);
+	assert_int_equal(file_size(e, "a.partial"), -1);
+	while (!done && proto_recv_fd(fd, &rb, &m, 2000, &err) == 0) {
+		if (m.pm_type == PROTO_EVENT && strcmp(m.pm_name, "job-progress") == 0)
+			progress++;
+		if (m.pm_type == PROTO_EVENT && strcmp(m.pm_name, "job-done") == 0)
+			done = 1;
+		proto_msg_clear(&m);
+	}
+	close(fd);
+	proto_rbuf_free(&rb);
+	assert_true(done);
+	assert_true(progress >= 3);
+	assert_int_equal(wait_job_state(e, 1, "done", 1), 0);
+	assert_int_equal(CTL(e, out, "job-list"), 0);
+	assert_non_null(strstr(out, "test-fill"));
+	/* Refusals: unknown kind, bad argument, existing output, read-only. */
+	assert_int_equal(CTL(e, out, "job-start nope"), 7);
+	assert_non_null(strstr(out, "unknown job kind 'nope'"));
+	assert_int_equal(CTL(e, out, "job-start test-fill file=../x"), 7);
+	assert_int_equal(CTL(e, out, "job-start test-fill file=a"), 6);
+	assert_int_equal(CTL(e, out, "-r job-start test-fill file=b"), 4);
+	assert_int_equal(CTL(e, out, "job-cancel 99"), 5);
+}
+
+static void vmctl_job_cancel_leaves_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096];
+
+	assert_int_equal(CTL(e, out, "job-start test-fill file=big size_kib=65536 slice_ms=20"), 0);
+	assert_non_null(strstr(out, "Job 1 started"));
+	assert_int_equal(CTL(e, out, "job-cancel 1"), 0);
+	assert_int_equal(wait_job_state(e, 1, "cancelled", 3000), 0);
+	assert_int_equal(file_size(e, "big"), -1);
+	assert_int_equal(file_size(e, "big.partial"), -1);
+	/* --wait on a cancelled job: exit 9. */
+	{
+		pid_t pid = fork();
+		int st;
+
+		if (pid == 0) {
+			char buf[1024];
+
+			_exit(h_ctl(e, buf, sizeof(buf),
+				    "job-start test-fill file=c size_kib=65536 slice_ms=20 --wait"));
+		}
+		assert_int_equal(wait_job_state(e, 2, "running", 3000), 0);
+		assert_int_equal(CTL(e, out, "job-cancel 2"), 0);
+		waitpid(pid, &st, 0);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 9);
+	}
+}
+
+static void vmxd_kill9_mid_job_cleans_up_at_restart(void **state)
+{
+	struct env *e = *state;
+	char out[4096];
+
+	assert_int_equal(CTL(e, out, "job-start test-fill file=k size_kib=65536 slice_ms=20"), 0);
+	for (int i = 0; i < 100 && file_size(e, "k.partial") <= 0; i++)
+		h_sleep_ms(20);
+	assert_true(file_size(e, "k.partial") > 0);
+	h_vmxd_stop(e, SIGKILL);
+	assert_true(file_size(e, "k.partial") > 0);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	assert_int_equal(wait_job_state(e, 1, "interrupted", 1), 0);
+	assert_int_equal(file_size(e, "k.partial"), -1);
+	assert_int_equal(file_size(e, "k"), -1);
+	/* A clean stop interrupts a running job too, and cleans up. */
+	assert_int_equal(CTL(e, out, "job-start test-fill file=s size_kib=65536 slice_ms=20"), 0);
+	assert_int_equal(h_vmxd_stop(e, SIGTERM), 0);
+	assert_int_equal(file_size(e, "s.partial"), -1);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	assert_int_equal(wait_job_state(e, 2, "interrupted", 1), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -561,6 +688,9 @@ int main(void)
 		T(vmxd_survives_malformed_and_oversized_frames),
 		T(vmxd_events_reach_subscribers),
 		T(runner_sim_is_sandboxed),
+		T(vmctl_job_runs_to_completion_with_progress_events),
+		T(vmctl_job_cancel_leaves_nothing),
+		T(vmxd_kill9_mid_job_cleans_up_at_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
