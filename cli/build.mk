@@ -7,3 +7,10 @@ $(BUILD)/bin/vmctl: $(VMCTL_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libvxproto.a $(BUILD
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs json-c)
 
 BINS += $(BUILD)/bin/vmctl
+
+# Shell TAP test of the bash completion, with this BUILD's paths.
+$(BUILD)/tests/cli/test_completion: tests/cli/completion.sh.in $(BUILD)/bin/vmctl $(BUILD)/bin/vmxd
+	@mkdir -p $(dir $@)
+	sed -e 's|@BINDIR@|$(abspath $(BUILD))/bin|' -e 's|@SRCDIR@|$(CURDIR)|' $< > $@
+	chmod +x $@
+UNIT_TESTS += $(BUILD)/tests/cli/test_completion
