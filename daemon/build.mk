@@ -43,3 +43,9 @@ $(BUILD)/bench/bench_daemon: $(BUILD)/tests/bench/bench_daemon.o $(BUILD)/libvxp
 bench-daemon: $(BUILD)/bench/bench_daemon $(BUILD)/bin/vmxd $(BUILD)/bin/vmctl
 	$(BUILD)/bench/bench_daemon 1000
 bench: bench-daemon
+
+$(BUILD)/tests/daemon/test_units: tests/daemon/units.sh.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@SRCDIR@|$(CURDIR)|' $< > $@
+	chmod +x $@
+UNIT_TESTS += $(BUILD)/tests/daemon/test_units
