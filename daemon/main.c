@@ -177,6 +177,9 @@ int main(int argc, char **argv)
 	uv_run(v.loop, UV_RUN_DEFAULT);
 
 	uv_loop_close(v.loop);
+	for (int i = 0; i < 2; i++)
+		if (v.list_cache[i])
+			json_object_put(v.list_cache[i]);
 	store_close(v.store);
 	xmlCleanupParser();
 	log_info("stopped");

@@ -14,9 +14,16 @@
 
 #include <sqlite3.h>
 
+#define STORE_STMT_CACHE 32
+
 struct store {
 	sqlite3 *db;
 	char path[512];
+	struct {
+		const char *sql;     /* identity of the statement's text */
+		sqlite3_stmt *s;
+	} stmts[STORE_STMT_CACHE];
+	sqlite3_stmt *uncached;  /* never set while the table has room */
 };
 
 /*
@@ -105,6 +112,11 @@ static int store_commit(struct store *st, struct vx_err *err)
 static void store_rollback(struct store *st)
 {
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int64_t store_changes(struct store *st)
+{
+	return sqlite3_total_changes64(st->db);
 }
 
 int store_schema_version(struct store *st)
@@ -216,20 +228,47 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	for (size_t i = 0; i < STORE_STMT_CACHE && st->stmts[i].sql; i++)
+		sqlite3_finalize(st->stmts[i].s);
+	sqlite3_finalize(st->uncached);
 	sqlite3_close(st->db);
 	free(st);
 }
 
+/*
+ * Prepared statements are kept per SQL text (every caller passes a string
+ * literal, so the pointer identifies it) and reset after use: preparing
+ * costs more than running most of these statements.
+ */
 static sqlite3_stmt *store_prep(struct store *st, const char *sql,
 				struct vx_err *err)
 {
 	sqlite3_stmt *s = NULL;
+	size_t i;
 
+	for (i = 0; i < STORE_STMT_CACHE && st->stmts[i].sql; i++)
+		if (st->stmts[i].sql == sql)
+			return st->stmts[i].s;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
 		store_fail(st, err, "prepare");
 		return NULL;
 	}
+	if (i < STORE_STMT_CACHE) {
+		st->stmts[i].sql = sql;
+		st->stmts[i].s = s;
+	} else {
+		/* Table full: should not happen; keep working, uncached. */
+		sqlite3_finalize(st->uncached);
+		st->uncached = s;
+	}
 	return s;
+}
+
+/* Makes a statement from store_prep ready for its next use. */
+static void store_release(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 }
 
 static void store_text(sqlite3_stmt *s, int i, const char *v)
@@ -246,7 +285,7 @@ static int store_done(struct store *st, sqlite3_stmt *s, const char *what,
 {
 	int rc = sqlite3_step(s);
 
-	sqlite3_finalize(s);
+	store_release(s);
 	if (rc != SQLITE_DONE)
 		return store_fail(st, err, what);
 	return 0;
@@ -348,7 +387,7 @@ static int store_define_tx(struct store *st, const struct xml_domain *d,
 					n, other);
 		}
 	}
-	sqlite3_finalize(s);
+	store_release(s);
 	if (rc < 0)
 		return rc;
 	if (created)
@@ -453,7 +492,7 @@ int store_domain_get(struct store *st, const char *key,
 	} else {
 		rc = store_fail(st, err, "select domain");
 	}
-	sqlite3_finalize(s);
+	store_release(s);
 	return rc;
 }
 
@@ -481,7 +520,7 @@ int store_domain_list_ext(struct store *st, int with_xml,
 			cap = cap ? cap * 2 : 16;
 			nv = realloc(v, cap * sizeof(*v));
 			if (!nv) {
-				sqlite3_finalize(s);
+				store_release(s);
 				store_domain_list_free(v, cnt);
 				return vx_err_set(err, -ENOMEM, "out of memory");
 			}
@@ -489,7 +528,7 @@ int store_domain_list_ext(struct store *st, int with_xml,
 		}
 		store_row(s, &v[cnt++]);
 	}
-	sqlite3_finalize(s);
+	store_release(s);
 	if (rc != SQLITE_DONE) {
 		store_domain_list_free(v, cnt);
 		return store_fail(st, err, "list domains");
@@ -649,7 +688,7 @@ int store_job_list(struct store *st, const char *state,
 		t = (const char *)sqlite3_column_text(s, 6);
 		snprintf(j->sj_domain, sizeof(j->sj_domain), "%s", t ? t : "");
 	}
-	sqlite3_finalize(s);
+	store_release(s);
 	if (rc != SQLITE_DONE) {
 		store_job_list_free(v, cnt);
 		return store_fail(st, err, "list jobs");

@@ -39,6 +39,8 @@ void store_close(struct store *st);
 /* Runs PRAGMA integrity_check; 0 when the answer is "ok". */
 int store_integrity_check(struct store *st, struct vx_err *err);
 int store_schema_version(struct store *st);
+/* Rows changed through this store since it was opened (a change counter). */
+int64_t store_changes(struct store *st);
 
 /*
  * Inserts a domain, or replaces the definition of the domain with the same
