@@ -134,59 +134,92 @@ static void sim_reply(struct sim_peer *p, struct proto_msg *req, int ok,
 	proto_send_fd(p->fd, &m, NULL);
 }
 
+static void sim_status(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+{
+	struct proto_msg m;
+	json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "state", json_object_new_string(s->state));
+	json_object_object_add(r, "pid", json_object_new_int(getpid()));
+	proto_msg_response(&m, req->pm_id, r);
+	proto_send_fd(p->fd, &m, NULL);
+	proto_msg_clear(&m);
+}
+
+static void sim_destroy(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+{
+	sim_reply(p, req, 1, NULL);
+	sim_exit(s, "destroyed", 0);
+}
+
+/* The ACPI power button: the guest powers off shutdown_ms later, or never. */
+static void sim_shutdown(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+{
+	sim_reply(p, req, 1, NULL);
+	if (!s->ignore_acpi && !s->poweroff_at) {
+		s->poweroff_at = sim_now() + s->shutdown_ms;
+		snprintf(s->state, sizeof(s->state), "shutdown");
+		sim_event(s, "shutdown", "acpi");
+	}
+}
+
+static void sim_reboot(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+{
+	sim_reply(p, req, 1, NULL);
+	snprintf(s->state, sizeof(s->state), "running");
+}
+
+static void sim_suspend(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+{
+	if (strcmp(s->state, "running") != 0) {
+		sim_reply(p, req, 0, "guest is not running");
+		return;
+	}
+	snprintf(s->state, sizeof(s->state), "paused");
+	s->paused_since = sim_now();
+	sim_reply(p, req, 1, NULL);
+}
+
+static void sim_resume(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+{
+	if (strcmp(s->state, "paused") != 0) {
+		sim_reply(p, req, 0, "guest is not paused");
+		return;
+	}
+	/* Guest timers do not run while paused. */
+	if (s->poweroff_at)
+		s->poweroff_at += sim_now() - s->paused_since;
+	if (s->crash_at)
+		s->crash_at += sim_now() - s->paused_since;
+	snprintf(s->state, sizeof(s->state), "running");
+	sim_reply(p, req, 1, NULL);
+}
+
+/* The daemon's requests; the same verbs any runner answers (PROTOCOL.md). */
+static const struct {
+	const char *verb;
+	void (*fn)(struct sim *s, struct sim_peer *p, struct proto_msg *req);
+} sim_handlers[] = {
+	{ "status",   sim_status },
+	{ "shutdown", sim_shutdown },
+	{ "destroy",  sim_destroy },
+	{ "reboot",   sim_reboot },
+	{ "suspend",  sim_suspend },
+	{ "resume",   sim_resume },
+};
+
 static void sim_request(struct sim *s, struct sim_peer *p, struct proto_msg *req)
 {
-	const char *v = req->pm_name;
+	struct proto_msg m;
 
-	if (strcmp(v, "status") == 0) {
-		struct proto_msg m;
-		json_object *r = json_object_new_object();
-
-		json_object_object_add(r, "state", json_object_new_string(s->state));
-		json_object_object_add(r, "pid", json_object_new_int(getpid()));
-		proto_msg_response(&m, req->pm_id, r);
-		proto_send_fd(p->fd, &m, NULL);
-		proto_msg_clear(&m);
-	} else if (strcmp(v, "destroy") == 0) {
-		sim_reply(p, req, 1, NULL);
-		sim_exit(s, "destroyed", 0);
-	} else if (strcmp(v, "shutdown") == 0) {
-		sim_reply(p, req, 1, NULL);
-		if (!s->ignore_acpi && !s->poweroff_at) {
-			s->poweroff_at = sim_now() + s->shutdown_ms;
-			snprintf(s->state, sizeof(s->state), "shutdown");
-			sim_event(s, "shutdown", "acpi");
-		}
-	} else if (strcmp(v, "reboot") == 0) {
-		sim_reply(p, req, 1, NULL);
-		snprintf(s->state, sizeof(s->state), "running");
-	} else if (strcmp(v, "suspend") == 0) {
-		if (strcmp(s->state, "running") != 0) {
-			sim_reply(p, req, 0, "guest is not running");
+	for (size_t i = 0; i < sizeof(sim_handlers) / sizeof(sim_handlers[0]); i++)
+		if (strcmp(sim_handlers[i].verb, req->pm_name) == 0) {
+			sim_handlers[i].fn(s, p, req);
 			return;
 		}
-		snprintf(s->state, sizeof(s->state), "paused");
-		s->paused_since = sim_now();
-		sim_reply(p, req, 1, NULL);
-	} else if (strcmp(v, "resume") == 0) {
-		if (strcmp(s->state, "paused") != 0) {
-			sim_reply(p, req, 0, "guest is not paused");
-			return;
-		}
-		/* Guest timers do not run while paused. */
-		if (s->poweroff_at)
-			s->poweroff_at += sim_now() - s->paused_since;
-		if (s->crash_at)
-			s->crash_at += sim_now() - s->paused_since;
-		snprintf(s->state, sizeof(s->state), "running");
-		sim_reply(p, req, 1, NULL);
-	} else {
-		struct proto_msg m;
-
-		proto_msg_error(&m, req->pm_id, PROTO_E_UNKNOWN_VERB,
-				"runner: unknown verb '%s'", v);
-		proto_send_fd(p->fd, &m, NULL);
-	}
+	proto_msg_error(&m, req->pm_id, PROTO_E_UNKNOWN_VERB,
+			"runner: unknown verb '%s'", req->pm_name);
+	proto_send_fd(p->fd, &m, NULL);
 }
 
 static void sim_peer_close(struct sim_peer *p)
