@@ -151,7 +151,7 @@ int ctl_resume(struct ctl_opts *o, int argc, char **argv)
 int ctl_shutdown(struct ctl_opts *o, int argc, char **argv)
 {
 	json_object *args = json_object_new_object();
-	int wait = 0, timeout = 60, n = 1;
+	int wait = 0, timeout = 0, n = 1;
 	char *rest[3] = { argv[0], NULL, NULL };
 
 	for (int i = 1; i < argc; i++) {
@@ -169,10 +169,12 @@ int ctl_shutdown(struct ctl_opts *o, int argc, char **argv)
 		}
 	}
 	if (wait) {
-		json_object_object_add(args, "timeout_ms",
-				       json_object_new_int64((int64_t)timeout * 1000));
-		if (o->timeout_ms < timeout * 1000 + 5000)
-			o->timeout_ms = timeout * 1000 + 5000;
+		/* Without --timeout, vmxd's shutdown_timeout bounds the wait. */
+		json_object_object_add(args, "wait", json_object_new_boolean(1));
+		if (timeout)
+			json_object_object_add(args, "timeout_ms",
+					       json_object_new_int64((int64_t)timeout * 1000));
+		o->timeout_ms = timeout ? timeout * 1000 + 5000 : -1;
 	}
 	return ctl_simple(o, n, rest, args, wait ? "is shut off" :
 			  "is being shut down");

@@ -246,9 +246,14 @@ static int rpc_runner_verb(struct rpc_call *call, const char *verb)
 		goto out;
 	}
 	if (strcmp(verb, "shutdown") == 0) {
-		if ((rc = rpc_arg_int(call, "timeout_ms", 0, 0, 86400000, &timeout)) < 0)
+		int64_t wait;
+
+		if ((rc = rpc_arg_int(call, "wait", 0, 0, 1, &wait)) < 0 ||
+		    (rc = rpc_arg_int(call, "timeout_ms", 0, 0, 86400000, &timeout)) < 0)
 			goto out;
-		wait_stop = timeout > 0;
+		wait_stop = wait || timeout > 0;
+		if (wait_stop && !timeout)
+			timeout = call->rc_vmxd->conf.vc_shutdown_timeout_ms;
 	} else if (strcmp(verb, "destroy") == 0) {
 		wait_stop = 1;
 		timeout = 5000; /* then SIGKILL */

@@ -27,6 +27,7 @@
 struct env {
 	char dir[64];
 	char rw[128], ro[128], db[128], run[128], log[128];
+	char conf[128];   /* passed with -f when set */
 	pid_t vmxd;
 };
 
@@ -62,8 +63,14 @@ static __attribute__((unused)) pid_t h_vmxd_start(struct env *e, const char *cra
 		dup2(fd, 1);
 		if (crash)
 			setenv("VMXD_TEST_CRASH", crash, 1);
-		execl(BINDIR "/vmxd", "vmxd", "-d", "--socket", e->rw, "--socket-ro",
-		      e->ro, "--database", e->db, "--rundir", e->run, (char *)NULL);
+		if (e->conf[0])
+			execl(BINDIR "/vmxd", "vmxd", "-d", "-f", e->conf, "--socket",
+			      e->rw, "--socket-ro", e->ro, "--database", e->db,
+			      "--rundir", e->run, (char *)NULL);
+		else
+			execl(BINDIR "/vmxd", "vmxd", "-d", "--socket", e->rw,
+			      "--socket-ro", e->ro, "--database", e->db, "--rundir",
+			      e->run, (char *)NULL);
 		_exit(127);
 	}
 	e->vmxd = pid;

@@ -122,6 +122,33 @@ static void vmctl_shutdown_timeout_when_guest_ignores_acpi(void **state)
 	assert_int_equal(h_wait_state(e, "deaf", "shutoff", 1), 0);
 }
 
+static void vmctl_shutdown_wait_bounded_by_configured_timeout(void **state)
+{
+	struct env *e = *state;
+	char out[4096];
+	FILE *f;
+
+	h_vmxd_stop(e, SIGTERM);
+	snprintf(e->conf, sizeof(e->conf), "%s/vmxd.conf", e->dir);
+	f = fopen(e->conf, "w");
+	fputs("# test\nshutdown_timeout = 1\nautostart = no\n", f);
+	fclose(f);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "deaf2", "test", "sim.ignore_acpi")), 0);
+	assert_int_equal(CTL(e, out, "start deaf2"), 0);
+	assert_int_equal(CTL(e, out, "shutdown deaf2 --wait"), 9);
+	assert_non_null(strstr(out, "did not power off in time"));
+	assert_int_equal(CTL(e, out, "destroy deaf2"), 0);
+	/* A bad configuration stops vmxd with file and line. */
+	h_vmxd_stop(e, SIGTERM);
+	f = fopen(e->conf, "w");
+	fputs("shutdown_timeout = soon\n", f);
+	fclose(f);
+	assert_true(h_vmxd_start(e, NULL) < 0);
+	e->conf[0] = '\0';
+	assert_true(h_vmxd_start(e, NULL) > 0);
+}
+
 static void vmxd_records_guest_crash_and_poweroff(void **state)
 {
 	struct env *e = *state;
@@ -674,6 +701,7 @@ int main(void)
 		T(vmctl_define_list_dumpxml_redefines_identically),
 		T(vmctl_lifecycle_of_a_test_domain),
 		T(vmctl_shutdown_timeout_when_guest_ignores_acpi),
+		T(vmctl_shutdown_wait_bounded_by_configured_timeout),
 		T(vmxd_records_guest_crash_and_poweroff),
 		T(vmxd_lifecycle_actions_from_the_definition),
 		T(vmctl_create_makes_a_transient_domain),
