@@ -343,13 +343,8 @@ static void runner_on_response(struct vmxd_vm *vm, struct proto_msg *m)
 		return;
 	if (m->pm_status != PROTO_OK) {
 		/* Keep the runner's words; the status maps back to an errno. */
-		static const int codes[PROTO_STATUS_COUNT] = {
-			[PROTO_E_STATE] = -EBUSY, [PROTO_E_INVALID] = -EINVAL,
-			[PROTO_E_UNSUPPORTED] = -ENOTSUP, [PROTO_E_TIMEOUT] = -ETIMEDOUT,
-		};
-		int code = codes[m->pm_status] ? codes[m->pm_status] : -EIO;
-
-		runner_pending_done(vm, p, code, m->pm_error, NULL);
+		runner_pending_done(vm, p, proto_status_to_errno(m->pm_status),
+				    m->pm_error, NULL);
 		return;
 	}
 	if (strcmp(p->vp_verb, "suspend") == 0)

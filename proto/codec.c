@@ -76,6 +76,29 @@ enum proto_status proto_status_from_errno(int code)
 	}
 }
 
+int proto_status_to_errno(enum proto_status st)
+{
+	static const int codes[PROTO_STATUS_COUNT] = {
+		[PROTO_OK] = 0,
+		[PROTO_E_MALFORMED] = -EBADMSG,
+		[PROTO_E_TOO_BIG] = -EMSGSIZE,
+		[PROTO_E_VERSION] = -EPROTONOSUPPORT,
+		[PROTO_E_UNKNOWN_VERB] = -ENOSYS,
+		[PROTO_E_READONLY] = -EROFS,
+		[PROTO_E_DENIED] = -EACCES,
+		[PROTO_E_NOT_FOUND] = -ENOENT,
+		[PROTO_E_EXISTS] = -EEXIST,
+		[PROTO_E_INVALID] = -EINVAL,
+		[PROTO_E_UNSUPPORTED] = -ENOTSUP,
+		[PROTO_E_STATE] = -EBUSY,
+		[PROTO_E_TIMEOUT] = -ETIMEDOUT,
+		[PROTO_E_CANCELLED] = -ECANCELED,
+		[PROTO_E_INTERNAL] = -EIO,
+	};
+
+	return (unsigned)st < PROTO_STATUS_COUNT ? codes[st] : -EIO;
+}
+
 void proto_msg_init(struct proto_msg *m, enum proto_type type)
 {
 	memset(m, 0, sizeof(*m));

@@ -131,7 +131,8 @@ int proto_client_hello(int fd, struct proto_rbuf *rb, const char *peer,
 	if (rc < 0)
 		return rc;
 	if (m.pm_type == PROTO_RESPONSE && m.pm_status != PROTO_OK) {
-		rc = vx_err_set(err, -EPROTONOSUPPORT, "%s", m.pm_error);
+		rc = vx_err_set(err, proto_status_to_errno(m.pm_status), "%s",
+				m.pm_error);
 		proto_msg_clear(&m);
 		return rc;
 	}

@@ -74,6 +74,8 @@ const char *proto_status_name(enum proto_status st);
 int proto_status_parse(const char *name);
 /* Maps a negative errno from a daemon call to a status. */
 enum proto_status proto_status_from_errno(int code);
+/* The errno a status stands for (inverse of proto_status_from_errno). */
+int proto_status_to_errno(enum proto_status st);
 
 void proto_msg_init(struct proto_msg *m, enum proto_type type);
 void proto_msg_clear(struct proto_msg *m); /* drops pm_body */

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <grp.h>
+#include <sys/stat.h>
+
 #include <json-c/json.h>
 #include <sqlite3.h>
 
@@ -452,6 +455,11 @@ static void vmxd_fifty_concurrent_clients(void **state)
 }
 
 /* Raw protocol abuse: the daemon answers and survives. */
+static struct env *e_of(void **state)
+{
+	return *state;
+}
+
 static int raw_connect(struct env *e)
 {
 	struct vx_err err;
@@ -694,6 +702,110 @@ static void vmxd_kill9_mid_job_cleans_up_at_restart(void **state)
 	assert_int_equal(wait_job_state(e, 2, "interrupted", 1), 0);
 }
 
+/* Runs vmctl as uid/gid of "nobody"; returns its exit code. */
+static int ctl_as_nobody(struct env *e, char *out, size_t len, const char *args)
+{
+	int p[2], st;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char cmd[600];
+
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(126);
+		setenv("VMCTL_SOCKET_RO", e->ro, 1);
+		snprintf(cmd, sizeof(cmd), BINDIR "/vmctl -c %s %s", e->rw, args);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (n + 1 < len && (r = read(p[0], out + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void vmxd_peer_credentials_gate_the_rw_socket(void **state)
+{
+	struct env *e = *state;
+	char out[4096], args[300];
+
+	if (geteuid() != 0) {
+		skip(); /* needs root to act as another user */
+		return;
+	}
+	assert_int_equal(chmod(e->dir, 0755), 0);
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "mine", "test", NULL)), 0);
+	assert_int_equal(chmod(h_xml(e, "theirs", "test", NULL), 0644), 0);
+	/* Anyone may read through the read-only socket. */
+	assert_int_equal(ctl_as_nobody(e, out, sizeof(out), "-r list --all"), 0);
+	assert_non_null(strstr(out, "mine"));
+	/* The rw socket's mode (0600 without a vmxd group) keeps others out... */
+	snprintf(args, sizeof(args), "define %s/theirs.xml", e->dir);
+	assert_int_equal(ctl_as_nobody(e, out, sizeof(out), args), 3);
+	assert_non_null(strstr(out, "Permission denied"));
+	/* ...and if the mode is loosened, SO_PEERCRED still does. */
+	assert_int_equal(chmod(e->rw, 0666), 0);
+	assert_int_equal(ctl_as_nobody(e, out, sizeof(out), args), 4);
+	assert_non_null(strstr(out, "not root or in the vmxd group"));
+	assert_int_equal(CTL(e, out, "dominfo theirs"), 5);
+}
+
+/* Random requests with random argument types: answered, never a crash. */
+static void vmxd_survives_random_requests(void **state)
+{
+	static const char *const verbs[] = { "ping", "list", "dominfo", "dumpxml",
+		"define", "undefine", "create", "start", "shutdown", "destroy",
+		"reboot", "suspend", "resume", "autostart", "job-list", "job-start",
+		"job-cancel", "subscribe", "nosuchverb" };
+	static const char *const keys[] = { "name", "xml", "all", "timeout_ms",
+		"wait", "enable", "id", "kind", "file", "size_kib" };
+	struct proto_rbuf rb;
+	struct proto_msg m;
+	struct vx_err err;
+	char out[1024];
+	int fd = raw_connect(e_of(state));
+
+	proto_rbuf_init(&rb);
+	assert_int_equal(proto_client_hello(fd, &rb, "chaos", NULL, 2000, &err), 0);
+	srand(42);
+	for (int i = 0; i < 400; i++) {
+		json_object *args = json_object_new_object();
+		int nargs = rand() % 4;
+
+		for (int k = 0; k < nargs; k++) {
+			json_object *v;
+
+			switch (rand() % 7) {
+			case 0: v = json_object_new_int64((int64_t)rand() - RAND_MAX / 2); break;
+			case 1: v = json_object_new_string(rand() % 2 ? "" : "zz\u00e9<domain"); break;
+			case 2: v = json_object_new_boolean(rand() % 2); break;
+			case 3: v = json_object_new_array(); break;
+			case 4: v = json_object_new_object(); break;
+			case 5: v = json_object_new_double(1.5e300); break;
+			default: v = NULL; break;
+			}
+			json_object_object_add(args, keys[rand() % 10], v);
+		}
+		assert_int_equal(proto_call(fd, &rb, (uint64_t)i + 1,
+					    verbs[rand() % 19], args, &m, 5000, &err), 0);
+		assert_int_equal(m.pm_type, PROTO_RESPONSE);
+		proto_msg_clear(&m);
+	}
+	close(fd);
+	proto_rbuf_free(&rb);
+	assert_int_equal(CTL(e_of(state), out, "list --all"), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -716,6 +828,8 @@ int main(void)
 		T(vmxd_survives_malformed_and_oversized_frames),
 		T(vmxd_events_reach_subscribers),
 		T(runner_sim_is_sandboxed),
+		T(vmxd_peer_credentials_gate_the_rw_socket),
+		T(vmxd_survives_random_requests),
 		T(vmctl_job_runs_to_completion_with_progress_events),
 		T(vmctl_job_cancel_leaves_nothing),
 		T(vmxd_kill9_mid_job_cleans_up_at_restart),

@@ -201,8 +201,11 @@ static void proto_rbuf_malformed_frame_keeps_stream_in_sync(void **state)
 static void proto_status_names_roundtrip(void **state)
 {
 	(void)state;
-	for (int i = 0; i < PROTO_STATUS_COUNT; i++)
+	for (int i = 0; i < PROTO_STATUS_COUNT; i++) {
 		assert_int_equal(proto_status_parse(proto_status_name(i)), i);
+		/* errno and status map both ways (EBUSY/EALREADY share "state"). */
+		assert_int_equal(proto_status_from_errno(proto_status_to_errno(i)), i);
+	}
 	assert_int_equal(proto_status_parse("nope"), -1);
 	assert_int_equal(proto_status_from_errno(-ENOENT), PROTO_E_NOT_FOUND);
 	assert_int_equal(proto_status_from_errno(-EIO), PROTO_E_INTERNAL);
