@@ -162,6 +162,12 @@ static void vmxd_hello(struct vmxd_conn *c, struct proto_msg *in)
 
 static void vmxd_handle(struct vmxd_conn *c, struct proto_msg *m)
 {
+	if (c->vc_denied) {
+		vmxd_reply_err(c, m->pm_type == PROTO_REQUEST ? m->pm_id : 0, -EACCES,
+			       "read-write socket: caller is not root or in the vmxd group; use the read-only socket");
+		vmxd_conn_close(c);
+		return;
+	}
 	if (!c->vc_hello) {
 		if (m->pm_type == PROTO_HELLO) {
 			vmxd_hello(c, m);
@@ -286,13 +292,14 @@ static void vmxd_accept(uv_stream_t *srv, int status)
 	v->conns = c;
 	v->nconns++;
 	if (!c->vc_readonly && !vmxd_peer_may_write(v, &c->vc_cred)) {
-		/* The socket's mode should have stopped this caller already. */
+		/*
+		 * The socket's mode should have stopped this caller already.
+		 * The refusal answers its first message (closing at once could
+		 * make the client's hello fail before it reads why).
+		 */
 		log_warn("uid %d (pid %d) is not allowed on the read-write socket",
 			 (int)c->vc_cred.uid, (int)c->vc_cred.pid);
-		vmxd_reply_err(c, 0, -EACCES,
-			       "read-write socket: caller is not root or in the vmxd group; use the read-only socket");
-		vmxd_conn_close(c);
-		return;
+		c->vc_denied = 1;
 	}
 	log_debug("client uid %d pid %d on the %s socket", (int)c->vc_cred.uid,
 		  (int)c->vc_cred.pid, c->vc_readonly ? "read-only" : "read-write");

@@ -74,6 +74,7 @@ struct vmxd_conn {
 	struct ucred vc_cred;        /* SO_PEERCRED at accept */
 	int vc_readonly;             /* accepted on the read-only socket */
 	int vc_hello;                /* hello exchanged */
+	int vc_denied;               /* SO_PEERCRED says no: refuse, then close */
 	int vc_subscribed;           /* wants events */
 	int vc_refs;                 /* pending replies + 1 while open */
 	int vc_closing;

@@ -125,11 +125,13 @@ int proto_client_hello(int fd, struct proto_rbuf *rb, const char *peer,
 
 	proto_msg_hello(&m, peer, NULL);
 	rc = proto_send_fd(fd, &m, err);
-	if (rc < 0)
+	if (rc < 0) {
+		/* The peer may have said why before it closed. */
+		if (proto_recv_fd(fd, rb, &m, 100, NULL) < 0)
+			return rc;
+	} else if ((rc = proto_recv_fd(fd, rb, &m, timeout_ms, err)) < 0) {
 		return rc;
-	rc = proto_recv_fd(fd, rb, &m, timeout_ms, err);
-	if (rc < 0)
-		return rc;
+	}
 	if (m.pm_type == PROTO_RESPONSE && m.pm_status != PROTO_OK) {
 		rc = vx_err_set(err, proto_status_to_errno(m.pm_status), "%s",
 				m.pm_error);
