@@ -7,7 +7,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static int log_level = 6;
 static int log_journal;
@@ -34,4 +37,12 @@ void vmxd_log(int prio, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void vmxd_test_crash(const char *point)
+{
+	const char *v = getenv("VMXD_TEST_CRASH");
+
+	if (v && strcmp(v, point) == 0)
+		kill(getpid(), SIGKILL);
 }

@@ -625,11 +625,14 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 	if (rc < 0) {
 		close(lfd);
 		unlink(sock);
-		free(proc);
-		return vx_err_set(err, rc, "cannot run %s for domain '%s': %s", prog,
+		/* A failed uv_spawn still leaves an initialised handle to close. */
+		if (proc)
+			uv_close((uv_handle_t *)proc, (uv_close_cb)free);
+		return vx_err_set(err, -EIO, "cannot run %s for domain '%s': %s", prog,
 				  sd->sd_name, uv_strerror(rc));
 	}
 	uv_unref((uv_handle_t *)proc);
+	vmxd_test_crash("start-mid");
 	/* The listening socket exists, so connect succeeds before the runner accepts. */
 	cfd = runner_connect(sock);
 	close(lfd);
@@ -645,6 +648,7 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 		return -EIO;
 	}
 	vm->vm_pid = proc->pid;
+	vm->vm_starting = 1;
 	runner_pending_add(vm, c, id, 0, "start");
 	uv_timer_start(&vm->vm_timer, runner_start_timeout, RUNNER_START_TIMEOUT_MS, 0);
 	return 0;
@@ -736,10 +740,15 @@ void runner_reattach_all(struct vmxd *v)
 		struct vmxd_vm *vm;
 		int fd;
 
-		if (strcmp(sd->sd_state, "shutoff") == 0)
-			continue;
+		/*
+		 * Every domain, not only those recorded as active: a vmxd that
+		 * died between spawning a runner and its hello left a running
+		 * runner behind a "shutoff" row. It is adopted, not killed.
+		 */
 		runner_path(v, sd->sd_uuid, "sock", sock, sizeof(sock));
 		fd = runner_connect(sock);
+		if (fd < 0 && strcmp(sd->sd_state, "shutoff") == 0)
+			continue;
 		if (fd < 0) {
 			/* It stopped while vmxd was away. */
 			runner_exit_reason(v, sd->sd_uuid, reason, sizeof(reason));
@@ -781,12 +790,18 @@ void runner_autostart_all(struct vmxd *v)
 	store_domain_list_free(doms, n);
 }
 
-/* Daemon stop: let go of the runners without touching them or the store. */
+/*
+ * Daemon stop: let go of the runners without touching them or the store,
+ * except one still starting (no hello yet): nobody was told it runs, so it
+ * is stopped rather than left behind.
+ */
 void runner_detach_all(struct vmxd *v)
 {
 	while (v->vms) {
 		struct vmxd_vm *vm = v->vms;
 
+		if (vm->vm_starting && !vm->vm_hello && vm->vm_pid > 0)
+			kill(vm->vm_pid, SIGKILL);
 		while (vm->vm_pending)
 			runner_pending_done(vm, vm->vm_pending, -EIO,
 					    "vmxd is stopping", NULL);

@@ -3,6 +3,7 @@
  * Context: the daemon's loop thread.
  */
 #include "daemon/store.h"
+#include "daemon/vmxd.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -291,19 +292,6 @@ static int store_done(struct store *st, sqlite3_stmt *s, const char *what,
 	return 0;
 }
 
-/*
- * Test hook for the crash-consistency test: VMXD_TEST_CRASH=define-mid kills
- * the daemon with SIGKILL in the middle of a define transaction (after the
- * domain row, before its devices and the commit).
- */
-static void store_test_crash_point(const char *point)
-{
-	const char *v = getenv("VMXD_TEST_CRASH");
-
-	if (v && strcmp(v, point) == 0)
-		kill(getpid(), SIGKILL);
-}
-
 static int store_write_devices(struct store *st, int64_t id,
 			       const struct xml_domain *d, struct vx_err *err)
 {
@@ -425,7 +413,7 @@ static int store_define_tx(struct store *st, const struct xml_domain *d,
 			return rc;
 		id = sqlite3_last_insert_rowid(st->db);
 	}
-	store_test_crash_point("define-mid");
+	vmxd_test_crash("define-mid"); /* tests: kill -9 mid define */
 	return store_write_devices(st, id, d, err);
 }
 

@@ -95,6 +95,7 @@ struct vmxd_vm {
 	int vm_gone;                 /* runner connection closed */
 	int vm_hello;                /* runner answered hello */
 	int vm_destroying;
+	int vm_starting;             /* spawned by this vmxd, hello pending */
 	struct proto_rbuf vm_rb;
 	uint64_t vm_next_id;
 	struct vmxd_pending *vm_pending;
@@ -108,6 +109,12 @@ void vmxd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define log_warn(...)  vmxd_log(4, __VA_ARGS__)
 #define log_info(...)  vmxd_log(6, __VA_ARGS__)
 #define log_debug(...) vmxd_log(7, __VA_ARGS__)
+
+/*
+ * log.c: test hook. VMXD_TEST_CRASH=<point> makes vmxd SIGKILL itself at
+ * that point: define-mid (store.c), start-mid (runner.c, after the spawn).
+ */
+void vmxd_test_crash(const char *point);
 
 /* conf.c */
 void vmxd_conf_defaults(struct vmxd_conf *c);

@@ -381,6 +381,47 @@ static void vmxd_kill9_mid_define_leaves_no_half_state(void **state)
 	assert_int_equal(CTL(e, out, "destroy alive"), 0);
 }
 
+static void vmxd_kill9_mid_start_adopts_the_runner(void **state)
+{
+	struct env *e = *state;
+	char out[4096];
+	int st, pid;
+
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "orphan", "test", NULL)), 0);
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "start-mid") > 0);
+	assert_true(CTL(e, out, "start orphan") != 0);
+	waitpid(e->vmxd, &st, 0);
+	e->vmxd = 0;
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	/* The runner lives on behind a "shutoff" row; the next vmxd adopts it. */
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	assert_int_equal(h_wait_state(e, "orphan", "running", 3000), 0);
+	pid = h_runner_pid(e, "orphan");
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, 0), 0);
+	assert_int_equal(CTL(e, out, "destroy orphan"), 0);
+}
+
+static void vmxd_missing_runner_binary_is_an_error(void **state)
+{
+	struct env *e = *state;
+	char out[4096];
+	FILE *f;
+
+	h_vmxd_stop(e, SIGTERM);
+	snprintf(e->conf, sizeof(e->conf), "%s/vmxd.conf", e->dir);
+	f = fopen(e->conf, "w");
+	fputs("runner_kvm = /nonexistent/vmxd-runner\n", f);
+	fclose(f);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "k", "kvm", NULL)), 0);
+	assert_int_equal(CTL(e, out, "start k"), 10);
+	assert_non_null(strstr(out, "cannot run /nonexistent/vmxd-runner for domain 'k'"));
+	assert_int_equal(h_wait_state(e, "k", "shutoff", 1), 0);
+	assert_int_equal(CTL(e, out, "list"), 0);
+}
+
 static void vmxd_autostart_at_daemon_start(void **state)
 {
 	struct env *e = *state;
@@ -823,6 +864,8 @@ int main(void)
 		T(vmctl_json_on_every_verb),
 		T(vmxd_restart_reattaches_running_vms),
 		T(vmxd_kill9_mid_define_leaves_no_half_state),
+		T(vmxd_kill9_mid_start_adopts_the_runner),
+		T(vmxd_missing_runner_binary_is_an_error),
 		T(vmxd_autostart_at_daemon_start),
 		T(vmxd_fifty_concurrent_clients),
 		T(vmxd_survives_malformed_and_oversized_frames),
