@@ -943,7 +943,8 @@ static int xml_domain_check(xmlNode *root, struct xml_domain *d,
 int xml_domain_parse(const char *xml, size_t len, struct xml_domain **out,
 		     struct vx_err *err)
 {
-	static const char *const root_attrs[] = { "type", NULL };
+	/* id: the runtime id `virsh dumpxml` prints; ignored on define, as libvirt does. */
+	static const char *const root_attrs[] = { "type", "id", NULL };
 	static const char *const types[] = { "kvm", "test", NULL };
 	struct xml_domain *d;
 	xmlDocPtr doc;
