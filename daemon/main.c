@@ -9,6 +9,7 @@
 #include "daemon/job.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,6 +132,27 @@ int main(int argc, char **argv)
 	umask(077);
 	xmlInitParser();
 
+	if (!check_only && mkdir(v.conf.vc_rundir, 0755) < 0 && errno != EEXIST) {
+		log_err("cannot create %s: %s", v.conf.vc_rundir, strerror(errno));
+		return 1;
+	}
+	/*
+	 * One vmxd per run directory: two would both supervise (and re-attach
+	 * to) the same runners. The lock dies with the process, kill -9 included.
+	 */
+	if (!check_only) {
+		char lock[VMXD_PATH_MAX + 16];
+		int lfd;
+
+		snprintf(lock, sizeof(lock), "%s/vmxd.lock", v.conf.vc_rundir);
+		lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+			log_err("another vmxd runs on %s (%s is locked)", v.conf.vc_rundir,
+				lock);
+			return 1;
+		}
+		/* lfd stays open for the life of the process. */
+	}
 	if (store_open(v.conf.vc_db, &v.store, &err) < 0) {
 		log_err("%s", err.msg);
 		sd_notifyf(0, "STATUS=database error: %s", err.msg);
@@ -140,10 +163,6 @@ int main(int argc, char **argv)
 	if (check_only) {
 		store_close(v.store);
 		return 0;
-	}
-	if (mkdir(v.conf.vc_rundir, 0755) < 0 && errno != EEXIST) {
-		log_err("cannot create %s: %s", v.conf.vc_rundir, strerror(errno));
-		return 1;
 	}
 	gr = getgrnam(v.conf.vc_group);
 	v.group_gid = gr ? gr->gr_gid : (gid_t)-1;

@@ -403,6 +403,18 @@ static void vmxd_kill9_mid_start_adopts_the_runner(void **state)
 	assert_int_equal(CTL(e, out, "destroy orphan"), 0);
 }
 
+static void vmxd_second_daemon_on_the_same_rundir_refused(void **state)
+{
+	struct env *e = *state, e2;
+	char out[4096];
+
+	e2 = *e;
+	snprintf(e2.rw, sizeof(e2.rw), "%s/rw2.sock", e->dir);
+	snprintf(e2.ro, sizeof(e2.ro), "%s/ro2.sock", e->dir);
+	assert_true(h_vmxd_start(&e2, NULL) < 0);
+	assert_int_equal(CTL(e, out, "list"), 0);
+}
+
 static void vmxd_missing_runner_binary_is_an_error(void **state)
 {
 	struct env *e = *state;
@@ -866,6 +878,7 @@ int main(void)
 		T(vmxd_kill9_mid_define_leaves_no_half_state),
 		T(vmxd_kill9_mid_start_adopts_the_runner),
 		T(vmxd_missing_runner_binary_is_an_error),
+		T(vmxd_second_daemon_on_the_same_rundir_refused),
 		T(vmxd_autostart_at_daemon_start),
 		T(vmxd_fifty_concurrent_clients),
 		T(vmxd_survives_malformed_and_oversized_frames),
