@@ -702,6 +702,30 @@ static void vmctl_job_runs_to_completion_with_progress_events(void **state)
 	assert_int_equal(CTL(e, out, "job-cancel 99"), 5);
 }
 
+/* On a terminal, job-start --wait draws a progress bar (script(1) gives a pty). */
+static void vmctl_job_progress_bar_on_a_terminal(void **state)
+{
+	struct env *e = *state;
+	char cmd[800], out[16384];
+	FILE *p;
+	size_t n;
+
+	if (access("/usr/bin/script", X_OK) != 0) {
+		skip();
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "script -qec '" BINDIR "/vmctl -c %s job-start "
+		 "test-fill file=tty size_kib=1024 slice_ms=5 --wait' /dev/null", e->rw);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	assert_non_null(strstr(out, "test-fill [####"));
+	assert_non_null(strstr(out, "] 100%"));
+	assert_non_null(strstr(out, "Job 1 done"));
+}
+
 static void vmctl_job_cancel_leaves_nothing(void **state)
 {
 	struct env *e = *state;
@@ -887,6 +911,7 @@ int main(void)
 		T(vmxd_peer_credentials_gate_the_rw_socket),
 		T(vmxd_survives_random_requests),
 		T(vmctl_job_runs_to_completion_with_progress_events),
+		T(vmctl_job_progress_bar_on_a_terminal),
 		T(vmctl_job_cancel_leaves_nothing),
 		T(vmxd_kill9_mid_job_cleans_up_at_restart),
 	};
