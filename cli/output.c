@@ -1,0 +1,184 @@
+/*
+ * output: everything vmctl prints. Human form: short sentences and aligned
+ * tables on stdout, errors on stderr. --json: one JSON object on stdout per
+ * call, {"error":{"status":..,"message":..}} for failures.
+ */
+#include "cli/ctl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int ctl_exit_for_status(enum proto_status st)
+{
+	switch (st) {
+	case PROTO_OK:             return CTL_EXIT_OK;
+	case PROTO_E_READONLY:
+	case PROTO_E_DENIED:       return CTL_EXIT_DENIED;
+	case PROTO_E_NOT_FOUND:    return CTL_EXIT_NOT_FOUND;
+	case PROTO_E_EXISTS:       return CTL_EXIT_EXISTS;
+	case PROTO_E_INVALID:
+	case PROTO_E_UNSUPPORTED:  return CTL_EXIT_INVALID;
+	case PROTO_E_STATE:        return CTL_EXIT_STATE;
+	case PROTO_E_TIMEOUT:
+	case PROTO_E_CANCELLED:    return CTL_EXIT_TIMEOUT;
+	case PROTO_E_INTERNAL:     return CTL_EXIT_INTERNAL;
+	default:                   return CTL_EXIT_PROTO;
+	}
+}
+
+static void ctl_json_print(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+		JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+void ctl_print_error(struct ctl_opts *o, const char *status, const char *msg)
+{
+	if (o->json) {
+		json_object *e = json_object_new_object(), *w = json_object_new_object();
+
+		json_object_object_add(e, "status", json_object_new_string(status));
+		json_object_object_add(e, "message", json_object_new_string(msg));
+		json_object_object_add(w, "error", e);
+		ctl_json_print(w);
+		json_object_put(w);
+		return;
+	}
+	fprintf(stderr, "vmctl: error: %s\n", msg);
+}
+
+void ctl_print_ok(struct ctl_opts *o, json_object *result, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->json) {
+		json_object *empty = result ? NULL : json_object_new_object();
+
+		ctl_json_print(result ? result : empty);
+		json_object_put(empty);
+		return;
+	}
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static const char *ctl_str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (o && json_object_object_get_ex(o, key, &v) && v)
+		return json_object_get_string(v);
+	return "-";
+}
+
+void ctl_print_list(struct ctl_opts *o, json_object *result)
+{
+	json_object *arr = NULL;
+	size_t n, w = 4;
+
+	if (o->json) {
+		ctl_json_print(result);
+		return;
+	}
+	json_object_object_get_ex(result, "domains", &arr);
+	n = arr ? json_object_array_length(arr) : 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(ctl_str(json_object_array_get_idx(arr, i), "name"));
+
+		if (l > w)
+			w = l;
+	}
+	printf(" %-*s  %-9s %-5s %-9s %s\n", (int)w, "Name", "State", "Type",
+	       "Autostart", "UUID");
+	printf("%.*s\n", (int)w + 68,
+	       "--------------------------------------------------------------------"
+	       "--------------------------------------------------------------------");
+	for (size_t i = 0; i < n; i++) {
+		json_object *d = json_object_array_get_idx(arr, i), *a;
+
+		json_object_object_get_ex(d, "autostart", &a);
+		printf(" %-*s  %-9s %-5s %-9s %s\n", (int)w, ctl_str(d, "name"),
+		       ctl_str(d, "state"), ctl_str(d, "type"),
+		       json_object_get_boolean(a) ? "yes" : "no", ctl_str(d, "uuid"));
+	}
+}
+
+void ctl_print_dominfo(struct ctl_opts *o, json_object *result)
+{
+	static const struct { const char *key, *label; } rows[] = {
+		{ "name", "Name" }, { "uuid", "UUID" }, { "type", "Type" },
+		{ "state", "State" }, { "reason", "Reason" }, { "vcpu", "CPU(s)" },
+		{ "memory_kib", "Memory (KiB)" }, { "persistent", "Persistent" },
+		{ "autostart", "Autostart" }, { "pid", "Runner pid" },
+	};
+
+	if (o->json) {
+		ctl_json_print(result);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		json_object *v = NULL;
+		const char *s = ctl_str(result, rows[i].key);
+
+		json_object_object_get_ex(result, rows[i].key, &v);
+		if (v && json_object_is_type(v, json_type_boolean))
+			s = json_object_get_boolean(v) ? "yes" : "no";
+		printf("%-14s %s\n", rows[i].label, s);
+	}
+}
+
+void ctl_print_xml(struct ctl_opts *o, json_object *result)
+{
+	const char *x = ctl_str(result, "xml");
+
+	if (o->json) {
+		ctl_json_print(result);
+		return;
+	}
+	fputs(x, stdout);
+	if (*x && x[strlen(x) - 1] != '\n')
+		putchar('\n');
+}
+
+void ctl_print_jobs(struct ctl_opts *o, json_object *result)
+{
+	json_object *arr = NULL;
+	size_t n;
+
+	if (o->json) {
+		ctl_json_print(result);
+		return;
+	}
+	json_object_object_get_ex(result, "jobs", &arr);
+	n = arr ? json_object_array_length(arr) : 0;
+	printf(" %-5s %-12s %-12s %8s  %s\n", "Id", "Kind", "State", "Progress", "Detail");
+	printf("%.*s\n", 60, "------------------------------------------------------------");
+	for (size_t i = 0; i < n; i++) {
+		json_object *j = json_object_array_get_idx(arr, i);
+		const char *e = ctl_str(j, "error");
+
+		printf(" %-5s %-12s %-12s %7s%%  %s\n", ctl_str(j, "id"), ctl_str(j, "kind"),
+		       ctl_str(j, "state"), ctl_str(j, "progress"),
+		       *e && strcmp(e, "-") ? e : ctl_str(j, "arg"));
+	}
+}
+
+void ctl_progress(struct ctl_opts *o, const char *what, int percent, int done)
+{
+	char bar[41];
+	int fill = percent * 40 / 100;
+
+	if (o->json || !isatty(STDERR_FILENO))
+		return;
+	memset(bar, '#', (size_t)fill);
+	memset(bar + fill, '.', (size_t)(40 - fill));
+	bar[40] = '\0';
+	fprintf(stderr, "\r%s [%s] %3d%%", what, bar, percent);
+	if (done)
+		fputc('\n', stderr);
+	fflush(stderr);
+}

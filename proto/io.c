@@ -1,0 +1,181 @@
+/*
+ * io: blocking frame I/O on a connected stream socket, for vmctl, the runner
+ * and tests (vmxd itself reads through libuv and only uses the codec).
+ * Context: any thread, one caller per fd.
+ */
+#include "proto.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+int proto_send_fd(int fd, const struct proto_msg *m, struct vx_err *err)
+{
+	uint8_t *frame;
+	size_t len, off = 0;
+	ssize_t n;
+	int rc;
+
+	rc = proto_encode(m, &frame, &len, err);
+	if (rc < 0)
+		return rc;
+	while (off < len) {
+		n = send(fd, frame + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = vx_err_errno(err, -errno, "proto: send");
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(frame);
+	return rc;
+}
+
+static long proto_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+int proto_recv_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
+		  int timeout_ms, struct vx_err *err)
+{
+	long deadline = timeout_ms >= 0 ? proto_now_ms() + timeout_ms : 0;
+	uint8_t buf[16384];
+	struct pollfd pfd;
+	ssize_t n;
+	int rc, wait;
+
+	for (;;) {
+		rc = proto_rbuf_next(rb, m, err);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+		wait = -1;
+		if (timeout_ms >= 0) {
+			long left = deadline - proto_now_ms();
+
+			if (left <= 0)
+				return vx_err_set(err, -ETIMEDOUT,
+						  "proto: no answer within %d ms",
+						  timeout_ms);
+			wait = (int)left;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		rc = poll(&pfd, 1, wait);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return vx_err_errno(err, -errno, "proto: poll");
+		if (rc == 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return vx_err_errno(err, -errno, "proto: recv");
+		if (n == 0)
+			return vx_err_set(err, -ECONNRESET,
+					  "proto: connection closed by peer");
+		rc = proto_rbuf_append(rb, buf, (size_t)n, err);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int proto_connect_unix(const char *path, struct vx_err *err)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return vx_err_set(err, -ENAMETOOLONG,
+				  "proto: socket path too long: %s", path);
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return vx_err_errno(err, -errno, "proto: socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return vx_err_errno(err, e, "cannot connect to %s", path);
+	}
+	return fd;
+}
+
+int proto_client_hello(int fd, struct proto_rbuf *rb, const char *peer,
+		       struct proto_msg *server, int timeout_ms,
+		       struct vx_err *err)
+{
+	struct proto_msg m;
+	int rc;
+
+	proto_msg_hello(&m, peer, NULL);
+	rc = proto_send_fd(fd, &m, err);
+	if (rc < 0) {
+		/* The peer may have said why before it closed. */
+		if (proto_recv_fd(fd, rb, &m, 100, NULL) < 0)
+			return rc;
+	} else if ((rc = proto_recv_fd(fd, rb, &m, timeout_ms, err)) < 0) {
+		return rc;
+	}
+	if (m.pm_type == PROTO_RESPONSE && m.pm_status != PROTO_OK) {
+		rc = vx_err_set(err, proto_status_to_errno(m.pm_status), "%s",
+				m.pm_error);
+		proto_msg_clear(&m);
+		return rc;
+	}
+	if (m.pm_type != PROTO_HELLO) {
+		proto_msg_clear(&m);
+		return vx_err_set(err, -EBADMSG,
+				  "proto: peer did not answer hello with hello");
+	}
+	if (m.pm_version < PROTO_VERSION_MIN || m.pm_version > PROTO_VERSION) {
+		rc = vx_err_set(err, -EPROTONOSUPPORT,
+				"proto: peer speaks version %u, we speak %u..%u",
+				m.pm_version, PROTO_VERSION_MIN, PROTO_VERSION);
+		proto_msg_clear(&m);
+		return rc;
+	}
+	if (server)
+		*server = m;
+	else
+		proto_msg_clear(&m);
+	return 0;
+}
+
+int proto_call(int fd, struct proto_rbuf *rb, uint64_t id, const char *verb,
+	       json_object *args, struct proto_msg *resp, int timeout_ms,
+	       struct vx_err *err)
+{
+	struct proto_msg m;
+	int rc;
+
+	proto_msg_request(&m, id, verb, args);
+	rc = proto_send_fd(fd, &m, err);
+	proto_msg_clear(&m);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		rc = proto_recv_fd(fd, rb, resp, timeout_ms, err);
+		if (rc < 0)
+			return rc;
+		if (resp->pm_type == PROTO_RESPONSE && resp->pm_id == id)
+			return 0;
+		/* Events and stale responses are not ours to handle here. */
+		proto_msg_clear(resp);
+	}
+}

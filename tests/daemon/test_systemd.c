@@ -1,0 +1,149 @@
+/*
+ * systemd integration without systemd: vmxd's sd_notify messages on a
+ * NOTIFY_SOCKET we own, and socket activation with LISTEN_FDS.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+
+#include "tests/daemon/harness.h"
+
+#define CTL(e, out, ...) h_ctl((e), (out), sizeof(out), __VA_ARGS__)
+
+static int bind_unix(const char *path, int type)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, type, 0);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	unlink(path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	if (type == SOCK_STREAM)
+		assert_int_equal(listen(fd, 16), 0);
+	return fd;
+}
+
+/* Collects notify datagrams for ms into buf (newline separated). */
+static void collect(int fd, char *buf, size_t len, int ms)
+{
+	size_t n = strlen(buf);
+
+	for (int t = 0; t < ms; t += 20) {
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		while (poll(&p, 1, 20) > 0) {
+			ssize_t r = recv(fd, buf + n, len - n - 2, 0);
+
+			if (r <= 0)
+				break;
+			n += (size_t)r;
+			buf[n++] = '\n';
+			buf[n] = '\0';
+		}
+	}
+}
+
+static void vmxd_notifies_ready_status_watchdog_stopping(void **state)
+{
+	struct env e;
+	char path[200], buf[16384] = "", out[4096];
+	int fd;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	snprintf(e.dir, sizeof(e.dir), "/tmp/vmxd-sd-XXXXXX");
+	assert_non_null(mkdtemp(e.dir));
+	snprintf(e.rw, sizeof(e.rw), "%s/rw.sock", e.dir);
+	snprintf(e.ro, sizeof(e.ro), "%s/ro.sock", e.dir);
+	snprintf(e.db, sizeof(e.db), "%s/vmxd.db", e.dir);
+	snprintf(e.run, sizeof(e.run), "%s/run", e.dir);
+	snprintf(e.log, sizeof(e.log), "%s/vmxd.log", e.dir);
+	snprintf(path, sizeof(path), "%s/notify", e.dir);
+	fd = bind_unix(path, SOCK_DGRAM);
+	setenv("NOTIFY_SOCKET", path, 1);
+	setenv("WATCHDOG_USEC", "100000", 1);
+	assert_true(h_vmxd_start(&e, NULL) > 0);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	collect(fd, buf, sizeof(buf), 300);
+	assert_non_null(strstr(buf, "READY=1"));
+	assert_non_null(strstr(buf, "STATUS=0 domains running"));
+	assert_non_null(strstr(buf, "WATCHDOG=1"));
+	assert_int_equal(CTL(&e, out, "define %s", h_xml(&e, "sd", "test", NULL)), 0);
+	assert_int_equal(CTL(&e, out, "start sd"), 0);
+	collect(fd, buf, sizeof(buf), 100);
+	assert_non_null(strstr(buf, "STATUS=1 domain running"));
+	assert_int_equal(CTL(&e, out, "destroy sd"), 0);
+	h_vmxd_stop(&e, SIGTERM);
+	collect(fd, buf, sizeof(buf), 100);
+	assert_non_null(strstr(buf, "STOPPING=1"));
+	close(fd);
+	h_env_destroy(&e);
+}
+
+static void vmxd_uses_activated_sockets(void **state)
+{
+	struct env e;
+	char out[4096];
+	int rw, ro, st;
+	pid_t pid;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	snprintf(e.dir, sizeof(e.dir), "/tmp/vmxd-sa-XXXXXX");
+	assert_non_null(mkdtemp(e.dir));
+	snprintf(e.rw, sizeof(e.rw), "%s/activated-rw.sock", e.dir);
+	snprintf(e.ro, sizeof(e.ro), "%s/activated-ro.sock", e.dir);
+	snprintf(e.db, sizeof(e.db), "%s/vmxd.db", e.dir);
+	snprintf(e.run, sizeof(e.run), "%s/run", e.dir);
+	snprintf(e.log, sizeof(e.log), "%s/vmxd.log", e.dir);
+	/* Passed in the order ro, rw: names, not positions, tell them apart. */
+	ro = bind_unix(e.ro, SOCK_STREAM);
+	rw = bind_unix(e.rw, SOCK_STREAM);
+	pid = fork();
+	if (pid == 0) {
+		char n[16], cfg[300], unused_rw[200], unused_ro[200];
+		int logfd = open(e.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(logfd, 2);
+		dup2(ro, 3);
+		dup2(rw, 4);
+		snprintf(n, sizeof(n), "%d", (int)getpid());
+		setenv("LISTEN_PID", n, 1);
+		setenv("LISTEN_FDS", "2", 1);
+		setenv("LISTEN_FDNAMES", "ro:rw", 1);
+		snprintf(unused_rw, sizeof(unused_rw), "%s/unused-rw.sock", e.dir);
+		snprintf(unused_ro, sizeof(unused_ro), "%s/unused-ro.sock", e.dir);
+		snprintf(cfg, sizeof(cfg), "%s", e.db);
+		execl(BINDIR "/vmxd", "vmxd", "--socket", unused_rw, "--socket-ro",
+		      unused_ro, "--database", cfg, "--rundir", e.run, (char *)NULL);
+		_exit(127);
+	}
+	close(ro);
+	close(rw);
+	e.vmxd = pid;
+	assert_int_equal(CTL(&e, out, "define %s", h_xml(&e, "act", "test", NULL)), 0);
+	assert_int_equal(CTL(&e, out, "-r define %s", h_xml(&e, "act", "test", NULL)), 4);
+	assert_int_equal(CTL(&e, out, "-r list --all"), 0);
+	assert_non_null(strstr(out, "act"));
+	snprintf(out, sizeof(out), "%s/unused-rw.sock", e.dir);
+	assert_int_equal(access(out, F_OK), -1);
+	st = h_vmxd_stop(&e, SIGTERM);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	h_env_destroy(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(vmxd_notifies_ready_status_watchdog_stopping),
+		cmocka_unit_test(vmxd_uses_activated_sockets),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
