@@ -143,16 +143,15 @@ static int insn_prefixes(struct insn_cursor *c, enum insn_mode mode,
 	}
 }
 
-/* 16-bit ModRM forms (SDM Table 2-1); @modrm has mod != 3. */
+/* 16-bit ModRM forms (SDM Table 2-1); @modrm has mod != 3. A lone SI or DI is the base. */
 static int insn_ea16(struct insn_cursor *c, unsigned int modrm, struct insn_mmio *out)
 {
 	static const int base[8] = {
 		INSN_REG_RBX, INSN_REG_RBX, INSN_REG_RBP, INSN_REG_RBP,
-		-1, -1, INSN_REG_RBP, INSN_REG_RBX,
+		INSN_REG_RSI, INSN_REG_RDI, INSN_REG_RBP, INSN_REG_RBX,
 	};
 	static const int index[8] = {
-		INSN_REG_RSI, INSN_REG_RDI, INSN_REG_RSI, INSN_REG_RDI,
-		INSN_REG_RSI, INSN_REG_RDI, -1, -1,
+		INSN_REG_RSI, INSN_REG_RDI, INSN_REG_RSI, INSN_REG_RDI, -1, -1, -1, -1,
 	};
 	unsigned int mod = modrm >> 6, rm = modrm & 7;
 	uint64_t disp = 0;
