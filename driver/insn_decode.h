@@ -99,7 +99,8 @@ struct insn_mmio {
 	int		index;		/* index register, -1 if none */
 	unsigned int	scale;		/* 1, 2, 4, 8 when @index >= 0, else 0 */
 	bool		rip_relative;	/* [rIP + disp32], 64-bit mode only */
-	uint64_t	disp;		/* displacement sign-extended to 64 bits; moffs zero-extended */
+	uint64_t	disp;		/* displacement sign-extended to 64 bits (an address: wrap to
+					 * @addr_size); moffs zero-extended */
 };
 
 /*
