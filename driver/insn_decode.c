@@ -94,7 +94,7 @@ static int insn_fetch8(struct insn_cursor *c, unsigned int *val)
 static int insn_prefixes(struct insn_cursor *c, enum insn_mode mode,
 			 struct insn_prefixes *p, unsigned int *opcode)
 {
-	static const int seg_of[8] = {
+	static const int seg_of[4] = {
 		[0] = INSN_SEG_ES, [1] = INSN_SEG_CS, [2] = INSN_SEG_SS, [3] = INSN_SEG_DS,
 	};
 	unsigned int b;
@@ -298,7 +298,11 @@ int insn_decode_mmio(const uint8_t *bytes, unsigned int avail, enum insn_mode mo
 		out->zero_extend = !out->sign_extend;
 		break;
 	case 0x63:
-		/* ARPL outside 64-bit mode. MOVSXD reads 16 bits with 66, else 32. */
+		/*
+		 * ARPL outside 64-bit mode. MOVSXD reads 32 bits, or 16 with
+		 * 66 and no REX.W: that is Intel's reading (SDM MOVSX/MOVSXD,
+		 * "MOVSXD r16, r/m16"); AMD reads 32 there, but VT-x is Intel.
+		 */
 		if (mode != INSN_MODE_64) {
 			rc = INSN_E_UNSUPPORTED;
 			goto done;

@@ -344,10 +344,17 @@ static const struct insn_case insn_cases[] = {
 		.op = INSN_OP_LOAD, .size = 4, .reg = 0, .dest_size = 4,
 		.sign_extend = true, .zero_upper32 = true, .addr_size = 8, .seg = INSN_SEG_DS,
 		.base = 3, .index = -1 } },
-	/* movsxd ax,DWORD PTR [rbx] */
+	/* movsxd ax,WORD PTR [rbx] */
 	{ M64, "movsxd ax, word ptr [rbx]",
 	  { 0x66, 0x63, 0x03 }, 3, {
 		.op = INSN_OP_LOAD, .size = 2, .reg = 0, .dest_size = 2,
+		.sign_extend = true, .addr_size = 8, .seg = INSN_SEG_DS, .base = 3,
+		.index = -1 } },
+	/* movsxd rax,DWORD PTR [rbx]: objdump -M intel64 says WORD PTR, letting 66
+	 * pick the source width despite REX.W; -M amd64 and the SDM say DWORD */
+	{ M64, "66 rex.w movsxd rax, dword ptr [rbx] (REX.W beats 66)",
+	  { 0x66, 0x48, 0x63, 0x03 }, 4, {
+		.op = INSN_OP_LOAD, .size = 4, .reg = 0, .dest_size = 8,
 		.sign_extend = true, .addr_size = 8, .seg = INSN_SEG_DS, .base = 3,
 		.index = -1 } },
 	/* movabs al,ds:0x1122334455667788 */
