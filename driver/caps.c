@@ -57,6 +57,27 @@ static void vmx_read_optional_caps(struct vmxcore_caps *c)
 }
 
 /*
+ * Whether this CPU can host vmxcore VMs: they rely on EPT (4-level walk,
+ * write-back tables, INVEPT) and unrestricted guest, so that real-mode code
+ * runs directly. Sets @why when not.
+ */
+bool vmx_can_run_vms(const char **why)
+{
+	const struct vmxcore_caps *c = &vmx_host_caps;
+	u64 ept = c->ept_vpid_cap;
+
+	if (!(c->flags & VMXCORE_CAP_EPT))
+		*why = "this CPU has no EPT (secondary control bit 1); vmxcore needs it";
+	else if (!(c->flags & VMXCORE_CAP_UNRESTRICTED_GUEST))
+		*why = "this CPU has no unrestricted guest (secondary control bit 7); vmxcore needs it";
+	else if (!(ept & (1ull << 6)) || !(ept & (1ull << 14)) || !(ept & (1ull << 20)))
+		*why = "this CPU's EPT lacks 4-level walks, write-back tables or INVEPT";
+	else
+		return true;
+	return false;
+}
+
+/*
  * Refuses to load, with the reason in the log, when VMX is missing or
  * disabled by firmware, or when its VMCS layout is one we cannot host
  * (larger than a page or not write-back cacheable).

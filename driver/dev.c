@@ -2,7 +2,8 @@
 /*
  * dev.c: /dev/vmxcore, the system file descriptor, and its sysfs attributes
  * (/sys/class/misc/vmxcore/): vmx_cpus (CPUs now in VMX operation, as a CPU
- * list) and vms (VMs alive).
+ * list), vms (VMs alive), pages_pinned (guest pages EPT holds) and pages_ept
+ * (EPT table pages): all return to 0 when every VM is gone.
  *
  * Environment: process context.
  */
@@ -53,9 +54,23 @@ static ssize_t vms_show(struct device *dev, struct device_attribute *attr, char 
 }
 static DEVICE_ATTR_RO(vms);
 
+static ssize_t pages_pinned_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&vmx_pages_pinned));
+}
+static DEVICE_ATTR_RO(pages_pinned);
+
+static ssize_t pages_ept_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&vmx_pages_ept));
+}
+static DEVICE_ATTR_RO(pages_ept);
+
 static struct attribute *vmx_dev_attrs[] = {
 	&dev_attr_vmx_cpus.attr,
 	&dev_attr_vms.attr,
+	&dev_attr_pages_pinned.attr,
+	&dev_attr_pages_ept.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vmx_dev);

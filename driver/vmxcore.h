@@ -2,34 +2,220 @@
 /*
  * Internal interfaces between the driver's files.
  *
- *   main.c   module load/unload, in order
- *   caps.c   VMX capability MSRs -> struct vmxcore_caps, usability checks
- *   vmxon.c  per-CPU VMX on/off, reference-counted by VMs, CPU hotplug
- *   dev.c    /dev/vmxcore: the system fd's ioctls and sysfs attributes
- *   vm.c     VM file descriptors
+ *   main.c     module load/unload, in order
+ *   caps.c     VMX capability MSRs -> struct vmxcore_caps, usability checks
+ *   vmxon.c    per-CPU VMX on/off, reference-counted by VMs, CPU hotplug,
+ *              the per-CPU list of loaded VMCSs
+ *   dev.c      /dev/vmxcore: the system fd's ioctls and sysfs attributes
+ *   vm.c       VM file descriptors, memory slots
+ *   ept.c      EPT tables: fill on violation, pin and release pages
+ *   vcpu.c     vCPU file descriptors, register ioctls, the run loop
+ *   vmcs.c     VMCS layout: controls, host state, guest state transfer
+ *   exit.c     the exit-handler table
+ *   vmenter.S  the entry/exit stub
  */
 #ifndef VMXCORE_H
 #define VMXCORE_H
 
+#include <linux/atomic.h>
 #include <linux/cpumask.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <asm/fpu/types.h>
 #include "include/uapi/vmxcore.h"
+#include "insn_decode.h"
 
 #define VMX_PR_PREFIX "vmxcore: "
+
+/* Live counters, shown in sysfs, so tests can prove every page comes back. */
+extern atomic_long_t vmx_pages_pinned;	/* guest pages pinned by EPT */
+extern atomic_long_t vmx_pages_ept;	/* EPT table pages */
 
 /* caps.c */
 int vmx_caps_init(void);
 const struct vmxcore_caps *vmx_caps(void);
+bool vmx_can_run_vms(const char **why);
 
 /* vmxon.c */
+struct vmx_vcpu;
 int vmx_percpu_init(void);
 void vmx_percpu_exit(void);
 int vmx_get(void);
 void vmx_put(void);
 void vmx_on_cpus(struct cpumask *mask);
+void vmx_vcpu_load(struct vmx_vcpu *vcpu);
+void vmx_vcpu_clear(struct vmx_vcpu *vcpu);
+
+/* ept.c */
+struct vmx_ept {
+	u64 *root;		/* PML4 page */
+	u64 eptp;
+};
+int ept_init(struct vmx_ept *ept);
+void ept_destroy(struct vmx_ept *ept);
+int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, bool writable);
+void ept_unmap_range(struct vmx_ept *ept, u64 gpa, u64 size);
+void ept_flush_all_cpus(struct vmx_ept *ept);
+
+/* gmem.c */
+struct vmx_vm;
+struct vmx_vcpu;
+int gmem_read(struct vmx_vm *vm, u64 gpa, void *buf, unsigned int len);
+int gmem_write(struct vmx_vm *vm, u64 gpa, const void *buf, unsigned int len);
+int gmem_translate(struct vmx_vcpu *vcpu, u64 gla, bool write, u64 *gpa);
 
 /* vm.c */
+struct vmx_slot {
+	bool used;
+	u32 flags;
+	u64 gpa, size;
+	unsigned long uaddr;
+};
+
+struct vmx_vm {
+	struct kref ref;		/* the VM fd and each vCPU fd */
+	struct mm_struct *mm;		/* creator's; slots address it */
+	struct mutex mem_lock;		/* slots and EPT */
+	struct vmx_slot slots[VMXCORE_MAX_SLOTS];
+	struct vmx_ept ept;
+	struct mutex vcpu_lock;
+	struct vmx_vcpu *vcpus[VMXCORE_MAX_VCPUS];
+};
 int vm_create_fd(unsigned long type);
 unsigned int vm_count(void);
+void vm_put(struct vmx_vm *vm);
+const struct vmx_slot *vm_find_slot(struct vmx_vm *vm, u64 gpa);
+
+/* vcpu.c */
+enum vmx_gpr {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+	GPR_COUNT
+};
+
+struct vmx_gprs {
+	unsigned long r[GPR_COUNT];	/* r[GPR_RSP] unused: RSP is in the VMCS */
+};
+
+/* What the last VM exit said, read while the VMCS was current. */
+struct vmx_exit_info {
+	u32 reason;			/* full exit reason, bit 31 = entry failure */
+	unsigned long qualification;
+	u32 instr_len;
+	u32 intr_info;
+	u64 gpa;
+	unsigned long gla;
+	u32 interruptibility;		/* GUEST_INTERRUPTIBILITY_INFO */
+	u32 idt_vectoring;		/* IDT_VECTORING_INFO_FIELD, 0 once redelivered */
+	u32 idt_error_code;
+	u32 instr_info;			/* VMX_INSTRUCTION_INFO (INS/OUTS: address size) */
+	/* Paging state at the exit, for gmem_translate() */
+	u64 cr0, cr3, cr4, efer;
+	u64 cs_base;			/* EPT violations: to fetch the instruction */
+	u32 cs_ar;
+};
+
+/* Guest state kept in the vCPU and written to the VMCS before entry. */
+#define VCPU_DIRTY_RIP		(1u << 0)
+#define VCPU_DIRTY_RSP		(1u << 1)
+#define VCPU_DIRTY_RFLAGS	(1u << 2)
+#define VCPU_DIRTY_SREGS	(1u << 3)
+#define VCPU_DIRTY_CR		(1u << 4)	/* CR0/CR4 and their shadows */
+#define VCPU_DIRTY_EFER		(1u << 5)
+
+/* Work the next RUN must finish before entering the guest. */
+enum vmx_pending {
+	VCPU_PENDING_NONE,
+	VCPU_PENDING_IO_IN,	/* copy run->io data into RAX */
+	VCPU_PENDING_HYPERCALL,	/* copy run->hypercall.ret into RAX */
+	VCPU_PENDING_INS,	/* copy run->io_data to guest memory (string IN) */
+	VCPU_PENDING_MMIO_LOAD,	/* load run->mmio.data into the decoded register */
+};
+
+/* Where the data of an INS exit goes once userspace supplied it. */
+struct vmx_pending_ins {
+	u64 gpa;		/* lowest guest-physical address written */
+	unsigned int size, count;
+	bool reverse;		/* RFLAGS.DF: elements go downwards */
+};
+
+struct vmx_vcpu {
+	struct vmx_vm *vm;
+	unsigned int id;
+	struct mutex mutex;		/* one ioctl at a time */
+	struct vmxcore_run *run;	/* the mmap()ed page */
+	struct page *run_page;
+
+	/* VMCS residency (vmxon.c) */
+	struct page *vmcs;
+	int cpu;			/* CPU the VMCS is active on, -1 none */
+	bool launched;			/* VMLAUNCH done since the last VMCLEAR */
+	struct list_head loaded_link;	/* on that CPU's loaded list */
+	u16 vpid;
+
+	/* guest state */
+	struct vmx_gprs gprs;
+	unsigned long rip, rsp, rflags;
+	struct vmxcore_sregs sregs;
+	u64 cr0_shadow, cr4_shadow;	/* what the guest believes */
+	unsigned long dr[4], dr6;	/* kept, not loaded: see exit.c */
+	u64 xcr0;
+	u64 kernel_gs_base;
+	u64 msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_tsc_aux;
+	u32 dirty;			/* VCPU_DIRTY_* */
+	enum vmx_pending pending;
+	struct vmx_pending_ins pending_ins;
+	struct insn_mmio pending_mmio;	/* the load that is waiting for data */
+	int pending_exception;		/* vector to inject, -1 none */
+	u32 pending_error_code;
+	int queued_irq;			/* external interrupt vector, -1 none */
+	bool queued_nmi;
+	bool window_exiting;		/* interrupt-window exiting is on */
+	struct fpu_guest guest_fpu;
+	struct vmxcore_cpuid *cpuid;	/* NULL: filtered host values */
+
+	struct vmx_exit_info exit;
+};
+
+int vcpu_create_fd(struct vmx_vm *vm, unsigned long id);
+void vcpu_inject_gp(struct vmx_vcpu *vcpu);
+void vcpu_inject_ud(struct vmx_vcpu *vcpu);
+void vcpu_skip_instruction(struct vmx_vcpu *vcpu);
+
+/* vmcs.c */
+int vmcs_setup(struct vmx_vcpu *vcpu);
+void vmcs_write_host_percpu(void);
+void vmcs_write_dirty(struct vmx_vcpu *vcpu);
+void vmcs_read_exit(struct vmx_vcpu *vcpu);
+void vmcs_read_sregs(struct vmx_vcpu *vcpu);
+void vmcs_reset_sregs(struct vmxcore_sregs *sregs);
+u64 vmcs_cr0_guest_value(u64 wanted);
+u64 vmcs_cr4_guest_value(u64 wanted);
+
+/* cpuid.c */
+int vcpu_set_cpuid(struct vmx_vcpu *vcpu, const struct vmxcore_cpuid __user *ucpuid);
+void vcpu_cpuid(struct vmx_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);
+u64 *vcpu_msr_slot(struct vmx_vcpu *vcpu, u32 msr);
+long vcpu_msrs_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set);
+
+/* mmio.c */
+int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write);
+void vcpu_complete_mmio_load(struct vmx_vcpu *vcpu);
+
+/* exit.c */
+int vmx_handle_exit(struct vmx_vcpu *vcpu);
+void vmx_swap_io_elements(u8 *buf, unsigned int a, unsigned int b, unsigned int size);
+
+/* intr.c */
+int vcpu_queue_interrupt(struct vmx_vcpu *vcpu, const struct vmxcore_interrupt *irq);
+void vcpu_inject_events(struct vmx_vcpu *vcpu);
+bool vcpu_interruptible(const struct vmx_vcpu *vcpu);
+
+/* vmenter.S */
+int vmx_vcpu_enter(struct vmx_gprs *gprs, bool launched);
+void vmx_vmexit(void);
 
 /* dev.c */
 int vmx_dev_init(void);

@@ -40,6 +40,10 @@ struct vmx_cpu {
 };
 
 static DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
+/* vCPUs whose VMCS is active on this CPU; touched only on it, IRQs off. */
+static DEFINE_PER_CPU(struct list_head, vmx_loaded_vcpus);
+/* The VMCS now current on this CPU (VMPTRLD), to skip redundant loads. */
+static DEFINE_PER_CPU(struct vmx_vcpu *, vmx_current_vcpu);
 static DEFINE_MUTEX(vmx_users_lock);
 static unsigned int vmx_users;		/* VMs alive; VMX is on while > 0 */
 static struct cpumask vmx_on_mask;	/* mirrors vmx_cpu.on, for sysfs */
@@ -50,74 +54,168 @@ static bool vmx_cr_fixed_ok(unsigned long cr, u64 fixed0, u64 fixed1)
 	return (cr & fixed0) == fixed0 && (cr & ~fixed1) == 0;
 }
 
-/* Enters VMX operation on this CPU. Runs with interrupts disabled. */
-static int vmx_cpu_enable(void)
+/* Why a CPU could not enter VMX operation; printed later, in process context. */
+enum vmx_enable_err {
+	VMX_ENABLE_OK,
+	VMX_ENABLE_BUSY,	/* CR4.VMXE already set: another hypervisor */
+	VMX_ENABLE_FEATURE,	/* VMX missing or disabled by firmware */
+	VMX_ENABLE_CR0,		/* CR0 violates the VMX fixed bits */
+	VMX_ENABLE_CR4,		/* CR4 violates the VMX fixed bits */
+	VMX_ENABLE_VMXON,	/* VMXON itself failed */
+};
+
+static const char *const vmx_enable_reason[] = {
+	[VMX_ENABLE_OK]		= "ok",
+	[VMX_ENABLE_BUSY]	= "VMX is in use by another hypervisor (CR4.VMXE already set; kvm_intel has VMs?)",
+	[VMX_ENABLE_FEATURE]	= "VMX missing or disabled by firmware on this CPU",
+	[VMX_ENABLE_CR0]	= "CR0 violates the VMX fixed bits",
+	[VMX_ENABLE_CR4]	= "CR4 violates the VMX fixed bits",
+	[VMX_ENABLE_VMXON]	= "VMXON failed",
+};
+
+static DEFINE_PER_CPU(enum vmx_enable_err, vmx_enable_result);
+
+/*
+ * Enters VMX operation on this CPU. Runs with interrupts disabled, often in
+ * IPI context, so it only records why it failed: no printk here.
+ */
+static enum vmx_enable_err vmx_cpu_enable(void)
 {
 	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
 	const struct vmxcore_caps *caps = vmx_caps();
-	int cpu = smp_processor_id();
 	u64 feat_ctl = 0;
-	int ret;
 
 	if (vc->on)
-		return 0;
-	if (cr4_read_shadow() & X86_CR4_VMXE) {
-		pr_err(VMX_PR_PREFIX "CPU %d: VMX is in use by another hypervisor (CR4.VMXE already set; kvm_intel has VMs?)\n",
-		       cpu);
-		return -EBUSY;
-	}
+		return VMX_ENABLE_OK;
+	if (cr4_read_shadow() & X86_CR4_VMXE)
+		return VMX_ENABLE_BUSY;
 	rdmsrl_safe(MSR_IA32_FEAT_CTL, &feat_ctl);
-	if (vmxc_usable_verdict(cpuid_ecx(1), feat_ctl)) {
-		pr_err(VMX_PR_PREFIX "CPU %d: %s\n", cpu,
-		       vmxc_usable_verdict(cpuid_ecx(1), feat_ctl));
-		return -EOPNOTSUPP;
-	}
-	if (!vmx_cr_fixed_ok(read_cr0(), caps->cr0_fixed0, caps->cr0_fixed1)) {
-		pr_err(VMX_PR_PREFIX "CPU %d: CR0 %#lx violates VMX fixed bits\n",
-		       cpu, read_cr0());
-		return -EIO;
-	}
+	if (vmxc_usable_verdict(cpuid_ecx(1), feat_ctl))
+		return VMX_ENABLE_FEATURE;
+	if (!vmx_cr_fixed_ok(read_cr0(), caps->cr0_fixed0, caps->cr0_fixed1))
+		return VMX_ENABLE_CR0;
 	cr4_set_bits_irqsoff(X86_CR4_VMXE);
 	if (!vmx_cr_fixed_ok(__read_cr4(), caps->cr4_fixed0, caps->cr4_fixed1)) {
-		pr_err(VMX_PR_PREFIX "CPU %d: CR4 %#lx violates VMX fixed bits\n",
-		       cpu, __read_cr4());
-		ret = -EIO;
-		goto clear_vmxe;
+		cr4_clear_bits_irqsoff(X86_CR4_VMXE);
+		return VMX_ENABLE_CR4;
 	}
-	ret = vmx_vmxon(page_to_phys(vc->vmxon_region));
-	if (ret) {
-		pr_err(VMX_PR_PREFIX "CPU %d: VMXON failed\n", cpu);
-		goto clear_vmxe;
+	if (vmx_vmxon(page_to_phys(vc->vmxon_region))) {
+		cr4_clear_bits_irqsoff(X86_CR4_VMXE);
+		return VMX_ENABLE_VMXON;
 	}
 	vc->on = true;
-	cpumask_set_cpu(cpu, &vmx_on_mask);
-	return 0;
+	cpumask_set_cpu(smp_processor_id(), &vmx_on_mask);
+	/* Forget EPT translations a previous VMX user may have left cached. */
+	vmx_invept(VMX_INVEPT_GLOBAL, 0);
+	return VMX_ENABLE_OK;
+}
 
-clear_vmxe:
-	cr4_clear_bits_irqsoff(X86_CR4_VMXE);
-	return ret;
+static int vmx_enable_errno(enum vmx_enable_err err)
+{
+	switch (err) {
+	case VMX_ENABLE_OK:
+		return 0;
+	case VMX_ENABLE_BUSY:
+		return -EBUSY;
+	case VMX_ENABLE_FEATURE:
+		return -EOPNOTSUPP;
+	default:
+		return -EIO;
+	}
+}
+
+/* VMCLEAR: flushes the VMCS to memory so another CPU may load it. IRQs off. */
+static void vmx_vcpu_clear_here(struct vmx_vcpu *vcpu)
+{
+	vmx_vmclear(page_to_phys(vcpu->vmcs));
+	if (this_cpu_read(vmx_current_vcpu) == vcpu)
+		this_cpu_write(vmx_current_vcpu, NULL);
+	list_del(&vcpu->loaded_link);
+	/* The list removal must be visible before cpu = -1 releases the VMCS. */
+	smp_wmb();
+	WRITE_ONCE(vcpu->cpu, -1);
+	vcpu->launched = false;
+}
+
+static void vmx_vcpu_clear_ipi(void *vcpu)
+{
+	struct vmx_vcpu *v = vcpu;
+
+	if (READ_ONCE(v->cpu) == smp_processor_id())
+		vmx_vcpu_clear_here(v);
+}
+
+/* Makes sure @vcpu's VMCS is active on no CPU. Process context. */
+void vmx_vcpu_clear(struct vmx_vcpu *vcpu)
+{
+	int cpu = READ_ONCE(vcpu->cpu);
+
+	if (cpu >= 0)
+		smp_call_function_single(cpu, vmx_vcpu_clear_ipi, vcpu, 1);
+}
+
+/*
+ * Makes @vcpu's VMCS current on this CPU. Preemption disabled. A VMCS may
+ * be active on one CPU only, so one active elsewhere is VMCLEARed there
+ * first; the host fields that differ per CPU are then rewritten.
+ */
+void vmx_vcpu_load(struct vmx_vcpu *vcpu)
+{
+	int cpu = smp_processor_id();
+	unsigned long flags;
+
+	if (vcpu->cpu != cpu) {
+		vmx_vcpu_clear(vcpu);
+		local_irq_save(flags);
+		list_add(&vcpu->loaded_link, this_cpu_ptr(&vmx_loaded_vcpus));
+		vcpu->cpu = cpu;
+		local_irq_restore(flags);
+	}
+	if (this_cpu_read(vmx_current_vcpu) != vcpu) {
+		vmx_vmptrld(page_to_phys(vcpu->vmcs));
+		this_cpu_write(vmx_current_vcpu, vcpu);
+		vmcs_write_host_percpu();
+	}
 }
 
 /* Leaves VMX operation on this CPU. Runs with interrupts disabled. */
 static void vmx_cpu_disable(void)
 {
 	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
+	struct vmx_vcpu *vcpu, *tmp;
 
 	if (!vc->on)
 		return;
-	if (vmx_vmxoff())
-		pr_err(VMX_PR_PREFIX "CPU %d: VMXOFF failed\n", smp_processor_id());
+	/* VMXOFF with an active VMCS could lose its state: clear them all. */
+	list_for_each_entry_safe(vcpu, tmp, this_cpu_ptr(&vmx_loaded_vcpus), loaded_link)
+		vmx_vcpu_clear_here(vcpu);
+	/* VMXOFF fails only if we are not in VMX operation: nothing to undo. */
+	vmx_vmxoff();
 	cr4_clear_bits_irqsoff(X86_CR4_VMXE);
 	vc->on = false;
 	cpumask_clear_cpu(smp_processor_id(), &vmx_on_mask);
 }
 
-static void vmx_cpu_enable_ipi(void *failed)
+static void vmx_cpu_enable_ipi(void *unused)
 {
-	int ret = vmx_cpu_enable();
+	this_cpu_write(vmx_enable_result, vmx_cpu_enable());
+}
 
-	if (ret)
-		atomic_cmpxchg(failed, 0, ret);
+/* After an enable round: logs each CPU that refused, returns the first error. */
+static int vmx_collect_enable_results(void)
+{
+	int cpu, ret = 0;
+
+	for_each_online_cpu(cpu) {
+		enum vmx_enable_err err = per_cpu(vmx_enable_result, cpu);
+
+		if (err == VMX_ENABLE_OK)
+			continue;
+		pr_err(VMX_PR_PREFIX "CPU %d: %s\n", cpu, vmx_enable_reason[err]);
+		if (!ret)
+			ret = vmx_enable_errno(err);
+	}
+	return ret;
 }
 
 static void vmx_cpu_disable_ipi(void *unused)
@@ -132,14 +230,13 @@ static void vmx_cpu_disable_ipi(void *unused)
  */
 int vmx_get(void)
 {
-	atomic_t failed = ATOMIC_INIT(0);
 	int ret = 0;
 
 	cpus_read_lock();
 	mutex_lock(&vmx_users_lock);
 	if (vmx_users == 0) {
-		on_each_cpu(vmx_cpu_enable_ipi, &failed, 1);
-		ret = atomic_read(&failed);
+		on_each_cpu(vmx_cpu_enable_ipi, NULL, 1);
+		ret = vmx_collect_enable_results();
 		if (ret)
 			on_each_cpu(vmx_cpu_disable_ipi, NULL, 1);
 	}
@@ -169,16 +266,18 @@ void vmx_on_cpus(struct cpumask *mask)
 /* Hotplug callbacks run on the CPU concerned, in its hotplug thread. */
 static int vmx_cpu_online(unsigned int cpu)
 {
-	int ret = 0;
+	enum vmx_enable_err err = VMX_ENABLE_OK;
 
 	mutex_lock(&vmx_users_lock);
 	if (vmx_users) {
 		local_irq_disable();
-		ret = vmx_cpu_enable();
+		err = vmx_cpu_enable();
 		local_irq_enable();
 	}
 	mutex_unlock(&vmx_users_lock);
-	return ret;
+	if (err != VMX_ENABLE_OK)
+		pr_err(VMX_PR_PREFIX "CPU %u stays offline: %s\n", cpu, vmx_enable_reason[err]);
+	return vmx_enable_errno(err);
 }
 
 static int vmx_cpu_offline(unsigned int cpu)
@@ -212,6 +311,7 @@ int vmx_percpu_init(void)
 	for_each_possible_cpu(cpu) {
 		struct vmx_cpu *vc = per_cpu_ptr(&vmx_cpu, cpu);
 
+		INIT_LIST_HEAD(per_cpu_ptr(&vmx_loaded_vcpus, cpu));
 		vc->vmxon_region = alloc_pages_node(cpu_to_node(cpu),
 						    GFP_KERNEL | __GFP_ZERO, 0);
 		if (!vc->vmxon_region) {

@@ -1,12 +1,33 @@
 # tests/vmx/: programs that run inside the VT-x lab (static, for the busybox
-# initramfs) and the host-side judge of the lab's serial log.
+# initramfs), the guests they run, and the host-side judge of the lab's log.
 LAB_BIN_DIR := $(BUILD)/lab/bin
-LAB_BINS    += $(LAB_BIN_DIR)/labtool $(BUILD)/bin/lab-judge
+LAB_GUEST   := $(BUILD)/lab/guest
+LAB_BINS    += $(LAB_BIN_DIR)/labtool $(LAB_BIN_DIR)/vmxtest $(BUILD)/bin/lab-judge
+LAB_CFLAGS   = $(filter-out -fsanitize%,$(CFLAGS)) -I$(LAB_GUEST)
 
 $(LAB_BIN_DIR)/labtool: tests/vmx/labtool.c tests/vmx/tap.h driver/caps_decode.h \
 		driver/include/uapi/vmxcore.h
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -fsanitize%,$(CFLAGS)) -static -o $@ $<
+	$(CC) $(LAB_CFLAGS) -static -o $@ $<
+
+# Guests: one flat blob linked at 0x1000, its entry points as GUEST_<name>.
+$(LAB_GUEST)/guest.elf: tests/vmx/guests/guest.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $(LAB_GUEST)/guest.o $<
+	$(LD) -m elf_x86_64 -Ttext=0x1000 -e 0x1000 -o $@ $(LAB_GUEST)/guest.o
+
+$(LAB_GUEST)/guest_syms.h: $(LAB_GUEST)/guest.elf
+	nm $< | awk '$$2 == "T" { printf "#define GUEST_%s 0x%s\n", $$3, $$1 }' > $@
+
+$(LAB_GUEST)/guest_blob.o: $(LAB_GUEST)/guest.elf
+	objcopy -O binary $< $(LAB_GUEST)/guest.bin
+	cd $(LAB_GUEST) && $(LD) -r -b binary -o guest_blob.o guest.bin
+
+$(LAB_BIN_DIR)/vmxtest: tests/vmx/vmxtest.c tests/vmx/backend.c tests/vmx/backend.h tests/vmx/tap.h \
+		driver/include/uapi/vmxcore.h \
+		$(LAB_GUEST)/guest_syms.h $(LAB_GUEST)/guest_blob.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LAB_CFLAGS) -static -pthread -Wl,-z,noexecstack -o $@ $< tests/vmx/backend.c $(LAB_GUEST)/guest_blob.o
 
 $(BUILD)/bin/lab-judge: $(BUILD)/tests/vmx/judge_main.o $(BUILD)/tests/vmx/judge.o
 	@mkdir -p $(dir $@)
@@ -15,3 +36,9 @@ $(BUILD)/bin/lab-judge: $(BUILD)/tests/vmx/judge_main.o $(BUILD)/tests/vmx/judge
 UNIT_LINK += $(BUILD)/libvxlabjudge.a
 $(BUILD)/libvxlabjudge.a: $(BUILD)/tests/vmx/judge.o
 	$(AR) rcs $@ $^
+
+# make bench-vmx: CPUID and OUT exit round trips, vmxcore vs kvm_intel, in one lab boot.
+.PHONY: bench-vmx
+bench-vmx: module $(LAB_BINS)
+	sh tests/vmx/lab.sh --build $(BUILD) --kver $(KVER) --bench
+bench: bench-vmx

@@ -29,7 +29,7 @@ struct lab_state {
 static const char *const kernel_problem_markers[] = {
 	"Kernel panic", "BUG:", "Oops", "WARNING: CPU", "Call Trace:",
 	"general protection fault", "kernel BUG at", "double fault",
-	"RCU detected stall", "soft lockup", "hard LOCKUP",
+	"RCU detected stall", "soft lockup", "hard LOCKUP", "blocked for more than",
 };
 
 static bool lab_is_kernel_problem(const char *line)

@@ -38,6 +38,13 @@ tap_check(int cond, const char *name, const char *why_fmt, ...)
 	return cond;
 }
 
+static inline void tap_skip(const char *name, const char *why)
+{
+	tap_count++;
+	printf("ok %d - %s # SKIP %s\n", tap_count, name, why);
+	fflush(stdout);
+}
+
 #define tap_eq_u64(name, got, want)                                          \
 	tap_check((unsigned long long)(got) == (unsigned long long)(want), name, \
 		  "got %#llx, want %#llx", (unsigned long long)(got),        \

@@ -60,11 +60,206 @@ struct vmxcore_caps {
 	__u64 reserved[8];
 };
 
+/* Limits, enforced with -EINVAL (ids, slots) or -ENOSPC (counts). */
+#define VMXCORE_MAX_VMS		64
+#define VMXCORE_MAX_VCPUS	16	/* per VM; vCPU ids 0..15 */
+#define VMXCORE_MAX_SLOTS	32	/* per VM; slot ids 0..31 */
+
+/* VMXCORE_SET_MEMORY_SLOT: guest-physical range backed by user memory. */
+#define VMXCORE_MEM_READONLY	(1u << 0)	/* guest writes exit as MMIO */
+
+struct vmxcore_memory_slot {
+	__u32 slot;		/* 0..VMXCORE_MAX_SLOTS-1 */
+	__u32 flags;		/* VMXCORE_MEM_* */
+	__u64 guest_phys;	/* page-aligned */
+	__u64 size;		/* page-aligned; 0 deletes the slot */
+	__u64 user_addr;	/* page-aligned address in the caller's memory */
+};
+
+/* General-purpose registers, RIP and RFLAGS. */
+struct vmxcore_regs {
+	__u64 rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip, rflags;
+};
+
+/* A segment register as VMX holds it (SDM Vol. 3C 24.4.1). */
+struct vmxcore_segment {
+	__u64 base;
+	__u32 limit;
+	__u16 selector;
+	__u16 reserved;
+	__u32 ar;		/* access rights; bit 16 = unusable */
+	__u32 reserved2;
+};
+
+struct vmxcore_dtable {
+	__u64 base;
+	__u32 limit;
+	__u32 reserved;
+};
+
+/* Segment, control and descriptor-table registers, EFER. */
+struct vmxcore_sregs {
+	struct vmxcore_segment cs, ds, es, fs, gs, ss, tr, ldt;
+	struct vmxcore_dtable gdt, idt;
+	__u64 cr0, cr2, cr3, cr4, efer;
+	__u64 reserved[4];
+};
+
+/* VMXCORE_SET_CPUID: what the guest's CPUID instruction returns. */
+#define VMXCORE_CPUID_MAX_ENTRIES	128
+#define VMXCORE_CPUID_FLAG_INDEXED	(1u << 0)	/* match ECX (subleaf) too */
+
+struct vmxcore_cpuid_entry {
+	__u32 function;		/* EAX in */
+	__u32 index;		/* ECX in, when VMXCORE_CPUID_FLAG_INDEXED */
+	__u32 flags;
+	__u32 eax, ebx, ecx, edx;
+	__u32 reserved;
+};
+
+struct vmxcore_cpuid {
+	__u32 nent;		/* 0..VMXCORE_CPUID_MAX_ENTRIES */
+	__u32 reserved;
+	struct vmxcore_cpuid_entry entries[];
+};
+
+/* VMXCORE_GET_MSRS / VMXCORE_SET_MSRS: the guest MSRs the core keeps. */
+#define VMXCORE_MSRS_MAX	32
+
+struct vmxcore_msr_entry {
+	__u32 index;
+	__u32 reserved;
+	__u64 data;
+};
+
+struct vmxcore_msrs {
+	__u32 nmsrs;		/* 1..VMXCORE_MSRS_MAX */
+	__u32 reserved;
+	struct vmxcore_msr_entry entries[];
+};
+
+/* vmxcore_run.exit_reason */
+enum vmxcore_exit_reason {
+	VMXCORE_EXIT_NONE = 0,
+	VMXCORE_EXIT_IO = 1,		/* run.io; data at run + io.data_offset */
+	VMXCORE_EXIT_MMIO = 2,		/* run.mmio */
+	VMXCORE_EXIT_HLT = 3,
+	VMXCORE_EXIT_HYPERCALL = 4,	/* run.hypercall: VMCALL, RIP past it */
+	VMXCORE_EXIT_SHUTDOWN = 5,	/* triple fault: the VM cannot go on */
+	VMXCORE_EXIT_FAIL_ENTRY = 6,	/* run.fail_entry: hardware refused entry */
+	VMXCORE_EXIT_INTR = 7,		/* a signal is pending; RUN returned -EINTR */
+	VMXCORE_EXIT_INTERNAL_ERROR = 8,/* run.internal */
+	VMXCORE_EXIT_IRQ_WINDOW_OPEN = 9,/* asked for by request_interrupt_window */
+};
+
+/* VMXCORE_INTERRUPT */
+#define VMXCORE_INTR_NMI	(1u << 0)	/* inject an NMI; vector ignored */
+
+struct vmxcore_interrupt {
+	__u32 vector;		/* 32..255 for external interrupts */
+	__u32 flags;		/* VMXCORE_INTR_* */
+};
+
+#define VMXCORE_IO_IN	0
+#define VMXCORE_IO_OUT	1
+
+/*
+ * Shared between the kernel and the vCPU's thread: mmap() the vCPU fd at
+ * offset 0 for VMXCORE_RUN_SIZE bytes. Written by the kernel on exit; the
+ * caller answers an IN or MMIO read in place before the next RUN.
+ */
+struct vmxcore_run {
+	__u32 exit_reason;		/* enum vmxcore_exit_reason */
+	__u32 hw_exit_reason;		/* VMX basic exit reason, for logs */
+	__u64 exit_qualification;
+	__u64 rip;			/* guest RIP at the exit */
+	__u8 request_interrupt_window;	/* in: exit when the guest can take an interrupt */
+	__u8 ready_for_interrupt;	/* out: RFLAGS.IF=1 and no blocking */
+	__u8 if_flag;			/* out: RFLAGS.IF */
+	__u8 padding[5];
+	union {
+		struct {
+			__u8 direction;		/* VMXCORE_IO_IN / _OUT */
+			__u8 size;		/* 1, 2 or 4 */
+			__u16 port;
+			__u32 count;		/* > 1 for INS/OUTS with REP */
+			__u64 data_offset;	/* from the start of this struct */
+		} io;
+		struct {
+			__u64 phys_addr;
+			__u8 data[8];
+			__u32 len;		/* 1, 2, 4 or 8 */
+			__u8 is_write;
+			__u8 padding[3];
+		} mmio;
+		struct {
+			__u64 nr;		/* RAX */
+			__u64 args[5];		/* RBX, RCX, RDX, RSI, RDI */
+			__u64 ret;		/* in: written to RAX on the next RUN */
+		} hypercall;
+		struct {
+			__u32 hw_reason;	/* basic exit reason, bit 31 cleared */
+			__u32 qualification;	/* e.g. 2 = MSR loading, 3 = machine check */
+			__u32 vm_instruction_error;
+			__u32 padding;
+		} fail_entry;
+		struct {
+			__u32 suberror;		/* VMXCORE_INTERNAL_* */
+			__u32 ndata;
+			__u64 data[8];
+		} internal;
+		__u8 pad[256];
+	};
+	__u8 io_data[2048];		/* string I/O data, run.io.data_offset points here */
+};
+
+#define VMXCORE_RUN_SIZE	4096
+
+/* run.internal.suberror */
+#define VMXCORE_INTERNAL_UNHANDLED_EXIT	1	/* data[0] = basic exit reason */
+#define VMXCORE_INTERNAL_EPT_MISCONFIG	2	/* data[0] = guest-physical address */
+#define VMXCORE_INTERNAL_EMULATION	3	/* data[0] = RIP, data[1] = reason */
+#define VMXCORE_INTERNAL_VMX_FAIL	4	/* data[0] = VM-instruction error */
+
 /* System fd (/dev/vmxcore) */
 #define VMXCORE_GET_API_VERSION	_IO(VMXCORE_IOCTL_TYPE, 0x00)
 #define VMXCORE_GET_CAPS	_IOR(VMXCORE_IOCTL_TYPE, 0x01, struct vmxcore_caps)
 /* arg: 0 (no VM types yet). Returns a new VM fd. VMX is on, on every online
  * CPU, for as long as any VM fd is open. */
 #define VMXCORE_CREATE_VM	_IO(VMXCORE_IOCTL_TYPE, 0x02)
+
+/* VM fd */
+#define VMXCORE_SET_MEMORY_SLOT	_IOW(VMXCORE_IOCTL_TYPE, 0x40, struct vmxcore_memory_slot)
+/* arg: vCPU id, 0..VMXCORE_MAX_VCPUS-1. Returns a new vCPU fd. */
+#define VMXCORE_CREATE_VCPU	_IO(VMXCORE_IOCTL_TYPE, 0x41)
+
+/* vCPU fd */
+#define VMXCORE_RUN		_IO(VMXCORE_IOCTL_TYPE, 0x80)
+#define VMXCORE_GET_REGS	_IOR(VMXCORE_IOCTL_TYPE, 0x81, struct vmxcore_regs)
+#define VMXCORE_SET_REGS	_IOW(VMXCORE_IOCTL_TYPE, 0x82, struct vmxcore_regs)
+#define VMXCORE_GET_SREGS	_IOR(VMXCORE_IOCTL_TYPE, 0x83, struct vmxcore_sregs)
+#define VMXCORE_SET_SREGS	_IOW(VMXCORE_IOCTL_TYPE, 0x84, struct vmxcore_sregs)
+/*
+ * Queues an external interrupt (or NMI) for the vCPU; it is delivered at the
+ * first entry where the guest can take it (RFLAGS.IF set, no STI/MOV SS
+ * shadow), the core waiting for that with an interrupt-window exit. -EBUSY
+ * while one is still queued.
+ */
+#define VMXCORE_INTERRUPT	_IOW(VMXCORE_IOCTL_TYPE, 0x85, struct vmxcore_interrupt)
+/*
+ * Replaces the guest's CPUID table. Until it is first set, the guest sees the
+ * host's values with VMX hidden and the hypervisor bit set. A leaf missing
+ * from a set table reads as zeros (as on KVM).
+ */
+#define VMXCORE_SET_CPUID	_IOW(VMXCORE_IOCTL_TYPE, 0x86, struct vmxcore_cpuid)
+/*
+ * Reads or writes MSRs the core keeps for the guest (EFER, KERNEL_GS_BASE,
+ * STAR, LSTAR, CSTAR, SFMASK, TSC_AUX). Returns how many entries were done:
+ * processing stops at the first MSR outside that list.
+ */
+#define VMXCORE_GET_MSRS	_IOWR(VMXCORE_IOCTL_TYPE, 0x87, struct vmxcore_msrs)
+#define VMXCORE_SET_MSRS	_IOW(VMXCORE_IOCTL_TYPE, 0x88, struct vmxcore_msrs)
 
 #endif /* _UAPI_LINUX_VMXCORE_H */

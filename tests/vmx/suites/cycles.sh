@@ -6,6 +6,7 @@ plan 3
 errors_before=$(dmesg_count 'vmxcore: .*fail')
 good=0
 for i in $(seq 20); do
+	echo "# cycle $i"	# progress for the lab's silence watchdog
 	load_vmxcore && labtool create-vm && [ "$(vmx_cpus)" = "" ] && unload_vmxcore &&
 		good=$((good + 1))
 done

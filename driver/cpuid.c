@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cpuid.c: what the guest learns from CPUID, and the MSRs the core keeps
+ * for it (both userspace-settable: a VMM decides what its guests see).
+ *
+ * Environment: process context, vcpu->mutex held.
+ */
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+
+#include "vmxcore.h"
+
+int vcpu_set_cpuid(struct vmx_vcpu *vcpu, const struct vmxcore_cpuid __user *ucpuid)
+{
+	struct vmxcore_cpuid head, *table;
+	size_t size;
+
+	if (copy_from_user(&head, ucpuid, sizeof(head)))
+		return -EFAULT;
+	if (head.nent > VMXCORE_CPUID_MAX_ENTRIES || head.reserved)
+		return -EINVAL;
+	size = struct_size(table, entries, head.nent);
+	table = memdup_user(ucpuid, size);
+	if (IS_ERR(table))
+		return PTR_ERR(table);
+	table->nent = head.nent;	/* the copy may have raced a change */
+	kfree(vcpu->cpuid);
+	vcpu->cpuid = table;
+	return 0;
+}
+
+/* The host's values, with VMX hidden and the hypervisor leaves ours. */
+static void vcpu_cpuid_default(u32 leaf, u32 subleaf, u32 *r)
+{
+	if (leaf == 0x40000000) {
+		r[0] = 0x40000000;
+		memcpy(&r[1], "vmxcorevmxco", 12);
+		return;
+	}
+	cpuid_count(leaf, subleaf, &r[0], &r[1], &r[2], &r[3]);
+	if (leaf == 1) {
+		r[2] &= ~(1u << 5);	/* VMX: we do not nest */
+		r[2] |= 1u << 31;	/* running under a hypervisor */
+	}
+}
+
+void vcpu_cpuid(struct vmx_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4])
+{
+	const struct vmxcore_cpuid *t = vcpu->cpuid;
+	u32 i;
+
+	if (!t) {
+		vcpu_cpuid_default(leaf, subleaf, out);
+		return;
+	}
+	memset(out, 0, 4 * sizeof(u32));
+	for (i = 0; i < t->nent; i++) {
+		const struct vmxcore_cpuid_entry *e = &t->entries[i];
+
+		if (e->function == leaf &&
+		    (!(e->flags & VMXCORE_CPUID_FLAG_INDEXED) || e->index == subleaf)) {
+			out[0] = e->eax;
+			out[1] = e->ebx;
+			out[2] = e->ecx;
+			out[3] = e->edx;
+			return;
+		}
+	}
+}
+
+/* The MSRs the core keeps for the guest (others: #GP in the guest). */
+u64 *vcpu_msr_slot(struct vmx_vcpu *vcpu, u32 msr)
+{
+	switch (msr) {
+	case MSR_EFER:			return &vcpu->sregs.efer;
+	case MSR_KERNEL_GS_BASE:	return &vcpu->kernel_gs_base;
+	case MSR_STAR:			return &vcpu->msr_star;
+	case MSR_LSTAR:			return &vcpu->msr_lstar;
+	case MSR_CSTAR:			return &vcpu->msr_cstar;
+	case MSR_SYSCALL_MASK:		return &vcpu->msr_sfmask;
+	case MSR_TSC_AUX:		return &vcpu->msr_tsc_aux;
+	default:			return NULL;
+	}
+}
+
+long vcpu_msrs_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
+{
+	struct vmxcore_msrs head;
+	struct vmxcore_msr_entry e;
+	struct vmxcore_msr_entry __user *ue;
+	u32 i;
+
+	if (copy_from_user(&head, uarg, sizeof(head)))
+		return -EFAULT;
+	if (head.nmsrs == 0 || head.nmsrs > VMXCORE_MSRS_MAX || head.reserved)
+		return -EINVAL;
+	ue = (struct vmxcore_msr_entry __user *)((char __user *)uarg + sizeof(head));
+	for (i = 0; i < head.nmsrs; i++) {
+		u64 *slot;
+
+		if (copy_from_user(&e, &ue[i], sizeof(e)))
+			return -EFAULT;
+		slot = vcpu_msr_slot(vcpu, e.index);
+		if (!slot)
+			break;
+		if (set) {
+			if (e.index == MSR_EFER) {
+				if (e.data & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+					break;
+				vcpu->dirty |= VCPU_DIRTY_EFER | VCPU_DIRTY_SREGS;
+			}
+			*slot = e.data;
+		} else {
+			e.data = *slot;
+			if (copy_to_user(&ue[i], &e, sizeof(e)))
+				return -EFAULT;
+		}
+	}
+	return i;
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ept.c: extended page tables, 4 levels, 4 KiB leaves, filled on demand.
+ *
+ * A leaf maps one page of a memory slot's user memory, pinned
+ * (FOLL_LONGTERM) for as long as the leaf exists. Leaves are removed when
+ * their slot is deleted and when the VM is destroyed; each pin and each table
+ * page is counted (vmx_pages_pinned, vmx_pages_ept) so tests can prove that
+ * destroying a VM gives every page back.
+ *
+ * Environment: process context, the VM's mem_lock held by the caller.
+ */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/smp.h>
+#include <asm/io.h>
+
+#include "vmxcore.h"
+#include "vmx_ops.h"
+
+#define EPT_READ	(1ull << 0)
+#define EPT_WRITE	(1ull << 1)
+#define EPT_EXEC	(1ull << 2)
+#define EPT_MT_WB	(6ull << 3)	/* leaf memory type: write-back */
+#define EPT_ADDR_MASK	0x000ffffffffff000ull
+#define EPT_LEVELS	4
+
+#define EPTP_MT_WB	6ull
+#define EPTP_WALK_4	(3ull << 3)	/* page-walk length minus one */
+
+atomic_long_t vmx_pages_pinned = ATOMIC_LONG_INIT(0);
+atomic_long_t vmx_pages_ept = ATOMIC_LONG_INIT(0);
+
+static u64 *ept_alloc_table(void)
+{
+	u64 *table = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+
+	if (table)
+		atomic_long_inc(&vmx_pages_ept);
+	return table;
+}
+
+static void ept_free_table(u64 *table)
+{
+	free_page((unsigned long)table);
+	atomic_long_dec(&vmx_pages_ept);
+}
+
+static unsigned int ept_index(u64 gpa, int level)
+{
+	return (gpa >> (12 + 9 * (level - 1))) & 511;
+}
+
+int ept_init(struct vmx_ept *ept)
+{
+	ept->root = ept_alloc_table();
+	if (!ept->root)
+		return -ENOMEM;
+	ept->eptp = virt_to_phys(ept->root) | EPTP_MT_WB | EPTP_WALK_4;
+	return 0;
+}
+
+/* The leaf entry for @gpa, allocating tables on the way when @create. */
+static u64 *ept_walk(struct vmx_ept *ept, u64 gpa, bool create)
+{
+	u64 *table = ept->root;
+	int level;
+
+	for (level = EPT_LEVELS; level > 1; level--) {
+		u64 *entry = &table[ept_index(gpa, level)];
+
+		if (!(*entry & EPT_READ)) {
+			u64 *next;
+
+			if (!create)
+				return NULL;
+			next = ept_alloc_table();
+			if (!next)
+				return NULL;
+			*entry = virt_to_phys(next) | EPT_READ | EPT_WRITE | EPT_EXEC;
+		}
+		table = phys_to_virt(*entry & EPT_ADDR_MASK);
+	}
+	return &table[ept_index(gpa, 1)];
+}
+
+/*
+ * Maps the page at @uaddr (in current->mm) at @gpa. Returns 0, -EFAULT when
+ * the user page cannot be pinned, -ENOMEM.
+ */
+int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, bool writable)
+{
+	struct page *page;
+	u64 *leaf;
+	int got;
+
+	leaf = ept_walk(ept, gpa, true);
+	if (!leaf)
+		return -ENOMEM;
+	if (*leaf & EPT_READ)
+		return 0;	/* another vCPU mapped it first */
+	got = pin_user_pages_fast(uaddr, 1, FOLL_LONGTERM | (writable ? FOLL_WRITE : 0), &page);
+	if (got != 1)
+		return got < 0 ? got : -EFAULT;
+	atomic_long_inc(&vmx_pages_pinned);
+	*leaf = page_to_phys(page) | EPT_READ | EPT_EXEC | EPT_MT_WB |
+		(writable ? EPT_WRITE : 0);
+	return 0;
+}
+
+static void ept_release_leaf(u64 *leaf)
+{
+	struct page *page = pfn_to_page((*leaf & EPT_ADDR_MASK) >> PAGE_SHIFT);
+
+	if (*leaf & EPT_WRITE)
+		unpin_user_pages_dirty_lock(&page, 1, true);
+	else
+		unpin_user_page(page);
+	atomic_long_dec(&vmx_pages_pinned);
+	*leaf = 0;
+}
+
+/* Removes the leaves of [gpa, gpa + size); tables stay until destroy. */
+void ept_unmap_range(struct vmx_ept *ept, u64 gpa, u64 size)
+{
+	u64 end = gpa + size;
+
+	for (; gpa < end; gpa += PAGE_SIZE) {
+		u64 *leaf = ept_walk(ept, gpa, false);
+
+		if (leaf && (*leaf & EPT_READ))
+			ept_release_leaf(leaf);
+	}
+}
+
+static void ept_destroy_level(u64 *table, int level)
+{
+	int i;
+
+	for (i = 0; i < 512; i++) {
+		if (!(table[i] & EPT_READ))
+			continue;
+		if (level == 1)
+			ept_release_leaf(&table[i]);
+		else
+			ept_destroy_level(phys_to_virt(table[i] & EPT_ADDR_MASK), level - 1);
+	}
+	ept_free_table(table);
+}
+
+void ept_destroy(struct vmx_ept *ept)
+{
+	if (ept->root)
+		ept_destroy_level(ept->root, EPT_LEVELS);
+	ept->root = NULL;
+}
+
+static void ept_flush_this_cpu(void *eptp)
+{
+	const struct vmxcore_caps *caps = vmx_caps();
+
+	/* IA32_VMX_EPT_VPID_CAP bit 25: single-context INVEPT supported */
+	if (caps->ept_vpid_cap & (1ull << 25))
+		vmx_invept(VMX_INVEPT_SINGLE, *(u64 *)eptp);
+	else
+		vmx_invept(VMX_INVEPT_GLOBAL, 0);
+}
+
+/*
+ * INVEPT acts on the executing CPU only, so every CPU runs it: a CPU now in
+ * a guest of this VM takes the IPI as an external-interrupt exit first.
+ */
+void ept_flush_all_cpus(struct vmx_ept *ept)
+{
+	on_each_cpu(ept_flush_this_cpu, &ept->eptp, 1);
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * intr.c: event injection into the guest (SDM Vol. 3C 26.6) and the
+ * interrupt window.
+ *
+ * One external interrupt and one NMI can be queued (VMXCORE_INTERRUPT). At
+ * each entry, an exception the core raised goes first; then a queued NMI if
+ * NMIs are not blocked; then a queued interrupt if the guest can take one
+ * now. An interrupt that cannot go in yet turns on interrupt-window exiting,
+ * so the guest exits the moment it can and the interrupt goes in then.
+ * Userspace may also ask for that exit (run->request_interrupt_window) to
+ * learn when to queue its next interrupt.
+ *
+ * Environment: the vCPU's VMCS current, preemption disabled.
+ */
+#include <asm/processor-flags.h>
+#include <asm/vmx.h>
+
+#include "vmxcore.h"
+#include "vmx_ops.h"
+
+#define INTERRUPTIBILITY_STI	(1u << 0)
+#define INTERRUPTIBILITY_MOV_SS	(1u << 1)
+#define INTERRUPTIBILITY_NMI	(1u << 3)
+
+bool vcpu_interruptible(const struct vmx_vcpu *vcpu)
+{
+	return (vcpu->rflags & X86_EFLAGS_IF) &&
+	       !(vcpu->exit.interruptibility & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+int vcpu_queue_interrupt(struct vmx_vcpu *vcpu, const struct vmxcore_interrupt *irq)
+{
+	if (irq->flags & ~VMXCORE_INTR_NMI)
+		return -EINVAL;
+	if (irq->flags & VMXCORE_INTR_NMI) {
+		if (vcpu->queued_nmi)
+			return -EBUSY;
+		vcpu->queued_nmi = true;
+		return 0;
+	}
+	if (irq->vector < 32 || irq->vector > 255)
+		return -EINVAL;	/* 0-31 are exceptions, not interrupts */
+	if (vcpu->queued_irq >= 0)
+		return -EBUSY;
+	vcpu->queued_irq = irq->vector;
+	return 0;
+}
+
+static void vcpu_set_window_exiting(struct vmx_vcpu *vcpu, bool on)
+{
+	u32 proc;
+
+	if (vcpu->window_exiting == on)
+		return;
+	proc = vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
+	if (on)
+		proc |= CPU_BASED_INTR_WINDOW_EXITING;
+	else
+		proc &= ~CPU_BASED_INTR_WINDOW_EXITING;
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
+	vcpu->window_exiting = on;
+}
+
+/*
+ * An exit that interrupted the delivery of an event (say, an EPT violation
+ * on the guest stack while pushing an interrupt frame) leaves the event in
+ * the IDT-vectoring field: it must be delivered again (SDM 27.2.4).
+ */
+static bool vcpu_redeliver_interrupted_event(struct vmx_vcpu *vcpu)
+{
+	u32 info = vcpu->exit.idt_vectoring;
+	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
+
+	if (!(info & INTR_INFO_VALID_MASK))
+		return false;
+	vcpu->exit.idt_vectoring = 0;
+	if (info & INTR_INFO_DELIVER_CODE_MASK)
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->exit.idt_error_code);
+	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
+	    type == INTR_TYPE_PRIV_SW_EXCEPTION)
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vcpu->exit.instr_len);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info & ~(1u << 12));	/* bit 12: reserved on entry */
+	return true;
+}
+
+/* Writes at most one event into the VM-entry interruption field. */
+void vcpu_inject_events(struct vmx_vcpu *vcpu)
+{
+	int vector = vcpu->pending_exception;
+	bool want_window;
+	u32 info;
+
+	if (vcpu_redeliver_interrupted_event(vcpu)) {
+		/* the queued ones wait for the next entry */
+	} else if (vector >= 0) {
+		info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
+		/* #DF #TS #NP #SS #GP #PF #AC push an error code, in protected mode. */
+		if (((1u << vector) & 0x27d00) && (vcpu->sregs.cr0 & X86_CR0_PE)) {
+			info |= INTR_INFO_DELIVER_CODE_MASK;
+			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->pending_error_code);
+		}
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
+		vcpu->pending_exception = -1;
+	} else if (vcpu->queued_nmi && !(vcpu->exit.interruptibility & INTERRUPTIBILITY_NMI)) {
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD,
+			   2 | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);	/* vector 2: NMI */
+		vcpu->queued_nmi = false;
+	} else if (vcpu->queued_irq >= 0 && vcpu_interruptible(vcpu)) {
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD,
+			   vcpu->queued_irq | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+		vcpu->queued_irq = -1;
+	}
+	want_window = vcpu->queued_irq >= 0 || vcpu->run->request_interrupt_window;
+	vcpu_set_window_exiting(vcpu, want_window);
+}

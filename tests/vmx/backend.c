@@ -1,0 +1,363 @@
+/* backend: see backend.h. */
+#include "backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+static int vb_errno(int ret)
+{
+	return ret < 0 ? -errno : 0;
+}
+
+int vb_open_vm(const struct vb_ops *ops, struct vb_vm *vm)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->ops = ops;
+	vm->fd = -1;
+	vm->sys = open(ops->dev, O_RDWR | O_CLOEXEC);
+	if (vm->sys < 0)
+		return -errno;
+	return ops->create_vm(vm);
+}
+
+void vb_close_vm(struct vb_vm *vm)
+{
+	if (vm->fd >= 0)
+		close(vm->fd);
+	if (vm->sys >= 0)
+		close(vm->sys);
+	vm->fd = vm->sys = -1;
+}
+
+/* ---- vmxcore: the native interface, nothing to translate ---- */
+
+static int vx_create_vm(struct vb_vm *vm)
+{
+	vm->fd = ioctl(vm->sys, VMXCORE_CREATE_VM, 0);
+	return vm->fd < 0 ? -errno : 0;
+}
+
+static int vx_set_slot(struct vb_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		       void *mem, uint32_t flags)
+{
+	struct vmxcore_memory_slot s = { .slot = slot, .flags = flags, .guest_phys = gpa,
+					 .size = size, .user_addr = (uintptr_t)mem };
+
+	return vb_errno(ioctl(vm->fd, VMXCORE_SET_MEMORY_SLOT, &s));
+}
+
+static int vx_create_vcpu(struct vb_vm *vm, int id, struct vb_vcpu *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->ops = vm->ops;
+	v->fd = ioctl(vm->fd, VMXCORE_CREATE_VCPU, id);
+	if (v->fd < 0)
+		return -errno;
+	v->run = mmap(NULL, VMXCORE_RUN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		close(v->fd);
+		return -errno;
+	}
+	return 0;
+}
+
+static void vx_close_vcpu(struct vb_vcpu *v)
+{
+	munmap(v->run, VMXCORE_RUN_SIZE);
+	close(v->fd);
+}
+
+static int vx_run(struct vb_vcpu *v)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_RUN, 0));
+}
+
+static int vx_get_regs(struct vb_vcpu *v, struct vmxcore_regs *r)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_GET_REGS, r));
+}
+
+static int vx_set_regs(struct vb_vcpu *v, const struct vmxcore_regs *r)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_SET_REGS, r));
+}
+
+static int vx_get_sregs(struct vb_vcpu *v, struct vmxcore_sregs *s)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_GET_SREGS, s));
+}
+
+static int vx_set_sregs(struct vb_vcpu *v, const struct vmxcore_sregs *s)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_SET_SREGS, s));
+}
+
+static int vx_interrupt(struct vb_vcpu *v, uint32_t vector)
+{
+	struct vmxcore_interrupt irq = { .vector = vector };
+
+	return vb_errno(ioctl(v->fd, VMXCORE_INTERRUPT, &irq));
+}
+
+const struct vb_ops vb_vmxcore = {
+	.name = "vmxcore", .dev = "/dev/vmxcore",
+	.create_vm = vx_create_vm, .set_slot = vx_set_slot, .create_vcpu = vx_create_vcpu,
+	.close_vcpu = vx_close_vcpu, .run = vx_run, .get_regs = vx_get_regs,
+	.set_regs = vx_set_regs, .get_sregs = vx_get_sregs, .set_sregs = vx_set_sregs,
+	.interrupt = vx_interrupt,
+};
+
+/* ---- KVM: the peer, translated to the common view ---- */
+
+static int kvm_create_vm(struct vb_vm *vm)
+{
+	vm->vcpu_mmap_size = ioctl(vm->sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->vcpu_mmap_size < 0)
+		return -errno;
+	vm->fd = ioctl(vm->sys, KVM_CREATE_VM, 0);
+	return vm->fd < 0 ? -errno : 0;
+}
+
+static int kvm_set_slot(struct vb_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+			void *mem, uint32_t flags)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)mem,
+		.flags = (flags & VMXCORE_MEM_READONLY) ? KVM_MEM_READONLY : 0,
+	};
+
+	return vb_errno(ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r));
+}
+
+/* The host's CPUID as KVM offers it: KVM starts a vCPU with none at all. */
+static int kvm_set_supported_cpuid(struct vb_vm *vm, int vcpu_fd)
+{
+	int n = 100, ret;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+
+	if (!c)
+		return -ENOMEM;
+	c->nent = n;
+	ret = vb_errno(ioctl(vm->sys, KVM_GET_SUPPORTED_CPUID, c));
+	if (!ret)
+		ret = vb_errno(ioctl(vcpu_fd, KVM_SET_CPUID2, c));
+	free(c);
+	return ret;
+}
+
+static int kvm_create_vcpu(struct vb_vm *vm, int id, struct vb_vcpu *v)
+{
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	v->ops = vm->ops;
+	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
+	if (v->fd < 0)
+		return -errno;
+	v->native_size = vm->vcpu_mmap_size;
+	v->native = mmap(NULL, v->native_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	v->run = calloc(1, sizeof(*v->run));
+	ret = v->native == MAP_FAILED ? -errno : v->run ? 0 : -ENOMEM;
+	if (!ret)
+		ret = kvm_set_supported_cpuid(vm, v->fd);
+	if (ret) {
+		if (v->native != MAP_FAILED)
+			munmap(v->native, v->native_size);
+		free(v->run);
+		close(v->fd);
+	}
+	return ret;
+}
+
+static void kvm_close_vcpu(struct vb_vcpu *v)
+{
+	munmap(v->native, v->native_size);
+	free(v->run);
+	close(v->fd);
+}
+
+static uint32_t kvm_exit_to_common(uint32_t kvm_reason)
+{
+	switch (kvm_reason) {
+	case KVM_EXIT_IO:		return VMXCORE_EXIT_IO;
+	case KVM_EXIT_MMIO:		return VMXCORE_EXIT_MMIO;
+	case KVM_EXIT_HLT:		return VMXCORE_EXIT_HLT;
+	case KVM_EXIT_HYPERCALL:	return VMXCORE_EXIT_HYPERCALL;
+	case KVM_EXIT_SHUTDOWN:		return VMXCORE_EXIT_SHUTDOWN;
+	case KVM_EXIT_FAIL_ENTRY:	return VMXCORE_EXIT_FAIL_ENTRY;
+	case KVM_EXIT_INTR:		return VMXCORE_EXIT_INTR;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:	return VMXCORE_EXIT_IRQ_WINDOW_OPEN;
+	default:			return VMXCORE_EXIT_INTERNAL_ERROR;
+	}
+}
+
+static void kvm_translate_exit(struct vb_vcpu *v)
+{
+	struct kvm_run *k = v->native;
+	struct vmxcore_run *r = v->run;
+
+	r->exit_reason = kvm_exit_to_common(k->exit_reason);
+	r->ready_for_interrupt = k->ready_for_interrupt_injection;
+	r->if_flag = k->if_flag;
+	switch (k->exit_reason) {
+	case KVM_EXIT_IO:
+		r->io.direction = k->io.direction == KVM_EXIT_IO_OUT ? VMXCORE_IO_OUT : VMXCORE_IO_IN;
+		r->io.size = k->io.size;
+		r->io.port = k->io.port;
+		r->io.count = k->io.count;
+		r->io.data_offset = offsetof(struct vmxcore_run, io_data);
+		memcpy(r->io_data, (char *)k + k->io.data_offset, k->io.size * k->io.count);
+		break;
+	case KVM_EXIT_MMIO:
+		r->mmio.phys_addr = k->mmio.phys_addr;
+		r->mmio.len = k->mmio.len;
+		r->mmio.is_write = k->mmio.is_write;
+		memcpy(r->mmio.data, k->mmio.data, sizeof(r->mmio.data));
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		r->fail_entry.hw_reason = k->fail_entry.hardware_entry_failure_reason;
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		r->internal.suberror = k->internal.suberror;
+		break;
+	}
+}
+
+static int kvm_run_vcpu(struct vb_vcpu *v)
+{
+	struct kvm_run *k = v->native;
+	int ret;
+
+	/* Answers to the previous exit go back where KVM reads them. */
+	if (v->last_exit == KVM_EXIT_IO && k->io.direction == KVM_EXIT_IO_IN)
+		memcpy((char *)k + k->io.data_offset, v->run->io_data, k->io.size * k->io.count);
+	if (v->last_exit == KVM_EXIT_MMIO && !k->mmio.is_write)
+		memcpy(k->mmio.data, v->run->mmio.data, sizeof(k->mmio.data));
+	k->request_interrupt_window = v->run->request_interrupt_window;
+	ret = vb_errno(ioctl(v->fd, KVM_RUN, 0));
+	v->last_exit = k->exit_reason;
+	kvm_translate_exit(v);
+	return ret;
+}
+
+static int kvm_get_regs(struct vb_vcpu *v, struct vmxcore_regs *r)
+{
+	/* struct kvm_regs and struct vmxcore_regs have the same layout. */
+	_Static_assert(sizeof(struct kvm_regs) == sizeof(struct vmxcore_regs), "regs layout");
+	return vb_errno(ioctl(v->fd, KVM_GET_REGS, r));
+}
+
+static int kvm_set_regs(struct vb_vcpu *v, const struct vmxcore_regs *r)
+{
+	return vb_errno(ioctl(v->fd, KVM_SET_REGS, r));
+}
+
+/* VMX access rights <-> KVM's unpacked segment (SDM Vol. 3C 24.4.1). */
+static void seg_from_kvm(struct vmxcore_segment *s, const struct kvm_segment *k)
+{
+	s->base = k->base;
+	s->limit = k->limit;
+	s->selector = k->selector;
+	s->ar = k->type | k->s << 4 | k->dpl << 5 | k->present << 7 | k->avl << 12 |
+		k->l << 13 | k->db << 14 | k->g << 15 | k->unusable << 16;
+}
+
+static void seg_to_kvm(struct kvm_segment *k, const struct vmxcore_segment *s)
+{
+	k->base = s->base;
+	k->limit = s->limit;
+	k->selector = s->selector;
+	k->type = s->ar & 15;
+	k->s = (s->ar >> 4) & 1;
+	k->dpl = (s->ar >> 5) & 3;
+	k->present = (s->ar >> 7) & 1;
+	k->avl = (s->ar >> 12) & 1;
+	k->l = (s->ar >> 13) & 1;
+	k->db = (s->ar >> 14) & 1;
+	k->g = (s->ar >> 15) & 1;
+	k->unusable = (s->ar >> 16) & 1;
+}
+
+static int kvm_get_sregs(struct vb_vcpu *v, struct vmxcore_sregs *s)
+{
+	struct kvm_sregs k;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &k) < 0)
+		return -errno;
+	memset(s, 0, sizeof(*s));
+	seg_from_kvm(&s->cs, &k.cs);
+	seg_from_kvm(&s->ds, &k.ds);
+	seg_from_kvm(&s->es, &k.es);
+	seg_from_kvm(&s->fs, &k.fs);
+	seg_from_kvm(&s->gs, &k.gs);
+	seg_from_kvm(&s->ss, &k.ss);
+	seg_from_kvm(&s->tr, &k.tr);
+	seg_from_kvm(&s->ldt, &k.ldt);
+	s->gdt.base = k.gdt.base;
+	s->gdt.limit = k.gdt.limit;
+	s->idt.base = k.idt.base;
+	s->idt.limit = k.idt.limit;
+	s->cr0 = k.cr0;
+	s->cr2 = k.cr2;
+	s->cr3 = k.cr3;
+	s->cr4 = k.cr4;
+	s->efer = k.efer;
+	return 0;
+}
+
+static int kvm_set_sregs(struct vb_vcpu *v, const struct vmxcore_sregs *s)
+{
+	struct kvm_sregs k;
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &k) < 0)
+		return -errno;
+	seg_to_kvm(&k.cs, &s->cs);
+	seg_to_kvm(&k.ds, &s->ds);
+	seg_to_kvm(&k.es, &s->es);
+	seg_to_kvm(&k.fs, &s->fs);
+	seg_to_kvm(&k.gs, &s->gs);
+	seg_to_kvm(&k.ss, &s->ss);
+	seg_to_kvm(&k.tr, &s->tr);
+	seg_to_kvm(&k.ldt, &s->ldt);
+	k.gdt.base = s->gdt.base;
+	k.gdt.limit = s->gdt.limit;
+	k.idt.base = s->idt.base;
+	k.idt.limit = s->idt.limit;
+	k.cr0 = s->cr0;
+	k.cr2 = s->cr2;
+	k.cr3 = s->cr3;
+	k.cr4 = s->cr4;
+	k.efer = s->efer;
+	return vb_errno(ioctl(v->fd, KVM_SET_SREGS, &k));
+}
+
+static int kvm_interrupt(struct vb_vcpu *v, uint32_t vector)
+{
+	struct kvm_interrupt irq = { .irq = vector };
+
+	return vb_errno(ioctl(v->fd, KVM_INTERRUPT, &irq));
+}
+
+const struct vb_ops vb_kvm = {
+	.name = "kvm", .dev = "/dev/kvm",
+	.create_vm = kvm_create_vm, .set_slot = kvm_set_slot, .create_vcpu = kvm_create_vcpu,
+	.close_vcpu = kvm_close_vcpu, .run = kvm_run_vcpu, .get_regs = kvm_get_regs,
+	.set_regs = kvm_set_regs, .get_sregs = kvm_get_sregs, .set_sregs = kvm_set_sregs,
+	.interrupt = kvm_interrupt,
+};
+
+const struct vb_ops *vb_find(const char *name)
+{
+	if (!strcmp(name, "vmxcore"))
+		return &vb_vmxcore;
+	if (!strcmp(name, "kvm"))
+		return &vb_kvm;
+	return NULL;
+}

@@ -1,0 +1,60 @@
+/*
+ * backend: one interface over /dev/vmxcore and /dev/kvm, so the same guest
+ * tests run on both (the differential check) and measure both (benchmarks).
+ *
+ * The common view of an exit is struct vmxcore_run: on vmxcore it is the
+ * vCPU's mapped run page itself; on KVM the backend translates struct
+ * kvm_run into a private copy after each KVM_RUN and carries the answers
+ * (IN data, interrupt-window request) back before the next.
+ */
+#ifndef VMX_LAB_BACKEND_H
+#define VMX_LAB_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmxcore.h"
+
+struct vb_ops;
+
+struct vb_vm {
+	const struct vb_ops *ops;
+	int sys, fd;
+	int vcpu_mmap_size;		/* KVM's run area size */
+};
+
+struct vb_vcpu {
+	const struct vb_ops *ops;
+	int fd;
+	struct vmxcore_run *run;	/* the common view */
+	void *native;			/* KVM: the mapped struct kvm_run */
+	int native_size;
+	uint32_t last_exit;		/* KVM: what the previous RUN reported */
+};
+
+struct vb_ops {
+	const char *name;		/* "vmxcore" or "kvm" */
+	const char *dev;
+	int (*create_vm)(struct vb_vm *vm);
+	int (*set_slot)(struct vb_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+			void *mem, uint32_t flags);
+	int (*create_vcpu)(struct vb_vm *vm, int id, struct vb_vcpu *v);
+	void (*close_vcpu)(struct vb_vcpu *v);
+	int (*run)(struct vb_vcpu *v);
+	int (*get_regs)(struct vb_vcpu *v, struct vmxcore_regs *r);
+	int (*set_regs)(struct vb_vcpu *v, const struct vmxcore_regs *r);
+	int (*get_sregs)(struct vb_vcpu *v, struct vmxcore_sregs *s);
+	int (*set_sregs)(struct vb_vcpu *v, const struct vmxcore_sregs *s);
+	int (*interrupt)(struct vb_vcpu *v, uint32_t vector);
+};
+
+extern const struct vb_ops vb_vmxcore, vb_kvm;
+
+/* "vmxcore" or "kvm" to its ops, NULL if unknown. */
+const struct vb_ops *vb_find(const char *name);
+
+/* All return 0 or -errno. */
+int vb_open_vm(const struct vb_ops *ops, struct vb_vm *vm);
+void vb_close_vm(struct vb_vm *vm);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * Tiny freestanding guests for the execution-core tests (tests/vmx/vmxtest.c).
+ *
+ * One flat blob linked at 0x1000 and loaded there; each entry point is a
+ * scenario the test starts by pointing RIP at it, in the CPU mode the test
+ * sets up (real, 32-bit protected, 64-bit long mode; CS base 0 in all).
+ * Guests report through port I/O: the test asserts the port, size and value.
+ */
+	.text
+	.code16
+	.globl real_io
+real_io:				/* OUT/IN of every size */
+	mov	$0x42, %al
+	out	%al, $0x10
+	in	$0x11, %al
+	inc	%al
+	out	%al, $0x12
+	mov	$0x1234, %ax
+	out	%ax, $0x13
+	mov	$0xdeadbeef, %eax
+	out	%eax, $0x14
+	mov	$0x3f8, %dx
+	in	%dx, %ax
+	out	%ax, %dx
+	hlt
+
+	.globl real_cpuid
+real_cpuid:				/* leaf 1 ECX, then the hypervisor leaf */
+	mov	$1, %eax
+	cpuid
+	mov	%ecx, %eax
+	out	%eax, $0x20
+	mov	$0x40000000, %eax
+	cpuid
+	mov	%ebx, %eax
+	out	%eax, $0x21
+	mov	%ecx, %eax
+	out	%eax, $0x21
+	mov	%edx, %eax
+	out	%eax, $0x21
+	hlt
+
+	.globl real_vmcall
+real_vmcall:				/* registers out, return value back */
+	mov	$7, %eax
+	mov	$1, %ebx
+	mov	$2, %ecx
+	mov	$3, %edx
+	mov	$4, %esi
+	mov	$5, %edi
+	vmcall
+	out	%eax, $0x30
+	hlt
+
+	.globl real_msr
+real_msr:				/* an allowed MSR round trip, a refused one */
+	movw	$real_gp_handler, 0x34	/* IVT vector 13 (#GP) at 0:0x34 */
+	movw	$0, 0x36
+	mov	$0xc0000082, %ecx	/* IA32_LSTAR */
+	mov	$0x11223344, %eax
+	mov	$0x55667788, %edx
+	wrmsr
+	xor	%eax, %eax
+	xor	%edx, %edx
+	rdmsr
+	out	%eax, $0x40
+	mov	%edx, %eax
+	out	%eax, $0x40
+	mov	$0x12345, %ecx		/* no such MSR */
+	rdmsr
+	mov	$0xbad, %ax		/* not reached: #GP */
+	out	%ax, $0x41
+	hlt
+real_gp_handler:
+	mov	$0x0d, %al
+	out	%al, $0x42
+	hlt
+
+	.globl real_spin
+real_spin:				/* a busy guest, for signals */
+	jmp	real_spin
+
+	.globl real_count
+real_count:				/* OUT 0..BX-1 to port 0x50, for SMP */
+	xor	%eax, %eax
+1:	out	%eax, $0x50
+	inc	%eax
+	cmp	%ebx, %eax
+	jne	1b
+	hlt
+
+	.globl real_triple
+real_triple:				/* IDT limit 0: #BP -> #GP -> #DF -> shutdown */
+	lidt	real_zero_idt
+	int3
+	hlt
+real_zero_idt:
+	.word	0
+	.long	0
+
+	.globl real_mmio
+real_mmio:				/* loads and stores to unbacked memory */
+	mov	$0xe000, %ax
+	mov	%ax, %ds
+	mov	(0), %eax		/* 4-byte load at 0xe0000 */
+	out	%eax, $0xa0
+	movw	$0xbeef, (4)		/* 2-byte immediate store at 0xe0004 */
+	mov	$0x1234, %bx
+	mov	%bh, (8)		/* high-byte register store at 0xe0008 */
+	movzbl	(0xc), %ecx		/* zero-extending byte load at 0xe000c */
+	mov	%ecx, %eax
+	out	%eax, $0xa0
+	xor	%ax, %ax
+	mov	%ax, %ds
+	hlt
+
+	.globl real_irq
+real_irq:				/* an interrupt waits for STI, then arrives */
+	movw	$real_irq_handler, 0x80	/* IVT vector 0x20 at 0:0x80 */
+	movw	$0, 0x82
+	cli
+	out	%al, $0x80		/* ready, interrupts off */
+	sti
+	nop
+1:	hlt
+	jmp	1b
+real_irq_handler:
+	mov	$0x20, %al
+	out	%al, $0x81
+	iret
+
+	.globl real_string_io
+real_string_io:				/* REP OUTSB up, REP INSW, OUTSW with DF=1 */
+	cld
+	mov	$real_hello, %si
+	mov	$5, %cx
+	mov	$0x90, %dx
+	rep outsb
+	mov	%cx, %ax
+	out	%ax, $0x91		/* CX after: 0 */
+	mov	$0x3000, %di
+	mov	$3, %cx
+	mov	$0x92, %dx
+	rep insw
+	mov	(0x3000), %eax		/* first two words read */
+	out	%eax, $0x93
+	mov	(0x3004), %ax
+	out	%ax, $0x93
+	mov	%di, %ax
+	out	%ax, $0x94		/* DI after: 0x3006 */
+	std
+	mov	$0x3004, %si		/* the words at 0x3004, 0x3002 */
+	mov	$2, %cx
+	mov	$0x95, %dx
+	rep outsw
+	cld
+	hlt
+real_hello:
+	.ascii	"hello"
+
+	.globl real_bench_cpuid
+real_bench_cpuid:			/* BX round trips of an in-kernel exit */
+	mov	%ebx, %edi
+1:	xor	%eax, %eax
+	cpuid
+	dec	%edi
+	jnz	1b
+	hlt
+
+	.globl real_bench_out
+real_bench_out:				/* BX round trips through userspace */
+	mov	%ebx, %edi
+1:	out	%al, $0x99
+	dec	%edi
+	jnz	1b
+	hlt
+
+	.code32
+	.globl prot_io
+prot_io:				/* 32-bit protected mode, flat */
+	mov	$0x32, %eax
+	out	%eax, $0x60
+	mov	$1, %eax
+	cpuid
+	mov	%ecx, %eax
+	out	%eax, $0x61
+	hlt
+
+	.code64
+	.globl long_io
+long_io:				/* 64-bit mode with paging */
+	movabs	$0x6464646464646464, %rax
+	mov	%rax, %rbx
+	shr	$32, %rbx
+	out	%eax, $0x70
+	mov	%ebx, %eax
+	out	%eax, $0x70
+	mov	%cr0, %rax
+	out	%eax, $0x71
+	mov	%cr4, %rax
+	out	%eax, $0x71
+	mov	$1, %eax
+	cpuid
+	mov	%ecx, %eax
+	out	%eax, $0x72
+	lea	long_msg(%rip), %rsi	/* OUTS through the guest's page tables */
+	mov	$4, %ecx
+	mov	$0x73, %dx
+	rep outsb
+	hlt
+long_msg:
+	.ascii	"long"
