@@ -2,7 +2,8 @@
 # initramfs), the guests they run, and the host-side judge of the lab's log.
 LAB_BIN_DIR := $(BUILD)/lab/bin
 LAB_GUEST   := $(BUILD)/lab/guest
-LAB_BINS    += $(LAB_BIN_DIR)/labtool $(LAB_BIN_DIR)/vmxtest $(BUILD)/bin/lab-judge
+LAB_BINS    += $(LAB_BIN_DIR)/labtool $(LAB_BIN_DIR)/vmxtest $(BUILD)/bin/lab-judge \
+	       $(BUILD)/bin/lab-pty
 LAB_CFLAGS   = $(filter-out -fsanitize%,$(CFLAGS)) -I$(LAB_GUEST)
 
 $(LAB_BIN_DIR)/labtool: tests/vmx/labtool.c tests/vmx/tap.h driver/caps_decode.h \
@@ -32,6 +33,10 @@ $(LAB_BIN_DIR)/vmxtest: tests/vmx/vmxtest.c tests/vmx/backend.c tests/vmx/backen
 $(BUILD)/bin/lab-judge: $(BUILD)/tests/vmx/judge_main.o $(BUILD)/tests/vmx/judge.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/bin/lab-pty: $(BUILD)/tests/vmx/labpty.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lutil
 
 UNIT_LINK += $(BUILD)/libvxlabjudge.a
 $(BUILD)/libvxlabjudge.a: $(BUILD)/tests/vmx/judge.o

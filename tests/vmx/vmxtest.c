@@ -771,6 +771,47 @@ static int bench(void)
 	return cpuid > 0 && out > 0 ? 0 : 1;
 }
 
+/* Runs a greeting guest; prints what it says on port 0xe9. */
+static int hello_run(struct vm *vm, struct vcpu *v, int long_mode)
+{
+	int ret = long_mode ? vcpu_start_long(vm, v, GUEST_long_hello_demo) :
+			      vcpu_start_real(v, GUEST_real_hello_demo, 0);
+	int exits = 0;
+
+	while (!ret && !(ret = vcpu_run(v))) {
+		struct vmxcore_run *r = v->run;
+
+		exits++;
+		if (r->exit_reason == VMXCORE_EXIT_HLT)
+			break;
+		if (r->exit_reason != VMXCORE_EXIT_IO || r->io.port != 0xe9) {
+			printf("unexpected exit %s\n", exit_name(r->exit_reason));
+			return 0;
+		}
+		printf("%.*s", (int)(r->io.size * r->io.count), (char *)r + r->io.data_offset);
+	}
+	printf("  (%d exits to userspace, then HLT)\n", exits);
+	return !ret;
+}
+
+/* The demo: two greetings, real mode and 64-bit mode. */
+static int hello(void)
+{
+	int ok = 1;
+
+	for (int long_mode = 0; long_mode < 2; long_mode++) {
+		struct vm vm;
+		struct vcpu v;
+
+		if (vm_open(&vm) || vcpu_open(&vm, 0, &v))
+			return 1;
+		ok &= hello_run(&vm, &v, long_mode);
+		vcpu_close(&v);
+		vm_close(&vm);
+	}
+	return ok ? 0 : 1;
+}
+
 /* Tests whose subject is vmxcore's own ABI or semantics, not the guest's. */
 static void run_vmxcore_only(const char *name, vm_test_fn fn, const char *why)
 {
@@ -784,11 +825,13 @@ int main(int argc, char **argv)
 {
 	be = vb_find(argc > 1 ? argv[1] : "vmxcore");
 	if (!be) {
-		fprintf(stderr, "usage: vmxtest [vmxcore|kvm] [bench]\n");
+		fprintf(stderr, "usage: vmxtest [vmxcore|kvm] [bench|hello]\n");
 		return 2;
 	}
 	if (argc > 2 && !strcmp(argv[2], "bench"))
 		return bench();
+	if (argc > 2 && !strcmp(argv[2], "hello"))
+		return hello();
 	printf("# backend %s\n", be->name);
 	tap_plan(20);
 	run_vm_test("real_mode_port_io_all_sizes", t_real_io);

@@ -175,6 +175,18 @@ real_bench_out:				/* BX round trips through userspace */
 	jnz	1b
 	hlt
 
+	.globl real_hello_demo
+real_hello_demo:			/* the demo: a greeting through port 0xe9 */
+	cld
+	mov	$real_greeting, %si
+	mov	$real_greeting_end - real_greeting, %cx
+	mov	$0xe9, %dx
+	rep outsb
+	hlt
+real_greeting:
+	.ascii	"Hello from a real-mode guest running under vmxcore.ko\n"
+real_greeting_end:
+
 	.code32
 	.globl prot_io
 prot_io:				/* 32-bit protected mode, flat */
@@ -210,3 +222,14 @@ long_io:				/* 64-bit mode with paging */
 	hlt
 long_msg:
 	.ascii	"long"
+
+	.globl long_hello_demo
+long_hello_demo:			/* the demo, in 64-bit mode with paging */
+	lea	long_greeting(%rip), %rsi
+	mov	$long_greeting_end - long_greeting, %ecx
+	mov	$0xe9, %dx
+	rep outsb
+	hlt
+long_greeting:
+	.ascii	"Hello from a 64-bit guest (paging on) under vmxcore.ko\n"
+long_greeting_end:
