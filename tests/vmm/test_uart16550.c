@@ -116,7 +116,8 @@ static void uart_linux_autoconfig_finds_16550a(void **state)
 	out(f, UART_LCR, 0x80);
 	out(f, UART_DLL, 0);
 	out(f, UART_DLM, 0);
-	assert_int_equal(in(f, UART_DLL) | in(f, UART_DLM) << 8, 0);
+	assert_int_equal(in(f, UART_DLL), 0);
+	assert_int_equal(in(f, UART_DLM), 0);
 
 	/* Not a 16750: FCR bit 5 never shows as IIR bit 5. */
 	out(f, UART_LCR, 0);
