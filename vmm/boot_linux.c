@@ -28,12 +28,17 @@
 #define HDR_RAMDISK_IMAGE	0x218	/* u32 */
 #define HDR_RAMDISK_SIZE	0x21c	/* u32 */
 #define HDR_HEAP_END_PTR	0x224	/* u16 */
+#define HDR_EXT_LOADER_VER	0x226	/* u8 */
+#define HDR_EXT_LOADER_TYPE	0x227	/* u8 */
 #define HDR_CMD_LINE_PTR	0x228	/* u32 */
 #define HDR_INITRD_ADDR_MAX	0x22c	/* u32 */
 #define HDR_KERNEL_ALIGNMENT	0x230	/* u32 */
 #define HDR_RELOCATABLE		0x234	/* u8 */
 #define HDR_XLOADFLAGS		0x236	/* u16 */
 #define HDR_CMDLINE_SIZE	0x238	/* u32 */
+#define HDR_HARDWARE_SUBARCH	0x23c	/* u32 */
+#define HDR_HARDWARE_SUBARCH_DATA 0x240	/* u64 */
+#define HDR_SETUP_DATA		0x250	/* u64 */
 #define HDR_PREF_ADDRESS	0x258	/* u64 */
 #define HDR_INIT_SIZE		0x260	/* u32 */
 #define HDR_END_MAX		0x290	/* edd_mbr_sig_buffer starts here */
@@ -48,6 +53,8 @@
 #define BP_SIZE			0x1000
 
 #define LOADED_HIGH		0x01
+#define QUIET_FLAG		0x20
+#define KEEP_SEGMENTS		0x40
 #define CAN_USE_HEAP		0x80
 #define XLF_KERNEL_64		0x01
 
@@ -309,9 +316,17 @@ int vmm_boot_linux_load(const struct vmm_boot_linux_args *a,
 	memset(bp, 0, BP_SIZE);
 	memcpy(bp + HDR_SETUP_SECTS, k + HDR_SETUP_SECTS,
 	       hdr_end - HDR_SETUP_SECTS);
+	/* The fields boot.rst marks "write" are ours, whatever the file had:
+	 * no real-mode heap (we do not run the setup code), no setup_data
+	 * list, the default PC subarchitecture. */
 	bp[HDR_TYPE_OF_LOADER] = 0xff;	/* undefined loader */
-	bp[HDR_LOADFLAGS] = (uint8_t)((bp[HDR_LOADFLAGS] | CAN_USE_HEAP));
-	st16(bp + HDR_HEAP_END_PTR, 0xfe00);
+	bp[HDR_LOADFLAGS] &= (uint8_t)~(QUIET_FLAG | KEEP_SEGMENTS | CAN_USE_HEAP);
+	st16(bp + HDR_HEAP_END_PTR, 0);
+	bp[HDR_EXT_LOADER_VER] = 0;
+	bp[HDR_EXT_LOADER_TYPE] = 0;
+	st32(bp + HDR_HARDWARE_SUBARCH, 0);
+	st64(bp + HDR_HARDWARE_SUBARCH_DATA, 0);
+	st64(bp + HDR_SETUP_DATA, 0);
 	st32(bp + HDR_CODE32_START, (uint32_t)load);
 	st32(bp + HDR_CMD_LINE_PTR, (uint32_t)VMM_BOOT_CMDLINE);
 	st32(bp + BP_EXT_CMD_LINE_PTR, 0);

@@ -369,7 +369,7 @@ static void boot_linux_rejects_initrd_without_room(void **state)
 	fx_free(f);
 }
 
-static void boot_linux_header_copy_bounded(void **state)
+static void boot_linux_header_copy_bounded_loader_fields_ours(void **state)
 {
 	struct fx *f = fx_new(16 * MiB);
 	const uint8_t *bp = f->ram + VMM_BOOT_ZERO_PAGE;
@@ -377,12 +377,21 @@ static void boot_linux_header_copy_bounded(void **state)
 	(void)state;
 	kimg[0x201] = 0xff;		/* claims a header to 0x301 */
 	memset(kimg + 0x270, 0xee, 0x100);
+	/* Loader-owned fields the file has no business setting. */
+	put64(kimg + 0x250, 0x12345678);	/* setup_data */
+	put32(kimg + 0x23c, 3);			/* hardware_subarch */
+	kimg[0x211] |= 0xe0;			/* QUIET, KEEP_SEGMENTS, HEAP */
+	put16(kimg + 0x224, 0x1234);		/* heap_end_ptr */
 	memset(f->ram + VMM_BOOT_ZERO_PAGE, 0xcc, 4096);
 	assert_int_equal(load(f), 0);
 	assert_int_equal(bp[0x28f], 0xee);
 	assert_int_equal(bp[0x290], 0);	/* edd_mbr_sig_buffer untouched */
 	assert_int_equal(bp[0x0], 0);	/* the rest zeroed */
 	assert_int_equal(bp[0xfff], 0);
+	assert_int_equal(get64(bp + 0x250), 0);
+	assert_int_equal(get32(bp + 0x23c), 0);
+	assert_int_equal(bp[0x211], 0x01);
+	assert_int_equal(get16(bp + 0x224), 0);
 	fx_free(f);
 }
 
@@ -569,7 +578,7 @@ int main(void)
 		cmocka_unit_test(boot_linux_rejects_long_cmdline),
 		cmocka_unit_test(boot_linux_rejects_kernel_too_big),
 		cmocka_unit_test(boot_linux_rejects_initrd_without_room),
-		cmocka_unit_test(boot_linux_header_copy_bounded),
+		cmocka_unit_test(boot_linux_header_copy_bounded_loader_fields_ours),
 		cmocka_unit_test(boot_linux_hostile_headers_are_safe),
 		cmocka_unit_test(boot_linux_load_files_errors),
 		cmocka_unit_test(boot_linux_real_debian_kernel),
