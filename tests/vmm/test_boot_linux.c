@@ -559,6 +559,19 @@ static void boot_linux_real_debian_kernel(void **state)
 	assert_int_equal(get32(ram + VMM_BOOT_ZERO_PAGE + 0x214),
 			 info.kernel_addr);
 	assert_int_equal(ram[VMM_BOOT_ZERO_PAGE + 0x210], 0xff);
+
+	/* Again with an initrd (the kernel file will do): at the top of RAM,
+	 * below the real kernel's initrd_addr_max, above its init_size. */
+	rc = vmm_boot_linux_load_files(ram, ram_size, vmlinuz, vmlinuz,
+				       "console=ttyS0", &info, &err);
+	assert_int_equal(rc, 0);
+	assert_true(info.initrd_addr >= info.kernel_end);
+	assert_true(info.initrd_addr + info.initrd_size <= ram_size);
+	assert_true(info.initrd_addr + info.initrd_size <=
+		    (uint64_t)get32(head + 0x22c) + 1);
+	assert_int_equal(info.initrd_addr % 4096, 0);
+	assert_true(ram_size - (info.initrd_addr + info.initrd_size) < 4096);
+	assert_memory_equal(ram + info.initrd_addr, head, sizeof(head));
 	munmap(ram, ram_size);
 	if (tmp[strlen(tmp) - 1] != 'X') {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
