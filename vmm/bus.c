@@ -242,3 +242,52 @@ int vmm_bus_write(struct vmm_bus *bus, uint64_t addr, unsigned size,
 	}
 	return 0;
 }
+
+/* One access between the bus and len little-endian bytes at buf. */
+static int vmm_bus_xfer(struct vmm_bus *bus, int is_write, uint64_t addr,
+			unsigned len, uint8_t *buf)
+{
+	uint64_t v = 0;
+	unsigned i;
+	int rc;
+
+	if (is_write) {
+		for (i = 0; i < len && i < 8; i++)
+			v |= (uint64_t)buf[i] << (8 * i);
+		return vmm_bus_write(bus, addr, len, v);
+	}
+	rc = vmm_bus_read(bus, addr, len, &v);
+	if (rc)
+		return rc;
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(v >> (8 * i));
+	return 0;
+}
+
+int vmm_bus_pio(struct vmm_bus *bus, int is_write, uint16_t port,
+		unsigned size, uint32_t count, uint8_t *buf)
+{
+	uint32_t i;
+	int rc;
+
+	if (bus->kind != VMM_BUS_PIO)
+		return -EINVAL;
+	rc = vmm_bus_check(bus, port, size);
+	if (rc)
+		return rc;
+	for (i = 0; i < count; i++) {
+		rc = vmm_bus_xfer(bus, is_write, port, size,
+				  buf + (size_t)i * size);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int vmm_bus_mmio(struct vmm_bus *bus, int is_write, uint64_t addr,
+		 unsigned len, uint8_t *buf)
+{
+	if (bus->kind != VMM_BUS_MMIO)
+		return -EINVAL;
+	return vmm_bus_xfer(bus, is_write, addr, len, buf);
+}

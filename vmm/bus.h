@@ -85,4 +85,17 @@ int vmm_bus_read(struct vmm_bus *bus, uint64_t addr, unsigned size,
 int vmm_bus_write(struct vmm_bus *bus, uint64_t addr, unsigned size,
 		  uint64_t val);
 
+/*
+ * An exit as the driver reports it (struct vmxcore_run, io and mmio): the
+ * data moves between the device and buf, little-endian, in the layout of
+ * run.io_data and run.mmio.data. For port I/O, count accesses of size
+ * bytes to the same port (REP INS/OUTS), buf holding count * size bytes;
+ * the caller has checked that buf lies inside the run page. Returns 0, or
+ * -EINVAL as vmm_bus_read (stopping at the bad access, none made).
+ */
+int vmm_bus_pio(struct vmm_bus *bus, int is_write, uint16_t port,
+		unsigned size, uint32_t count, uint8_t *buf);
+int vmm_bus_mmio(struct vmm_bus *bus, int is_write, uint64_t addr,
+		 unsigned len, uint8_t *buf);
+
 #endif

@@ -277,6 +277,62 @@ static void bus_every_port_every_size_safe(void **state)
 	vmm_bus_destroy(&bus);
 }
 
+/* REP OUTSB / INSW as the driver hands them over in run.io_data. */
+static void bus_pio_string_io(void **state)
+{
+	struct vmm_bus bus;
+	struct rec r;
+	uint8_t buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	(void)state;
+	rec_fill(&r);
+	vmm_bus_init(&bus, VMM_BUS_PIO);
+	assert_int_equal(vmm_bus_register(&bus, 0x1f0, 8, &rec_ops_any, &r,
+					  "ide", NULL), 0);
+	assert_int_equal(vmm_bus_pio(&bus, 1, 0x1f0, 1, 5, buf), 0);
+	assert_int_equal(r.nwrites, 5);
+	assert_int_equal(r.mem[0], 5);		/* last one wins */
+	assert_int_equal(vmm_bus_pio(&bus, 0, 0x1f2, 2, 4, buf), 0);
+	assert_int_equal(r.nreads, 4);
+	assert_int_equal(buf[0], 0x12);
+	assert_int_equal(buf[1], 0x13);
+	assert_int_equal(buf[6], 0x12);
+	assert_int_equal(buf[7], 0x13);
+	assert_int_equal(vmm_bus_pio(&bus, 0, 0x80, 4, 1, buf), 0);
+	assert_int_equal(buf[3], 0xff);
+	assert_int_equal(vmm_bus_pio(&bus, 0, 0x80, 3, 1, buf), -EINVAL);
+	assert_int_equal(vmm_bus_pio(&bus, 0, 0xffff, 2, 1, buf), -EINVAL);
+	assert_int_equal(vmm_bus_pio(&bus, 0, 0x1f0, 1, 0, buf), 0);
+	assert_int_equal(vmm_bus_mmio(&bus, 0, 0x1f0, 1, buf), -EINVAL);
+	vmm_bus_destroy(&bus);
+}
+
+static void bus_mmio_exit_data(void **state)
+{
+	struct vmm_bus bus;
+	struct rec r;
+	uint8_t data[8] = { 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x11, 0x22 };
+
+	(void)state;
+	rec_fill(&r);
+	vmm_bus_init(&bus, VMM_BUS_MMIO);
+	assert_int_equal(vmm_bus_register(&bus, 0xfebf0000, 64, &rec_ops_any,
+					  &r, "virtio", NULL), 0);
+	assert_int_equal(vmm_bus_mmio(&bus, 1, 0xfebf0008, 8, data), 0);
+	assert_int_equal(r.last_size, 8);
+	assert_true(r.last_val == 0x2211ffeeddccbbaaull);
+	memset(data, 0, sizeof(data));
+	assert_int_equal(vmm_bus_mmio(&bus, 0, 0xfebf000c, 2, data), 0);
+	assert_int_equal(data[0], 0xee);
+	assert_int_equal(data[1], 0xff);
+	assert_int_equal(data[2], 0);
+	assert_int_equal(vmm_bus_mmio(&bus, 0, 0xfec00000, 4, data), 0);
+	assert_int_equal(data[0], 0xff);
+	assert_int_equal(vmm_bus_mmio(&bus, 0, 0xfec00000, 16, data), -EINVAL);
+	assert_int_equal(vmm_bus_pio(&bus, 0, 0x80, 1, 1, data), -EINVAL);
+	vmm_bus_destroy(&bus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +344,8 @@ int main(void)
 		cmocka_unit_test(bus_bad_registration_refused),
 		cmocka_unit_test(bus_bad_access_size_is_einval),
 		cmocka_unit_test(bus_every_port_every_size_safe),
+		cmocka_unit_test(bus_pio_string_io),
+		cmocka_unit_test(bus_mmio_exit_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
