@@ -191,6 +191,68 @@ static uint64_t vmm_align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+/*
+ * Where the protected-mode kernel goes (*load) and how far it reaches
+ * (*end). boot.rst, "init_size": the kernel needs init_size bytes from its
+ * runtime start address, which is
+ *
+ *	if (relocatable_kernel) {
+ *		if (load_address < pref_address)
+ *			load_address = pref_address;
+ *		runtime_start = align_up(load_address, kernel_alignment);
+ *	} else {
+ *		runtime_start = pref_address;
+ *	}
+ *
+ * so loading below pref_address saves no memory. A relocatable kernel is
+ * loaded at pref_address itself (it then decompresses in place, no
+ * self-move); any other at 1 MiB, where bzImages have always gone.
+ */
+static int vmm_boot_place(const uint8_t *k, uint16_t version,
+			  uint64_t payload, uint64_t ram_size, uint64_t *load,
+			  uint64_t *end, struct vx_err *err)
+{
+	uint64_t pref = VMM_BOOT_HIMEM, init_size = 0, align, start, limit;
+
+	if (version >= 0x020a) {
+		pref = ld64(k + HDR_PREF_ADDRESS);
+		init_size = ld32(k + HDR_INIT_SIZE);
+	}
+	/* Everything the kernel touches first must be in RAM and in the
+	 * identity map. */
+	limit = ram_size < VMM_BOOT_MAPPED ? ram_size : VMM_BOOT_MAPPED;
+	*load = VMM_BOOT_HIMEM;
+	if (k[HDR_RELOCATABLE]) {
+		align = ld32(k + HDR_KERNEL_ALIGNMENT);
+		if (align == 0 || (align & (align - 1)) || align > (1ull << 30))
+			return vx_err_set(err, -ENOEXEC,
+					  "kernel: kernel_alignment 0x%llx is not a power of two up to 1 GiB",
+					  (unsigned long long)align);
+		if (pref > *load)
+			*load = pref;
+		start = *load < limit ? vmm_align_up(*load, align) : *load;
+	} else {
+		start = pref;
+		if (start < VMM_BOOT_HIMEM)
+			return vx_err_set(err, -ENOEXEC,
+					  "kernel: runs at 0x%llx, below 1 MiB",
+					  (unsigned long long)start);
+	}
+	if (start >= limit || *load >= limit || payload > limit - *load ||
+	    init_size > limit - start)
+		return vx_err_set(err, -ENOSPC,
+				  "boot: kernel needs 0x%llx bytes (init_size) from 0x%llx, loaded at 0x%llx; RAM%s ends at 0x%llx",
+				  (unsigned long long)init_size,
+				  (unsigned long long)start,
+				  (unsigned long long)*load,
+				  limit < ram_size ? " mapped at boot" : "",
+				  (unsigned long long)limit);
+	*end = start + init_size;
+	if (*load + payload > *end)
+		*end = *load + payload;
+	return 0;
+}
+
 /* The header checks: everything from the file is validated here. */
 static int vmm_boot_check(const struct vmm_boot_linux_args *a,
 			  uint16_t *version, size_t *setup_size,
@@ -238,7 +300,7 @@ int vmm_boot_linux_load(const struct vmm_boot_linux_args *a,
 	uint8_t *ram, *bp;
 	uint16_t version = 0;
 	size_t setup_size = 0, hdr_end = 0, cmdlen;
-	uint64_t ram_size, payload, init_size, need, load, pref, kend;
+	uint64_t ram_size, payload, need = 0, load = 0, kend;
 	uint64_t cmdline_max, initrd_top, initrd_addr = 0;
 	unsigned e820 = 0;
 	int rc;
@@ -269,24 +331,11 @@ int vmm_boot_linux_load(const struct vmm_boot_linux_args *a,
 				  "boot: command line is %zu bytes, the kernel takes at most %llu",
 				  cmdlen, (unsigned long long)cmdline_max);
 
-	/* Kernel: init_size (2.10+) is what it needs from its load address
-	 * to decompress in place; never less than what it occupies. */
 	payload = a->kernel_size - setup_size;
-	init_size = version >= 0x020a ? ld32(k + HDR_INIT_SIZE) : 0;
-	need = init_size > payload ? init_size : payload;
-	load = VMM_BOOT_HIMEM;
-	pref = version >= 0x020a ? ld64(k + HDR_PREF_ADDRESS) : 0;
-	if (k[HDR_RELOCATABLE] && pref > VMM_BOOT_HIMEM &&
-	    pref < VMM_BOOT_MAPPED && need <= VMM_BOOT_MAPPED - pref &&
-	    pref + need <= ram_size)
-		load = pref;
-	if (need > ram_size - load || need > VMM_BOOT_MAPPED - load)
-		return vx_err_set(err, -ENOSPC,
-				  "boot: kernel needs %llu bytes at 0x%llx, RAM is %llu bytes",
-				  (unsigned long long)need,
-				  (unsigned long long)load,
-				  (unsigned long long)ram_size);
-	kend = vmm_align_up(load + need, 4096);
+	rc = vmm_boot_place(k, version, payload, ram_size, &load, &need, err);
+	if (rc)
+		return rc;
+	kend = vmm_align_up(need, 4096);
 
 	/* Initrd: as high as allowed, page aligned, above the kernel. */
 	if (a->initrd_size) {
@@ -355,7 +404,7 @@ int vmm_boot_linux_load(const struct vmm_boot_linux_args *a,
 	info->version = version;
 	info->kernel_addr = load;
 	info->kernel_size = payload;
-	info->kernel_end = load + need;
+	info->kernel_end = need;
 	info->initrd_addr = initrd_addr;
 	info->initrd_size = a->initrd_size;
 	info->boot_params = VMM_BOOT_ZERO_PAGE;

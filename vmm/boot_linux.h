@@ -16,9 +16,10 @@
  *            identity-mapping the first 4 GiB
  *   0x20000  command line, NUL-terminated, at most 64 KiB
  *   0xa0000-0xfffff  reserved in e820 (VGA hole, BIOS area)
- *   kernel   protected-mode part at pref_address when relocatable and it
- *            fits, else at 1 MiB; init_size bytes from there are the
- *            kernel's to decompress into
+ *   kernel   protected-mode part at pref_address when relocatable, else
+ *            at 1 MiB; it runs from pref_address (aligned up to
+ *            kernel_alignment) and needs init_size bytes from there, so
+ *            that much must fit whatever the load address (boot.rst)
  *   initrd   as high as possible below min(initrd_addr_max + 1, RAM end,
  *            4 GiB), 4 KiB aligned, above the kernel
  *
@@ -95,7 +96,7 @@ struct vmm_boot_linux_info {
 	uint16_t version;		/* boot protocol, 0x020f = 2.15 */
 	uint64_t kernel_addr;		/* where the protected-mode part is */
 	uint64_t kernel_size;		/* its bytes in the file */
-	uint64_t kernel_end;		/* kernel_addr + max(size, init_size) */
+	uint64_t kernel_end;		/* end of load image and init_size area */
 	uint64_t initrd_addr, initrd_size;
 	uint64_t boot_params;		/* VMM_BOOT_ZERO_PAGE */
 	unsigned e820_entries;
@@ -105,11 +106,13 @@ struct vmm_boot_linux_info {
  * Checks the bzImage, lays out kernel, initrd, command line, boot_params,
  * GDT and page tables in guest RAM, and fills *info. Returns 0, or
  *   -ENOEXEC  not a bzImage (no boot flag, no "HdrS", not loaded high,
- *             truncated, setup past the end of the file), or no 64-bit
- *             entry point (XLF_KERNEL_64 clear);
+ *             truncated, setup past the end of the file), no 64-bit
+ *             entry point (XLF_KERNEL_64 clear), or impossible placement
+ *             fields (kernel_alignment, a runtime address below 1 MiB);
  *   -EPROTO   boot protocol older than 2.06;
  *   -E2BIG    command line longer than the kernel's cmdline_size (or 64 KiB);
- *   -ENOSPC   RAM too small for the kernel, or for the initrd above it;
+ *   -ENOSPC   RAM (or the 4 GiB identity map) too small for the kernel's
+ *             init_size from its runtime address, or for the initrd above;
  *   -EINVAL   bad arguments.
  * Guest RAM may have been written to on failure.
  */

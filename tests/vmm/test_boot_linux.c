@@ -48,7 +48,7 @@ static void make_bzimage(void)
 	kimg[0x234] = 0;		/* not relocatable */
 	put16(kimg + 0x236, 0x7f);	/* XLF_KERNEL_64 and friends */
 	put32(kimg + 0x238, 2047);	/* cmdline_size */
-	put64(kimg + 0x258, 0x1000000);	/* pref_address */
+	put64(kimg + 0x258, 0x100000);	/* pref_address: 1 MiB, as i386 */
 	put32(kimg + 0x260, 3 * MiB);	/* init_size */
 	for (i = 0; i < PAYLOAD; i++)
 		kimg[SETUP_SIZE + i] = (uint8_t)(i * 7 + 3);
@@ -207,18 +207,67 @@ static void boot_linux_relocatable_uses_pref_address(void **state)
 
 	(void)state;
 	kimg[0x234] = 1;
+	put64(kimg + 0x258, 0x1000000);		/* 16 MiB, as x86_64 */
 	assert_int_equal(load(f), 0);
 	assert_int_equal(f->info.kernel_addr, 0x1000000);
+	assert_int_equal(f->info.kernel_end, 0x1000000 + 3 * MiB);
 	assert_int_equal(f->info.regs.rip, 0x1000200);
 	assert_int_equal(get32(f->ram + VMM_BOOT_ZERO_PAGE + 0x214), 0x1000000);
 	assert_memory_equal(f->ram + 0x1000000, kimg + SETUP_SIZE, PAYLOAD);
-	fx_free(f);
 
-	/* 16 MiB + 3 MiB does not fit in 16 MiB of RAM: 1 MiB it is. */
-	f = fx_new(16 * MiB);
-	kimg[0x234] = 1;
+	/* Unaligned pref_address: runs from the next 2 MiB boundary. */
+	put64(kimg + 0x258, 0x1100000);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->info.kernel_addr, 0x1100000);
+	assert_int_equal(f->info.kernel_end, 0x1200000 + 3 * MiB);
+
+	/* Not relocatable: loaded at 1 MiB, runs at pref_address. */
+	kimg[0x234] = 0;
+	put64(kimg + 0x258, 0x1000000);
 	assert_int_equal(load(f), 0);
 	assert_int_equal(f->info.kernel_addr, 0x100000);
+	assert_int_equal(f->info.kernel_end, 0x1000000 + 3 * MiB);
+	fx_free(f);
+
+	/* 16 MiB + init_size does not fit in 16 MiB of RAM, and loading
+	 * lower would not help (boot.rst: runtime_start >= pref_address). */
+	f = fx_new(16 * MiB);
+	kimg[0x234] = 1;
+	put64(kimg + 0x258, 0x1000000);
+	assert_int_equal(load(f), -ENOSPC);
+	assert_non_null(strstr(f->err.msg, "init_size"));
+	kimg[0x234] = 0;
+	assert_int_equal(load(f), -ENOSPC);
+	fx_free(f);
+}
+
+static void boot_linux_rejects_bad_placement_fields(void **state)
+{
+	struct fx *f = fx_new(64 * MiB);
+
+	(void)state;
+	kimg[0x234] = 1;
+	put32(kimg + 0x230, 0x300000);		/* not a power of two */
+	assert_int_equal(load(f), -ENOEXEC);
+	assert_non_null(strstr(f->err.msg, "kernel_alignment"));
+	put32(kimg + 0x230, 0);
+	assert_int_equal(load(f), -ENOEXEC);
+	put32(kimg + 0x230, 0x80000000u);
+	assert_int_equal(load(f), -ENOEXEC);
+	make_bzimage();
+	put64(kimg + 0x258, 0x8000);		/* runs on top of the GDT */
+	assert_int_equal(load(f), -ENOEXEC);
+	assert_non_null(strstr(f->err.msg, "below 1 MiB"));
+	put64(kimg + 0x258, UINT64_MAX - 10);	/* far away */
+	assert_int_equal(load(f), -ENOSPC);
+	kimg[0x234] = 1;
+	put32(kimg + 0x230, 0x200000);
+	assert_int_equal(load(f), -ENOSPC);
+	/* A relocatable kernel preferring low memory goes to 1 MiB. */
+	put64(kimg + 0x258, 0x1000);
+	assert_int_equal(load(f), 0);
+	assert_int_equal(f->info.kernel_addr, 0x100000);
+	assert_int_equal(f->info.kernel_end, 0x200000 + 3 * MiB);
 	fx_free(f);
 }
 
@@ -332,7 +381,7 @@ static void boot_linux_rejects_kernel_too_big(void **state)
 	(void)state;
 	put32(kimg + 0x260, 0xffffffffu);	/* init_size */
 	assert_int_equal(load(f), -ENOSPC);
-	assert_non_null(strstr(f->err.msg, "kernel needs"));
+	assert_non_null(strstr(f->err.msg, "init_size"));
 	make_bzimage();
 	put32(kimg + 0x260, 15 * MiB);		/* exactly fits */
 	assert_int_equal(load(f), 0);
@@ -585,6 +634,7 @@ int main(void)
 		cmocka_unit_test(boot_linux_valid_image_layout),
 		cmocka_unit_test(boot_linux_identity_map_4g),
 		cmocka_unit_test(boot_linux_relocatable_uses_pref_address),
+		cmocka_unit_test(boot_linux_rejects_bad_placement_fields),
 		cmocka_unit_test(boot_linux_initrd_placed_high_aligned),
 		cmocka_unit_test(boot_linux_rejects_not_bzimage),
 		cmocka_unit_test(boot_linux_rejects_old_protocol),
