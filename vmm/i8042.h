@@ -39,7 +39,8 @@
 #define I8042_CTR_XLATE		0x40
 
 struct vmm_i8042_cb {
-	/* The guest asked for a CPU reset. May be NULL. */
+	/* The guest asked for a CPU reset. Called inside its port write:
+	 * record the request and act on it after the exit. May be NULL. */
 	void (*reset)(void *opaque);
 	/* IRQ 1 (keyboard) level. May be NULL. */
 	void (*raise_kbd)(void *opaque, int level);

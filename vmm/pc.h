@@ -34,7 +34,8 @@
 
 struct vmm_pc_cb {
 	void (*irq)(void *opaque, int irq, int level);	/* may be NULL */
-	void (*reset)(void *opaque);		/* guest reset; may be NULL */
+	void (*reset)(void *opaque);		/* guest reset, from inside a
+						 * port write: flag it only */
 	void (*console)(void *opaque, uint8_t byte);	/* COM1 output */
 	void *opaque;
 };
