@@ -448,6 +448,7 @@ int qcow2_open(struct img *img, struct vx_err *err)
 			goto fail;
 		}
 	}
+	s->file_end = (fsize + s->cs - 1) & ~(s->cs - 1);
 	if (s->version == 3) {
 		ret = qcow2_parse_exts(s, h, s->cs, backing_off, err);
 		if (ret < 0)

@@ -128,6 +128,7 @@ struct qcow2 {
 	uint32_t nbms;
 	uint64_t bm_dir_offset;
 	uint64_t bm_dir_size;
+	int bm_in_use;                /* the file has bitmaps marked in_use by us */
 
 	struct qcow2_mc_slot mc[QCOW2_MC_SLOTS];
 	uint64_t mc_clock;
