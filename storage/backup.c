@@ -1,0 +1,859 @@
+/*
+ * backup: the backup engine (see backup.h for the repository layout).
+ *
+ * Write order for crash safety: chunk files are written under tmp/ and
+ * renamed into chunks/; once every chunk of a backup is in place, syncfs()
+ * makes them durable; only then is the manifest written (tmp/, fsync, rename,
+ * fsync of backups/). Prune unlinks manifests first and only then collects
+ * chunks no remaining manifest names. Backups hold the repository lock
+ * shared, prune and gc exclusive, so gc never deletes a chunk a running
+ * backup has just deduplicated against. Context: caller's thread.
+ */
+#include "backup.h"
+#include "bitmap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define BACKUP_ZSTD_LEVEL 1   /* speed: backups should run near disk speed */
+
+struct manifest {
+	char id[BACKUP_ID_MAX];
+	char disk[64];
+	char parent[BACKUP_ID_MAX];
+	char bitmap[256];
+	int64_t time;
+	uint64_t disk_size;
+	uint32_t chunk_size;
+	int incremental;
+	uint64_t nchunks;
+	uint8_t (*hash)[32];     /* per chunk */
+	uint8_t *present;        /* 0: zero chunk */
+};
+
+struct repo {
+	const char *dir;
+	uint32_t chunk_size;
+	int lockfd;
+};
+
+static void manifest_free(struct manifest *m)
+{
+	free(m->hash);
+	free(m->present);
+	m->hash = NULL;
+	m->present = NULL;
+}
+
+static int valid_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= max || s[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' ||
+		      s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static void hexify(const uint8_t h[32], char out[65])
+{
+	static const char x[] = "0123456789abcdef";
+
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = x[h[i] >> 4];
+		out[2 * i + 1] = x[h[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static int unhex(const char *s, uint8_t h[32])
+{
+	if (strlen(s) != 64)
+		return -1;
+	for (int i = 0; i < 64; i++) {
+		int c = s[i], v = c >= '0' && c <= '9' ? c - '0' :
+				  c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (v < 0)
+			return -1;
+		if (i % 2 == 0)
+			h[i / 2] = (uint8_t)(v << 4);
+		else
+			h[i / 2] |= (uint8_t)v;
+	}
+	return 0;
+}
+
+static int sha256(const void *data, size_t len, uint8_t out[32])
+{
+	unsigned int n = 32;
+
+	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+}
+
+static int fsync_path(const char *path, struct vx_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return vx_err_errno(err, -errno, "backup: open %s", path);
+	if (fsync(fd) < 0)
+		ret = vx_err_errno(err, -errno, "backup: fsync %s", path);
+	close(fd);
+	return ret;
+}
+
+/* Writes data to a fresh file in repo/tmp, then renames it to final. */
+static int write_atomic(const struct repo *r, const char *final, const void *data,
+			size_t len, int sync, struct vx_err *err)
+{
+	char tmp[PATH_MAX];
+	const char *p = data;
+	ssize_t n;
+	int fd, ret = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/tmp/w.XXXXXX", r->dir);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return vx_err_errno(err, -errno, "backup: create temp file in %s/tmp", r->dir);
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = vx_err_errno(err, -errno, "backup: write %s", tmp);
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (!ret && sync && fsync(fd) < 0)
+		ret = vx_err_errno(err, -errno, "backup: fsync %s", tmp);
+	close(fd);
+	if (!ret && rename(tmp, final) < 0)
+		ret = vx_err_errno(err, -errno, "backup: rename to %s", final);
+	if (ret)
+		unlink(tmp);
+	return ret;
+}
+
+static int repo_open(struct repo *r, const char *dir, int exclusive, struct vx_err *err)
+{
+	char path[PATH_MAX];
+	json_object *cfg, *v;
+
+	r->dir = dir;
+	r->lockfd = -1;
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	cfg = json_object_from_file(path);
+	if (!cfg)
+		return vx_err_set(err, -ENOENT, "backup: %s is not a backup repository (no readable config.json)", dir);
+	if (!json_object_object_get_ex(cfg, "chunk_size", &v) ||
+	    json_object_get_int64(v) < 4096 || json_object_get_int64(v) > (16 << 20) ||
+	    (json_object_get_int64(v) & (json_object_get_int64(v) - 1))) {
+		json_object_put(cfg);
+		return vx_err_set(err, -EINVAL, "backup: %s: config.json has no valid chunk_size", path);
+	}
+	r->chunk_size = (uint32_t)json_object_get_int64(v);
+	json_object_put(cfg);
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	r->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (r->lockfd < 0)
+		return vx_err_errno(err, -errno, "backup: open %s", path);
+	if (flock(r->lockfd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+		int e = errno;
+		close(r->lockfd);
+		r->lockfd = -1;
+		return vx_err_set(err, -EBUSY, "backup: repository %s is busy (%s): %s", dir,
+				  exclusive ? "a backup is running" : "prune or gc is running",
+				  strerror(e));
+	}
+	return 0;
+}
+
+static void repo_close(struct repo *r)
+{
+	if (r->lockfd >= 0)
+		close(r->lockfd);
+	r->lockfd = -1;
+}
+
+int backup_repo_init(const char *dir, uint32_t chunk_size, struct vx_err *err)
+{
+	struct repo r = { .dir = dir };
+	char path[PATH_MAX], cfg[128];
+	int n;
+
+	if (!chunk_size)
+		chunk_size = 65536;
+	if (chunk_size < 4096 || chunk_size > (16u << 20) || (chunk_size & (chunk_size - 1)))
+		return vx_err_set(err, -EINVAL, "backup: chunk size %u is not a power of two in 4 KiB..16 MiB",
+				  chunk_size);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return vx_err_errno(err, -errno, "backup: mkdir %s", dir);
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	if (access(path, F_OK) == 0)
+		return vx_err_set(err, -EEXIST, "backup: %s is already a repository", dir);
+	static const char *const sub[] = { "chunks", "backups", "tmp" };
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, sub[i]);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return vx_err_errno(err, -errno, "backup: mkdir %s", path);
+	}
+	for (int i = 0; i < 256; i++) {
+		snprintf(path, sizeof(path), "%s/chunks/%02x", dir, i);
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return vx_err_errno(err, -errno, "backup: mkdir %s", path);
+	}
+	n = snprintf(cfg, sizeof(cfg), "{\"version\":1,\"chunk_size\":%u}\n", chunk_size);
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	/* config.json last: its presence means the layout is complete. */
+	if (write_atomic(&r, path, cfg, (size_t)n, 1, err))
+		return err ? err->code : -EIO;
+	return fsync_path(dir, err);
+}
+
+static void chunk_path(const struct repo *r, const uint8_t h[32], char *out, size_t len)
+{
+	char hex[65];
+
+	hexify(h, hex);
+	snprintf(out, len, "%s/chunks/%.2s/%s", r->dir, hex, hex);
+}
+
+/* Reads, decompresses and checks one chunk of len bytes into buf. */
+static int chunk_load(const struct repo *r, const uint8_t h[32], uint8_t *buf,
+		      size_t len, struct vx_err *err)
+{
+	char path[PATH_MAX], hex[65];
+	uint8_t got[32], *z;
+	struct stat st;
+	size_t d;
+	ssize_t n;
+	int fd, ret = 0;
+
+	chunk_path(r, h, path, sizeof(path));
+	hexify(h, hex);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vx_err_errno(err, -errno, "backup: chunk %s missing", hex);
+	if (fstat(fd, &st) < 0 || st.st_size > (off_t)ZSTD_compressBound(len) + 64) {
+		close(fd);
+		return vx_err_set(err, -EIO, "backup: chunk %s is corrupt (size)", hex);
+	}
+	z = malloc((size_t)st.st_size + 1);
+	if (!z) {
+		close(fd);
+		return vx_err_set(err, -ENOMEM, "backup: out of memory");
+	}
+	n = pread(fd, z, (size_t)st.st_size, 0);
+	close(fd);
+	if (n != st.st_size) {
+		ret = vx_err_set(err, -EIO, "backup: chunk %s unreadable", hex);
+	} else {
+		d = ZSTD_decompress(buf, len, z, (size_t)n);
+		if (ZSTD_isError(d) || d != len)
+			ret = vx_err_set(err, -EIO, "backup: chunk %s is corrupt (does not decompress to %zu bytes)",
+					 hex, len);
+		else if (sha256(buf, len, got) || memcmp(got, h, 32))
+			ret = vx_err_set(err, -EIO, "backup: chunk %s is corrupt (hash mismatch)", hex);
+	}
+	free(z);
+	return ret;
+}
+
+static int chunk_store(const struct repo *r, const uint8_t *data, size_t len,
+		       uint8_t h[32], uint8_t *zbuf, size_t zcap,
+		       struct backup_stats *st, struct vx_err *err)
+{
+	char path[PATH_MAX];
+	size_t zn;
+	int ret;
+
+	if (sha256(data, len, h))
+		return vx_err_set(err, -EIO, "backup: SHA-256 failed");
+	chunk_path(r, h, path, sizeof(path));
+	if (access(path, F_OK) == 0) {
+		st->dedup_chunks++;
+		return 0;
+	}
+	zn = ZSTD_compress(zbuf, zcap, data, len, BACKUP_ZSTD_LEVEL);
+	if (ZSTD_isError(zn))
+		return vx_err_set(err, -EIO, "backup: zstd: %s", ZSTD_getErrorName(zn));
+	/* Durability comes from one syncfs() before the manifest. */
+	ret = write_atomic(r, path, zbuf, zn, 0, err);
+	if (ret < 0)
+		return ret;
+	st->new_chunks++;
+	st->bytes_stored += zn;
+	return 0;
+}
+
+static int manifest_load(const struct repo *r, const char *id, struct manifest *m,
+			 struct vx_err *err)
+{
+	char path[PATH_MAX];
+	json_object *j, *v, *arr;
+	uint64_t i, expect;
+	int ret = 0;
+
+	memset(m, 0, sizeof(*m));
+	if (!valid_name(id, BACKUP_ID_MAX))
+		return vx_err_set(err, -EINVAL, "backup: invalid backup id \"%s\"", id);
+	snprintf(path, sizeof(path), "%s/backups/%s.json", r->dir, id);
+	j = json_object_from_file(path);
+	if (!j)
+		return vx_err_set(err, access(path, F_OK) ? -ENOENT : -EIO,
+				  "backup: no readable manifest for backup %s", id);
+#define GETSTR(key, dst) do { \
+		if (json_object_object_get_ex(j, key, &v) && json_object_is_type(v, json_type_string)) \
+			snprintf(dst, sizeof(dst), "%s", json_object_get_string(v)); \
+	} while (0)
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	GETSTR("disk", m->disk);
+	GETSTR("parent", m->parent);
+	GETSTR("bitmap", m->bitmap);
+#undef GETSTR
+	if (json_object_object_get_ex(j, "time", &v))
+		m->time = json_object_get_int64(v);
+	if (json_object_object_get_ex(j, "incremental", &v))
+		m->incremental = json_object_get_boolean(v);
+	if (!json_object_object_get_ex(j, "disk_size", &v) ||
+	    (m->disk_size = (uint64_t)json_object_get_int64(v)) > (1ull << 60) ||
+	    !json_object_object_get_ex(j, "chunk_size", &v) ||
+	    (m->chunk_size = (uint32_t)json_object_get_int64(v)) != r->chunk_size ||
+	    !json_object_object_get_ex(j, "chunks", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		ret = vx_err_set(err, -EIO, "backup: manifest %s is damaged (sizes or chunk list)", path);
+		goto out;
+	}
+	expect = (m->disk_size + r->chunk_size - 1) / r->chunk_size;
+	if ((uint64_t)json_object_array_length(arr) != expect) {
+		ret = vx_err_set(err, -EIO, "backup: manifest %s lists %zu chunks, disk needs %llu",
+				 path, json_object_array_length(arr), (unsigned long long)expect);
+		goto out;
+	}
+	m->nchunks = expect;
+	m->hash = calloc(expect + 1, 32);
+	m->present = calloc(expect + 1, 1);
+	if (!m->hash || !m->present) {
+		ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
+		goto out;
+	}
+	for (i = 0; i < expect; i++) {
+		v = json_object_array_get_idx(arr, i);
+		if (!v)
+			continue;   /* null: a zero chunk */
+		if (!json_object_is_type(v, json_type_string) ||
+		    unhex(json_object_get_string(v), m->hash[i])) {
+			ret = vx_err_set(err, -EIO, "backup: manifest %s chunk %llu is not a SHA-256",
+					 path, (unsigned long long)i);
+			goto out;
+		}
+		m->present[i] = 1;
+	}
+out:
+	json_object_put(j);
+	if (ret)
+		manifest_free(m);
+	return ret;
+}
+
+static int manifest_save(const struct repo *r, const struct manifest *m, struct vx_err *err)
+{
+	char path[PATH_MAX], hex[65];
+	json_object *j = json_object_new_object(), *arr = json_object_new_array();
+	const char *txt;
+	int ret;
+
+	json_object_object_add(j, "version", json_object_new_int(1));
+	json_object_object_add(j, "id", json_object_new_string(m->id));
+	json_object_object_add(j, "disk", json_object_new_string(m->disk));
+	json_object_object_add(j, "disk_size", json_object_new_int64((int64_t)m->disk_size));
+	json_object_object_add(j, "chunk_size", json_object_new_int64(m->chunk_size));
+	json_object_object_add(j, "time", json_object_new_int64(m->time));
+	json_object_object_add(j, "incremental", json_object_new_boolean(m->incremental));
+	json_object_object_add(j, "parent", m->parent[0] ? json_object_new_string(m->parent) : NULL);
+	json_object_object_add(j, "bitmap", m->bitmap[0] ? json_object_new_string(m->bitmap) : NULL);
+	for (uint64_t i = 0; i < m->nchunks; i++) {
+		if (m->present[i]) {
+			hexify(m->hash[i], hex);
+			json_object_array_add(arr, json_object_new_string(hex));
+		} else {
+			json_object_array_add(arr, NULL);
+		}
+	}
+	json_object_object_add(j, "chunks", arr);
+	txt = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+	snprintf(path, sizeof(path), "%s/backups/%s.json", r->dir, m->id);
+	ret = write_atomic(r, path, txt, strlen(txt), 1, err);
+	json_object_put(j);
+	if (!ret) {
+		snprintf(path, sizeof(path), "%s/backups", r->dir);
+		ret = fsync_path(path, err);
+	}
+	return ret;
+}
+
+static int info_cmp(const void *a, const void *b)
+{
+	const struct backup_info *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static int list_locked(const struct repo *r, struct backup_info **list, int *n,
+		       struct vx_err *err)
+{
+	char path[PATH_MAX], id[BACKUP_ID_MAX];
+	struct backup_info *l = NULL, *nl;
+	struct manifest m;
+	struct dirent *de;
+	DIR *d;
+	int cnt = 0, ret = 0;
+	size_t len;
+
+	*list = NULL;
+	*n = 0;
+	snprintf(path, sizeof(path), "%s/backups", r->dir);
+	d = opendir(path);
+	if (!d)
+		return vx_err_errno(err, -errno, "backup: open %s", path);
+	while ((de = readdir(d))) {
+		len = strlen(de->d_name);
+		if (len < 6 || len - 5 >= BACKUP_ID_MAX || strcmp(de->d_name + len - 5, ".json"))
+			continue;
+		memcpy(id, de->d_name, len - 5);
+		id[len - 5] = '\0';
+		if (!valid_name(id, BACKUP_ID_MAX))
+			continue;
+		ret = manifest_load(r, id, &m, err);
+		if (ret < 0)
+			break;
+		nl = realloc(l, (size_t)(cnt + 1) * sizeof(*l));
+		if (!nl) {
+			manifest_free(&m);
+			ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
+			break;
+		}
+		l = nl;
+		memset(&l[cnt], 0, sizeof(l[cnt]));
+		snprintf(l[cnt].id, sizeof(l[cnt].id), "%s", m.id);
+		snprintf(l[cnt].disk, sizeof(l[cnt].disk), "%s", m.disk);
+		snprintf(l[cnt].parent, sizeof(l[cnt].parent), "%s", m.parent);
+		snprintf(l[cnt].bitmap, sizeof(l[cnt].bitmap), "%s", m.bitmap);
+		l[cnt].time = m.time;
+		l[cnt].disk_size = m.disk_size;
+		l[cnt].incremental = m.incremental;
+		cnt++;
+		manifest_free(&m);
+	}
+	closedir(d);
+	if (ret < 0) {
+		free(l);
+		return ret;
+	}
+	if (cnt)
+		qsort(l, (size_t)cnt, sizeof(*l), info_cmp);
+	*list = l;
+	*n = cnt;
+	return 0;
+}
+
+int backup_list(const char *repo, struct backup_info **list, int *n, struct vx_err *err)
+{
+	struct repo r;
+	int ret = repo_open(&r, repo, 0, err);
+
+	if (ret < 0)
+		return ret;
+	ret = list_locked(&r, list, n, err);
+	repo_close(&r);
+	return ret;
+}
+
+static int chunk_dirty(const uint8_t *bits, uint64_t nbits, unsigned gbits,
+		       uint64_t off, uint64_t len)
+{
+	uint64_t a = off >> gbits, z = (off + len - 1) >> gbits;
+
+	for (uint64_t i = a; i <= z && i < nbits; i++)
+		if (bits[i / 8] & (1u << (i % 8)))
+			return 1;
+	return 0;
+}
+
+int backup_create(const char *repo, struct img *img, const struct backup_opts *o,
+		  char id[BACKUP_ID_MAX], struct backup_stats *stp, struct vx_err *err)
+{
+	struct backup_stats st = { 0 };
+	struct manifest m = { 0 }, par = { 0 };
+	struct repo r;
+	struct timespec ts;
+	uint8_t *buf = NULL, *zbuf = NULL, *bits = NULL;
+	uint64_t nbits = 0, i, off, len, pnum;
+	unsigned gbits = 0;
+	size_t zcap;
+	int ret, fb, have_par = 0;
+
+	if (!o->disk || !valid_name(o->disk, sizeof(m.disk)))
+		return vx_err_set(err, -EINVAL, "backup: disk name must be [A-Za-z0-9._-]+");
+	if (o->incremental && !o->bitmap)
+		return vx_err_set(err, -EINVAL, "backup: an incremental backup needs a dirty bitmap");
+	ret = repo_open(&r, repo, 0, err);
+	if (ret < 0)
+		return ret;
+	if (o->incremental) {
+		char pid[BACKUP_ID_MAX] = "";
+		if (o->parent) {
+			snprintf(pid, sizeof(pid), "%s", o->parent);
+		} else {
+			struct backup_info *l;
+			int n;
+			ret = list_locked(&r, &l, &n, err);
+			if (ret < 0)
+				goto out;
+			for (int k = 0; k < n; k++)
+				if (!strcmp(l[k].disk, o->disk))
+					snprintf(pid, sizeof(pid), "%s", l[k].id);
+			free(l);
+			if (!pid[0]) {
+				ret = vx_err_set(err, -ENOENT, "backup: no earlier backup of disk %s to increment from",
+						 o->disk);
+				goto out;
+			}
+		}
+		ret = manifest_load(&r, pid, &par, err);
+		if (ret < 0)
+			goto out;
+		have_par = 1;
+		if (strcmp(par.disk, o->disk) || par.disk_size != img->size ||
+		    strcmp(par.bitmap, o->bitmap)) {
+			ret = vx_err_set(err, -EINVAL,
+					 "backup: parent %s (disk %s, size %llu, bitmap \"%s\") does not match this disk and bitmap \"%s\"",
+					 pid, par.disk, (unsigned long long)par.disk_size, par.bitmap,
+					 o->bitmap);
+			goto out;
+		}
+	}
+	if (o->bitmap) {
+		ret = img_bitmap_get(img, o->bitmap, &bits, &nbits, &gbits, err);
+		if (ret < 0)
+			goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(m.id, sizeof(m.id), "%s-%lld.%09ld", o->disk, (long long)ts.tv_sec, ts.tv_nsec);
+	snprintf(m.disk, sizeof(m.disk), "%s", o->disk);
+	if (have_par)
+		snprintf(m.parent, sizeof(m.parent), "%s", par.id);
+	if (o->bitmap)
+		snprintf(m.bitmap, sizeof(m.bitmap), "%s", o->bitmap);
+	m.time = ts.tv_sec;
+	m.disk_size = img->size;
+	m.chunk_size = r.chunk_size;
+	m.incremental = o->incremental;
+	m.nchunks = (img->size + r.chunk_size - 1) / r.chunk_size;
+	m.hash = calloc(m.nchunks + 1, 32);
+	m.present = calloc(m.nchunks + 1, 1);
+	buf = malloc(r.chunk_size);
+	zcap = ZSTD_compressBound(r.chunk_size);
+	zbuf = malloc(zcap);
+	if (!m.hash || !m.present || !buf || !zbuf) {
+		ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
+		goto out;
+	}
+	st.chunks = m.nchunks;
+	for (i = 0; i < m.nchunks; i++) {
+		off = i * r.chunk_size;
+		len = img->size - off < r.chunk_size ? img->size - off : r.chunk_size;
+		if (have_par && !chunk_dirty(bits, nbits, gbits, off, len)) {
+			m.present[i] = par.present[i];
+			memcpy(m.hash[i], par.hash[i], 32);
+			continue;
+		}
+		/* Unallocated, no backing: zero without reading. */
+		ret = img_status(img, off, len, &pnum, &fb, err);
+		if (ret < 0)
+			goto out;
+		if (ret == 0 && !fb && pnum == len) {
+			st.zero_chunks++;
+			continue;
+		}
+		ret = img_read(img, buf, off, (size_t)len, err);
+		if (ret < 0)
+			goto out;
+		st.read_chunks++;
+		st.bytes_read += len;
+		if (buf[0] == 0 && !memcmp(buf, buf + 1, (size_t)len - 1)) {
+			st.zero_chunks++;
+			continue;
+		}
+		ret = chunk_store(&r, buf, (size_t)len, m.hash[i], zbuf, zcap, &st, err);
+		if (ret < 0)
+			goto out;
+		m.present[i] = 1;
+	}
+	/* Chunks durable before the manifest that names them. */
+	if (syncfs(r.lockfd) < 0) {
+		ret = vx_err_errno(err, -errno, "backup: syncfs %s", repo);
+		goto out;
+	}
+	ret = manifest_save(&r, &m, err);
+	if (ret < 0)
+		goto out;
+	if (o->bitmap && o->clear_bitmap)
+		ret = img_bitmap_clear(img, o->bitmap, err);
+	if (id)
+		snprintf(id, BACKUP_ID_MAX, "%s", m.id);
+	if (stp)
+		*stp = st;
+out:
+	manifest_free(&m);
+	manifest_free(&par);
+	free(buf);
+	free(zbuf);
+	free(bits);
+	repo_close(&r);
+	return ret;
+}
+
+int backup_verify(const char *repo, const char *id, struct vx_err *err)
+{
+	struct manifest m;
+	struct repo r;
+	uint8_t *buf = NULL;
+	uint64_t len;
+	int ret = repo_open(&r, repo, 0, err);
+
+	if (ret < 0)
+		return ret;
+	ret = manifest_load(&r, id, &m, err);
+	if (ret < 0)
+		goto out;
+	buf = malloc(r.chunk_size);
+	if (!buf) {
+		ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
+		goto out;
+	}
+	for (uint64_t i = 0; !ret && i < m.nchunks; i++) {
+		if (!m.present[i])
+			continue;
+		len = m.disk_size - i * r.chunk_size;
+		if (len > r.chunk_size)
+			len = r.chunk_size;
+		ret = chunk_load(&r, m.hash[i], buf, (size_t)len, err);
+	}
+	manifest_free(&m);
+out:
+	free(buf);
+	repo_close(&r);
+	return ret;
+}
+
+int backup_restore(const char *repo, const char *id, const char *path,
+		   const char *fmt, struct vx_err *err)
+{
+	struct img_create_opts co = { .fmt = fmt };
+	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
+	struct img *img = NULL;
+	struct manifest m;
+	struct repo r;
+	uint8_t *buf = NULL;
+	uint64_t len;
+	int fd, ret = repo_open(&r, repo, 0, err);
+
+	if (ret < 0)
+		return ret;
+	ret = manifest_load(&r, id, &m, err);
+	if (ret < 0) {
+		repo_close(&r);
+		return ret;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.restore-XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		ret = vx_err_errno(err, -errno, "backup: create temp file for %s", path);
+		goto out;
+	}
+	close(fd);
+	co.size = m.disk_size;
+	ret = img_create(tmp, &co, err);
+	if (!ret)
+		ret = img_open(tmp, fmt, IMG_RDWR, &img, err);
+	buf = malloc(r.chunk_size);
+	if (!ret && !buf)
+		ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
+	for (uint64_t i = 0; !ret && i < m.nchunks; i++) {
+		if (!m.present[i])
+			continue;   /* new images read as zeros */
+		len = m.disk_size - i * r.chunk_size;
+		if (len > r.chunk_size)
+			len = r.chunk_size;
+		ret = chunk_load(&r, m.hash[i], buf, (size_t)len, err);
+		if (!ret)
+			ret = img_write(img, buf, i * r.chunk_size, (size_t)len, err);
+	}
+	if (img) {
+		int cret = img_close(img, ret ? NULL : err);   /* flushes: fsync */
+		if (!ret)
+			ret = cret;
+	}
+	if (!ret && rename(tmp, path) < 0)
+		ret = vx_err_errno(err, -errno, "backup: rename %s to %s", tmp, path);
+	if (!ret) {
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		else
+			snprintf(dir, sizeof(dir), ".");
+		ret = fsync_path(dir, err);
+	}
+	if (ret)
+		unlink(tmp);
+out:
+	free(buf);
+	manifest_free(&m);
+	repo_close(&r);
+	return ret;
+}
+
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+static int gc_locked(const struct repo *r, uint64_t *removed, struct vx_err *err)
+{
+	struct backup_info *l = NULL;
+	uint8_t (*set)[32] = NULL, h[32];
+	uint64_t nset = 0, cap = 0, rm = 0;
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct manifest m;
+	DIR *d;
+	int n, ret;
+
+	/* Every manifest must load: a damaged one stops gc deleting anything. */
+	ret = list_locked(r, &l, &n, err);
+	for (int k = 0; !ret && k < n; k++) {
+		ret = manifest_load(r, l[k].id, &m, err);
+		if (ret < 0)
+			break;
+		if (nset + m.nchunks > cap) {
+			cap = (nset + m.nchunks) * 2 + 16;
+			void *ns = realloc(set, cap * 32);
+			if (!ns) {
+				manifest_free(&m);
+				ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
+				break;
+			}
+			set = ns;
+		}
+		for (uint64_t i = 0; i < m.nchunks; i++)
+			if (m.present[i])
+				memcpy(set[nset++], m.hash[i], 32);
+		manifest_free(&m);
+	}
+	free(l);
+	if (ret < 0)
+		goto out;
+	if (nset)
+		qsort(set, nset, 32, hash_cmp);
+	for (int b = 0; b < 256; b++) {
+		snprintf(path, sizeof(path), "%s/chunks/%02x", r->dir, b);
+		d = opendir(path);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.' || unhex(de->d_name, h))
+				continue;
+			if (nset && bsearch(h, set, nset, 32, hash_cmp))
+				continue;
+			snprintf(path, sizeof(path), "%s/chunks/%02x/%s", r->dir, b, de->d_name);
+			if (unlink(path) == 0)
+				rm++;
+		}
+		closedir(d);
+	}
+	snprintf(path, sizeof(path), "%s/tmp", r->dir);
+	d = opendir(path);
+	if (d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/tmp/%s", r->dir, de->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	if (removed)
+		*removed = rm;
+out:
+	free(set);
+	return ret;
+}
+
+int backup_gc(const char *repo, uint64_t *removed, struct vx_err *err)
+{
+	struct repo r;
+	int ret = repo_open(&r, repo, 1, err);
+
+	if (ret < 0)
+		return ret;
+	ret = gc_locked(&r, removed, err);
+	repo_close(&r);
+	return ret;
+}
+
+int backup_prune(const char *repo, const char *disk, int keep, struct vx_err *err)
+{
+	struct backup_info *l = NULL;
+	char path[PATH_MAX];
+	struct repo r;
+	int n, mine = 0, ret;
+
+	if (keep < 0)
+		return vx_err_set(err, -EINVAL, "backup: keep must be >= 0");
+	ret = repo_open(&r, repo, 1, err);
+	if (ret < 0)
+		return ret;
+	ret = list_locked(&r, &l, &n, err);
+	for (int k = 0; !ret && k < n; k++)
+		mine += !strcmp(l[k].disk, disk);
+	/* Oldest first: drop the first (mine - keep) of this disk. */
+	for (int k = 0; !ret && k < n && mine > keep; k++) {
+		if (strcmp(l[k].disk, disk))
+			continue;
+		snprintf(path, sizeof(path), "%s/backups/%s.json", repo, l[k].id);
+		if (unlink(path) < 0)
+			ret = vx_err_errno(err, -errno, "backup: delete %s", path);
+		mine--;
+	}
+	free(l);
+	if (!ret) {
+		snprintf(path, sizeof(path), "%s/backups", repo);
+		ret = fsync_path(path, err);
+	}
+	if (!ret)
+		ret = gc_locked(&r, NULL, err);
+	repo_close(&r);
+	return ret;
+}
