@@ -290,6 +290,14 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 			ret = qcow2_get_refcount(s, c + i, &rc, err);
 			if (ret < 0)
 				return ret;
+			if (rc && c + i >= (s->file_end >> s->cluster_bits) + 65536)
+				/* A crash leaks a few clusters past the end of file,
+				 * never this many: a hostile refcount block would
+				 * make this search endless. */
+				return vx_err_set(err, -EIO,
+						  "qcow2: %s: cluster 0x%llx past end of file has refcount %llu",
+						  s->img->path, (unsigned long long)(c + i),
+						  (unsigned long long)rc);
 			if (rc) {
 				c += i + 1;
 				i = 0;
