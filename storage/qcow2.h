@@ -186,6 +186,10 @@ int qcow2_sync(struct qcow2 *s, struct vx_err *err);
 int qcow2_mc_get(struct qcow2 *s, uint64_t off, uint8_t **buf, struct vx_err *err);
 void qcow2_mc_forget(struct qcow2 *s, uint64_t off);
 void qcow2_mc_free(struct qcow2 *s);
+uint64_t qcow2_rb_get(const struct qcow2 *s, const uint8_t *b, uint64_t idx);
+/* Sets entry idx of a refcount block; returns the byte range touched. */
+void qcow2_rb_set(const struct qcow2 *s, uint8_t *b, uint64_t idx, uint64_t v,
+		  size_t *pos, size_t *len);
 int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *rc,
 		       struct vx_err *err);
 int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int addend,
@@ -212,7 +216,6 @@ int qcow2_status(struct img *img, uint64_t off, uint64_t len, uint64_t *pnum,
 /* qcow2_snapshot.c */
 int qcow2_snapshots_load(struct qcow2 *s, struct vx_err *err);
 void qcow2_snapshots_free(struct qcow2 *s);
-int qcow2_fix_copied(struct qcow2 *s, struct vx_err *err);
 
 /* qcow2_bitmap.c */
 int qcow2_bitmaps_load(struct qcow2 *s, const uint8_t *ext, uint32_t len,

@@ -62,7 +62,7 @@ void qcow2_mc_free(struct qcow2 *s)
 	}
 }
 
-static uint64_t rb_get(const struct qcow2 *s, const uint8_t *b, uint64_t idx)
+uint64_t qcow2_rb_get(const struct qcow2 *s, const uint8_t *b, uint64_t idx)
 {
 	unsigned bits = 1u << s->refcount_order;
 	uint64_t v = 0;
@@ -75,8 +75,8 @@ static uint64_t rb_get(const struct qcow2 *s, const uint8_t *b, uint64_t idx)
 }
 
 /* Sets entry idx; returns the byte range to write back. */
-static void rb_set(const struct qcow2 *s, uint8_t *b, uint64_t idx, uint64_t v,
-		   size_t *pos, size_t *len)
+void qcow2_rb_set(const struct qcow2 *s, uint8_t *b, uint64_t idx, uint64_t v,
+		  size_t *pos, size_t *len)
 {
 	unsigned bits = 1u << s->refcount_order;
 
@@ -107,7 +107,7 @@ int qcow2_get_refcount(struct qcow2 *s, uint64_t cluster, uint64_t *rc,
 	ret = qcow2_mc_get(s, s->rt[bi], &b, err);
 	if (ret < 0)
 		return ret;
-	*rc = rb_get(s, b, cluster & ((1ull << s->rb_bits) - 1));
+	*rc = qcow2_rb_get(s, b, cluster & ((1ull << s->rb_bits) - 1));
 	return 0;
 }
 
@@ -127,7 +127,7 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int addend,
 	if (ret < 0)
 		return ret;
 	idx = cluster & ((1ull << s->rb_bits) - 1);
-	v = rb_get(s, b, idx);
+	v = qcow2_rb_get(s, b, idx);
 	if ((addend < 0 && v < (uint64_t)-addend) ||
 	    (addend > 0 && s->refcount_max - v < (uint64_t)addend))
 		return vx_err_set(err, -EIO,
@@ -136,7 +136,7 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int addend,
 				  addend < 0 ? "drop below zero" : "overflow",
 				  (unsigned long long)v);
 	v += (uint64_t)(int64_t)addend;
-	rb_set(s, b, idx, v, &pos, &len);
+	qcow2_rb_set(s, b, idx, v, &pos, &len);
 	ret = qcow2_pwrite(s, b + pos, len, s->rt[bi] + pos, "refcount block", err);
 	if (ret < 0)
 		return ret;
@@ -238,7 +238,7 @@ static int qcow2_grow_rt(struct qcow2 *s, uint64_t min_entries, struct vx_err *e
 		memset(buf, 0, s->cs);
 		for (x = p; x < p + T + R; x++)
 			if (x >> s->rb_bits == b)
-				rb_set(s, buf, x & ((1ull << s->rb_bits) - 1), 1, &pos, &len);
+				qcow2_rb_set(s, buf, x & ((1ull << s->rb_bits) - 1), 1, &pos, &len);
 		ret = qcow2_pwrite(s, buf, s->cs, nrt[b], "refcount block", err);
 	}
 	/* New clusters that fall in blocks which already exist. */
@@ -323,7 +323,7 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 				x = c;
 			b = s->tmp2;
 			memset(b, 0, s->cs);
-			rb_set(s, b, x & ((1ull << s->rb_bits) - 1), 1, &pos, &len);
+			qcow2_rb_set(s, b, x & ((1ull << s->rb_bits) - 1), 1, &pos, &len);
 			ret = qcow2_pwrite(s, b, s->cs, x << s->cluster_bits,
 					   "refcount block", err);
 			if (ret < 0)

@@ -3,10 +3,8 @@
  *
  * Refcounts stay exact: a data cluster counts one reference per L1 "view"
  * (the active one and each snapshot) that reaches it, an L2 table one per L1
- * table naming it. Every change raises the counts the new state needs before
- * the switch (one header write, or the L1 table write) and drops the counts
- * of the old state after it, so a crash in between only leaks clusters. The
- * COPIED flags of the active tables are then recomputed from the refcounts.
+ * table naming it. Each operation is committed with one header write (see
+ * shadow_commit), so a crash leaves either the old or the new state.
  * Context: one thread per image.
  */
 #include "qcow2.h"
@@ -100,102 +98,120 @@ int qcow2_snapshots_load(struct qcow2 *s, struct vx_err *err)
 	return 0;
 }
 
-/* Adds addend to every cluster reachable from l1 (L2 tables and data). */
-static int view_refs(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size,
-		     int addend, struct vx_err *err)
+/*
+ * A snapshot operation as one atomic switch ("shadow paging"). Refcounts and
+ * COPIED flags must change together, and they live in different clusters,
+ * so no in-place order is safe: qemu-img check calls refcount 2 with COPIED
+ * set (or 1 without it) corruption. Instead the new state is written whole
+ * into free space at the end of the file - a new active L1 with fresh copies
+ * of its L2 tables (flags computed from the final refcounts), the new
+ * snapshot table, and a complete new set of refcount blocks and refcount
+ * table holding the exact final counts - and one 36-byte header write
+ * (L1, refcount table and snapshot table fields, all in the first sector)
+ * switches to it. A crash before the switch leaves the old state untouched;
+ * after it, the new state is exact, with nothing left to free.
+ */
+struct shadow {
+	uint32_t *rc;            /* refcount of every cluster below n */
+	uint64_t n;
+	uint64_t end;            /* first cluster of the new area */
+};
+
+static int sh_add(struct qcow2 *s, struct shadow *sh, uint64_t c, int addend,
+		  struct vx_err *err)
 {
-	uint64_t *t = malloc(s->cs), l2off, e;
-	uint32_t i, j;
+	uint64_t v;
+
+	if (c >= sh->n)
+		return vx_err_set(err, -EIO,
+				  "qcow2: %s: metadata references cluster 0x%llx beyond the image (corrupt)",
+				  s->img->path, (unsigned long long)c);
+	v = sh->rc[c];
+	if ((addend < 0 && v < (uint64_t)-addend) ||
+	    (addend > 0 && v + (uint64_t)addend > (s->refcount_max < UINT32_MAX ?
+						   s->refcount_max : UINT32_MAX)))
+		return vx_err_set(err, -EIO,
+				  "qcow2: %s: refcount of cluster 0x%llx would %s (is %llu; image corrupt)",
+				  s->img->path, (unsigned long long)c,
+				  addend < 0 ? "drop below zero" : "overflow", (unsigned long long)v);
+	sh->rc[c] = (uint32_t)(v + (uint64_t)(int64_t)addend);
+	return 0;
+}
+
+static int sh_add_range(struct qcow2 *s, struct shadow *sh, uint64_t off, uint64_t bytes,
+			int addend, struct vx_err *err)
+{
 	int ret = 0;
 
-	if (!t)
-		return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
-	for (i = 0; !ret && i < l1_size; i++) {
+	if (!bytes)
+		return 0;
+	for (uint64_t c = off >> s->cluster_bits;
+	     !ret && c <= (off + bytes - 1) >> s->cluster_bits; c++)
+		ret = sh_add(s, sh, c, addend, err);
+	return ret;
+}
+
+static int sh_entry(struct qcow2 *s, struct shadow *sh, uint64_t e, int addend,
+		    struct vx_err *err)
+{
+	unsigned x = 62 - (s->cluster_bits - 8);
+	uint64_t off, nsec;
+
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		off = e & ((1ull << x) - 1);
+		nsec = (e >> x) & ((1ull << (s->cluster_bits - 8)) - 1);
+		return sh_add_range(s, sh, off, (nsec + 1) * 512 - (off & 511), addend, err);
+	}
+	off = e & QCOW2_OFFSET_MASK;
+	return off ? sh_add(s, sh, off >> s->cluster_bits, addend, err) : 0;
+}
+
+/*
+ * Adds addend for the data a view reaches and, with tables, for its L1 table
+ * (at l1_off) and L2 tables too.
+ */
+static int sh_view(struct qcow2 *s, struct shadow *sh, const uint64_t *l1, uint32_t l1_size,
+		   uint64_t l1_off, int tables, int addend, uint8_t *t, struct vx_err *err)
+{
+	uint64_t l2off, e;
+	int ret = 0;
+
+	if (tables)
+		ret = sh_add_range(s, sh, l1_off, (uint64_t)l1_size * 8, addend, err);
+	for (uint32_t i = 0; !ret && i < l1_size; i++) {
 		l2off = l1[i] & QCOW2_OFFSET_MASK;
 		if (!l2off)
 			continue;
-		/* A private copy: refcount updates may evict the cache slot. */
-		ret = qcow2_pread(s, t, s->cs, l2off, "L2 table", err);
-		for (j = 0; !ret && j < (1u << s->l2_bits); j++) {
-			e = qcow2_be64(&t[j]);
+		if (tables)
+			ret = sh_add(s, sh, l2off >> s->cluster_bits, addend, err);
+		if (!ret)
+			ret = qcow2_pread(s, t, s->cs, l2off, "L2 table", err);
+		for (uint64_t j = 0; !ret && j < (1ull << s->l2_bits); j++) {
+			e = qcow2_be64(t + j * 8);
 			ret = qcow2_check_l2_entry(s, e, err);
 			if (!ret)
-				ret = qcow2_entry_refs(s, e, addend, err);
+				ret = sh_entry(s, sh, e, addend, err);
 		}
-		if (!ret)
-			ret = qcow2_update_refcount(s, l2off >> s->cluster_bits, addend, err);
 	}
-	free(t);
 	return ret;
 }
 
-int qcow2_fix_copied(struct qcow2 *s, struct vx_err *err)
+static uint64_t snap_table_bytes(const struct qcow2_snapshot *snaps, uint32_t n)
 {
-	uint64_t l2off, rc, e, ne;
-	uint8_t be[8], *t = malloc(s->cs);
-	uint32_t i, j;
-	int ret = 0, changed;
+	uint64_t bytes = 0;
 
-	if (!t)
-		return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
-	for (i = 0; !ret && i < s->l1_size; i++) {
-		l2off = s->l1[i] & QCOW2_OFFSET_MASK;
-		if (!l2off)
-			continue;
-		ret = qcow2_get_refcount(s, l2off >> s->cluster_bits, &rc, err);
-		if (ret < 0)
-			break;
-		ne = rc == 1 ? (s->l1[i] | QCOW2_OFLAG_COPIED) : (s->l1[i] & ~QCOW2_OFLAG_COPIED);
-		if (ne != s->l1[i]) {
-			s->l1[i] = ne;
-			qcow2_put64(be, ne);
-			ret = qcow2_pwrite(s, be, 8, s->l1_offset + (uint64_t)i * 8, "L1 table", err);
-			if (ret < 0)
-				break;
-		}
-		ret = qcow2_pread(s, t, s->cs, l2off, "L2 table", err);
-		changed = 0;
-		for (j = 0; !ret && j < (1u << s->l2_bits); j++) {
-			e = qcow2_be64(t + (size_t)j * 8);
-			if (!(e & QCOW2_OFFSET_MASK) || (e & QCOW2_OFLAG_COMPRESSED))
-				continue;
-			ret = qcow2_get_refcount(s, (e & QCOW2_OFFSET_MASK) >> s->cluster_bits,
-						 &rc, err);
-			ne = rc == 1 ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED);
-			if (ne != e) {
-				qcow2_put64(t + (size_t)j * 8, ne);
-				changed = 1;
-			}
-		}
-		if (!ret && changed) {
-			ret = qcow2_pwrite(s, t, s->cs, l2off, "L2 table", err);
-			qcow2_mc_forget(s, l2off);
-		}
-	}
-	free(t);
-	return ret;
-}
-
-/* Writes the whole snapshot table anew and switches the header to it. */
-static int table_write(struct qcow2 *s, struct qcow2_snapshot *snaps, uint32_t n,
-		       struct vx_err *err)
-{
-	uint64_t bytes = 0, pos, off = 0, old_off = s->snaps_offset, old_bytes = s->snaps_bytes;
-	uint8_t *buf, hdr[12];
-	uint32_t i;
-	int ret = 0;
-
-	for (i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++)
 		bytes += (40 + snaps[i].extra_size + strlen(snaps[i].id) +
 			  strlen(snaps[i].name) + 7) & ~7ull;
-	if (bytes > SNAP_MAX_TABLE)
-		return vx_err_set(err, -EFBIG, "qcow2: snapshot table would exceed %u bytes",
-				  SNAP_MAX_TABLE);
-	buf = calloc(1, bytes ? bytes : 1);
-	if (!buf)
-		return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
-	for (i = 0, pos = 0; i < n; i++) {
-		struct qcow2_snapshot *sn = &snaps[i];
+	return bytes;
+}
+
+static void snap_table_fill(const struct qcow2_snapshot *snaps, uint32_t n, uint8_t *buf)
+{
+	uint64_t pos = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct qcow2_snapshot *sn = &snaps[i];
 		size_t idl = strlen(sn->id), nml = strlen(sn->name);
 		qcow2_put64(buf + pos, sn->l1_offset);
 		qcow2_put32(buf + pos + 8, sn->l1_size);
@@ -212,27 +228,226 @@ static int table_write(struct qcow2 *s, struct qcow2_snapshot *snaps, uint32_t n
 		memcpy(buf + pos + idl, sn->name, nml);
 		pos = (pos + idl + nml + 7) & ~7ull;
 	}
-	if (bytes) {
-		ret = qcow2_alloc(s, (bytes + s->cs - 1) >> s->cluster_bits, &off, err);
-		if (!ret)
-			ret = qcow2_pwrite(s, buf, bytes, off, "snapshot table", err);
-		if (!ret)
-			ret = qcow2_sync(s, err);
+}
+
+/* Loads every refcount into sh->rc, sized for the new area too. */
+static int sh_load(struct qcow2 *s, struct shadow *sh, uint64_t extra, uint8_t *t,
+		   struct vx_err *err)
+{
+	uint64_t per = 1ull << s->rb_bits, last = 0, b, i, v;
+	int ret;
+
+	for (b = 0; b < s->rt_entries; b++) {
+		if (!s->rt[b])
+			continue;
+		ret = qcow2_pread(s, t, s->cs, s->rt[b], "refcount block", err);
+		if (ret < 0)
+			return ret;
+		for (i = 0; i < per; i++)
+			if (qcow2_rb_get(s, t, i))
+				last = b * per + i + 1;
 	}
-	free(buf);
+	sh->end = s->file_end >> s->cluster_bits;
+	if (last > sh->end)
+		sh->end = last;
+	sh->n = sh->end + extra;
+	sh->rc = calloc(sh->n + 1, sizeof(*sh->rc));
+	if (!sh->rc)
+		return vx_err_set(err, -ENOMEM,
+				  "qcow2: out of memory for the refcounts of %llu clusters",
+				  (unsigned long long)sh->n);
+	for (b = 0; b < s->rt_entries && b * per < last; b++) {
+		if (!s->rt[b])
+			continue;
+		ret = qcow2_pread(s, t, s->cs, s->rt[b], "refcount block", err);
+		if (ret < 0)
+			return ret;
+		for (i = 0; i < per && b * per + i < last; i++) {
+			v = qcow2_rb_get(s, t, i);
+			if (v > UINT32_MAX)
+				return vx_err_set(err, -EIO, "qcow2: %s: refcount %llu too large",
+						  s->img->path, (unsigned long long)v);
+			sh->rc[b * per + i] = (uint32_t)v;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Commits: the active view becomes src_l1 (fresh table copies), the views
+ * in drop[] lose their references, the snapshot table becomes snaps[0..n).
+ */
+struct sh_drop {
+	const uint64_t *l1;
+	uint32_t l1_size;
+	uint64_t l1_off;
+};
+
+static int shadow_commit(struct qcow2 *s, const uint64_t *src_l1, uint32_t src_size,
+			 const struct sh_drop *drop, int ndrop,
+			 struct qcow2_snapshot *snaps, uint32_t nsnaps, struct vx_err *err)
+{
+	struct shadow sh = { 0 };
+	uint64_t l1c, nl2 = 0, stb, stc, R, Rt, T, per = 1ull << s->rb_bits, pos, e, k;
+	uint64_t l1_new, l2_first, st_new, rb_first, rt_new, *nl1 = NULL, *nrt = NULL;
+	uint8_t *t = malloc(s->cs), *buf = NULL, hdr[36];
+	size_t bpos, blen;
+	uint32_t i;
+	int ret;
+
+	if (!t)
+		return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
+	for (i = 0; i < src_size; i++)
+		nl2 += !!(src_l1[i] & QCOW2_OFFSET_MASK);
+	l1c = ((uint64_t)s->l1_size * 8 + s->cs - 1) >> s->cluster_bits;
+	stb = snap_table_bytes(snaps, nsnaps);
+	stc = (stb + s->cs - 1) >> s->cluster_bits;
+	if (stb > SNAP_MAX_TABLE) {
+		ret = vx_err_set(err, -EFBIG, "qcow2: snapshot table would exceed %u bytes",
+				 SNAP_MAX_TABLE);
+		goto out;
+	}
+	/* Size the new area: refcount blocks must cover it and themselves. */
+	ret = sh_load(s, &sh, 0, t, err);
 	if (ret < 0)
-		return ret;
-	qcow2_put32(hdr, n);
-	qcow2_put64(hdr + 4, off);
-	ret = qcow2_pwrite(s, hdr, 12, 60, "header", err);
+		goto out;
+	free(sh.rc);
+	sh.rc = NULL;
+	R = 1;
+	for (;;) {
+		Rt = (R * 8 + s->cs - 1) >> s->cluster_bits;
+		T = sh.end + l1c + nl2 + stc + R + Rt;
+		if ((T + per - 1) / per <= R)
+			break;
+		R = (T + per - 1) / per;
+	}
+	if (Rt * s->cs > QCOW2_MAX_RT_BYTES) {
+		ret = vx_err_set(err, -EFBIG, "qcow2: %s: refcount table would exceed %u bytes",
+				 s->img->path, QCOW2_MAX_RT_BYTES);
+		goto out;
+	}
+	ret = sh_load(s, &sh, T - sh.end, t, err);
+	if (ret < 0)
+		goto out;
+	l1_new = sh.end;
+	l2_first = l1_new + l1c;
+	st_new = l2_first + nl2;
+	rb_first = st_new + stc;
+	rt_new = rb_first + R;
+	for (k = sh.end; k < T; k++)
+		sh.rc[k] = 1;
+
+	/* The old refcount structures and snapshot table go away. */
+	for (k = 0; !ret && k < s->rt_entries; k++)
+		if (s->rt[k])
+			ret = sh_add(s, &sh, s->rt[k] >> s->cluster_bits, -1, err);
+	if (!ret)
+		ret = sh_add_range(s, &sh, s->rt_offset, (uint64_t)s->rt_clusters * s->cs, -1, err);
+	if (!ret && s->nsnaps)
+		ret = sh_add_range(s, &sh, s->snaps_offset, s->snaps_bytes, -1, err);
+	/* Dropped views, then the new active view's data. */
+	for (int d = 0; !ret && d < ndrop; d++)
+		ret = sh_view(s, &sh, drop[d].l1, drop[d].l1_size, drop[d].l1_off, 1, -1, t, err);
+	if (!ret)
+		ret = sh_view(s, &sh, src_l1, src_size, 0, 0, 1, t, err);
+	if (ret < 0)
+		goto out;
+
+	/* New L1 and L2 copies, COPIED where the final refcount is 1. */
+	nl1 = calloc(l1c * s->cs / 8 + 1, 8);
+	buf = calloc(1, (l1c > stc ? l1c : stc) * s->cs + s->cs);
+	if (!nl1 || !buf) {
+		ret = vx_err_set(err, -ENOMEM, "qcow2: out of memory");
+		goto out;
+	}
+	for (i = 0, k = 0; !ret && i < src_size && i < s->l1_size; i++) {
+		uint64_t l2off = src_l1[i] & QCOW2_OFFSET_MASK, dst;
+		if (!l2off)
+			continue;
+		dst = (l2_first + k++) << s->cluster_bits;
+		ret = qcow2_pread(s, t, s->cs, l2off, "L2 table", err);
+		for (uint64_t j = 0; !ret && j < (1ull << s->l2_bits); j++) {
+			e = qcow2_be64(t + j * 8);
+			if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFFSET_MASK))
+				e &= ~QCOW2_OFLAG_COPIED;
+			else if (sh.rc[(e & QCOW2_OFFSET_MASK) >> s->cluster_bits] == 1)
+				e |= QCOW2_OFLAG_COPIED;
+			else
+				e &= ~QCOW2_OFLAG_COPIED;
+			qcow2_put64(t + j * 8, e);
+		}
+		if (!ret)
+			ret = qcow2_pwrite(s, t, s->cs, dst, "L2 table", err);
+		nl1[i] = dst | QCOW2_OFLAG_COPIED;
+	}
+	memset(buf, 0, l1c * s->cs);
+	for (i = 0; i < s->l1_size; i++)
+		qcow2_put64(buf + (uint64_t)i * 8, nl1[i]);
+	if (!ret && l1c)
+		ret = qcow2_pwrite(s, buf, l1c * s->cs, l1_new << s->cluster_bits, "L1 table", err);
+	if (!ret && stc) {
+		memset(buf, 0, stc * s->cs);
+		snap_table_fill(snaps, nsnaps, buf);
+		ret = qcow2_pwrite(s, buf, stc * s->cs, st_new << s->cluster_bits,
+				   "snapshot table", err);
+	}
+	/* Refcount blocks with the final counts, and their table. */
+	nrt = calloc(Rt * s->cs / 8 + 1, 8);
+	if (!ret && !nrt)
+		ret = vx_err_set(err, -ENOMEM, "qcow2: out of memory");
+	for (k = 0; !ret && k < R; k++) {
+		memset(t, 0, s->cs);
+		for (pos = 0; pos < per && k * per + pos < T; pos++)
+			if (sh.rc[k * per + pos])
+				qcow2_rb_set(s, t, pos, sh.rc[k * per + pos], &bpos, &blen);
+		nrt[k] = (rb_first + k) << s->cluster_bits;
+		ret = qcow2_pwrite(s, t, s->cs, nrt[k], "refcount block", err);
+	}
+	for (k = 0; !ret && k < Rt; k++) {
+		for (pos = 0; pos < s->cs / 8; pos++)
+			qcow2_put64(t + pos * 8, nrt[k * (s->cs / 8) + pos]);
+		ret = qcow2_pwrite(s, t, s->cs, (rt_new + k) << s->cluster_bits,
+				   "refcount table", err);
+	}
 	if (!ret)
 		ret = qcow2_sync(s, err);
 	if (ret < 0)
-		return ret;
-	s->snaps_offset = off;
-	s->snaps_bytes = bytes;
-	if (old_off && old_bytes)
-		ret = qcow2_free_bytes(s, old_off, old_bytes, err);
+		goto out;
+	/* The switch: bytes 36..71 of the header, in its first sector. */
+	qcow2_put32(hdr, s->l1_size);
+	qcow2_put64(hdr + 4, l1_new << s->cluster_bits);
+	qcow2_put64(hdr + 12, rt_new << s->cluster_bits);
+	qcow2_put32(hdr + 20, (uint32_t)Rt);
+	qcow2_put32(hdr + 24, nsnaps);
+	qcow2_put64(hdr + 28, stc ? st_new << s->cluster_bits : 0);
+	ret = qcow2_pwrite(s, hdr, sizeof(hdr), 36, "header", err);
+	if (!ret)
+		ret = qcow2_sync(s, err);
+	if (ret < 0)
+		goto out;
+	/* In memory, the new state. */
+	for (i = 0; i < s->l1_size; i++)
+		s->l1[i] = nl1[i];
+	s->l1_offset = l1_new << s->cluster_bits;
+	free(s->rt);
+	s->rt = nrt;
+	nrt = NULL;
+	s->rt_entries = Rt * s->cs / 8;
+	s->rt_offset = rt_new << s->cluster_bits;
+	s->rt_clusters = (uint32_t)Rt;
+	s->snaps_offset = stc ? st_new << s->cluster_bits : 0;
+	s->snaps_bytes = stb;
+	s->file_end = T << s->cluster_bits;
+	s->free_hint = 0;
+	s->dc_entry = 0;
+	for (int m = 0; m < QCOW2_MC_SLOTS; m++)
+		s->mc[m].off = 0;
+out:
+	free(sh.rc);
+	free(nl1);
+	free(nrt);
+	free(buf);
+	free(t);
 	return ret;
 }
 
@@ -265,8 +480,7 @@ static int find(struct qcow2 *s, const char *name)
 int img_snapshot_create(struct img *img, const char *name, struct vx_err *err)
 {
 	struct qcow2_snapshot *ns, *sn;
-	uint64_t l1bytes, off = 0, maxid = 0;
-	uint8_t *buf;
+	uint64_t maxid = 0;
 	struct timespec ts;
 	char idbuf[24];
 	uint32_t i;
@@ -288,27 +502,6 @@ int img_snapshot_create(struct img *img, const char *name, struct vx_err *err)
 			maxid = v;
 	}
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)maxid + 1);
-
-	/* 1. The new view's references. */
-	ret = view_refs(s, s->l1, s->l1_size, 1, err);
-	if (ret < 0)
-		return ret;
-	/* 2. A copy of the active L1 for the snapshot. */
-	l1bytes = (uint64_t)s->l1_size * 8;
-	if (l1bytes) {
-		buf = calloc(1, l1bytes);
-		if (!buf)
-			return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
-		for (i = 0; i < s->l1_size; i++)
-			qcow2_put64(buf + (size_t)i * 8, s->l1[i] & ~QCOW2_OFLAG_COPIED);
-		ret = qcow2_alloc(s, (l1bytes + s->cs - 1) >> s->cluster_bits, &off, err);
-		if (!ret)
-			ret = qcow2_pwrite(s, buf, l1bytes, off, "snapshot L1 table", err);
-		free(buf);
-		if (ret < 0)
-			return ret;
-	}
-	/* 3. The table entry, then the switch. */
 	ns = realloc(s->snaps, (s->nsnaps + 1) * sizeof(*ns));
 	if (!ns)
 		return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
@@ -316,7 +509,9 @@ int img_snapshot_create(struct img *img, const char *name, struct vx_err *err)
 	sn = &ns[s->nsnaps];
 	memset(sn, 0, sizeof(*sn));
 	clock_gettime(CLOCK_REALTIME, &ts);
-	sn->l1_offset = off;
+	/* The snapshot keeps today's L1 and L2 tables; the active view
+	 * moves to fresh copies. */
+	sn->l1_offset = s->l1_size ? s->l1_offset : 0;
 	sn->l1_size = s->l1_size;
 	sn->id = strdup(idbuf);
 	sn->name = strdup(name);
@@ -325,14 +520,12 @@ int img_snapshot_create(struct img *img, const char *name, struct vx_err *err)
 	sn->disk_size = img->size;
 	sn->extra_size = 16;
 	sn->extra = calloc(1, 16);
-	if (!sn->id || !sn->name || !sn->extra) {
-		free(sn->id);
-		free(sn->name);
-		free(sn->extra);
-		return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
+	if (sn->id && sn->name && sn->extra) {
+		qcow2_put64(sn->extra + 8, img->size);
+		ret = shadow_commit(s, s->l1, s->l1_size, NULL, 0, s->snaps, s->nsnaps + 1, err);
+	} else {
+		ret = vx_err_set(err, -ENOMEM, "qcow2: out of memory");
 	}
-	qcow2_put64(sn->extra + 8, img->size);
-	ret = table_write(s, s->snaps, s->nsnaps + 1, err);
 	if (ret < 0) {
 		free(sn->id);
 		free(sn->name);
@@ -340,8 +533,7 @@ int img_snapshot_create(struct img *img, const char *name, struct vx_err *err)
 		return ret;
 	}
 	s->nsnaps++;
-	/* 4. Everything the active view reaches is shared now. */
-	return qcow2_fix_copied(s, err);
+	return 0;
 }
 
 int img_snapshot_list(struct img *img, struct img_snapshot_info **list, int *n,
@@ -396,8 +588,8 @@ static int load_l1(struct qcow2 *s, const struct qcow2_snapshot *sn, uint64_t **
 
 int img_snapshot_apply(struct img *img, const char *name, struct vx_err *err)
 {
-	uint64_t *sl1, *old;
-	uint8_t *buf;
+	struct sh_drop drop;
+	uint64_t *sl1;
 	int i, ret;
 	struct qcow2 *s = q(img, 1, err, &ret);
 
@@ -412,41 +604,21 @@ int img_snapshot_apply(struct img *img, const char *name, struct vx_err *err)
 	ret = load_l1(s, &s->snaps[i], &sl1, err);
 	if (ret < 0)
 		return ret;
-	old = malloc((size_t)s->l1_size * 8 + 8);
-	buf = calloc(1, (size_t)s->l1_size * 8 + 8);
-	if (!old || !buf) {
-		ret = vx_err_set(err, -ENOMEM, "qcow2: out of memory");
-		goto out;
-	}
-	memcpy(old, s->l1, (size_t)s->l1_size * 8);
-	/* New references first, then the L1 switch, then drop the old ones. */
-	ret = view_refs(s, sl1, s->snaps[i].l1_size, 1, err);
-	if (ret < 0)
-		goto out;
-	for (uint32_t k = 0; k < s->l1_size; k++) {
-		s->l1[k] = k < s->snaps[i].l1_size ? sl1[k] & ~QCOW2_OFLAG_COPIED : 0;
-		qcow2_put64(buf + (size_t)k * 8, s->l1[k]);
-	}
-	ret = qcow2_pwrite(s, buf, (size_t)s->l1_size * 8, s->l1_offset, "L1 table", err);
-	if (!ret)
-		ret = qcow2_sync(s, err);
-	if (!ret)
-		ret = view_refs(s, old, s->l1_size, -1, err);
-	if (!ret)
-		ret = qcow2_fix_copied(s, err);
+	drop.l1 = s->l1;
+	drop.l1_size = s->l1_size;
+	drop.l1_off = s->l1_offset;
+	ret = shadow_commit(s, sl1, s->snaps[i].l1_size, &drop, 1, s->snaps, s->nsnaps, err);
 	qcow2_bitmaps_mark(s, 0, img->size);
-	s->dc_entry = 0;
-out:
 	free(sl1);
-	free(old);
-	free(buf);
 	return ret;
 }
 
 int img_snapshot_delete(struct img *img, const char *name, struct vx_err *err)
 {
-	struct qcow2_snapshot gone;
+	struct qcow2_snapshot gone, *rest;
+	struct sh_drop drop[2];
 	uint64_t *sl1;
+	uint32_t k, n = 0;
 	int i, ret;
 	struct qcow2 *s = q(img, 1, err, &ret);
 
@@ -458,27 +630,30 @@ int img_snapshot_delete(struct img *img, const char *name, struct vx_err *err)
 	ret = load_l1(s, &s->snaps[i], &sl1, err);
 	if (ret < 0)
 		return ret;
-	gone = s->snaps[i];
-	memmove(&s->snaps[i], &s->snaps[i + 1],
-		(s->nsnaps - (uint32_t)i - 1) * sizeof(*s->snaps));
-	ret = table_write(s, s->snaps, s->nsnaps - 1, err);
-	if (ret < 0) {
-		memmove(&s->snaps[i + 1], &s->snaps[i],
-			(s->nsnaps - (uint32_t)i - 1) * sizeof(*s->snaps));
-		s->snaps[i] = gone;
+	rest = calloc(s->nsnaps, sizeof(*rest));
+	if (!rest) {
 		free(sl1);
-		return ret;
+		return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
 	}
-	s->nsnaps--;
-	/* Unreferenced now: drop its references (a crash here only leaks). */
-	ret = view_refs(s, sl1, gone.l1_size, -1, err);
-	if (!ret && gone.l1_size)
-		ret = qcow2_free_bytes(s, gone.l1_offset, (uint64_t)gone.l1_size * 8, err);
-	if (!ret)
-		ret = qcow2_fix_copied(s, err);
+	for (k = 0; k < s->nsnaps; k++)
+		if ((int)k != i)
+			rest[n++] = s->snaps[k];
+	gone = s->snaps[i];
+	drop[0].l1 = s->l1;
+	drop[0].l1_size = s->l1_size;
+	drop[0].l1_off = s->l1_offset;
+	drop[1].l1 = sl1;
+	drop[1].l1_size = gone.l1_size;
+	drop[1].l1_off = gone.l1_offset;
+	ret = shadow_commit(s, s->l1, s->l1_size, drop, 2, rest, n, err);
+	if (!ret) {
+		memcpy(s->snaps, rest, n * sizeof(*rest));
+		s->nsnaps = n;
+		free(gone.id);
+		free(gone.name);
+		free(gone.extra);
+	}
+	free(rest);
 	free(sl1);
-	free(gone.id);
-	free(gone.name);
-	free(gone.extra);
 	return ret;
 }

@@ -45,7 +45,7 @@ static void gen(int i, struct op *o)
 	uint64_t rs = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
 
 	st_rand(&rs);
-	o->kind = i == 4 ? 4 : (st_rand(&rs) % 5 == 0);
+	o->kind = i == 4 ? 4 : i == 12 ? 2 : i == 30 ? 3 : (st_rand(&rs) % 5 == 0);
 	o->off = st_rand(&rs) % SIZE;
 	o->len = 1 + st_rand(&rs) % 6000;
 	if (o->off + o->len > SIZE)
@@ -109,14 +109,30 @@ static void crash_at_every_write_point(void **state)
 	img = NULL;
 	assert_int_equal(img_open(path, NULL, IMG_RDWR, &img, &err), 0);
 	nwrites = 0;
-	for (int i = 0; i < NOPS; i++)
+	long mark[NOPS + 1] = { 0 };
+	for (int i = 0; i < NOPS; i++) {
+		mark[i] = nwrites;
 		assert_int_equal(apply(img, i, buf), 0);
+	}
+	mark[NOPS] = nwrites;
 	assert_int_equal(img_close(img, &err), 0);
 	total = nwrites;
 	assert_int_equal(st_qemu_check(path, out, sizeof(out)), 0);
 	step = total / 150 + 1;
-	for (long k = 1; k <= total; k += step) {
+	for (long k = 1; k <= total; k++) {
 		pid_t pid;
+		int dense = 0;
+
+		/* Every write of the bitmap and snapshot operations, a sample
+		 * of the rest. */
+		for (int i = 0; i < NOPS; i++) {
+			struct op o;
+			gen(i, &o);
+			if (o.kind >= 2 && k > mark[i] && k <= mark[i + 1] + 1)
+				dense = 1;
+		}
+		if (!dense && k % step)
+			continue;
 		int status, rc;
 
 		assert_int_equal(img_create(path, &co, &err), 0);
@@ -175,7 +191,7 @@ static void crash_at_every_write_point(void **state)
 		assert_true(rc == 0 || rc == 3);
 	}
 	print_message("%ld writes per run, %ld kill points\n", total, kills);
-	assert_true(kills > 100);
+	assert_true(kills > 120);
 	munmap(done, 4096);
 	free(m);
 	free(got);
