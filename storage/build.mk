@@ -8,3 +8,14 @@ $(VX_STORAGE_LIB): $(VX_STORAGE_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_LINK   += $(VX_STORAGE_LIB)
 UNIT_LDLIBS += -lzstd -lz -lcrypto -ljson-c
+
+# libFuzzer build of tests/fuzz/fuzz_qcow2_header.c (needs clang); run it as
+#   mkdir -p build/fuzz-corpus && build/fuzz_qcow2_header build/fuzz-corpus tests/fuzz/corpus/qcow2_header
+# (new inputs go to the first directory; the seeds stay as they are).
+FUZZ_CC ?= clang
+.PHONY: fuzz-storage
+fuzz-storage: $(BUILD)/fuzz_qcow2_header
+$(BUILD)/fuzz_qcow2_header: tests/fuzz/fuzz_qcow2_header.c $(VX_STORAGE_SRCS) $(VX_COMMON_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-Icommon -I. -o $@ $^ -lzstd -lz -lcrypto -ljson-c

@@ -20,6 +20,7 @@
 #define BM_MAX_DIR_BYTES   (64u << 20)
 #define BM_MAX_NAME        1023
 #define BM_MAX_TABLE       0x8000000u
+#define BM_MAX_BYTES       (512u << 20)   /* as QEMU: bitmap size in memory */
 #define BM_TYPE_DIRTY      1
 #define BM_FLAG_EXTRA_OK   (1u << 2)
 #define BM_KNOWN_FLAGS     (QCOW2_BM_IN_USE | QCOW2_BM_AUTO | BM_FLAG_EXTRA_OK)
@@ -163,6 +164,13 @@ int qcow2_bitmaps_load(struct qcow2 *s, const uint8_t *ext, uint32_t len,
 					 "bitmap: %s: bitmap \"%s\" table (0x%x entries at 0x%llx) invalid",
 					 p, b->name, b->table_size,
 					 (unsigned long long)b->table_offset);
+			goto out;
+		}
+		if ((uint64_t)b->table_size * s->cs > BM_MAX_BYTES) {
+			ret = vx_err_set(err, -EFBIG,
+					 "bitmap: %s: bitmap \"%s\" needs %llu bytes of memory (limit %u)",
+					 p, b->name, (unsigned long long)b->table_size * s->cs,
+					 BM_MAX_BYTES);
 			goto out;
 		}
 		b->nbits = bm_nbits(s, b->granularity_bits);

@@ -283,6 +283,11 @@ static int write_in_cluster(struct qcow2 *s, uint64_t gcl, uint64_t in,
 	if (ret < 0)
 		return ret;
 	host = is_compressed(e) ? 0 : e & QCOW2_OFFSET_MASK;
+	if (host >= s->file_end)
+		/* Data is written before its L2 entry: never past the end. */
+		return vx_err_set(err, -EIO,
+				  "qcow2: %s: L2 entry names cluster 0x%llx beyond end of file (corrupt)",
+				  s->img->path, (unsigned long long)host);
 	if (host && (e & QCOW2_OFLAG_COPIED) && !(e & QCOW2_OFLAG_ZERO))
 		return qcow2_pwrite(s, data, n, host + in, "data cluster", err);
 

@@ -283,7 +283,13 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 	size_t pos, len;
 	int ret;
 
-	for (;;) {
+	for (int round = 0;; round++) {
+		/* Each round adds a refcount block or grows the table; a sane
+		 * image needs a handful. */
+		if (round > 64)
+			return vx_err_set(err, -EIO,
+					  "qcow2: %s: cannot place %llu clusters: refcount structures inconsistent",
+					  s->img->path, (unsigned long long)n);
 		/* First fit: a run of n clusters with refcount 0. */
 		c = s->free_hint;
 		for (i = 0; i < n;) {
@@ -321,6 +327,10 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 			x = bi << s->rb_bits;
 			if (x < c)
 				x = c;
+			if (x == 0)
+				return vx_err_set(err, -EIO,
+						  "qcow2: %s: no refcount block covers the header (corrupt)",
+						  s->img->path);
 			b = s->tmp2;
 			memset(b, 0, s->cs);
 			qcow2_rb_set(s, b, x & ((1ull << s->rb_bits) - 1), 1, &pos, &len);

@@ -18,6 +18,8 @@
 
 #define SNAP_MAX_EXTRA   1024
 #define SNAP_MAX_TABLE   (64u << 20)
+/* Refcounts of the whole file are held in memory, 4 bytes per cluster. */
+#define SNAP_MAX_CLUSTERS (1u << 28)
 
 void qcow2_snapshots_free(struct qcow2 *s)
 {
@@ -248,9 +250,18 @@ static int sh_load(struct qcow2 *s, struct shadow *sh, uint64_t extra, uint8_t *
 				last = b * per + i + 1;
 	}
 	sh->end = s->file_end >> s->cluster_bits;
+	if (last > sh->end + 65536)
+		/* A crash leaks a few clusters past the end, never this many. */
+		return vx_err_set(err, -EIO,
+				  "qcow2: %s: refcounts claim cluster 0x%llx far past the end of file (corrupt)",
+				  s->img->path, (unsigned long long)last - 1);
 	if (last > sh->end)
 		sh->end = last;
 	sh->n = sh->end + extra;
+	if (sh->n > SNAP_MAX_CLUSTERS)
+		return vx_err_set(err, -EFBIG,
+				  "qcow2: %s: %llu clusters exceed the %u snapshot operations handle",
+				  s->img->path, (unsigned long long)sh->n, SNAP_MAX_CLUSTERS);
 	sh->rc = calloc(sh->n + 1, sizeof(*sh->rc));
 	if (!sh->rc)
 		return vx_err_set(err, -ENOMEM,
