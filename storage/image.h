@@ -85,6 +85,17 @@ int img_status(struct img *img, uint64_t off, uint64_t len, uint64_t *pnum,
 int img_close(struct img *img, struct vx_err *err);
 const char *img_format(const struct img *img);
 
+/*
+ * Offline external snapshots (overlay.c). img_overlay_create makes a new
+ * qcow2 image whose backing file is backing (name stored as given, relative
+ * names resolve against the overlay's directory). img_commit writes every
+ * cluster the overlay at top_path holds (data and zeros) into its backing
+ * file, which must be no smaller; the overlay itself is left as it is.
+ */
+int img_overlay_create(const char *overlay, const char *backing,
+		       const char *backing_fmt, struct vx_err *err);
+int img_commit(const char *top_path, struct vx_err *err);
+
 /* Probes the format from the first bytes: "qcow2" or "raw". */
 int img_probe(const char *path, const char **fmt, struct vx_err *err);
 

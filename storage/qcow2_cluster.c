@@ -405,7 +405,9 @@ static int entry_kind(const struct qcow2 *s, uint64_t e, int *from_backing)
 		return 0;
 	if (e & QCOW2_OFFSET_MASK)
 		return 1;
-	*from_backing = s->img->backing != NULL;
+	/* Unallocated differs from zero whenever a backing file is named,
+	 * even one not opened (IMG_NO_BACKING): commit needs to tell. */
+	*from_backing = s->img->backing != NULL || s->img->backing_name != NULL;
 	return 0;
 }
 
