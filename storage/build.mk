@@ -19,3 +19,12 @@ $(BUILD)/fuzz_qcow2_header: tests/fuzz/fuzz_qcow2_header.c $(VX_STORAGE_SRCS) $(
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 		-Icommon -I. -o $@ $^ -lzstd -lz -lcrypto -ljson-c
+
+# Benchmarks: ratios against qemu-img and cp measured in the same run.
+BENCH_STORAGE := $(BUILD)/tests/bench/bench_storage
+$(BENCH_STORAGE): $(BUILD)/tests/bench/bench_storage.o $(VX_STORAGE_LIB) $(VX_COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(VX_STORAGE_LIB) $(VX_COMMON_LIB) -lzstd -lz -lcrypto -ljson-c
+.PHONY: bench-storage
+bench-storage: $(BENCH_STORAGE)
+	$(BENCH_STORAGE)
+bench: bench-storage

@@ -316,6 +316,74 @@ static int write_in_cluster(struct qcow2 *s, uint64_t gcl, uint64_t in,
 	return ret;
 }
 
+#define RUN_MAX 256   /* clusters per batched write */
+
+static int needs_alloc(uint64_t e)
+{
+	return is_compressed(e) || !(e & QCOW2_OFFSET_MASK) ||
+	       !(e & QCOW2_OFLAG_COPIED) || (e & QCOW2_OFLAG_ZERO);
+}
+
+/*
+ * Whole clusters from gcl on, within one L2 table: a physically contiguous
+ * run written in place, or a run of clusters that all need new space, given
+ * one contiguous allocation, one data write and one L2 write. Same order as
+ * write_in_cluster. Sets *done to the clusters written (0: not applicable).
+ */
+static int write_run(struct qcow2 *s, uint64_t gcl, const uint8_t *data, uint64_t max,
+		     uint64_t *done, struct vx_err *err)
+{
+	uint64_t l1i = gcl >> s->l2_bits, l2i = gcl & ((1ull << s->l2_bits) - 1);
+	uint64_t e[RUN_MAX], l2off, k, target;
+	uint8_t *t;
+	int ret;
+
+	*done = 0;
+	if (max > RUN_MAX)
+		max = RUN_MAX;
+	if (max > (1ull << s->l2_bits) - l2i)
+		max = (1ull << s->l2_bits) - l2i;
+	if (max < 2)
+		return 0;
+	ret = ensure_l2(s, l1i, &l2off, err);
+	if (ret < 0)
+		return ret;
+	ret = qcow2_mc_get(s, l2off, &t, err);
+	if (ret < 0)
+		return ret;
+	for (k = 0; k < max; k++)
+		e[k] = qcow2_be64(t + (l2i + k) * 8);
+	for (k = 0; k < max; k++)
+		if (qcow2_check_l2_entry(s, e[k], err))
+			return err ? err->code : -EIO;
+	if (!needs_alloc(e[0])) {
+		uint64_t host = e[0] & QCOW2_OFFSET_MASK;
+		for (k = 1; k < max && !needs_alloc(e[k]) &&
+			    (e[k] & QCOW2_OFFSET_MASK) == host + k * s->cs; k++)
+			;
+		if (host + k * s->cs > s->file_end)
+			return 0;   /* let the per-cluster path report it */
+		*done = k;
+		return qcow2_pwrite(s, data, k * s->cs, host, "data cluster", err);
+	}
+	for (k = 1; k < max && needs_alloc(e[k]); k++)
+		;
+	ret = qcow2_alloc(s, k, &target, err);
+	if (!ret)
+		ret = qcow2_pwrite(s, data, k * s->cs, target, "data cluster", err);
+	if (!ret)
+		ret = qcow2_mc_get(s, l2off, &t, err);
+	if (ret < 0)
+		return ret;
+	for (uint64_t j = 0; j < k; j++)
+		qcow2_put64(t + (l2i + j) * 8, (target + j * s->cs) | QCOW2_OFLAG_COPIED);
+	ret = qcow2_pwrite(s, t + l2i * 8, k * 8, l2off + l2i * 8, "L2 table", err);
+	for (uint64_t j = 0; !ret && j < k; j++)
+		ret = qcow2_entry_refs(s, e[j], -1, err);
+	*done = k;
+	return ret;
+}
+
 int qcow2_write(struct img *img, const void *buf, uint64_t off, size_t len,
 		struct vx_err *err)
 {
@@ -329,6 +397,19 @@ int qcow2_write(struct img *img, const void *buf, uint64_t off, size_t len,
 	s->dc_entry = 0;
 	while (len) {
 		in = off & (s->cs - 1);
+		if (in == 0 && len >= 2 * s->cs) {
+			uint64_t done;
+			ret = write_run(s, off >> s->cluster_bits, p, len >> s->cluster_bits,
+					&done, err);
+			if (ret < 0)
+				return ret;
+			if (done) {
+				p += done << s->cluster_bits;
+				off += done << s->cluster_bits;
+				len -= (size_t)(done << s->cluster_bits);
+				continue;
+			}
+		}
 		n = s->cs - in < len ? (size_t)(s->cs - in) : len;
 		ret = write_in_cluster(s, off >> s->cluster_bits, in, p, n, err);
 		if (ret < 0)

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -276,6 +277,39 @@ static int qcow2_grow_rt(struct qcow2 *s, uint64_t min_entries, struct vx_err *e
 	return qcow2_free_bytes(s, old_off, old_cl << s->cluster_bits, err);
 }
 
+/* Sets refcount 1 on free clusters [c, c+n): one write per refcount block. */
+static int mark_run(struct qcow2 *s, uint64_t c, uint64_t n, struct vx_err *err)
+{
+	uint64_t per = 1ull << s->rb_bits, bi, idx, end;
+	size_t pos, len, lo, hi;
+	uint8_t *b;
+	int ret;
+
+	while (n) {
+		bi = c >> s->rb_bits;
+		idx = c & (per - 1);
+		end = idx + n < per ? idx + n : per;
+		ret = qcow2_mc_get(s, s->rt[bi], &b, err);
+		if (ret < 0)
+			return ret;
+		lo = SIZE_MAX;
+		hi = 0;
+		for (uint64_t i = idx; i < end; i++) {
+			qcow2_rb_set(s, b, i, 1, &pos, &len);
+			if (pos < lo)
+				lo = pos;
+			if (pos + len > hi)
+				hi = pos + len;
+		}
+		ret = qcow2_pwrite(s, b + lo, hi - lo, s->rt[bi] + lo, "refcount block", err);
+		if (ret < 0)
+			return ret;
+		n -= end - idx;
+		c += end - idx;
+	}
+	return 0;
+}
+
 int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 {
 	uint64_t c, i, rc, bi, x;
@@ -286,7 +320,7 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 	for (int round = 0;; round++) {
 		/* Each round adds a refcount block or grows the table; a sane
 		 * image needs a handful. */
-		if (round > 64)
+		if (round > 64 + 2 * (int)(n >> s->rb_bits))
 			return vx_err_set(err, -EIO,
 					  "qcow2: %s: cannot place %llu clusters: refcount structures inconsistent",
 					  s->img->path, (unsigned long long)n);
@@ -324,6 +358,30 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 			}
 			if (s->rt[bi])
 				continue;
+			if (n > 1) {
+				/* A long run would chase its own refcount blocks
+				 * forward; place them one cluster at a time. */
+				ret = qcow2_alloc(s, 1, &x, err);
+				if (ret < 0)
+					return ret;
+				if (s->rt[bi]) {
+					/* That allocation created block bi itself. */
+					ret = qcow2_update_refcount(s, x >> s->cluster_bits, -1, err);
+					if (ret < 0)
+						return ret;
+					break;
+				}
+				memset(s->tmp2, 0, s->cs);
+				ret = qcow2_pwrite(s, s->tmp2, s->cs, x, "refcount block", err);
+				if (ret < 0)
+					return ret;
+				qcow2_mc_forget(s, x);
+				s->rt[bi] = x;
+				ret = rt_write_entry(s, bi, err);
+				if (ret < 0)
+					return ret;
+				break;
+			}
 			x = bi << s->rb_bits;
 			if (x < c)
 				x = c;
@@ -347,11 +405,9 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 		}
 		if (bi <= (c + n - 1) >> s->rb_bits)
 			continue;   /* metadata changed: search again */
-		for (i = 0; i < n; i++) {
-			ret = qcow2_update_refcount(s, c + i, 1, err);
-			if (ret < 0)
-				return ret;
-		}
+		ret = mark_run(s, c, n, err);
+		if (ret < 0)
+			return ret;
 		if (c == s->free_hint || n == 1)
 			s->free_hint = c + n;
 		if (s->file_end < (c + n) << s->cluster_bits)
