@@ -1,15 +1,16 @@
 /*
  * backup: the backup engine (see backup.h for the repository layout).
  *
- * Write order for crash safety: chunk files are written under tmp/ and
- * renamed into chunks/; once every chunk of a backup is in place, syncfs()
- * makes them durable; only then is the manifest written (tmp/, fsync, rename,
- * fsync of backups/). Prune unlinks manifests first and only then collects
- * chunks no remaining manifest names. Backups hold the repository lock
- * shared, prune and gc exclusive, so gc never deletes a chunk a running
- * backup has just deduplicated against. Context: caller's thread.
+ * Write order for crash safety: a run's new chunks go to one pack file
+ * (backup_pack.c), which with its index is durable before the manifest that
+ * names them is written (tmp/, fsync, rename, fsync of backups/). Prune
+ * unlinks manifests first and only then collects chunks no remaining
+ * manifest names. Backups hold the repository lock shared, prune and gc
+ * exclusive, so gc never deletes a chunk a running backup has just
+ * deduplicated against. Context: caller's thread.
  */
 #include "backup.h"
+#include "backup_pack.h"
 #include "bitmap.h"
 
 #include <dirent.h>
@@ -47,6 +48,8 @@ struct repo {
 	const char *dir;
 	uint32_t chunk_size;
 	int lockfd;
+	struct pack_store ps;
+	int ps_open;
 };
 
 static void manifest_free(struct manifest *m)
@@ -157,6 +160,7 @@ static int repo_open(struct repo *r, const char *dir, int exclusive, struct vx_e
 	char path[PATH_MAX];
 	json_object *cfg, *v;
 
+	memset(r, 0, sizeof(*r));
 	r->dir = dir;
 	r->lockfd = -1;
 	snprintf(path, sizeof(path), "%s/config.json", dir);
@@ -186,8 +190,24 @@ static int repo_open(struct repo *r, const char *dir, int exclusive, struct vx_e
 	return 0;
 }
 
+/* Loads the pack indexes (verify, restore, backup and gc need them). */
+static int repo_packs(struct repo *r, struct vx_err *err)
+{
+	int ret;
+
+	if (r->ps_open)
+		return 0;
+	ret = pack_open(&r->ps, r->dir, err);
+	if (!ret)
+		r->ps_open = 1;
+	return ret;
+}
+
 static void repo_close(struct repo *r)
 {
+	if (r->ps_open)
+		pack_close(&r->ps);
+	r->ps_open = 0;
 	if (r->lockfd >= 0)
 		close(r->lockfd);
 	r->lockfd = -1;
@@ -209,14 +229,9 @@ int backup_repo_init(const char *dir, uint32_t chunk_size, struct vx_err *err)
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 	if (access(path, F_OK) == 0)
 		return vx_err_set(err, -EEXIST, "backup: %s is already a repository", dir);
-	static const char *const sub[] = { "chunks", "backups", "tmp" };
+	static const char *const sub[] = { "packs", "backups", "tmp" };
 	for (int i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, sub[i]);
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return vx_err_errno(err, -errno, "backup: mkdir %s", path);
-	}
-	for (int i = 0; i < 256; i++) {
-		snprintf(path, sizeof(path), "%s/chunks/%02x", dir, i);
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return vx_err_errno(err, -errno, "backup: mkdir %s", path);
 	}
@@ -228,75 +243,29 @@ int backup_repo_init(const char *dir, uint32_t chunk_size, struct vx_err *err)
 	return fsync_path(dir, err);
 }
 
-static void chunk_path(const struct repo *r, const uint8_t h[32], char *out, size_t len)
-{
-	char hex[65];
-
-	hexify(h, hex);
-	snprintf(out, len, "%s/chunks/%.2s/%s", r->dir, hex, hex);
-}
-
-/* Reads, decompresses and checks one chunk of len bytes into buf. */
-static int chunk_load(const struct repo *r, const uint8_t h[32], uint8_t *buf,
+static int chunk_load(struct repo *r, const uint8_t h[32], uint8_t *buf,
 		      size_t len, struct vx_err *err)
 {
-	char path[PATH_MAX], hex[65];
-	uint8_t got[32], *z;
-	struct stat st;
-	size_t d;
-	ssize_t n;
-	int fd, ret = 0;
-
-	chunk_path(r, h, path, sizeof(path));
-	hexify(h, hex);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return vx_err_errno(err, -errno, "backup: chunk %s missing", hex);
-	if (fstat(fd, &st) < 0 || st.st_size > (off_t)ZSTD_compressBound(len) + 64) {
-		close(fd);
-		return vx_err_set(err, -EIO, "backup: chunk %s is corrupt (size)", hex);
-	}
-	z = malloc((size_t)st.st_size + 1);
-	if (!z) {
-		close(fd);
-		return vx_err_set(err, -ENOMEM, "backup: out of memory");
-	}
-	n = pread(fd, z, (size_t)st.st_size, 0);
-	close(fd);
-	if (n != st.st_size) {
-		ret = vx_err_set(err, -EIO, "backup: chunk %s unreadable", hex);
-	} else {
-		d = ZSTD_decompress(buf, len, z, (size_t)n);
-		if (ZSTD_isError(d) || d != len)
-			ret = vx_err_set(err, -EIO, "backup: chunk %s is corrupt (does not decompress to %zu bytes)",
-					 hex, len);
-		else if (sha256(buf, len, got) || memcmp(got, h, 32))
-			ret = vx_err_set(err, -EIO, "backup: chunk %s is corrupt (hash mismatch)", hex);
-	}
-	free(z);
-	return ret;
+	return pack_get(&r->ps, h, buf, len, err);
 }
 
-static int chunk_store(const struct repo *r, const uint8_t *data, size_t len,
+static int chunk_store(struct repo *r, const uint8_t *data, size_t len,
 		       uint8_t h[32], uint8_t *zbuf, size_t zcap,
 		       struct backup_stats *st, struct vx_err *err)
 {
-	char path[PATH_MAX];
 	size_t zn;
 	int ret;
 
 	if (sha256(data, len, h))
 		return vx_err_set(err, -EIO, "backup: SHA-256 failed");
-	chunk_path(r, h, path, sizeof(path));
-	if (access(path, F_OK) == 0) {
+	if (pack_has(&r->ps, h)) {
 		st->dedup_chunks++;
 		return 0;
 	}
 	zn = ZSTD_compress(zbuf, zcap, data, len, BACKUP_ZSTD_LEVEL);
 	if (ZSTD_isError(zn))
 		return vx_err_set(err, -EIO, "backup: zstd: %s", ZSTD_getErrorName(zn));
-	/* Durability comes from one syncfs() before the manifest. */
-	ret = write_atomic(r, path, zbuf, zn, 0, err);
+	ret = pack_put(&r->ps, h, zbuf, (uint32_t)zn, (uint32_t)len, err);
 	if (ret < 0)
 		return ret;
 	st->new_chunks++;
@@ -520,6 +489,9 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 	ret = repo_open(&r, repo, 0, err);
 	if (ret < 0)
 		return ret;
+	ret = repo_packs(&r, err);
+	if (ret < 0)
+		goto out;
 	if (o->incremental) {
 		char pid[BACKUP_ID_MAX] = "";
 		if (o->parent) {
@@ -611,10 +583,9 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 		m.present[i] = 1;
 	}
 	/* Chunks durable before the manifest that names them. */
-	if (syncfs(r.lockfd) < 0) {
-		ret = vx_err_errno(err, -errno, "backup: syncfs %s", repo);
+	ret = pack_commit(&r.ps, err);
+	if (ret < 0)
 		goto out;
-	}
 	ret = manifest_save(&r, &m, err);
 	if (ret < 0)
 		goto out;
@@ -644,6 +615,9 @@ int backup_verify(const char *repo, const char *id, struct vx_err *err)
 
 	if (ret < 0)
 		return ret;
+	ret = repo_packs(&r, err);
+	if (ret < 0)
+		goto out;
 	ret = manifest_load(&r, id, &m, err);
 	if (ret < 0)
 		goto out;
@@ -681,7 +655,9 @@ int backup_restore(const char *repo, const char *id, const char *path,
 
 	if (ret < 0)
 		return ret;
-	ret = manifest_load(&r, id, &m, err);
+	ret = repo_packs(&r, err);
+	if (!ret)
+		ret = manifest_load(&r, id, &m, err);
 	if (ret < 0) {
 		repo_close(&r);
 		return ret;
@@ -740,11 +716,11 @@ static int hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
-static int gc_locked(const struct repo *r, uint64_t *removed, struct vx_err *err)
+static int gc_locked(struct repo *r, uint64_t *removed, struct vx_err *err)
 {
 	struct backup_info *l = NULL;
-	uint8_t (*set)[32] = NULL, h[32];
-	uint64_t nset = 0, cap = 0, rm = 0;
+	uint8_t (*set)[32] = NULL;
+	uint64_t nset = 0, cap = 0;
 	char path[PATH_MAX];
 	struct dirent *de;
 	struct manifest m;
@@ -777,22 +753,11 @@ static int gc_locked(const struct repo *r, uint64_t *removed, struct vx_err *err
 		goto out;
 	if (nset)
 		qsort(set, nset, 32, hash_cmp);
-	for (int b = 0; b < 256; b++) {
-		snprintf(path, sizeof(path), "%s/chunks/%02x", r->dir, b);
-		d = opendir(path);
-		if (!d)
-			continue;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.' || unhex(de->d_name, h))
-				continue;
-			if (nset && bsearch(h, set, nset, 32, hash_cmp))
-				continue;
-			snprintf(path, sizeof(path), "%s/chunks/%02x/%s", r->dir, b, de->d_name);
-			if (unlink(path) == 0)
-				rm++;
-		}
-		closedir(d);
-	}
+	ret = repo_packs(r, err);
+	if (!ret)
+		ret = pack_gc(&r->ps, (const uint8_t (*)[32])set, nset, removed, err);
+	if (ret < 0)
+		goto out;
 	snprintf(path, sizeof(path), "%s/tmp", r->dir);
 	d = opendir(path);
 	if (d) {
@@ -804,10 +769,23 @@ static int gc_locked(const struct repo *r, uint64_t *removed, struct vx_err *err
 		}
 		closedir(d);
 	}
-	if (removed)
-		*removed = rm;
 out:
 	free(set);
+	return ret;
+}
+
+int backup_repo_usage(const char *repo, uint64_t *chunks, uint64_t *bytes,
+		      struct vx_err *err)
+{
+	struct repo r;
+	int ret = repo_open(&r, repo, 0, err);
+
+	if (ret < 0)
+		return ret;
+	ret = repo_packs(&r, err);
+	if (!ret)
+		pack_usage(&r.ps, chunks, bytes);
+	repo_close(&r);
 	return ret;
 }
 

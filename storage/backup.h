@@ -3,16 +3,18 @@
  *
  * A repository is a directory:
  *   config.json           {"version":1,"chunk_size":N}
- *   chunks/ab/<sha256>    zstd frame of one chunk; name = SHA-256 of the data
+ *   packs/<name>.pack     zstd frames of chunks, one pack per backup run
+ *   packs/<name>.idx      SHA-256, offset and sizes of each chunk in the pack
  *   backups/<id>.json     one manifest per backup (the complete chunk list)
  *   tmp/                  nothing lives here after a clean run
  *   lock                  flock: backups shared, prune/gc exclusive
- * Chunks are fixed-size pieces of the disk, stored once however many backups
- * or disks contain them; an all-zero chunk is stored as null. Every file
- * appears under its final name by rename after being written in full, and a
- * manifest is written only after its chunks are durable, so an interrupted
- * backup or prune leaves every earlier backup intact (at worst unreferenced
- * chunks, which gc removes). Context: caller's thread.
+ * Chunks are fixed-size pieces of the disk named by the SHA-256 of their
+ * data, stored once however many backups or disks contain them; an all-zero
+ * chunk is stored as null. Every file appears under its final name by rename
+ * after being written in full, and a manifest is written only after its
+ * chunks are durable, so an interrupted backup or prune leaves every earlier
+ * backup intact (at worst unreferenced data, which gc removes).
+ * Context: caller's thread.
  */
 #ifndef BACKUP_H
 #define BACKUP_H
@@ -65,7 +67,11 @@ int backup_restore(const char *repo, const char *id, const char *path,
 		   const char *fmt, struct vx_err *err);
 /* Keeps the newest keep backups of disk, deletes the others, then gc. */
 int backup_prune(const char *repo, const char *disk, int keep, struct vx_err *err);
-/* Deletes chunks no manifest references, and leftovers in tmp/. */
+/* Deletes chunks no manifest references (rewriting packs that keep some),
+ * and leftovers in tmp/; *removed counts chunks dropped. */
 int backup_gc(const char *repo, uint64_t *removed, struct vx_err *err);
+/* Distinct chunks stored and their compressed bytes. */
+int backup_repo_usage(const char *repo, uint64_t *chunks, uint64_t *bytes,
+		      struct vx_err *err);
 
 #endif
