@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,28 +250,130 @@ static int chunk_load(struct repo *r, const uint8_t h[32], uint8_t *buf,
 	return pack_get(&r->ps, h, buf, len, err);
 }
 
-static int chunk_store(struct repo *r, const uint8_t *data, size_t len,
-		       uint8_t h[32], uint8_t *zbuf, size_t zcap,
+/*
+ * Chunks are hashed and compressed in batches, the two halves of a batch on
+ * two threads; the pack is then appended to in disk order by this thread.
+ * The workers only read the pack index, which nothing changes meanwhile.
+ */
+#define BATCH_BYTES (4u << 20)
+
+struct batch {
+	uint8_t *data;           /* cap chunks of chunk_size */
+	uint8_t *z;              /* cap compressed buffers of zcap */
+	size_t zcap, csize;
+	uint64_t *idx;           /* chunk number */
+	size_t *len, *zlen;
+	uint8_t (*hash)[32];
+	uint8_t *dup;
+	int n, cap;
+	ZSTD_CCtx *cctx[2];
+	struct pack_store *ps;
+};
+
+struct batch_job {
+	struct batch *b;
+	int from, to, ctx, failed;
+};
+
+static int batch_init(struct batch *b, struct repo *r, struct vx_err *err)
+{
+	b->csize = r->chunk_size;
+	b->cap = (int)(BATCH_BYTES / r->chunk_size);
+	if (b->cap < 2)
+		b->cap = 2;
+	b->zcap = ZSTD_compressBound(r->chunk_size);
+	b->data = malloc((size_t)b->cap * r->chunk_size);
+	b->z = malloc((size_t)b->cap * b->zcap);
+	b->idx = calloc((size_t)b->cap, sizeof(*b->idx));
+	b->len = calloc((size_t)b->cap, sizeof(*b->len));
+	b->zlen = calloc((size_t)b->cap, sizeof(*b->zlen));
+	b->hash = calloc((size_t)b->cap, 32);
+	b->dup = calloc((size_t)b->cap, 1);
+	b->cctx[0] = ZSTD_createCCtx();
+	b->cctx[1] = ZSTD_createCCtx();
+	b->ps = &r->ps;
+	if (!b->data || !b->z || !b->idx || !b->len || !b->zlen || !b->hash || !b->dup ||
+	    !b->cctx[0] || !b->cctx[1])
+		return vx_err_set(err, -ENOMEM, "backup: out of memory");
+	return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->data);
+	free(b->z);
+	free(b->idx);
+	free(b->len);
+	free(b->zlen);
+	free(b->hash);
+	free(b->dup);
+	ZSTD_freeCCtx(b->cctx[0]);
+	ZSTD_freeCCtx(b->cctx[1]);
+	memset(b, 0, sizeof(*b));
+}
+
+static void *batch_work(void *arg)
+{
+	struct batch_job *j = arg;
+	struct batch *b = j->b;
+
+	for (int k = j->from; k < j->to; k++) {
+		const uint8_t *d = b->data + (size_t)k * b->csize;
+		size_t zn;
+
+		if (sha256(d, b->len[k], b->hash[k])) {
+			j->failed = 1;
+			return NULL;
+		}
+		b->dup[k] = (uint8_t)pack_has(b->ps, b->hash[k]);
+		if (b->dup[k])
+			continue;
+		zn = ZSTD_compressCCtx(b->cctx[j->ctx], b->z + (size_t)k * b->zcap, b->zcap,
+				       d, b->len[k], BACKUP_ZSTD_LEVEL);
+		if (ZSTD_isError(zn)) {
+			j->failed = 1;
+			return NULL;
+		}
+		b->zlen[k] = zn;
+	}
+	return NULL;
+}
+
+static int batch_flush(struct repo *r, struct batch *b, struct manifest *m,
 		       struct backup_stats *st, struct vx_err *err)
 {
-	size_t zn;
-	int ret;
+	struct batch_job j[2] = {
+		{ .b = b, .from = 0, .to = b->n / 2, .ctx = 0 },
+		{ .b = b, .from = b->n / 2, .to = b->n, .ctx = 1 },
+	};
+	pthread_t t;
+	int threaded, ret = 0;
 
-	if (sha256(data, len, h))
-		return vx_err_set(err, -EIO, "backup: SHA-256 failed");
-	if (pack_has(&r->ps, h)) {
-		st->dedup_chunks++;
+	if (!b->n)
 		return 0;
+	threaded = b->n >= 2 && pthread_create(&t, NULL, batch_work, &j[1]) == 0;
+	batch_work(&j[0]);
+	if (threaded)
+		pthread_join(t, NULL);
+	else
+		batch_work(&j[1]);
+	if (j[0].failed || j[1].failed)
+		return vx_err_set(err, -EIO, "backup: hashing or compressing a chunk failed");
+	for (int k = 0; !ret && k < b->n; k++) {
+		memcpy(m->hash[b->idx[k]], b->hash[k], 32);
+		m->present[b->idx[k]] = 1;
+		/* Also catches the same chunk twice in one batch. */
+		if (b->dup[k] || pack_has(&r->ps, b->hash[k])) {
+			st->dedup_chunks++;
+			continue;
+		}
+		ret = pack_put(&r->ps, b->hash[k], b->z + (size_t)k * b->zcap,
+			       (uint32_t)b->zlen[k], (uint32_t)b->len[k], err);
+		st->new_chunks++;
+		st->bytes_stored += b->zlen[k];
 	}
-	zn = ZSTD_compress(zbuf, zcap, data, len, BACKUP_ZSTD_LEVEL);
-	if (ZSTD_isError(zn))
-		return vx_err_set(err, -EIO, "backup: zstd: %s", ZSTD_getErrorName(zn));
-	ret = pack_put(&r->ps, h, zbuf, (uint32_t)zn, (uint32_t)len, err);
-	if (ret < 0)
-		return ret;
-	st->new_chunks++;
-	st->bytes_stored += zn;
-	return 0;
+	b->n = 0;
+	return ret;
 }
 
 static int manifest_load(const struct repo *r, const char *id, struct manifest *m,
@@ -474,12 +577,12 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 {
 	struct backup_stats st = { 0 };
 	struct manifest m = { 0 }, par = { 0 };
+	struct batch bt = { 0 };
 	struct repo r;
 	struct timespec ts;
-	uint8_t *buf = NULL, *zbuf = NULL, *bits = NULL;
+	uint8_t *bits = NULL;
 	uint64_t nbits = 0, i, off, len, pnum;
 	unsigned gbits = 0;
-	size_t zcap;
 	int ret, fb, have_par = 0;
 
 	if (!o->disk || !valid_name(o->disk, sizeof(m.disk)))
@@ -544,13 +647,11 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 	m.nchunks = (img->size + r.chunk_size - 1) / r.chunk_size;
 	m.hash = calloc(m.nchunks + 1, 32);
 	m.present = calloc(m.nchunks + 1, 1);
-	buf = malloc(r.chunk_size);
-	zcap = ZSTD_compressBound(r.chunk_size);
-	zbuf = malloc(zcap);
-	if (!m.hash || !m.present || !buf || !zbuf) {
+	ret = batch_init(&bt, &r, err);
+	if (!ret && (!m.hash || !m.present))
 		ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
+	if (ret < 0)
 		goto out;
-	}
 	st.chunks = m.nchunks;
 	for (i = 0; i < m.nchunks; i++) {
 		off = i * r.chunk_size;
@@ -568,20 +669,27 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 			st.zero_chunks++;
 			continue;
 		}
-		ret = img_read(img, buf, off, (size_t)len, err);
+		uint8_t *dst = bt.data + (size_t)bt.n * r.chunk_size;
+		ret = img_read(img, dst, off, (size_t)len, err);
 		if (ret < 0)
 			goto out;
 		st.read_chunks++;
 		st.bytes_read += len;
-		if (buf[0] == 0 && !memcmp(buf, buf + 1, (size_t)len - 1)) {
+		if (dst[0] == 0 && !memcmp(dst, dst + 1, (size_t)len - 1)) {
 			st.zero_chunks++;
 			continue;
 		}
-		ret = chunk_store(&r, buf, (size_t)len, m.hash[i], zbuf, zcap, &st, err);
-		if (ret < 0)
-			goto out;
-		m.present[i] = 1;
+		bt.idx[bt.n] = i;
+		bt.len[bt.n] = (size_t)len;
+		if (++bt.n == bt.cap) {
+			ret = batch_flush(&r, &bt, &m, &st, err);
+			if (ret < 0)
+				goto out;
+		}
 	}
+	ret = batch_flush(&r, &bt, &m, &st, err);
+	if (ret < 0)
+		goto out;
 	/* Chunks durable before the manifest that names them. */
 	ret = pack_commit(&r.ps, err);
 	if (ret < 0)
@@ -598,8 +706,7 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 out:
 	manifest_free(&m);
 	manifest_free(&par);
-	free(buf);
-	free(zbuf);
+	batch_free(&bt);
 	free(bits);
 	repo_close(&r);
 	return ret;

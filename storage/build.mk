@@ -7,7 +7,7 @@ $(VX_STORAGE_LIB): $(VX_STORAGE_SRCS:%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
 
 UNIT_LINK   += $(VX_STORAGE_LIB)
-UNIT_LDLIBS += -lzstd -lz -lcrypto -ljson-c
+UNIT_LDLIBS += -lzstd -lz -lcrypto -ljson-c -lpthread
 
 # libFuzzer build of tests/fuzz/fuzz_qcow2_header.c (needs clang); run it as
 #   mkdir -p build/fuzz-corpus && build/fuzz_qcow2_header build/fuzz-corpus tests/fuzz/corpus/qcow2_header
@@ -23,7 +23,7 @@ $(BUILD)/fuzz_qcow2_header: tests/fuzz/fuzz_qcow2_header.c $(VX_STORAGE_SRCS) $(
 # Benchmarks: ratios against qemu-img and cp measured in the same run.
 BENCH_STORAGE := $(BUILD)/tests/bench/bench_storage
 $(BENCH_STORAGE): $(BUILD)/tests/bench/bench_storage.o $(VX_STORAGE_LIB) $(VX_COMMON_LIB)
-	$(CC) $(LDFLAGS) -o $@ $< $(VX_STORAGE_LIB) $(VX_COMMON_LIB) -lzstd -lz -lcrypto -ljson-c
+	$(CC) $(LDFLAGS) -o $@ $< $(VX_STORAGE_LIB) $(VX_COMMON_LIB) -lzstd -lz -lcrypto -ljson-c -lpthread
 .PHONY: bench-storage
 bench-storage: $(BENCH_STORAGE)
 	$(BENCH_STORAGE)
