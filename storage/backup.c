@@ -589,6 +589,9 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 		return vx_err_set(err, -EINVAL, "backup: disk name must be [A-Za-z0-9._-]+");
 	if (o->incremental && !o->bitmap)
 		return vx_err_set(err, -EINVAL, "backup: an incremental backup needs a dirty bitmap");
+	if (o->clear_bitmap && (!o->bitmap || !(img->flags & IMG_RDWR)))
+		return vx_err_set(err, -EINVAL,
+				  "backup: clearing the bitmap needs one and the image open read-write");
 	ret = repo_open(&r, repo, 0, err);
 	if (ret < 0)
 		return ret;

@@ -3,10 +3,12 @@
  * backing chains, locking, refcount table growth; every image we write is
  * checked by qemu-img check and compared with qemu-img compare.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "st_helpers.h"
@@ -265,6 +267,32 @@ static void img_second_writer_refused(void **state)
 	assert_int_equal(img_close(a, &err), 0);
 	b = open_img(st_path("l.qcow2"), IMG_RDWR);
 	img_close(b, NULL);
+	if (st_have_qemu_img()) {
+		/* qemu-io holds the image for a while; we must be refused. */
+		FILE *q;
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "qemu-io -c 'sleep 1500' '%s' 2>&1", st_path("l.qcow2"));
+		q = popen(cmd, "r");
+		assert_non_null(q);
+		/* Wait, without taking a lock, until QEMU holds byte 100. */
+		int fd = open(st_path("l.qcow2"), O_RDONLY), held = 0;
+		assert_true(fd >= 0);
+		for (int i = 0; i < 300 && !held; i++) {
+			struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+					    .l_start = 100, .l_len = 1 };
+			struct timespec ts = { 0, 5 * 1000 * 1000 };
+			assert_int_equal(fcntl(fd, F_OFD_GETLK, &fl), 0);
+			held = fl.l_type != F_UNLCK;
+			if (!held)
+				nanosleep(&ts, NULL);
+		}
+		close(fd);
+		assert_true(held);
+		b = NULL;
+		assert_int_equal(img_open(st_path("l.qcow2"), NULL, IMG_RDWR, &b, &err), -EBUSY);
+		assert_null(b);
+		pclose(q);
+	}
 }
 
 /* 512-byte clusters with 64-bit refcounts: the table must grow, twice. */
