@@ -366,6 +366,35 @@ static void qemu_made_images_read_back(void **state)
 	free(got);
 }
 
+/* A chain qemu-img builds end to end reads like qemu-img says it does. */
+static void qemu_made_chain_reads_back(void **state)
+{
+	uint8_t *got = malloc(4 * MiB), *exp = malloc(4 * MiB);
+	struct vx_err err = { 0 };
+	struct img *img;
+	FILE *f;
+
+	(void)state;
+	st_skip_without_qemu();
+	assert_int_equal(st_run(NULL, 0, "cd %s && qemu-img create -q -f qcow2 cb.qcow2 4M && "
+				"qemu-io -c 'write -P 0x11 0 2M' cb.qcow2 && "
+				"qemu-img create -q -f qcow2 -b cb.qcow2 -F qcow2 -o cluster_size=4k cm.qcow2 && "
+				"qemu-io -c 'write -P 0x22 512k 1M' -c 'write -z 1536k 8k' cm.qcow2 && "
+				"qemu-img create -q -f qcow2 -b cm.qcow2 -F qcow2 ct.qcow2 && "
+				"qemu-io -c 'write -P 0x33 1M 64k' -c 'discard 0 64k' -c 'write -P 0x44 3M 100k' ct.qcow2 && "
+				"qemu-img convert -O raw ct.qcow2 ct.raw", st_dir), 0);
+	f = fopen(st_path("ct.raw"), "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(exp, 1, 4 * MiB, f), 4 * MiB);
+	fclose(f);
+	img = open_img(st_path("ct.qcow2"), 0);
+	assert_int_equal(img_read(img, got, 0, 4 * MiB, &err), 0);
+	assert_memory_equal(got, exp, 4 * MiB);
+	img_close(img, NULL);
+	free(got);
+	free(exp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +406,7 @@ int main(void)
 		cmocka_unit_test(img_second_writer_refused),
 		cmocka_unit_test(qcow2_refcount_table_grows),
 		cmocka_unit_test(qemu_made_images_read_back),
+		cmocka_unit_test(qemu_made_chain_reads_back),
 	};
 	return cmocka_run_group_tests(tests, st_setup, st_teardown);
 }
