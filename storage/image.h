@@ -41,7 +41,8 @@ struct img_ops {
 	/*
 	 * Whether [off, off+len) is allocated in this image: sets *pnum to the
 	 * length of the run starting at off with one answer. Returns 1 for data
-	 * here, 0 for "not here" (zero, or from backing when *from_backing).
+	 * here, 0 for "not here": reads as zero, or, when *from_backing, is
+	 * unallocated in an image that names a backing file (opened or not).
 	 */
 	int (*status)(struct img *img, uint64_t off, uint64_t len,
 		      uint64_t *pnum, int *from_backing, struct vx_err *err);

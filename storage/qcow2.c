@@ -504,9 +504,17 @@ int qcow2_open(struct img *img, struct vx_err *err)
 	h = NULL;
 	if (rw) {
 		/* Autoclear bits we do not understand must be cleared on write. */
+		v = s->autoclear;
 		s->autoclear &= QCOW2_AUTOCLEAR_BITMAPS;
 		if (!s->nbms)
 			s->autoclear &= ~QCOW2_AUTOCLEAR_BITMAPS;
+		if (v != s->autoclear) {
+			ret = qcow2_write_header(s, err);
+			if (!ret)
+				ret = qcow2_sync(s, err);
+			if (ret < 0)
+				goto fail;
+		}
 		ret = qcow2_bitmaps_begin(s, err);
 		if (ret < 0)
 			goto fail;
