@@ -246,6 +246,7 @@ static void qcow2_free(struct qcow2 *s)
 	free(s->tmp);
 	free(s->tmp2);
 	free(s->dc_buf);
+	free(s->pend);
 	free(s);
 }
 
@@ -633,8 +634,12 @@ out:
 static int qcow2_flush(struct img *img, struct vx_err *err)
 {
 	struct qcow2 *s = img->priv;
+	int ret = qcow2_sync(s, err);
 
-	return qcow2_sync(s, err);
+	/* Durable now: the references guest writes dropped can go. */
+	if (!ret && s->pend_n)
+		ret = qcow2_apply_frees(s, err);
+	return ret;
 }
 
 static void qcow2_close(struct img *img)
@@ -645,7 +650,8 @@ static void qcow2_close(struct img *img)
 		return;
 	if (img->flags & IMG_RDWR) {
 		/* Bitmaps go back with in_use cleared: they are consistent now. */
-		if (qcow2_bitmaps_store(s, NULL) == 0)
+		if (qcow2_apply_frees(s, NULL) == 0 && qcow2_bitmaps_store(s, NULL) == 0 &&
+		    qcow2_release(s, NULL) == 0)
 			qcow2_sync(s, NULL);
 	}
 	qcow2_free(s);

@@ -49,6 +49,7 @@
 #define QCOW2_COMPRESS_ZSTD    1
 
 #define QCOW2_MC_SLOTS         16
+#define QCOW2_RESV             64   /* clusters reserved per fdatasync */
 
 struct qcow2_mc_slot {
 	uint64_t off;        /* 0: empty */
@@ -134,6 +135,9 @@ struct qcow2 {
 	uint64_t mc_clock;
 	uint8_t *tmp;                 /* one cluster of scratch */
 	uint8_t *tmp2;
+	uint64_t resv_start, resv_n;  /* clusters with durable refcount 1, unused */
+	uint64_t *pend;               /* clusters to count down after a sync */
+	size_t pend_n, pend_cap;
 	uint8_t *dc_buf;              /* last decompressed cluster */
 	uint64_t dc_entry;            /* its L2 entry, 0 when none */
 };
@@ -196,6 +200,12 @@ int qcow2_update_refcount(struct qcow2 *s, uint64_t cluster, int addend,
 			  struct vx_err *err);
 /* Allocates n contiguous clusters (refcount 1 each), returns byte offset. */
 int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err);
+/* Returns reserved clusters (close, before snapshot operations). */
+int qcow2_release(struct qcow2 *s, struct vx_err *err);
+/* Drops a reference after the next fdatasync; checks it exists now. */
+int qcow2_defer_free(struct qcow2 *s, uint64_t cluster, struct vx_err *err);
+/* fdatasync, then the deferred drops. */
+int qcow2_apply_frees(struct qcow2 *s, struct vx_err *err);
 /* Drops one reference from every cluster of [off, off+bytes). */
 int qcow2_free_bytes(struct qcow2 *s, uint64_t off, uint64_t bytes,
 		     struct vx_err *err);

@@ -84,6 +84,26 @@ int qcow2_entry_refs(struct qcow2 *s, uint64_t e, int addend, struct vx_err *err
 	return qcow2_update_refcount(s, off >> s->cluster_bits, addend, err);
 }
 
+/* Drops e's references after the next fdatasync (see qcow2_alloc). */
+static int entry_defer_free(struct qcow2 *s, uint64_t e, struct vx_err *err)
+{
+	uint64_t off, bytes, c, last;
+	int ret;
+
+	if (is_compressed(e)) {
+		compressed_loc(s, e, &off, &bytes);
+		last = (off + bytes - 1) >> s->cluster_bits;
+		for (c = off >> s->cluster_bits; c <= last; c++) {
+			ret = qcow2_defer_free(s, c, err);
+			if (ret < 0)
+				return ret;
+		}
+		return 0;
+	}
+	off = e & QCOW2_OFFSET_MASK;
+	return off ? qcow2_defer_free(s, off >> s->cluster_bits, err) : 0;
+}
+
 static int decompress(struct qcow2 *s, uint64_t e, struct vx_err *err)
 {
 	uint64_t off, bytes;
@@ -226,6 +246,9 @@ static int ensure_l2(struct qcow2 *s, uint64_t l1i, uint64_t *l2off,
 	if (!ret)
 		ret = qcow2_pwrite(s, t, s->cs, nl2, "L2 table", err);
 	free(t);
+	/* The table durable before the L1 entry names it. */
+	if (!ret)
+		ret = qcow2_sync(s, err);
 	if (ret < 0)
 		return ret;
 	qcow2_mc_forget(s, nl2);
@@ -234,7 +257,7 @@ static int ensure_l2(struct qcow2 *s, uint64_t l1i, uint64_t *l2off,
 	if (ret < 0)
 		return ret;
 	if (old) {
-		ret = qcow2_update_refcount(s, old >> s->cluster_bits, -1, err);
+		ret = qcow2_defer_free(s, old >> s->cluster_bits, err);
 		if (ret < 0)
 			return ret;
 	}
@@ -312,7 +335,7 @@ static int write_in_cluster(struct qcow2 *s, uint64_t gcl, uint64_t in,
 	if (ret < 0)
 		return ret;
 	if (target != host)
-		ret = qcow2_entry_refs(s, e, -1, err);
+		ret = entry_defer_free(s, e, err);
 	return ret;
 }
 
@@ -379,7 +402,7 @@ static int write_run(struct qcow2 *s, uint64_t gcl, const uint8_t *data, uint64_
 		qcow2_put64(t + (l2i + j) * 8, (target + j * s->cs) | QCOW2_OFLAG_COPIED);
 	ret = qcow2_pwrite(s, t + l2i * 8, k * 8, l2off + l2i * 8, "L2 table", err);
 	for (uint64_t j = 0; !ret && j < k; j++)
-		ret = qcow2_entry_refs(s, e[j], -1, err);
+		ret = entry_defer_free(s, e[j], err);
 	*done = k;
 	return ret;
 }
@@ -440,7 +463,7 @@ static int discard_cluster(struct qcow2 *s, uint64_t gcl, struct vx_err *err)
 	ret = l2_set(s, l2off, l2i, ne, err);
 	if (ret < 0)
 		return ret;
-	return qcow2_entry_refs(s, e, -1, err);
+	return entry_defer_free(s, e, err);
 }
 
 int qcow2_discard(struct img *img, uint64_t off, uint64_t len, struct vx_err *err)

@@ -310,7 +310,7 @@ static int mark_run(struct qcow2 *s, uint64_t c, uint64_t n, struct vx_err *err)
 	return 0;
 }
 
-int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
+static int alloc_raw(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 {
 	uint64_t c, i, rc, bi, x;
 	uint8_t *b;
@@ -361,7 +361,7 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 			if (n > 1) {
 				/* A long run would chase its own refcount blocks
 				 * forward; place them one cluster at a time. */
-				ret = qcow2_alloc(s, 1, &x, err);
+				ret = alloc_raw(s, 1, &x, err);
 				if (ret < 0)
 					return ret;
 				if (s->rt[bi]) {
@@ -373,6 +373,9 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 				}
 				memset(s->tmp2, 0, s->cs);
 				ret = qcow2_pwrite(s, s->tmp2, s->cs, x, "refcount block", err);
+				/* The block (and x's count) durable before the table names it. */
+				if (!ret)
+					ret = qcow2_sync(s, err);
 				if (ret < 0)
 					return ret;
 				qcow2_mc_forget(s, x);
@@ -394,6 +397,8 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 			qcow2_rb_set(s, b, x & ((1ull << s->rb_bits) - 1), 1, &pos, &len);
 			ret = qcow2_pwrite(s, b, s->cs, x << s->cluster_bits,
 					   "refcount block", err);
+			if (!ret)
+				ret = qcow2_sync(s, err);
 			if (ret < 0)
 				return ret;
 			qcow2_mc_forget(s, x << s->cluster_bits);
@@ -415,4 +420,96 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 		*off = c << s->cluster_bits;
 		return 0;
 	}
+}
+
+/*
+ * Power-loss ordering. A cluster's refcount must reach the disk before any
+ * L2 entry naming it, and a dropped reference before the refcount falls.
+ * Single clusters are therefore handed out from a reservation whose
+ * refcounts were made durable (one fdatasync per QCOW2_RESV clusters), runs
+ * get their own fdatasync, and references dropped by guest writes are only
+ * counted down after the next fdatasync (img_flush, close, or when many are
+ * pending). Unused reservations are returned on close; a crash leaks them.
+ */
+int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
+{
+	uint64_t r;
+	int ret;
+
+	if (n == 1 && s->resv_n) {
+		*off = s->resv_start++ << s->cluster_bits;
+		s->resv_n--;
+		return 0;
+	}
+	r = n;
+	if (n == 1) {
+		r = QCOW2_RESV;
+		if (r > (1ull << s->rb_bits) / 2)
+			r = (1ull << s->rb_bits) / 2 ? (1ull << s->rb_bits) / 2 : 1;
+	}
+	ret = alloc_raw(s, r, off, err);
+	if (ret < 0 && r != n)
+		ret = alloc_raw(s, r = n, off, err);
+	if (!ret)
+		ret = qcow2_sync(s, err);
+	if (ret < 0)
+		return ret;
+	if (r > n) {
+		s->resv_start = (*off >> s->cluster_bits) + 1;
+		s->resv_n = r - 1;
+	}
+	return 0;
+}
+
+int qcow2_release(struct qcow2 *s, struct vx_err *err)
+{
+	int ret = 0;
+
+	while (!ret && s->resv_n) {
+		ret = qcow2_update_refcount(s, s->resv_start, -1, err);
+		s->resv_start++;
+		s->resv_n--;
+	}
+	return ret;
+}
+
+int qcow2_defer_free(struct qcow2 *s, uint64_t cluster, struct vx_err *err)
+{
+	uint64_t rc;
+	int ret;
+
+	/* Refuse a refcount that is already zero now, not at the next flush. */
+	ret = qcow2_get_refcount(s, cluster, &rc, err);
+	if (ret < 0)
+		return ret;
+	if (!rc)
+		return vx_err_set(err, -EIO,
+				  "qcow2: %s: refcount of cluster 0x%llx would drop below zero (is 0)",
+				  s->img->path, (unsigned long long)cluster);
+	if (s->pend_n == s->pend_cap) {
+		size_t cap = s->pend_cap ? s->pend_cap * 2 : 256;
+		uint64_t *np = realloc(s->pend, cap * sizeof(*np));
+		if (!np)
+			return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
+		s->pend = np;
+		s->pend_cap = cap;
+	}
+	s->pend[s->pend_n++] = cluster;
+	if (s->pend_n >= 4096)
+		return qcow2_apply_frees(s, err);
+	return 0;
+}
+
+int qcow2_apply_frees(struct qcow2 *s, struct vx_err *err)
+{
+	size_t i;
+	int ret;
+
+	if (!s->pend_n)
+		return 0;
+	ret = qcow2_sync(s, err);
+	for (i = 0; !ret && i < s->pend_n; i++)
+		ret = qcow2_update_refcount(s, s->pend[i], -1, err);
+	s->pend_n = 0;
+	return ret;
 }

@@ -308,6 +308,12 @@ static int shadow_commit(struct qcow2 *s, const uint64_t *src_l1, uint32_t src_s
 
 	if (!t)
 		return vx_err_set(err, -ENOMEM, "qcow2: out of memory");
+	/* Settle deferred drops and reservations: the counts must be final. */
+	ret = qcow2_apply_frees(s, err);
+	if (!ret)
+		ret = qcow2_release(s, err);
+	if (ret < 0)
+		goto out;
 	for (i = 0; i < src_size; i++)
 		nl2 += !!(src_l1[i] & QCOW2_OFFSET_MASK);
 	l1c = ((uint64_t)s->l1_size * 8 + s->cs - 1) >> s->cluster_bits;
