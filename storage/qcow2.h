@@ -49,7 +49,7 @@
 #define QCOW2_COMPRESS_ZSTD    1
 
 #define QCOW2_MC_SLOTS         16
-#define QCOW2_RESV             64   /* clusters reserved per fdatasync */
+#define QCOW2_RESV             256  /* clusters reserved per fdatasync */
 
 struct qcow2_mc_slot {
 	uint64_t off;        /* 0: empty */

@@ -425,28 +425,30 @@ static int alloc_raw(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *
 /*
  * Power-loss ordering. A cluster's refcount must reach the disk before any
  * L2 entry naming it, and a dropped reference before the refcount falls.
- * Single clusters are therefore handed out from a reservation whose
- * refcounts were made durable (one fdatasync per QCOW2_RESV clusters), runs
- * get their own fdatasync, and references dropped by guest writes are only
+ * Clusters are therefore handed out from a contiguous reservation whose
+ * refcounts were made durable (one fdatasync per QCOW2_RESV clusters, or per
+ * longer run), and references dropped by guest writes are only
  * counted down after the next fdatasync (img_flush, close, or when many are
  * pending). Unused reservations are returned on close; a crash leaks them.
  */
 int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 {
-	uint64_t r;
+	uint64_t r, half = (1ull << s->rb_bits) / 2;
 	int ret;
 
-	if (n == 1 && s->resv_n) {
-		*off = s->resv_start++ << s->cluster_bits;
-		s->resv_n--;
+	if (s->resv_n >= n) {
+		*off = s->resv_start << s->cluster_bits;
+		s->resv_start += n;
+		s->resv_n -= n;
 		return 0;
 	}
-	r = n;
-	if (n == 1) {
-		r = QCOW2_RESV;
-		if (r > (1ull << s->rb_bits) / 2)
-			r = (1ull << s->rb_bits) / 2 ? (1ull << s->rb_bits) / 2 : 1;
-	}
+	/* Too little left: give it back, reserve anew (one contiguous run). */
+	ret = qcow2_release(s, err);
+	if (ret < 0)
+		return ret;
+	r = QCOW2_RESV < half ? QCOW2_RESV : half;
+	if (r < n)
+		r = n;
 	ret = alloc_raw(s, r, off, err);
 	if (ret < 0 && r != n)
 		ret = alloc_raw(s, r = n, off, err);
@@ -454,10 +456,8 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 		ret = qcow2_sync(s, err);
 	if (ret < 0)
 		return ret;
-	if (r > n) {
-		s->resv_start = (*off >> s->cluster_bits) + 1;
-		s->resv_n = r - 1;
-	}
+	s->resv_start = (*off >> s->cluster_bits) + n;
+	s->resv_n = r - n;
 	return 0;
 }
 
