@@ -207,6 +207,14 @@ int img_create(const char *path, const struct img_create_opts *opts,
 			size = b->size;
 		img_close(b, NULL);
 	}
+	/* Never truncate an image someone has open. */
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		ret = img_lock(fd, path, 1, err);
+		close(fd);
+		if (ret < 0)
+			return ret;
+	}
 	if (!strcmp(opts->fmt, "raw"))
 		return raw_create(path, size, err);
 	return qcow2_create(path, opts, size, err);

@@ -258,6 +258,9 @@ static void img_second_writer_refused(void **state)
 	assert_int_equal(img_open(st_path("l.qcow2"), NULL, IMG_RDWR, &b, &err), -EBUSY);
 	assert_non_null(strstr(err.msg, "in use"));
 	assert_int_equal(img_open(st_path("l.qcow2"), NULL, 0, &b, &err), -EBUSY);
+	/* Nor may anyone create an image over it. */
+	struct img_create_opts co = { .fmt = "raw", .size = MiB };
+	assert_int_equal(img_create(st_path("l.qcow2"), &co, &err), -EBUSY);
 	if (st_have_qemu_img()) {
 		/* QEMU sees our lock too, and we see QEMU's. */
 		assert_int_not_equal(st_run(out, sizeof(out), "qemu-io -c 'write 0 4k' '%s'",
