@@ -313,6 +313,39 @@ static void backup_interrupted_keeps_repo_consistent(void **state)
 	free(buf);
 }
 
+/* Raw disks back up in full; an incremental needs a bitmap raw lacks. */
+static void backup_raw_disk_full_only(void **state)
+{
+	struct backup_opts full = { .disk = "raw1" };
+	struct backup_opts inc = { .disk = "raw1", .bitmap = "bk", .incremental = 1 };
+	char id[BACKUP_ID_MAX];
+	struct vx_err err = { 0 };
+	uint8_t *buf = malloc(4 * MiB);
+	struct img *img;
+
+	(void)state;
+	st_skip_without_qemu();
+	st_fill(buf, 4 * MiB, 0, 31);
+	memset(buf + MiB, 0, MiB);
+	assert_int_equal(st_write_file(st_path("r.raw"), buf, 4 * MiB), 0);
+	assert_int_equal(backup_repo_init(st_path("repo7"), 0, &err), 0);
+	img = NULL;
+	assert_int_equal(img_open(st_path("r.raw"), "raw", 0, &img, &err), 0);
+	assert_int_equal(backup_create(st_path("repo7"), img, &full, id, NULL, &err), 0);
+	/* The parent used no bitmap, so it cannot anchor an incremental... */
+	assert_int_equal(backup_create(st_path("repo7"), img, &inc, NULL, NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "does not match"));
+	/* ...and raw images have no bitmaps to start one. */
+	struct backup_opts fullbm = { .disk = "raw1", .bitmap = "bk" };
+	assert_int_equal(backup_create(st_path("repo7"), img, &fullbm, NULL, NULL, &err), -ENOTSUP);
+	assert_non_null(strstr(err.msg, "no persistent bitmaps"));
+	img_close(img, NULL);
+	assert_int_equal(backup_restore(st_path("repo7"), id, st_path("r.qcow2"), "qcow2", &err), 0);
+	same(st_path("r.qcow2"), st_path("r.raw"));
+	assert_int_equal(st_qemu_check(st_path("r.qcow2"), NULL, 0), 0);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +355,7 @@ int main(void)
 		cmocka_unit_test(backup_prune_and_gc),
 		cmocka_unit_test(backup_incremental_needs_consistent_bitmap),
 		cmocka_unit_test(backup_interrupted_keeps_repo_consistent),
+		cmocka_unit_test(backup_raw_disk_full_only),
 	};
 	return cmocka_run_group_tests(tests, st_setup, st_teardown);
 }
