@@ -9,6 +9,7 @@
 #   userspace   libuv1-dev libsqlite3-dev sqlite3 libxml2-dev libxml2-utils
 #               libjson-c-dev libssl-dev (SHA-256) libzstd-dev libseccomp-dev
 #               libsystemd-dev
+#               zlib1g-dev (storage: deflate-compressed qcow2 clusters)
 #   tests       libcmocka-dev qemu-utils (qemu-img: the qcow2 reference)
 #               libvirt-clients (virsh test driver, virt-xml-validate)
 #   VT-x lab    bochs bochs-term (its display: no GUI, no port) bochsbios vgabios busybox-static isolinux syslinux-common
@@ -18,7 +19,7 @@ set -eu
 PACKAGES="build-essential pkg-config kmod
  linux-headers-amd64
  libuv1-dev libsqlite3-dev sqlite3 libxml2-dev libxml2-utils libjson-c-dev
- libssl-dev libzstd-dev libseccomp-dev libsystemd-dev
+ libssl-dev libzstd-dev libseccomp-dev libsystemd-dev zlib1g-dev
  libcmocka-dev qemu-utils libvirt-clients
  bochs bochs-term bochsbios vgabios busybox-static isolinux syslinux-common xorriso cpio
  util-linux gzip ca-certificates"

@@ -1,0 +1,276 @@
+/*
+ * bench_storage: storage benchmarks, as ratios against a peer measured in the
+ * same run on the same files (make bench-storage).
+ *
+ *   qcow2 4 KiB sequential and strided ("random") write and read  vs qemu-img bench
+ *   raw -> qcow2 convert                                           vs qemu-img convert
+ *   full backup of the qcow2 image                                 vs cp of the same file
+ *   incremental backup after 5% of the clusters changed            vs the full backup
+ *
+ * BENCH_MB sets the disk size (default 1024), BENCH_DIR the directory
+ * (default /var/tmp). Strided access visits offset (i * 7919 * 4 KiB) mod size,
+ * which qemu-img bench can do too (-S), so both sides see the same pattern.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storage/backup.h"
+#include "storage/bitmap.h"
+#include "storage/image.h"
+
+#define BLK    4096u
+#define STRIDE (7919u * BLK)
+
+static char dir[256];
+static uint64_t size;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *path(const char *name)
+{
+	static char b[4][512];
+	static int i;
+	char *p = b[i++ % 4];
+
+	snprintf(p, 512, "%s/%s", dir, name);
+	return p;
+}
+
+static void die(const char *what, const struct vx_err *err)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, err ? err->msg : strerror(errno));
+	exit(1);
+}
+
+/* Runs a command, returns wall seconds (or qemu-img bench's own figure). */
+static double run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static double run(const char *fmt, ...)
+{
+	char cmd[2048], line[512];
+	double t0 = now(), t, own = -1;
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	f = popen(cmd, "r");
+	if (!f)
+		die(cmd, NULL);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Run completed in %lf seconds", &t) == 1)
+			own = t;
+	if (pclose(f) != 0) {
+		fprintf(stderr, "bench: failed: %s\n", cmd);
+		exit(1);
+	}
+	return own >= 0 ? own : now() - t0;
+}
+
+static void fill(uint8_t *b, size_t len, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		/* Half the words compressible, as real disks are. */
+		uint64_t v = (i / 8) % 2 ? x : i;
+		memcpy(b + i, &v, 8);
+	}
+}
+
+static struct img *openi(const char *p, int flags)
+{
+	struct vx_err err = { 0 };
+	struct img *img;
+
+	if (img_open(p, NULL, flags, &img, &err))
+		die(p, &err);
+	return img;
+}
+
+static void newq(const char *p)
+{
+	struct img_create_opts o = { .fmt = "qcow2", .size = size };
+	struct vx_err err = { 0 };
+
+	if (img_create(p, &o, &err))
+		die(p, &err);
+}
+
+/* Our 4 KiB loop: seq (stride BLK) or strided; returns seconds. */
+static double ours_io(const char *p, int write, uint64_t stride)
+{
+	struct vx_err err = { 0 };
+	uint64_t n = size / BLK, off = 0;
+	uint8_t buf[BLK];
+	struct img *img = openi(p, write ? IMG_RDWR : 0);
+	double t0 = now();
+
+	memset(buf, 0xa5, sizeof(buf));
+	for (uint64_t i = 0; i < n; i++) {
+		if ((write ? img_write(img, buf, off, BLK, &err)
+			   : img_read(img, buf, off, BLK, &err)))
+			die("4k I/O", &err);
+		off = (off + stride) % size;
+	}
+	if (img_close(img, &err))
+		die("close", &err);
+	return now() - t0;
+}
+
+static void ratio(const char *what, double ours, double peer, const char *peer_name)
+{
+	double mb = (double)size / (1 << 20);
+
+	printf("%-34s ours %8.1f MB/s  %-10s %8.1f MB/s  ratio %.2f\n", what,
+	       mb / ours, peer_name, mb / peer, peer / ours);
+}
+
+int main(void)
+{
+	const char *e = getenv("BENCH_MB"), *d = getenv("BENCH_DIR");
+	struct backup_opts full = { .disk = "bench", .bitmap = "bk", .clear_bitmap = 1 };
+	struct backup_opts inc = { .disk = "bench", .bitmap = "bk", .incremental = 1,
+				   .clear_bitmap = 1 };
+	struct backup_stats st_full, st_inc;
+	struct vx_err err = { 0 };
+	uint64_t n, changed = 0, rs = 42;
+	double t_ours, t_peer, t_full, t_inc, t_cp;
+	uint8_t *buf;
+	struct img *img;
+	FILE *f;
+
+	size = (uint64_t)(e ? atoi(e) : 1024) << 20;
+	snprintf(dir, sizeof(dir), "%s/vxbench.XXXXXX", d ? d : "/var/tmp");
+	if (!mkdtemp(dir))
+		die("mkdtemp", NULL);
+	n = size / BLK;
+	printf("storage bench: %llu MiB disk in %s\n", (unsigned long long)(size >> 20), dir);
+
+	/* 4 KiB I/O on qcow2, both on fresh images then on the written ones. */
+	newq(path("a.qcow2"));
+	t_ours = ours_io(path("a.qcow2"), 1, BLK);
+	run("qemu-img create -q -f qcow2 '%s' %llu", path("b.qcow2"), (unsigned long long)size);
+	t_peer = run("qemu-img bench -f qcow2 -w -t writeback -d 1 -s %u -c %llu '%s'", BLK,
+		     (unsigned long long)n, path("b.qcow2"));
+	ratio("qcow2 4k sequential write", t_ours, t_peer, "qemu-img");
+	t_ours = ours_io(path("a.qcow2"), 0, BLK);
+	t_peer = run("qemu-img bench -f qcow2 -t writeback -d 1 -s %u -c %llu '%s'", BLK,
+		     (unsigned long long)n, path("b.qcow2"));
+	ratio("qcow2 4k sequential read", t_ours, t_peer, "qemu-img");
+	newq(path("c.qcow2"));
+	t_ours = ours_io(path("c.qcow2"), 1, STRIDE);
+	run("qemu-img create -q -f qcow2 '%s' %llu", path("d.qcow2"), (unsigned long long)size);
+	t_peer = run("qemu-img bench -f qcow2 -w -t writeback -d 1 -s %u -S %u -c %llu '%s'", BLK,
+		     STRIDE, (unsigned long long)n, path("d.qcow2"));
+	ratio("qcow2 4k strided write (alloc)", t_ours, t_peer, "qemu-img");
+	t_ours = ours_io(path("c.qcow2"), 0, STRIDE);
+	t_peer = run("qemu-img bench -f qcow2 -t writeback -d 1 -s %u -S %u -c %llu '%s'", BLK,
+		     STRIDE, (unsigned long long)n, path("d.qcow2"));
+	ratio("qcow2 4k strided read", t_ours, t_peer, "qemu-img");
+	run("rm -f '%s' '%s' '%s' '%s'", path("a.qcow2"), path("b.qcow2"), path("c.qcow2"),
+	    path("d.qcow2"));
+
+	/* A raw source: 3/4 data, 1/4 holes. */
+	buf = malloc(1 << 20);
+	f = fopen(path("src.raw"), "w");
+	if (!buf || !f)
+		die("src.raw", NULL);
+	for (uint64_t mb = 0; mb < size >> 20; mb++) {
+		if (mb % 4 == 3) {
+			fseeko(f, (off_t)(mb + 1) << 20, SEEK_SET);
+			continue;
+		}
+		fill(buf, 1 << 20, mb);
+		fwrite(buf, 1, 1 << 20, f);
+	}
+	ftruncate(fileno(f), (off_t)size);
+	fclose(f);
+
+	/* Convert raw -> qcow2. */
+	{
+		struct img *src = openi(path("src.raw"), 0), *dst;
+		uint64_t off, pnum;
+		int fb, ret;
+		double t0 = now();
+
+		newq(path("conv.qcow2"));
+		dst = openi(path("conv.qcow2"), IMG_RDWR);
+		for (off = 0; off < size; off += pnum) {
+			uint64_t len = size - off < (1 << 20) ? size - off : (1 << 20);
+			ret = img_status(src, off, len, &pnum, &fb, &err);
+			if (ret < 0)
+				die("status", &err);
+			if (ret == 1 && (img_read(src, buf, off, (size_t)pnum, &err) ||
+					 img_write(dst, buf, off, (size_t)pnum, &err)))
+				die("convert", &err);
+		}
+		img_close(src, NULL);
+		if (img_close(dst, &err))
+			die("close", &err);
+		t_ours = now() - t0;
+	}
+	t_peer = run("qemu-img convert -f raw -O qcow2 -t writeback '%s' '%s'", path("src.raw"),
+		     path("qconv.qcow2"));
+	ratio("convert raw -> qcow2", t_ours, t_peer, "qemu-img");
+
+	/* Full backup vs cp of the same image file (the disk-read limit). */
+	run("sync");
+	t_cp = run("cp '%s' '%s' && sync", path("conv.qcow2"), path("copy.qcow2"));
+	if (backup_repo_init(path("repo"), 0, &err))
+		die("repo", &err);
+	img = openi(path("conv.qcow2"), IMG_RDWR);
+	if (img_bitmap_add(img, "bk", 16, &err))
+		die("bitmap", &err);
+	{
+		double t0 = now();
+		if (backup_create(path("repo"), img, &full, NULL, &st_full, &err))
+			die("full backup", &err);
+		t_full = now() - t0;
+	}
+	img_close(img, NULL);
+	ratio("full backup (vs cp + sync)", t_full, t_cp, "cp");
+	printf("%-34s %llu chunks stored, %.1f MiB compressed\n", "", 
+	       (unsigned long long)st_full.new_chunks, st_full.bytes_stored / 1048576.0);
+
+	/* 5% of the clusters change; the VM "restarts" in between. */
+	img = openi(path("conv.qcow2"), IMG_RDWR);
+	for (uint64_t c = 0; c < size / 65536; c++) {
+		rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
+		if (rs % 100 < 5) {
+			fill(buf, 65536, rs);
+			if (img_write(img, buf, c * 65536, 65536, &err))
+				die("change", &err);
+			changed++;
+		}
+	}
+	img_close(img, NULL);
+	img = openi(path("conv.qcow2"), IMG_RDWR);
+	{
+		double t0 = now();
+		if (backup_create(path("repo"), img, &inc, NULL, &st_inc, &err))
+			die("incremental backup", &err);
+		t_inc = now() - t0;
+	}
+	img_close(img, NULL);
+	printf("%-34s %.3f s vs full %.3f s: cost %.1f%% for %.1f%% of the disk changed "
+	       "(%llu chunks read)\n", "incremental backup, 5% changed", t_inc, t_full,
+	       100 * t_inc / t_full, 100.0 * (double)changed / (double)(size / 65536),
+	       (unsigned long long)st_inc.read_chunks);
+	free(buf);
+	run("rm -rf '%s'", dir);
+	return 0;
+}

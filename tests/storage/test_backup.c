@@ -1,0 +1,361 @@
+/*
+ * The backup engine: full and incremental backups (incrementals read only
+ * what the persistent bitmap marks, across a close and reopen), dedup across
+ * backups and disks, verify catching corrupt chunks, restore compared with
+ * qemu-img compare, prune + gc, and kills at random points of backup and
+ * prune leaving every earlier backup verifiable and restorable.
+ */
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "st_helpers.h"
+#include "storage/backup.h"
+#include "storage/bitmap.h"
+
+#define MiB (1024 * 1024)
+#define DISK (16 * MiB)
+
+static struct img *open_rw(const char *path)
+{
+	struct vx_err err = { 0 };
+	struct img *img = NULL;
+
+	if (img_open(path, NULL, IMG_RDWR, &img, &err))
+		print_message("img_open %s: %s\n", path, err.msg);
+	assert_non_null(img);
+	return img;
+}
+
+static void mkdisk(const char *name, unsigned seed)
+{
+	struct img_create_opts o = { .fmt = "qcow2", .size = DISK };
+	struct vx_err err = { 0 };
+	uint8_t *buf = malloc(MiB);
+	struct img *img;
+
+	assert_int_equal(img_create(st_path(name), &o, &err), 0);
+	img = open_rw(st_path(name));
+	/* Data in half the megabytes, the rest never written. */
+	for (int i = 0; i < 16; i += 2) {
+		st_fill(buf, MiB, (uint64_t)i * MiB, seed);
+		assert_int_equal(img_write(img, buf, (uint64_t)i * MiB, MiB, &err), 0);
+	}
+	assert_int_equal(img_bitmap_add(img, "bk", 16, &err), 0);
+	assert_int_equal(img_close(img, &err), 0);
+	free(buf);
+}
+
+static void same(const char *a, const char *b)
+{
+	char out[2048];
+	int rc = st_run(out, sizeof(out), "qemu-img compare '%s' '%s'", a, b);
+
+	if (rc)
+		print_message("compare %s %s: %s\n", a, b, out);
+	assert_int_equal(rc, 0);
+}
+
+static void snapshot_raw(const char *img, const char *raw)
+{
+	assert_int_equal(st_run(NULL, 0, "qemu-img convert -U -O raw '%s' '%s'", img, raw), 0);
+}
+
+static void backup_full_incremental_restore(void **state)
+{
+	struct backup_opts full = { .disk = "vm1", .bitmap = "bk", .clear_bitmap = 1 };
+	struct backup_opts inc = { .disk = "vm1", .bitmap = "bk", .incremental = 1,
+				   .clear_bitmap = 1 };
+	char id1[BACKUP_ID_MAX], id2[BACKUP_ID_MAX];
+	struct backup_stats st;
+	struct vx_err err = { 0 };
+	struct backup_info *list;
+	uint8_t buf[4096];
+	struct img *img;
+	int n;
+
+	(void)state;
+	st_skip_without_qemu();
+	mkdisk("d.qcow2", 1);
+	assert_int_equal(backup_repo_init(st_path("repo"), 0, &err), 0);
+	assert_int_equal(backup_repo_init(st_path("repo"), 0, &err), -EEXIST);
+	img = open_rw(st_path("d.qcow2"));
+	assert_int_equal(backup_create(st_path("repo"), img, &inc, id1, &st, &err), -ENOENT);
+	assert_int_equal(backup_create(st_path("repo"), img, &full, id1, &st, &err), 0);
+	assert_int_equal(st.chunks, DISK / 65536);
+	assert_int_equal(st.new_chunks, 8 * MiB / 65536);
+	assert_int_equal(st.zero_chunks, 8 * MiB / 65536);
+	assert_int_equal(st.bytes_read, 8 * MiB);   /* holes are not read */
+	assert_int_equal(img_close(img, &err), 0);
+	snapshot_raw(st_path("d.qcow2"), st_path("t1.raw"));
+
+	/* Change 5 clusters (about 2%), then close: the VM "stopped". */
+	img = open_rw(st_path("d.qcow2"));
+	memset(buf, 0xab, sizeof(buf));
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(img_write(img, buf, (uint64_t)i * 3 * MiB + 100, sizeof(buf), &err), 0);
+	assert_int_equal(img_close(img, &err), 0);
+	snapshot_raw(st_path("d.qcow2"), st_path("t2.raw"));
+
+	img = open_rw(st_path("d.qcow2"));
+	assert_int_equal(backup_create(st_path("repo"), img, &inc, id2, &st, &err), 0);
+	assert_int_equal(st.read_chunks, 5);
+	/* 3M+100 and 9M+100 were holes: the same new chunk, stored once. */
+	assert_int_equal(st.new_chunks, 4);
+	assert_int_equal(st.dedup_chunks, 1);
+	assert_int_equal(st.bytes_read, 5 * 65536);
+	assert_int_equal(img_close(img, &err), 0);
+
+	assert_int_equal(backup_list(st_path("repo"), &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, id1);
+	assert_string_equal(list[1].parent, id1);
+	assert_true(list[1].incremental);
+	free(list);
+	assert_int_equal(backup_verify(st_path("repo"), id1, &err), 0);
+	assert_int_equal(backup_verify(st_path("repo"), id2, &err), 0);
+	assert_int_equal(backup_restore(st_path("repo"), id1, st_path("r1.raw"), "raw", &err), 0);
+	assert_int_equal(backup_restore(st_path("repo"), id2, st_path("r2.qcow2"), "qcow2", &err), 0);
+	same(st_path("r1.raw"), st_path("t1.raw"));
+	same(st_path("r2.qcow2"), st_path("t2.raw"));
+	assert_int_equal(st_qemu_check(st_path("r2.qcow2"), NULL, 0), 0);
+	assert_int_equal(backup_verify(st_path("repo"), "nope", &err), -ENOENT);
+	assert_int_equal(backup_verify(st_path("repo"), "../etc/passwd", &err), -EINVAL);
+}
+
+static void backup_dedup_across_disks(void **state)
+{
+	struct backup_opts a = { .disk = "a" }, b = { .disk = "b" };
+	struct backup_stats st;
+	struct vx_err err = { 0 };
+	struct img *img;
+
+	(void)state;
+	mkdisk("da.qcow2", 7);
+	assert_int_equal(st_run(NULL, 0, "cp '%s' '%s'", st_path("da.qcow2"), st_path("db.qcow2")), 0);
+	assert_int_equal(backup_repo_init(st_path("repo2"), 0, &err), 0);
+	img = open_rw(st_path("da.qcow2"));
+	assert_int_equal(backup_create(st_path("repo2"), img, &a, NULL, &st, &err), 0);
+	assert_int_equal(st.new_chunks, 128);
+	img_close(img, NULL);
+	img = open_rw(st_path("db.qcow2"));
+	assert_int_equal(backup_create(st_path("repo2"), img, &b, NULL, &st, &err), 0);
+	assert_int_equal(st.new_chunks, 0);
+	assert_int_equal(st.dedup_chunks, 128);
+	img_close(img, NULL);
+}
+
+static void backup_verify_detects_corruption(void **state)
+{
+	struct backup_opts o = { .disk = "c" };
+	char id[BACKUP_ID_MAX], out[4096], chunk[512];
+	struct vx_err err = { 0 };
+	struct img *img;
+
+	(void)state;
+	mkdisk("dc.qcow2", 9);
+	assert_int_equal(backup_repo_init(st_path("repo3"), 0, &err), 0);
+	img = open_rw(st_path("dc.qcow2"));
+	assert_int_equal(backup_create(st_path("repo3"), img, &o, id, NULL, &err), 0);
+	img_close(img, NULL);
+	assert_int_equal(st_run(out, sizeof(out), "ls %s/packs/*.pack | head -1", st_path("repo3")), 0);
+	sscanf(out, "%511s", chunk);
+	/* Flip one byte inside the first compressed chunk of the pack. */
+	assert_int_equal(st_run(NULL, 0, "printf '\\377' | dd of='%s' bs=1 seek=20 conv=notrunc", chunk), 0);
+	assert_int_equal(backup_verify(st_path("repo3"), id, &err), -EIO);
+	assert_non_null(strstr(err.msg, "corrupt"));
+	assert_int_equal(backup_restore(st_path("repo3"), id, st_path("bad.raw"), "raw", &err), -EIO);
+	assert_int_equal(access(st_path("bad.raw"), F_OK), -1);   /* no half image */
+	assert_int_equal(st_run(out, sizeof(out), "ls %s | grep -c restore", st_dir), 1);
+	unlink(chunk);
+	assert_int_equal(backup_verify(st_path("repo3"), id, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "missing"));
+}
+
+static void backup_prune_and_gc(void **state)
+{
+	struct backup_opts o = { .disk = "p" };
+	char ids[3][BACKUP_ID_MAX];
+	struct backup_info *list;
+	struct vx_err err = { 0 };
+	uint64_t removed = 0;
+	uint8_t buf[65536];
+	struct img *img;
+	int n;
+
+	(void)state;
+	st_skip_without_qemu();
+	mkdisk("dp.qcow2", 3);
+	assert_int_equal(backup_repo_init(st_path("repo4"), 0, &err), 0);
+	img = open_rw(st_path("dp.qcow2"));
+	for (int i = 0; i < 3; i++) {
+		st_fill(buf, sizeof(buf), 0, 100 + (unsigned)i);
+		assert_int_equal(img_write(img, buf, 0, sizeof(buf), &err), 0);
+		assert_int_equal(backup_create(st_path("repo4"), img, &o, ids[i], NULL, &err), 0);
+	}
+	img_close(img, NULL);
+	assert_int_equal(backup_gc(st_path("repo4"), &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(backup_prune(st_path("repo4"), "p", 1, &err), 0);
+	assert_int_equal(backup_list(st_path("repo4"), &list, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, ids[2]);
+	free(list);
+	/* The two older first chunks went; nothing else did. */
+	uint64_t chunks, bytes;
+	assert_int_equal(backup_repo_usage(st_path("repo4"), &chunks, &bytes, &err), 0);
+	assert_int_equal(chunks, 128);
+	assert_int_equal(st_run(NULL, 0, "test $(ls %s/packs | wc -l) -le 6", st_path("repo4")), 0);
+	assert_int_equal(backup_verify(st_path("repo4"), ids[2], &err), 0);
+	assert_int_equal(backup_restore(st_path("repo4"), ids[2], st_path("rp.raw"), "raw", &err), 0);
+	same(st_path("rp.raw"), st_path("dp.qcow2"));
+}
+
+static void backup_incremental_needs_consistent_bitmap(void **state)
+{
+	struct backup_opts full = { .disk = "i", .bitmap = "bk", .clear_bitmap = 1 };
+	struct backup_opts inc = { .disk = "i", .bitmap = "bk", .incremental = 1 };
+	struct vx_err err = { 0 };
+	struct img *img;
+	uint8_t b = 1;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	mkdisk("di.qcow2", 4);
+	assert_int_equal(backup_repo_init(st_path("repo5"), 0, &err), 0);
+	img = open_rw(st_path("di.qcow2"));
+	assert_int_equal(backup_create(st_path("repo5"), img, &full, NULL, NULL, &err), 0);
+	img_close(img, NULL);
+	pid = fork();
+	if (pid == 0) {   /* a writer that crashes: bitmap left in_use */
+		struct img *c = NULL;
+		img_open(st_path("di.qcow2"), NULL, IMG_RDWR, &c, NULL);
+		img_write(c, &b, 0, 1, NULL);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	img = open_rw(st_path("di.qcow2"));
+	assert_int_equal(backup_create(st_path("repo5"), img, &inc, NULL, NULL, &err), -ESTALE);
+	assert_non_null(strstr(err.msg, "full backup"));
+	img_close(img, NULL);
+}
+
+/* Kills backups and prunes at random moments; the repository stays good. */
+static void backup_interrupted_keeps_repo_consistent(void **state)
+{
+	struct backup_opts o = { .disk = "k" };
+	char first[BACKUP_ID_MAX];
+	struct backup_info *list;
+	struct vx_err err = { 0 };
+	uint64_t rs = 0x1234abcd;
+	uint8_t *buf = malloc(MiB);
+	struct img *img;
+	int n, kills = 0;
+
+	(void)state;
+	st_skip_without_qemu();
+	mkdisk("dk.qcow2", 5);
+	assert_int_equal(backup_repo_init(st_path("repo6"), 16384, &err), 0);
+	img = open_rw(st_path("dk.qcow2"));
+	assert_int_equal(backup_create(st_path("repo6"), img, &o, first, NULL, &err), 0);
+	img_close(img, NULL);
+	snapshot_raw(st_path("dk.qcow2"), st_path("k0.raw"));
+	for (int round = 0; round < 12; round++) {
+		int prune = round % 3 == 2, status;
+		pid_t pid;
+
+		/* New content so each backup writes new chunks. */
+		img = open_rw(st_path("dk.qcow2"));
+		for (int i = 0; i < 16; i += 2) {
+			st_fill(buf, MiB, (uint64_t)i * MiB, 1000 + (unsigned)round);
+			assert_int_equal(img_write(img, buf, (uint64_t)i * MiB, MiB, &err), 0);
+		}
+		img_close(img, NULL);
+		pid = fork();
+		if (pid == 0) {
+			struct img *c = NULL;
+			if (prune)
+				_exit(backup_prune(st_path("repo6"), "k", 2, NULL) ? 1 : 0);
+			if (img_open(st_path("dk.qcow2"), NULL, 0, &c, NULL))
+				_exit(1);
+			_exit(backup_create(st_path("repo6"), c, &o, NULL, NULL, NULL) ? 1 : 0);
+		}
+		struct timespec ts = { 0, (long)(st_rand(&rs) % 40000000) };
+		nanosleep(&ts, NULL);
+		if (kill(pid, SIGKILL) == 0)
+			kills++;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		/* Whatever is listed verifies; the first backup restores. */
+		assert_int_equal(backup_list(st_path("repo6"), &list, &n, &err), 0);
+		for (int k = 0; k < n; k++) {
+			if (backup_verify(st_path("repo6"), list[k].id, &err))
+				print_message("round %d: %s: %s\n", round, list[k].id, err.msg);
+			assert_int_equal(err.code, 0);
+		}
+		free(list);
+	}
+	assert_true(kills > 0);
+	assert_int_equal(backup_gc(st_path("repo6"), NULL, &err), 0);
+	assert_int_equal(backup_list(st_path("repo6"), &list, &n, &err), 0);
+	for (int k = 0; k < n; k++)
+		assert_int_equal(backup_verify(st_path("repo6"), list[k].id, &err), 0);
+	if (!strcmp(list[0].id, first)) {
+		assert_int_equal(backup_restore(st_path("repo6"), first, st_path("k0r.raw"), "raw", &err), 0);
+		same(st_path("k0r.raw"), st_path("k0.raw"));
+	}
+	free(list);
+	assert_int_equal(st_run(NULL, 0, "test -z \"$(ls -A %s/tmp)\"", st_path("repo6")), 0);
+	free(buf);
+}
+
+/* Raw disks back up in full; an incremental needs a bitmap raw lacks. */
+static void backup_raw_disk_full_only(void **state)
+{
+	struct backup_opts full = { .disk = "raw1" };
+	struct backup_opts inc = { .disk = "raw1", .bitmap = "bk", .incremental = 1 };
+	char id[BACKUP_ID_MAX];
+	struct vx_err err = { 0 };
+	uint8_t *buf = malloc(4 * MiB);
+	struct img *img;
+
+	(void)state;
+	st_skip_without_qemu();
+	st_fill(buf, 4 * MiB, 0, 31);
+	memset(buf + MiB, 0, MiB);
+	assert_int_equal(st_write_file(st_path("r.raw"), buf, 4 * MiB), 0);
+	assert_int_equal(backup_repo_init(st_path("repo7"), 0, &err), 0);
+	img = NULL;
+	assert_int_equal(img_open(st_path("r.raw"), "raw", 0, &img, &err), 0);
+	assert_int_equal(backup_create(st_path("repo7"), img, &full, id, NULL, &err), 0);
+	/* The parent used no bitmap, so it cannot anchor an incremental... */
+	assert_int_equal(backup_create(st_path("repo7"), img, &inc, NULL, NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "does not match"));
+	/* ...and raw images have no bitmaps to start one. */
+	struct backup_opts fullbm = { .disk = "raw1", .bitmap = "bk" };
+	assert_int_equal(backup_create(st_path("repo7"), img, &fullbm, NULL, NULL, &err), -ENOTSUP);
+	assert_non_null(strstr(err.msg, "no persistent bitmaps"));
+	img_close(img, NULL);
+	assert_int_equal(backup_restore(st_path("repo7"), id, st_path("r.qcow2"), "qcow2", &err), 0);
+	same(st_path("r.qcow2"), st_path("r.raw"));
+	assert_int_equal(st_qemu_check(st_path("r.qcow2"), NULL, 0), 0);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(backup_full_incremental_restore),
+		cmocka_unit_test(backup_dedup_across_disks),
+		cmocka_unit_test(backup_verify_detects_corruption),
+		cmocka_unit_test(backup_prune_and_gc),
+		cmocka_unit_test(backup_incremental_needs_consistent_bitmap),
+		cmocka_unit_test(backup_interrupted_keeps_repo_consistent),
+		cmocka_unit_test(backup_raw_disk_full_only),
+	};
+	return cmocka_run_group_tests(tests, st_setup, st_teardown);
+}
