@@ -1,21 +1,28 @@
 /*
- * lab-pty CMD [ARG...]: runs CMD on a fresh pseudo-terminal and copies
- * everything it writes there to our standard output, until it exits; exits
- * with its status.
+ * lab-pty CMD [ARG...]: runs CMD (Bochs) on a fresh pseudo-terminal, copies
+ * what it writes there to our standard output, and drains the screen
+ * terminal it opens, until it exits; exits with its status.
  *
- * Bochs' only display library without a GUI ("term") needs a terminal. It
- * used to get one from script(1), which stops reading the terminal after
- * its own standard input reaches end of file: once the screen output filled
- * the pty buffer, Bochs blocked in write() and the lab looked hung. This
- * reads the terminal to the end and never writes to it.
+ * Bochs' only display library without a GUI ("term") needs a terminal, and
+ * Debian's build, which has the debugger built in, keeps stdin/stdout for
+ * the debugger and draws the emulated screen on a second pseudo-terminal it
+ * creates itself, announced as: Bochs connected to screen "/dev/pts/N".
+ * Nobody reads that one by default: once its buffer fills, Bochs blocks in
+ * write() and the whole lab stops, at a random point of the run (how much
+ * screen output came first). So this opens it and reads it to the end.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
+
+#define SCREEN_MARK "connected to screen \""
 
 static pid_t child;
 
@@ -25,11 +32,46 @@ static void forward_signal(int sig)
 		kill(child, sig);
 }
 
+/*
+ * Opens a terminal for reading in raw mode: no line buffering (the screen
+ * stream has few newlines) and no echo back towards Bochs.
+ */
+static int open_raw(const char *path)
+{
+	struct termios t;
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+
+	if (fd >= 0 && tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	return fd;
+}
+
+/* Looks for the screen announcement in what Bochs printed so far. */
+static int open_announced_screen(const char *seen)
+{
+	const char *start = strstr(seen, SCREEN_MARK), *end;
+	char path[64];
+
+	if (!start)
+		return -1;
+	start += strlen(SCREEN_MARK);
+	end = strchr(start, '"');
+	if (!end || end - start >= (long)sizeof(path))
+		return -1;
+	memcpy(path, start, end - start);
+	path[end - start] = '\0';
+	return open_raw(path);
+}
+
 int main(int argc, char **argv)
 {
 	struct winsize ws = { .ws_row = 25, .ws_col = 80 };
-	char buf[4096];
-	int master, status;
+	struct pollfd fds[2];
+	char buf[4096], seen[8192] = "";
+	size_t seen_len = 0;
+	int master, screen = -1, status;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: lab-pty CMD [ARG...]\n");
@@ -48,20 +90,42 @@ int main(int argc, char **argv)
 	signal(SIGTERM, forward_signal);
 	signal(SIGINT, forward_signal);
 	signal(SIGHUP, forward_signal);
+
 	for (;;) {
-		ssize_t n = read(master, buf, sizeof(buf));
+		int nfds = 1;
+		ssize_t n;
 
-		if (n > 0) {
-			/* The emulated screen and Bochs' own messages: kept for
-			 * post-mortems, never allowed to stop the drain. */
-			ssize_t ignored = write(STDOUT_FILENO, buf, n);
-
-			(void)ignored;
-			continue;
+		fds[0] = (struct pollfd){ .fd = master, .events = POLLIN };
+		if (screen >= 0)
+			fds[nfds++] = (struct pollfd){ .fd = screen, .events = POLLIN };
+		if (poll(fds, nfds, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
 		}
+		if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			/* The emulated VGA screen: nobody watches it. */
+			if (read(screen, buf, sizeof(buf)) <= 0) {
+				close(screen);
+				screen = -2;	/* gone; do not reopen */
+			}
+		}
+		if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = read(master, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
-		break;		/* EIO: the child closed the terminal */
+		if (n <= 0)
+			break;	/* EIO: the child closed its terminal */
+		/* Bochs' own messages: kept for post-mortems. */
+		if (write(STDOUT_FILENO, buf, n) < 0 && errno == EBADF)
+			break;
+		if (screen == -1 && seen_len + n < sizeof(seen)) {
+			memcpy(seen + seen_len, buf, n);
+			seen_len += n;
+			seen[seen_len] = '\0';
+			screen = open_announced_screen(seen);
+		}
 	}
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
