@@ -85,6 +85,21 @@ u64 *vcpu_msr_slot(struct vmx_vcpu *vcpu, u32 msr)
 	}
 }
 
+/* Addresses held by these MSRs must be canonical (48-bit): else #GP. */
+bool vcpu_msr_value_ok(u32 msr, u64 val)
+{
+	switch (msr) {
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+		return (u64)((s64)(val << 16) >> 16) == val;
+	case MSR_TSC_AUX:
+		return !(val >> 32);
+	default:
+		return true;
+	}
+}
+
 long vcpu_msrs_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
 {
 	struct vmxcore_msrs head;
@@ -110,6 +125,8 @@ long vcpu_msrs_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
 				if (e.data & ~(u64)(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
 					break;
 				vcpu->dirty |= VCPU_DIRTY_EFER | VCPU_DIRTY_SREGS;
+			} else if (!vcpu_msr_value_ok(e.index, e.data)) {
+				break;
 			}
 			*slot = e.data;
 		} else {

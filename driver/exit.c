@@ -305,7 +305,7 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 		/* LMA is the processor's to set, when paging comes on. */
 		vcpu->sregs.efer = val | (vcpu->sregs.efer & EFER_LMA);
 		vcpu->dirty |= VCPU_DIRTY_EFER;
-	} else if (slot && msr != MSR_EFER) {
+	} else if (slot && msr != MSR_EFER && vcpu_msr_value_ok(msr, val)) {
 		*slot = val;
 	} else {
 		vcpu_inject_gp(vcpu);

@@ -302,6 +302,33 @@ static int vcpu_set_sregs(struct vmx_vcpu *vcpu, const struct vmxcore_sregs *s)
 	return 0;
 }
 
+/*
+ * The guest's FPU state, through the kernel's own conversion between its
+ * buffer and the user ABI's XSAVE layout (what KVM_GET/SET_XSAVE use).
+ */
+static long vcpu_xsave_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
+{
+	struct vmxcore_xsave *buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	u32 pkru = 0;
+	long ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (set) {
+		if (copy_from_user(buf, uarg, sizeof(*buf)))
+			ret = -EFAULT;
+		else
+			ret = fpu_copy_uabi_to_guest_fpstate(&vcpu->guest_fpu, buf, vcpu->xcr0, &pkru);
+	} else {
+		fpu_copy_guest_fpstate_to_uabi(&vcpu->guest_fpu, buf, sizeof(*buf),
+					       vcpu->guest_fpu.perm, pkru);
+		if (copy_to_user(uarg, buf, sizeof(*buf)))
+			ret = -EFAULT;
+	}
+	kfree(buf);
+	return ret;
+}
+
 static long vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vmx_vcpu *vcpu = file->private_data;
@@ -338,6 +365,10 @@ static long vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VMXCORE_GET_MSRS:
 	case VMXCORE_SET_MSRS:
 		ret = vcpu_msrs_ioctl(vcpu, uarg, cmd == VMXCORE_SET_MSRS);
+		break;
+	case VMXCORE_GET_XSAVE:
+	case VMXCORE_SET_XSAVE:
+		ret = vcpu_xsave_ioctl(vcpu, uarg, cmd == VMXCORE_SET_XSAVE);
 		break;
 	case VMXCORE_INTERRUPT:
 		ret = copy_from_user(&irq, uarg, sizeof(irq)) ? -EFAULT :

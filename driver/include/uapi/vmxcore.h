@@ -140,6 +140,16 @@ struct vmxcore_msrs {
 	struct vmxcore_msr_entry entries[];
 };
 
+/*
+ * VMXCORE_GET_XSAVE / VMXCORE_SET_XSAVE: the guest's x87/SSE/AVX state in
+ * the standard (non-compacted) XSAVE layout: legacy FXSAVE area at 0, the
+ * XSAVE header at 512 (XSTATE_BV), extended components at the offsets
+ * CPUID leaf 0xD gives. SET accepts only components the guest's XCR0 has.
+ */
+struct vmxcore_xsave {
+	__u32 region[1024];
+};
+
 /* vmxcore_run.exit_reason */
 enum vmxcore_exit_reason {
 	VMXCORE_EXIT_NONE = 0,
@@ -261,5 +271,7 @@ struct vmxcore_run {
  */
 #define VMXCORE_GET_MSRS	_IOWR(VMXCORE_IOCTL_TYPE, 0x87, struct vmxcore_msrs)
 #define VMXCORE_SET_MSRS	_IOW(VMXCORE_IOCTL_TYPE, 0x88, struct vmxcore_msrs)
+#define VMXCORE_GET_XSAVE	_IOR(VMXCORE_IOCTL_TYPE, 0x89, struct vmxcore_xsave)
+#define VMXCORE_SET_XSAVE	_IOW(VMXCORE_IOCTL_TYPE, 0x8a, struct vmxcore_xsave)
 
 #endif /* _UAPI_LINUX_VMXCORE_H */

@@ -53,12 +53,12 @@ real_vmcall:				/* registers out, return value back */
 	hlt
 
 	.globl real_msr
-real_msr:				/* an allowed MSR round trip, a refused one */
+real_msr:				/* MSRs: allowed round trip, non-canonical, absent */
 	movw	$real_gp_handler, 0x34	/* IVT vector 13 (#GP) at 0:0x34 */
 	movw	$0, 0x36
 	mov	$0xc0000082, %ecx	/* IA32_LSTAR */
 	mov	$0x11223344, %eax
-	mov	$0x55667788, %edx
+	mov	$0x00007788, %edx	/* canonical: 0x0000778811223344 */
 	wrmsr
 	xor	%eax, %eax
 	xor	%edx, %edx
@@ -66,15 +66,21 @@ real_msr:				/* an allowed MSR round trip, a refused one */
 	out	%eax, $0x40
 	mov	%edx, %eax
 	out	%eax, $0x40
-	mov	$0x12345, %ecx		/* no such MSR */
+	mov	$0x55667788, %edx	/* non-canonical: #GP, LSTAR unchanged */
+	wrmsr
+	mov	$0x12345, %ecx		/* no such MSR: #GP */
 	rdmsr
-	mov	$0xbad, %ax		/* not reached: #GP */
+	mov	$0x600d, %ax		/* both faults were skipped */
 	out	%ax, $0x41
 	hlt
-real_gp_handler:
+real_gp_handler:			/* report, then skip the 2-byte RDMSR/WRMSR */
 	mov	$0x0d, %al
 	out	%al, $0x42
-	hlt
+	push	%bp
+	mov	%sp, %bp
+	addw	$2, 2(%bp)		/* the saved IP */
+	pop	%bp
+	iret
 
 	.globl real_spin
 real_spin:				/* a busy guest, for signals */
@@ -186,6 +192,18 @@ real_hello_demo:			/* the demo: a greeting through port 0xe9 */
 real_greeting:
 	.ascii	"Hello from a real-mode guest running under vmxcore.ko\n"
 real_greeting_end:
+
+	.globl real_sse
+real_sse:				/* XMM0 from memory, then XMM1 to memory */
+	movdqu	real_sse_in, %xmm0
+	hlt
+	movdqu	%xmm1, real_sse_out
+	hlt
+real_sse_in:
+	.quad	0x1122334455667788, 0x99aabbccddeeff00
+	.globl real_sse_out
+real_sse_out:
+	.quad	0, 0
 
 	.code32
 	.globl prot_io
