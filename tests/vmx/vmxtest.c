@@ -433,7 +433,7 @@ static int t_long64(struct vm *vm, struct vcpu *v)
 {
 	(void)vm;
 	struct vmxcore_sregs s;
-	uint32_t lo, hi, cr0, cr4, ecx;
+	uint32_t lo = 0, hi = 0, cr0 = 0, cr4 = 0, ecx = 0;
 	int ok;
 
 	if (vcpu_start_long(vm, v, GUEST_long_io))
