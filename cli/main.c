@@ -33,6 +33,15 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "job-list",  ctl_job_list,  0, "", "list jobs (long operations)" },
 	{ "job-start", ctl_job_start, 1, "KIND [KEY=VALUE...] [--wait]", "start a job" },
 	{ "job-cancel", ctl_job_cancel, 1, "ID", "cancel a running job" },
+	{ "disk",      ctl_disk,      1, "create|info|convert ...", "disk images (see vmctl.8)" },
+	{ "snapshot-create", ctl_snapshot_create, 1, "DOMAIN NAME", "snapshot a stopped domain's qcow2 disks" },
+	{ "snapshot-list", ctl_snapshot_list, 0, "DOMAIN", "list a domain's snapshots" },
+	{ "snapshot-revert", ctl_snapshot_revert, 1, "DOMAIN NAME", "revert a stopped domain's disks" },
+	{ "snapshot-delete", ctl_snapshot_delete, 1, "DOMAIN NAME", "delete a snapshot" },
+	{ "backup",    ctl_backup,    1, "DOMAIN --repo DIR [--full|--incremental]", "back a stopped domain's disks up" },
+	{ "backup-list", ctl_backup_list, 0, "--repo DIR [DOMAIN]", "list the backups in a repository" },
+	{ "verify",    ctl_verify,    1, "--repo DIR BACKUP_ID", "re-read and re-hash a backup" },
+	{ "restore",   ctl_restore,   1, "--repo DIR BACKUP_ID DEST [--format F]", "restore a backup to a new image" },
 	{ NULL, NULL, 0, NULL, NULL },
 };
 

@@ -1,0 +1,979 @@
+/*
+ * storage: vmxd's disk, snapshot and backup verbs over libvxstorage, and the
+ * storage job kinds (disk-convert, backup, verify, restore). vmxd is the one
+ * place that opens images on a client's behalf, so the library's image locks
+ * keep two verbs (or a verb and a runner) off the same disk.
+ * Context: loop thread; the jobs' st_step functions run on the thread pool.
+ */
+#include "daemon/vmxd.h"
+#include "daemon/job.h"
+#include "daemon/storage.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/backup.h"
+#include "storage/bitmap.h"
+#include "storage/image.h"
+#include "storage/snapshot.h"
+
+/* The persistent dirty bitmap incremental backups follow. */
+#define STOR_BITMAP "vmxd-backup"
+
+/* ---- arguments ---- */
+
+static int stor_arg_str(json_object *args, const char *key, int required,
+			const char **out, struct vx_err *err)
+{
+	json_object *v;
+
+	*out = NULL;
+	if (!args || !json_object_object_get_ex(args, key, &v) || !v) {
+		if (required)
+			return vx_err_set(err, -EINVAL, "argument '%s' missing", key);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return vx_err_set(err, -EINVAL, "argument '%s' must be a string", key);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+/* A path vmxd opens for a client: absolute (vmxd's cwd is not the client's). */
+static int stor_arg_path(json_object *args, const char *key, const char **out,
+			 struct vx_err *err)
+{
+	int rc;
+
+	if ((rc = stor_arg_str(args, key, 1, out, err)) < 0)
+		return rc;
+	if ((*out)[0] != '/')
+		return vx_err_set(err, -EINVAL, "argument '%s' must be an absolute path", key);
+	if (strlen(*out) >= PATH_MAX - 32)
+		return vx_err_set(err, -ENAMETOOLONG, "argument '%s' too long", key);
+	return 0;
+}
+
+static int stor_arg_format(json_object *args, const char *key, int required,
+			   const char **out, struct vx_err *err)
+{
+	int rc;
+
+	if ((rc = stor_arg_str(args, key, required, out, err)) < 0 || !*out)
+		return rc;
+	if (strcmp(*out, "raw") != 0 && strcmp(*out, "qcow2") != 0)
+		return vx_err_set(err, -EINVAL, "format '%s' unknown: use raw or qcow2", *out);
+	return 0;
+}
+
+/* ---- disk-create, disk-info ---- */
+
+int stor_disk_create(struct vmxd *v, json_object *args, json_object **res,
+		     struct vx_err *err)
+{
+	struct img_create_opts o;
+	const char *path, *fmt, *backing;
+	json_object *sz;
+	int rc;
+
+	(void)v;
+	memset(&o, 0, sizeof(o));
+	if ((rc = stor_arg_path(args, "path", &path, err)) < 0 ||
+	    (rc = stor_arg_format(args, "format", 1, &fmt, err)) < 0 ||
+	    (rc = stor_arg_str(args, "backing", 0, &backing, err)) < 0)
+		return rc;
+	o.fmt = fmt;
+	o.backing = backing;
+	if (json_object_object_get_ex(args, "size", &sz) && sz) {
+		if (!json_object_is_type(sz, json_type_int) ||
+		    json_object_get_int64(sz) < 0)
+			return vx_err_set(err, -EINVAL, "argument 'size' must be a byte count");
+		o.size = (uint64_t)json_object_get_int64(sz);
+	}
+	if (backing && strcmp(fmt, "qcow2") != 0)
+		return vx_err_set(err, -EINVAL, "a backing file needs format qcow2");
+	if (!o.size && !backing)
+		return vx_err_set(err, -EINVAL, "argument 'size' missing (or zero)");
+	/* img_create truncates; never clobber an existing file. */
+	if (access(path, F_OK) == 0)
+		return vx_err_set(err, -EEXIST, "%s exists", path);
+	if ((rc = img_create(path, &o, err)) < 0)
+		return rc;
+	*res = json_object_new_object();
+	json_object_object_add(*res, "path", json_object_new_string(path));
+	json_object_object_add(*res, "format", json_object_new_string(fmt));
+	log_info("disk %s created (%s)", path, fmt);
+	return 0;
+}
+
+int stor_disk_info(struct vmxd *v, json_object *args, json_object **res,
+		   struct vx_err *err)
+{
+	struct img_snapshot_info *snaps = NULL;
+	struct img_bitmap_info *bms = NULL;
+	json_object *o, *chain, *a;
+	const char *path;
+	struct img *img;
+	struct stat stb;
+	int rc, n;
+
+	(void)v;
+	if ((rc = stor_arg_path(args, "path", &path, err)) < 0)
+		return rc;
+	/* Shared: info must work on a disk a running domain holds. */
+	if ((rc = img_open(path, NULL, IMG_SHARED, &img, err)) < 0)
+		return rc;
+	o = json_object_new_object();
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "format", json_object_new_string(img_format(img)));
+	json_object_object_add(o, "virtual_size", json_object_new_int64((int64_t)img->size));
+	if (fstat(img->fd, &stb) == 0)
+		json_object_object_add(o, "allocated",
+				       json_object_new_int64((int64_t)stb.st_blocks * 512));
+	chain = json_object_new_array();
+	for (struct img *b = img; b->backing_name; b = b->backing) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "file", json_object_new_string(b->backing_name));
+		json_object_object_add(e, "format", json_object_new_string(
+			b->backing ? img_format(b->backing) :
+			b->backing_fmt ? b->backing_fmt : "?"));
+		json_object_array_add(chain, e);
+		if (!b->backing)
+			break;
+	}
+	json_object_object_add(o, "backing_chain", chain);
+	a = json_object_new_array();
+	if (img_snapshot_list(img, &snaps, &n, NULL) == 0) {
+		for (int i = 0; i < n; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "id", json_object_new_string(snaps[i].id));
+			json_object_object_add(e, "name", json_object_new_string(snaps[i].name));
+			json_object_object_add(e, "date", json_object_new_int64((int64_t)snaps[i].date_sec));
+			json_object_object_add(e, "disk_size",
+					       json_object_new_int64((int64_t)snaps[i].disk_size));
+			json_object_array_add(a, e);
+		}
+		free(snaps);
+	}
+	json_object_object_add(o, "snapshots", a);
+	a = json_object_new_array();
+	if (img_bitmap_list(img, &bms, &n, NULL) == 0) {
+		for (int i = 0; i < n; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "name", json_object_new_string(bms[i].name));
+			json_object_object_add(e, "granularity",
+					       json_object_new_int64(1ll << bms[i].granularity_bits));
+			json_object_object_add(e, "enabled", json_object_new_boolean(bms[i].enabled));
+			json_object_object_add(e, "inconsistent",
+					       json_object_new_boolean(bms[i].inconsistent));
+			json_object_array_add(a, e);
+		}
+		free(bms);
+	}
+	json_object_object_add(o, "bitmaps", a);
+	img_close(img, NULL);
+	*res = o;
+	return 0;
+}
+
+/* ---- domains' disks ---- */
+
+struct stor_dom {
+	struct store_domain sd;
+	struct xml_domain *xd;
+};
+
+static void stor_dom_clear(struct stor_dom *d)
+{
+	xml_domain_free(d->xd);
+	store_domain_clear(&d->sd);
+}
+
+/*
+ * Looks the domain up and refuses a running one: its disks are the VMM's
+ * while it runs (a kvm domain's memory snapshot comes with the VMM).
+ */
+static int stor_dom_get_stopped(struct vmxd *v, json_object *args,
+				const char *what, struct stor_dom *d,
+				struct vx_err *err)
+{
+	const char *name;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((rc = stor_arg_str(args, "name", 1, &name, err)) < 0 ||
+	    (rc = store_domain_get(v->store, name, &d->sd, err)) < 0)
+		return rc;
+	if (runner_find(v, d->sd.sd_uuid)) {
+		if (strcmp(d->sd.sd_type, "kvm") == 0)
+			rc = vx_err_set(err, -EBUSY,
+					"domain '%s' is running: %s of a running kvm domain "
+					"needs the VMM (memory state); stop it first",
+					d->sd.sd_name, what);
+		else
+			rc = vx_err_set(err, -EBUSY,
+					"domain '%s' is running: %s works on stopped domains "
+					"only; stop it first", d->sd.sd_name, what);
+		store_domain_clear(&d->sd);
+		return rc;
+	}
+	if ((rc = xml_domain_parse(d->sd.sd_xml, strlen(d->sd.sd_xml), &d->xd, err)) < 0)
+		store_domain_clear(&d->sd);
+	return rc;
+}
+
+static int stor_disk_is(const struct xml_disk *xd, const char *fmt)
+{
+	return xd->xd_source && strcmp(xd->xd_device, "disk") == 0 &&
+	       !xd->xd_readonly && (!fmt || strcmp(xd->xd_format, fmt) == 0);
+}
+
+/* ---- snapshots ---- */
+
+static int stor_snap_name(const char *name, struct vx_err *err)
+{
+	if (!*name || strlen(name) > 200 || strchr(name, ',') ||
+	    strspn(name, "0123456789") == strlen(name))
+		return vx_err_set(err, -EINVAL,
+				  "snapshot name '%s' invalid: 1-200 characters, no comma, "
+				  "not all digits", name);
+	return 0;
+}
+
+/* Runs op on the snapshot name of the disk at path (opened read-write). */
+static int stor_snap_disk(const char *path, const char *op, const char *name,
+			  struct vx_err *err)
+{
+	struct img *img;
+	int rc;
+
+	if ((rc = img_open(path, "qcow2", IMG_RDWR, &img, err)) < 0)
+		return rc;
+	if (strcmp(op, "create") == 0)
+		rc = img_snapshot_create(img, name, err);
+	else if (strcmp(op, "revert") == 0)
+		rc = img_snapshot_apply(img, name, err);
+	else
+		rc = img_snapshot_delete(img, name, err);
+	if (img_close(img, rc < 0 ? NULL : err) < 0 && rc == 0)
+		rc = err ? err->code : -EIO;
+	return rc;
+}
+
+int stor_snapshot_create(struct vmxd *v, json_object *args, json_object **res,
+			 struct vx_err *err)
+{
+	char disks[1024] = "";
+	struct stor_dom d;
+	const char *name;
+	size_t done = 0, len = 0;
+	int rc;
+
+	if ((rc = stor_arg_str(args, "snapshot", 1, &name, err)) < 0 ||
+	    (rc = stor_snap_name(name, err)) < 0 ||
+	    (rc = stor_dom_get_stopped(v, args, "a snapshot", &d, err)) < 0)
+		return rc;
+	if (store_snapshot_get(v->store, d.sd.sd_uuid, name, NULL, 0, NULL) == 0) {
+		rc = vx_err_set(err, -EEXIST, "domain '%s' already has a snapshot '%s'",
+				d.sd.sd_name, name);
+		goto out;
+	}
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++)
+		if (stor_disk_is(&d.xd->xdom_disks[i], "qcow2"))
+			done++;
+	if (!done) {
+		rc = vx_err_set(err, -ENOTSUP, "domain '%s' has no writable qcow2 disk "
+				"(internal snapshots need qcow2)", d.sd.sd_name);
+		goto out;
+	}
+	/* All or nothing: a failing disk deletes the snapshots made before it. */
+	done = 0;
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
+		struct xml_disk *xd = &d.xd->xdom_disks[i];
+
+		if (!stor_disk_is(xd, "qcow2"))
+			continue;
+		if ((rc = stor_snap_disk(xd->xd_source, "create", name, err)) < 0)
+			break;
+		done = i + 1;
+		len += (size_t)snprintf(disks + len, sizeof(disks) - len, "%s%s",
+				       len ? "," : "", xd->xd_target);
+		if (len >= sizeof(disks)) {
+			rc = vx_err_set(err, -E2BIG, "too many disks");
+			break;
+		}
+	}
+	if (rc == 0)
+		rc = store_snapshot_add(v->store, d.sd.sd_uuid, name, disks, err);
+	if (rc < 0) {
+		for (size_t i = 0; i < done; i++)
+			if (stor_disk_is(&d.xd->xdom_disks[i], "qcow2"))
+				stor_snap_disk(d.xd->xdom_disks[i].xd_source, "delete",
+					       name, NULL);
+		goto out;
+	}
+	*res = json_object_new_object();
+	json_object_object_add(*res, "domain", json_object_new_string(d.sd.sd_name));
+	json_object_object_add(*res, "snapshot", json_object_new_string(name));
+	json_object_object_add(*res, "disks", json_object_new_string(disks));
+	log_info("domain %s: snapshot %s created (%s)", d.sd.sd_name, name, disks);
+out:
+	stor_dom_clear(&d);
+	return rc;
+}
+
+/* Whether the comma-separated list names target. */
+static int stor_list_has(const char *list, const char *target)
+{
+	size_t tl = strlen(target);
+
+	for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0))
+		if (strncmp(p, target, tl) == 0 && (p[tl] == ',' || p[tl] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* revert and delete: the snapshot must be recorded; every disk it names. */
+static int stor_snapshot_each(struct vmxd *v, json_object *args, const char *op,
+			      json_object **res, struct vx_err *err)
+{
+	char disks[1024];
+	struct stor_dom d;
+	const char *name;
+	int rc;
+
+	if ((rc = stor_arg_str(args, "snapshot", 1, &name, err)) < 0 ||
+	    (rc = stor_dom_get_stopped(v, args, strcmp(op, "revert") == 0 ?
+				       "reverting a snapshot" : "deleting a snapshot",
+				       &d, err)) < 0)
+		return rc;
+	if ((rc = store_snapshot_get(v->store, d.sd.sd_uuid, name, disks,
+				     sizeof(disks), err)) < 0)
+		goto out;
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
+		struct xml_disk *xd = &d.xd->xdom_disks[i];
+		if (!stor_disk_is(xd, "qcow2") || !stor_list_has(disks, xd->xd_target))
+			continue;
+		rc = stor_snap_disk(xd->xd_source, op, name, err);
+		/* delete: a snapshot someone already removed from a disk is fine. */
+		if (rc == -ENOENT && strcmp(op, "delete") == 0)
+			rc = 0;
+		if (rc < 0)
+			goto out;
+	}
+	if (strcmp(op, "delete") == 0 &&
+	    (rc = store_snapshot_del(v->store, d.sd.sd_uuid, name, err)) < 0)
+		goto out;
+	*res = json_object_new_object();
+	json_object_object_add(*res, "domain", json_object_new_string(d.sd.sd_name));
+	json_object_object_add(*res, "snapshot", json_object_new_string(name));
+	log_info("domain %s: snapshot %s %s", d.sd.sd_name, name,
+		 strcmp(op, "delete") == 0 ? "deleted" : "reverted to");
+out:
+	stor_dom_clear(&d);
+	return rc;
+}
+
+int stor_snapshot_revert(struct vmxd *v, json_object *args, json_object **res,
+			 struct vx_err *err)
+{
+	return stor_snapshot_each(v, args, "revert", res, err);
+}
+
+int stor_snapshot_delete(struct vmxd *v, json_object *args, json_object **res,
+			 struct vx_err *err)
+{
+	return stor_snapshot_each(v, args, "delete", res, err);
+}
+
+int stor_snapshot_list(struct vmxd *v, json_object *args, json_object **res,
+		       struct vx_err *err)
+{
+	struct store_snapshot *s;
+	struct store_domain sd;
+	const char *name;
+	json_object *arr;
+	size_t n;
+	int rc;
+
+	if ((rc = stor_arg_str(args, "name", 1, &name, err)) < 0 ||
+	    (rc = store_domain_get(v->store, name, &sd, err)) < 0)
+		return rc;
+	rc = store_snapshot_list(v->store, sd.sd_uuid, &s, &n, err);
+	store_domain_clear(&sd);
+	if (rc < 0)
+		return rc;
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "name", json_object_new_string(s[i].ss_name));
+		json_object_object_add(e, "created", json_object_new_int64(s[i].ss_created));
+		json_object_object_add(e, "disks", json_object_new_string(s[i].ss_disks));
+		json_object_array_add(arr, e);
+	}
+	free(s);
+	*res = json_object_new_object();
+	json_object_object_add(*res, "snapshots", arr);
+	return 0;
+}
+
+/* ---- backup-list ---- */
+
+/*
+ * The repository's name for a domain's disk: <domain>-<target>, characters
+ * outside [A-Za-z0-9._-] as '_' (the library's alphabet). target NULL: the
+ * prefix alone, for filtering.
+ */
+static int stor_repo_disk(const char *dom, const char *target, char out[64])
+{
+	int n = target ? snprintf(out, 64, "%s-%s", dom, target) :
+		snprintf(out, 64, "%s-", dom);
+
+	if (n < 0 || n >= 64)
+		return -ENAMETOOLONG;
+	for (char *p = out; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789._-", *p))
+			*p = '_';
+	return 0;
+}
+
+int stor_backup_list(struct vmxd *v, json_object *args, json_object **res,
+		     struct vx_err *err)
+{
+	struct backup_info *b;
+	const char *repo, *dom;
+	json_object *arr;
+	char pfx[64];
+	size_t dl = 0;
+	int rc, n;
+
+	(void)v;
+	if ((rc = stor_arg_path(args, "repo", &repo, err)) < 0 ||
+	    (rc = stor_arg_str(args, "domain", 0, &dom, err)) < 0 ||
+	    (rc = backup_list(repo, &b, &n, err)) < 0)
+		return rc;
+	if (dom && stor_repo_disk(dom, NULL, pfx) == 0)
+		dl = strlen(pfx);
+	else if (dom)
+		dl = sizeof(pfx);     /* matches nothing */
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		json_object *e;
+
+		/* Disks are named <domain>-<target> by the backup job. */
+		if (dom && (dl >= sizeof(pfx) || strncmp(b[i].disk, pfx, dl) != 0 ||
+			    strchr(b[i].disk + dl, '-')))
+			continue;
+		e = json_object_new_object();
+		json_object_object_add(e, "id", json_object_new_string(b[i].id));
+		json_object_object_add(e, "disk", json_object_new_string(b[i].disk));
+		json_object_object_add(e, "time", json_object_new_int64(b[i].time));
+		json_object_object_add(e, "disk_size", json_object_new_int64((int64_t)b[i].disk_size));
+		json_object_object_add(e, "type", json_object_new_string(
+			b[i].incremental ? "incremental" : "full"));
+		json_object_object_add(e, "parent", json_object_new_string(b[i].parent));
+		json_object_array_add(arr, e);
+	}
+	free(b);
+	*res = json_object_new_object();
+	json_object_object_add(*res, "backups", arr);
+	return 0;
+}
+
+/* ---- job "disk-convert": src -> dst.partial, renamed in commit ---- */
+
+#define STOR_SLICE (8u << 20)
+
+struct conv {
+	struct img *src, *dst;
+	uint64_t off;
+	char partial[PATH_MAX], final[PATH_MAX];
+	void *buf;
+};
+
+static int conv_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	struct conv *c = calloc(1, sizeof(*c));
+	struct img_create_opts o;
+	const char *src, *dst, *fmt;
+	int rc;
+
+	if (!c)
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	j->j_priv = c;
+	if ((rc = stor_arg_path(args, "src", &src, err)) < 0 ||
+	    (rc = stor_arg_path(args, "dst", &dst, err)) < 0 ||
+	    (rc = stor_arg_format(args, "format", 1, &fmt, err)) < 0)
+		return rc;
+	if (strlen(dst) >= sizeof(j->j_arg))
+		return vx_err_set(err, -ENAMETOOLONG, "disk-convert: path too long");
+	snprintf(j->j_arg, sizeof(j->j_arg), "%s", dst);
+	if (access(dst, F_OK) == 0)
+		return vx_err_set(err, -EEXIST, "disk-convert: %s exists", dst);
+	snprintf(c->final, sizeof(c->final), "%s", dst);
+	if ((rc = img_open(src, NULL, 0, &c->src, err)) < 0)
+		return rc;
+	snprintf(c->partial, sizeof(c->partial), "%s.partial", dst);
+	memset(&o, 0, sizeof(o));
+	o.fmt = fmt;
+	o.size = c->src->size;
+	if ((rc = img_create(c->partial, &o, err)) < 0) {
+		c->partial[0] = '\0';
+		return rc;
+	}
+	if ((rc = img_open(c->partial, fmt, IMG_RDWR, &c->dst, err)) < 0)
+		return rc;
+	if (!(c->buf = malloc(STOR_SLICE)))
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* One slice: up to 8 MiB of guest bytes, holes skipped. */
+static int conv_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct conv *c = j->j_priv;
+	uint64_t end = c->src->size - c->off < STOR_SLICE ?
+		       c->src->size : c->off + STOR_SLICE;
+	int rc;
+
+	while (c->off < end) {
+		uint64_t pnum;
+		int fb, data;
+
+		data = img_status(c->src, c->off, end - c->off, &pnum, &fb, err);
+		if (data < 0)
+			return data;
+		if (!pnum)
+			return vx_err_set(err, -EIO, "disk-convert: no progress at %llu",
+					  (unsigned long long)c->off);
+		if (data || fb) {
+			if ((rc = img_read(c->src, c->buf, c->off, pnum, err)) < 0 ||
+			    (rc = img_write(c->dst, c->buf, c->off, pnum, err)) < 0)
+				return rc;
+		}
+		c->off += pnum;
+	}
+	j->j_progress = c->src->size ? (int)(c->off * 100 / c->src->size) : 100;
+	return c->off >= c->src->size;
+}
+
+static int conv_commit(struct vmxd_job *j, struct vx_err *err)
+{
+	struct conv *c = j->j_priv;
+	int rc = img_close(c->dst, err);
+
+	c->dst = NULL;
+	if (rc < 0)
+		return rc;
+	if (rename(c->partial, c->final) < 0)
+		return vx_err_errno(err, -errno, "disk-convert: rename to %s", c->final);
+	c->partial[0] = '\0';
+	return 0;
+}
+
+static void conv_abort(struct vmxd_job *j)
+{
+	struct conv *c = j->j_priv;
+
+	if (!c)
+		return;
+	if (c->dst)
+		img_close(c->dst, NULL);
+	c->dst = NULL;
+	if (c->partial[0])
+		unlink(c->partial);
+}
+
+static void conv_recover(struct vmxd *v, const char *arg)
+{
+	char partial[PATH_MAX];
+
+	(void)v;
+	snprintf(partial, sizeof(partial), "%.4000s.partial", arg);
+	unlink(partial);
+}
+
+static void conv_free(struct vmxd_job *j)
+{
+	struct conv *c = j->j_priv;
+
+	if (!c)
+		return;
+	if (c->dst)
+		img_close(c->dst, NULL);
+	if (c->src)
+		img_close(c->src, NULL);
+	free(c->buf);
+	free(c);
+}
+
+const struct job_ops stor_convert_ops = {
+	"disk-convert", conv_init, conv_step, conv_commit, conv_abort,
+	conv_recover, conv_free,
+};
+
+/* ---- job "backup": one slice per disk of a stopped domain ---- */
+
+struct bk_disk {
+	struct img *img;
+	char name[64];           /* <domain>-<target>: the repository's disk name */
+	int qcow2;
+	int incremental;
+	char id[BACKUP_ID_MAX];  /* set once this disk's backup is durable */
+};
+
+struct bk {
+	char repo[PATH_MAX];
+	int mode;                /* 0 auto, 1 full, 2 incremental */
+	struct bk_disk *disks;
+	size_t n, next;
+};
+
+static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	struct bk *b = calloc(1, sizeof(*b));
+	const char *repo, *mode;
+	struct stor_dom d;
+	struct stat stb;
+	char cfg[PATH_MAX + 16];
+	int rc;
+
+	if (!b)
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	j->j_priv = b;
+	if ((rc = stor_arg_path(args, "repo", &repo, err)) < 0 ||
+	    (rc = stor_arg_str(args, "mode", 0, &mode, err)) < 0)
+		return rc;
+	if (!mode || strcmp(mode, "auto") == 0)
+		b->mode = 0;
+	else if (strcmp(mode, "full") == 0)
+		b->mode = 1;
+	else if (strcmp(mode, "incremental") == 0)
+		b->mode = 2;
+	else
+		return vx_err_set(err, -EINVAL, "backup: mode '%s' unknown", mode);
+	snprintf(b->repo, sizeof(b->repo), "%s", repo);
+	if ((rc = stor_dom_get_stopped(j->j_vmxd, args, "a backup", &d, err)) < 0)
+		return rc;
+	snprintf(j->j_arg, sizeof(j->j_arg), "%.200s %.300s", d.sd.sd_name, repo);
+	b->disks = calloc(d.xd->xdom_ndisks + 1, sizeof(*b->disks));
+	if (!b->disks) {
+		rc = vx_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/*
+	 * Every disk stays open (write-locked) for the whole job, so nothing
+	 * writes between a disk's backup and its bitmap being cleared in commit.
+	 */
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
+		struct xml_disk *xd = &d.xd->xdom_disks[i];
+		struct bk_disk *bd = &b->disks[b->n];
+
+		if (!stor_disk_is(xd, NULL))
+			continue;
+		if (stor_repo_disk(d.sd.sd_name, xd->xd_target, bd->name) < 0) {
+			rc = vx_err_set(err, -ENAMETOOLONG, "backup: domain name '%s' too long "
+					"for a repository disk name", d.sd.sd_name);
+			goto out;
+		}
+		bd->qcow2 = strcmp(xd->xd_format, "qcow2") == 0;
+		if (!bd->qcow2 && b->mode == 2) {
+			rc = vx_err_set(err, -EINVAL, "backup: disk %s is raw: incremental "
+					"backups need a qcow2 disk (persistent dirty bitmap)",
+					xd->xd_target);
+			goto out;
+		}
+		if ((rc = img_open(xd->xd_source, xd->xd_format, IMG_RDWR, &bd->img, err)) < 0)
+			goto out;
+		b->n++;
+	}
+	if (!b->n) {
+		rc = vx_err_set(err, -EINVAL, "backup: domain '%s' has no writable disk",
+				d.sd.sd_name);
+		goto out;
+	}
+	snprintf(cfg, sizeof(cfg), "%s/config.json", repo);
+	if (stat(cfg, &stb) < 0) {
+		/* A new repository in an existing directory (or a new one in it). */
+		if ((rc = backup_repo_init(repo, 0, err)) < 0)
+			goto out;
+	}
+out:
+	stor_dom_clear(&d);
+	return rc;
+}
+
+/* Decides full or incremental for one disk, sets the bitmap up for it. */
+static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
+{
+	struct img_bitmap_info *bms;
+	int rc, n, have = 0, usable = 0;
+
+	bd->incremental = 0;
+	if (!bd->qcow2)
+		return 0;
+	if ((rc = img_bitmap_list(bd->img, &bms, &n, err)) < 0)
+		return rc;
+	for (int i = 0; i < n; i++)
+		if (strcmp(bms[i].name, STOR_BITMAP) == 0) {
+			have = 1;
+			usable = !bms[i].inconsistent && bms[i].enabled;
+		}
+	free(bms);
+	if (!have) {
+		if (b->mode == 2)
+			return vx_err_set(err, -EINVAL, "backup: disk %s has no dirty bitmap "
+					  "yet: the first backup must be full", bd->name);
+		return img_bitmap_add(bd->img, STOR_BITMAP, 0, err);
+	}
+	if (!usable) {
+		/* Not closed cleanly (a crash): its bits cannot be trusted. */
+		if (b->mode == 2)
+			return vx_err_set(err, -ESTALE, "backup: the dirty bitmap of %s is "
+					  "inconsistent (unclean close): take a full backup",
+					  bd->name);
+		return img_bitmap_clear(bd->img, STOR_BITMAP, err);
+	}
+	bd->incremental = b->mode != 1;
+	return 0;
+}
+
+static int bk_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct bk *b = j->j_priv;
+	struct bk_disk *bd = &b->disks[b->next];
+	struct backup_opts o;
+	struct backup_stats st;
+	int rc;
+
+	if ((rc = bk_prepare(b, bd, err)) < 0)
+		return rc;
+	memset(&o, 0, sizeof(o));
+	o.disk = bd->name;
+	o.bitmap = bd->qcow2 ? STOR_BITMAP : NULL;
+	o.incremental = bd->incremental;
+	/* Cleared in commit, once every disk of the domain is backed up. */
+	o.clear_bitmap = 0;
+	rc = backup_create(b->repo, bd->img, &o, bd->id, &st, err);
+	if (rc == -ENOENT && bd->incremental && b->mode == 0) {
+		/* No earlier backup to increment from (e.g. a new repository). */
+		o.incremental = bd->incremental = 0;
+		rc = backup_create(b->repo, bd->img, &o, bd->id, &st, err);
+	}
+	if (rc < 0) {
+		bd->id[0] = '\0';
+		return rc;
+	}
+	b->next++;
+	j->j_progress = (int)(b->next * 100 / b->n);
+	return b->next == b->n;
+}
+
+static int bk_commit(struct vmxd_job *j, struct vx_err *err)
+{
+	struct bk *b = j->j_priv;
+	int rc = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct bk_disk *bd = &b->disks[i];
+
+		if (bd->qcow2 && rc == 0)
+			rc = img_bitmap_clear(bd->img, STOR_BITMAP, err);
+		if (img_close(bd->img, rc < 0 ? NULL : err) < 0 && rc == 0)
+			rc = err->code;
+		bd->img = NULL;
+	}
+	if (rc == 0) {
+		size_t len = strlen(j->j_arg);
+
+		for (size_t i = 0; i < b->n && len < sizeof(j->j_arg); i++)
+			len += (size_t)snprintf(j->j_arg + len, sizeof(j->j_arg) - len,
+						" %s", b->disks[i].id);
+		store_job_set_arg(j->j_vmxd->store, j->j_id, j->j_arg, NULL);
+	}
+	return rc;
+}
+
+/*
+ * Cancel or failure: backups of the domain's other disks already written are
+ * removed again (manifest first, as prune does; their chunks wait for gc), so
+ * the repository never holds half a domain from this job. The bitmaps were
+ * not cleared, so the next incremental still covers every change.
+ */
+static void bk_abort(struct vmxd_job *j)
+{
+	struct bk *b = j->j_priv;
+	char path[PATH_MAX + BACKUP_ID_MAX + 16];
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->disks[i].id[0]) {
+			snprintf(path, sizeof(path), "%s/backups/%s.json", b->repo,
+				 b->disks[i].id);
+			unlink(path);
+		}
+}
+
+/*
+ * vmxd died mid-backup: the library left the repository consistent (every
+ * listed backup restorable, at worst unreferenced chunks for gc). The disks'
+ * bitmaps are marked in_use (never closed), so the next backup is full.
+ */
+static void bk_recover(struct vmxd *v, const char *arg)
+{
+	(void)v;
+	(void)arg;
+}
+
+static void bk_free(struct vmxd_job *j)
+{
+	struct bk *b = j->j_priv;
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->disks[i].img)
+			img_close(b->disks[i].img, NULL);
+	free(b->disks);
+	free(b);
+}
+
+const struct job_ops stor_backup_ops = {
+	"backup", bk_init, bk_step, bk_commit, bk_abort, bk_recover, bk_free,
+};
+
+/* ---- jobs "verify" and "restore": one library call each ---- */
+
+struct rs {
+	char repo[PATH_MAX], id[BACKUP_ID_MAX], path[PATH_MAX], fmt[8];
+};
+
+static int rs_init_common(struct vmxd_job *j, json_object *args, int restore,
+			  struct vx_err *err)
+{
+	struct rs *r = calloc(1, sizeof(*r));
+	const char *repo, *id, *path = NULL, *fmt = NULL;
+	char cfg[PATH_MAX + 16];
+	int rc;
+
+	if (!r)
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	j->j_priv = r;
+	if ((rc = stor_arg_path(args, "repo", &repo, err)) < 0 ||
+	    (rc = stor_arg_str(args, "id", 1, &id, err)) < 0 ||
+	    (restore && (rc = stor_arg_path(args, "path", &path, err)) < 0) ||
+	    (restore && (rc = stor_arg_format(args, "format", 0, &fmt, err)) < 0))
+		return rc;
+	if (strlen(id) >= BACKUP_ID_MAX || strchr(id, '/') || id[0] == '.')
+		return vx_err_set(err, -EINVAL, "backup id '%s' invalid", id);
+	snprintf(r->repo, sizeof(r->repo), "%s", repo);
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(cfg, sizeof(cfg), "%s/config.json", repo);
+	if (access(cfg, F_OK) < 0)
+		return vx_err_set(err, -ENOENT, "%s is not a backup repository", repo);
+	snprintf(cfg, sizeof(cfg), "%s/backups/%.128s.json", repo, id);
+	if (access(cfg, F_OK) < 0)
+		return vx_err_set(err, -ENOENT, "no backup '%s' in %s", id, repo);
+	if (restore) {
+		snprintf(r->path, sizeof(r->path), "%s", path);
+		snprintf(r->fmt, sizeof(r->fmt), "%s", fmt ? fmt : "qcow2");
+		if (access(path, F_OK) == 0)
+			return vx_err_set(err, -EEXIST, "restore: %s exists", path);
+		snprintf(j->j_arg, sizeof(j->j_arg), "%.500s", path);
+	} else {
+		snprintf(j->j_arg, sizeof(j->j_arg), "%.300s %.128s", repo, id);
+	}
+	return 0;
+}
+
+static int vf_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	return rs_init_common(j, args, 0, err);
+}
+
+static int vf_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct rs *r = j->j_priv;
+	int rc = backup_verify(r->repo, r->id, err);
+
+	return rc < 0 ? rc : 1;
+}
+
+static int rs_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	return rs_init_common(j, args, 1, err);
+}
+
+static int rs_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct rs *r = j->j_priv;
+	int rc = backup_restore(r->repo, r->id, r->path, r->fmt, err);
+
+	return rc < 0 ? rc : 1;
+}
+
+static int rs_commit(struct vmxd_job *j, struct vx_err *err)
+{
+	(void)j;
+	(void)err;
+	return 0;
+}
+
+static void rs_abort(struct vmxd_job *j)
+{
+	(void)j;
+}
+
+/* The library writes <path>.restore-XXXXXX, then renames: drop leftovers. */
+static void rs_recover(struct vmxd *v, const char *arg)
+{
+	char dir[PATH_MAX], pfx[PATH_MAX], p[2 * PATH_MAX];
+	const char *slash = strrchr(arg, '/');
+	struct dirent *e;
+	DIR *dp;
+
+	(void)v;
+	if (!slash)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - arg), arg);
+	snprintf(pfx, sizeof(pfx), "%s.restore-", slash + 1);
+	if (!(dp = opendir(dir[0] ? dir : "/")))
+		return;
+	while ((e = readdir(dp)))
+		if (strncmp(e->d_name, pfx, strlen(pfx)) == 0) {
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+	closedir(dp);
+}
+
+static void vf_recover(struct vmxd *v, const char *arg)
+{
+	(void)v;
+	(void)arg;
+}
+
+static void rs_free(struct vmxd_job *j)
+{
+	free(j->j_priv);
+}
+
+const struct job_ops stor_verify_ops = {
+	"verify", vf_init, vf_step, rs_commit, rs_abort, vf_recover, rs_free,
+};
+
+const struct job_ops stor_restore_ops = {
+	"restore", rs_init, rs_step, rs_commit, rs_abort, rs_recover, rs_free,
+};
