@@ -23,8 +23,13 @@
 #include "storage/image.h"
 #include "storage/snapshot.h"
 
-/* The persistent dirty bitmap incremental backups follow. */
-#define STOR_BITMAP "vmxd-backup"
+/*
+ * The persistent dirty bitmaps incremental backups follow: one per
+ * repository ("vmxd-" and a hash of its path), because a backup clears its
+ * bitmap and another repository's next incremental must still see those
+ * changes.
+ */
+#define STOR_BITMAP_PFX "vmxd-"
 
 /* ---- arguments ---- */
 
@@ -185,6 +190,32 @@ int stor_disk_info(struct vmxd *v, json_object *args, json_object **res,
 	return 0;
 }
 
+static void stor_bitmap_name(const char *repo, char out[32])
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+
+	for (const char *p = repo; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	snprintf(out, 32, STOR_BITMAP_PFX "%016llx", (unsigned long long)h);
+}
+
+/*
+ * A revert changes the disk behind the bitmaps' back: drop vmxd's bitmaps
+ * so the next backup of the disk is full.
+ */
+static void stor_bitmaps_drop(struct img *img)
+{
+	struct img_bitmap_info *bms;
+	int n;
+
+	if (img_bitmap_list(img, &bms, &n, NULL) < 0)
+		return;
+	for (int i = 0; i < n; i++)
+		if (strncmp(bms[i].name, STOR_BITMAP_PFX, strlen(STOR_BITMAP_PFX)) == 0)
+			img_bitmap_remove(img, bms[i].name, NULL);
+	free(bms);
+}
+
 /* ---- domains' disks ---- */
 
 struct stor_dom {
@@ -260,8 +291,9 @@ static int stor_snap_disk(const char *path, const char *op, const char *name,
 		return rc;
 	if (strcmp(op, "create") == 0)
 		rc = img_snapshot_create(img, name, err);
-	else if (strcmp(op, "revert") == 0)
-		rc = img_snapshot_apply(img, name, err);
+	else if (strcmp(op, "revert") == 0 &&
+		 (rc = img_snapshot_apply(img, name, err)) == 0)
+		stor_bitmaps_drop(img);
 	else
 		rc = img_snapshot_delete(img, name, err);
 	if (img_close(img, rc < 0 ? NULL : err) < 0 && rc == 0)
@@ -357,8 +389,12 @@ static int stor_snapshot_each(struct vmxd *v, json_object *args, const char *op,
 				       &d, err)) < 0)
 		return rc;
 	if ((rc = store_snapshot_get(v->store, d.sd.sd_uuid, name, disks,
-				     sizeof(disks), err)) < 0)
+				     sizeof(disks), err)) < 0) {
+		if (rc == -ENOENT)
+			vx_err_set(err, rc, "domain '%s' has no snapshot '%s'",
+				   d.sd.sd_name, name);
 		goto out;
+	}
 	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
 		struct xml_disk *xd = &d.xd->xdom_disks[i];
 		if (!stor_disk_is(xd, "qcow2") || !stor_list_has(disks, xd->xd_target))
@@ -525,6 +561,11 @@ static int conv_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	if ((rc = img_open(src, NULL, 0, &c->src, err)) < 0)
 		return rc;
 	snprintf(c->partial, sizeof(c->partial), "%s.partial", dst);
+	if (access(c->partial, F_OK) == 0) {
+		c->partial[0] = '\0';
+		return vx_err_set(err, -EBUSY, "disk-convert: %s.partial exists "
+				  "(a conversion to %s is running?)", dst, dst);
+	}
 	memset(&o, 0, sizeof(o));
 	o.fmt = fmt;
 	o.size = c->src->size;
@@ -635,10 +676,86 @@ struct bk_disk {
 
 struct bk {
 	char repo[PATH_MAX];
+	char bitmap[32];         /* this repository's bitmap name */
+	char journal[PATH_MAX];  /* ids written so far, for bk_recover */
 	int mode;                /* 0 auto, 1 full, 2 incremental */
 	struct bk_disk *disks;
 	size_t n, next;
 };
+
+/* Decides full or incremental for one disk, sets the bitmap up for it. */
+static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
+{
+	struct img_bitmap_info *bms;
+	int rc, n, have = 0, usable = 0;
+
+	bd->incremental = 0;
+	if (!bd->qcow2)
+		return 0;
+	if ((rc = img_bitmap_list(bd->img, &bms, &n, err)) < 0)
+		return rc;
+	for (int i = 0; i < n; i++)
+		if (strcmp(bms[i].name, b->bitmap) == 0) {
+			have = 1;
+			usable = !bms[i].inconsistent && bms[i].enabled;
+		}
+	free(bms);
+	if (!have) {
+		if (b->mode == 2)
+			return vx_err_set(err, -EINVAL, "backup: disk %s has no dirty bitmap "
+					  "yet: the first backup must be full", bd->name);
+		return img_bitmap_add(bd->img, b->bitmap, 0, err);
+	}
+	if (!usable) {
+		/* Not closed cleanly (a crash): its bits cannot be trusted. */
+		if (b->mode == 2)
+			return vx_err_set(err, -EINVAL, "backup: the dirty bitmap of %s is "
+					  "inconsistent (unclean close): take a full backup",
+					  bd->name);
+		return img_bitmap_clear(bd->img, b->bitmap, err);
+	}
+	bd->incremental = b->mode != 1;
+	return 0;
+}
+
+/*
+ * The journal, <rundir>/jobs/backup-<domain>.ids: the repository's first
+ * line, then each backup id once durable. A vmxd killed mid-job leaves it;
+ * bk_recover removes those backups, so no half domain stays listed.
+ */
+static int bk_journal_path(struct vmxd *v, const char *dom, char *out,
+			   size_t len, struct vx_err *err)
+{
+	char name[64], dir[VMXD_PATH_MAX + 8];
+
+	if (stor_repo_disk(dom, NULL, name) < 0)
+		return vx_err_set(err, -ENAMETOOLONG, "backup: domain name too long");
+	snprintf(dir, sizeof(dir), "%s/jobs", v->conf.vc_rundir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return vx_err_errno(err, -errno, "cannot create %s", dir);
+	if (snprintf(out, len, "%s/backup-%sids", dir, name) >= (int)len)
+		return vx_err_set(err, -ENAMETOOLONG, "backup: path too long");
+	return 0;
+}
+
+/* Appends line (create: starts the file, line is the repository), syncs. */
+static int bk_journal_add(const char *path, const char *line, int create)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC |
+		      (create ? O_CREAT | O_TRUNC : 0), 0600);
+	char buf[PATH_MAX + 2];
+	int n, rc = 0;
+
+	if (fd < 0)
+		return -1;
+	n = snprintf(buf, sizeof(buf), "%s\n", line);
+	if (n >= (int)sizeof(buf))
+		n = (int)sizeof(buf) - 1;
+	if (write(fd, buf, (size_t)n) != n || fdatasync(fd) < 0)
+		rc = -1;
+	close(fd);
+	return rc;
+}
 
 static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 {
@@ -664,9 +781,13 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	else
 		return vx_err_set(err, -EINVAL, "backup: mode '%s' unknown", mode);
 	snprintf(b->repo, sizeof(b->repo), "%s", repo);
+	stor_bitmap_name(repo, b->bitmap);
 	if ((rc = stor_dom_get_stopped(j->j_vmxd, args, "a backup", &d, err)) < 0)
 		return rc;
 	snprintf(j->j_arg, sizeof(j->j_arg), "%.200s %.300s", d.sd.sd_name, repo);
+	if ((rc = bk_journal_path(j->j_vmxd, d.sd.sd_name, b->journal,
+				  sizeof(b->journal), err)) < 0)
+		goto out;
 	b->disks = calloc(d.xd->xdom_ndisks + 1, sizeof(*b->disks));
 	if (!b->disks) {
 		rc = vx_err_set(err, -ENOMEM, "out of memory");
@@ -687,16 +808,13 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 					"for a repository disk name", d.sd.sd_name);
 			goto out;
 		}
+		/* Raw disks have no dirty bitmap: every backup of one is full. */
 		bd->qcow2 = strcmp(xd->xd_format, "qcow2") == 0;
-		if (!bd->qcow2 && b->mode == 2) {
-			rc = vx_err_set(err, -EINVAL, "backup: disk %s is raw: incremental "
-					"backups need a qcow2 disk (persistent dirty bitmap)",
-					xd->xd_target);
-			goto out;
-		}
 		if ((rc = img_open(xd->xd_source, xd->xd_format, IMG_RDWR, &bd->img, err)) < 0)
 			goto out;
 		b->n++;
+		if ((rc = bk_prepare(b, bd, err)) < 0)
+			goto out;
 	}
 	if (!b->n) {
 		rc = vx_err_set(err, -EINVAL, "backup: domain '%s' has no writable disk",
@@ -709,44 +827,12 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 		if ((rc = backup_repo_init(repo, 0, err)) < 0)
 			goto out;
 	}
+	/* Disks are locked now: no other backup of this domain owns the journal. */
+	if (bk_journal_add(b->journal, b->repo, 1) < 0)
+		rc = vx_err_errno(err, -errno, "backup: cannot create %s", b->journal);
 out:
 	stor_dom_clear(&d);
 	return rc;
-}
-
-/* Decides full or incremental for one disk, sets the bitmap up for it. */
-static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
-{
-	struct img_bitmap_info *bms;
-	int rc, n, have = 0, usable = 0;
-
-	bd->incremental = 0;
-	if (!bd->qcow2)
-		return 0;
-	if ((rc = img_bitmap_list(bd->img, &bms, &n, err)) < 0)
-		return rc;
-	for (int i = 0; i < n; i++)
-		if (strcmp(bms[i].name, STOR_BITMAP) == 0) {
-			have = 1;
-			usable = !bms[i].inconsistent && bms[i].enabled;
-		}
-	free(bms);
-	if (!have) {
-		if (b->mode == 2)
-			return vx_err_set(err, -EINVAL, "backup: disk %s has no dirty bitmap "
-					  "yet: the first backup must be full", bd->name);
-		return img_bitmap_add(bd->img, STOR_BITMAP, 0, err);
-	}
-	if (!usable) {
-		/* Not closed cleanly (a crash): its bits cannot be trusted. */
-		if (b->mode == 2)
-			return vx_err_set(err, -ESTALE, "backup: the dirty bitmap of %s is "
-					  "inconsistent (unclean close): take a full backup",
-					  bd->name);
-		return img_bitmap_clear(bd->img, STOR_BITMAP, err);
-	}
-	bd->incremental = b->mode != 1;
-	return 0;
 }
 
 static int bk_step(struct vmxd_job *j, struct vx_err *err)
@@ -757,11 +843,9 @@ static int bk_step(struct vmxd_job *j, struct vx_err *err)
 	struct backup_stats st;
 	int rc;
 
-	if ((rc = bk_prepare(b, bd, err)) < 0)
-		return rc;
 	memset(&o, 0, sizeof(o));
 	o.disk = bd->name;
-	o.bitmap = bd->qcow2 ? STOR_BITMAP : NULL;
+	o.bitmap = bd->qcow2 ? b->bitmap : NULL;
 	o.incremental = bd->incremental;
 	/* Cleared in commit, once every disk of the domain is backed up. */
 	o.clear_bitmap = 0;
@@ -775,6 +859,9 @@ static int bk_step(struct vmxd_job *j, struct vx_err *err)
 		bd->id[0] = '\0';
 		return rc;
 	}
+	if (bk_journal_add(b->journal, bd->id, 0) < 0)
+		return vx_err_errno(err, -errno, "backup: cannot write %s", b->journal);
+	vmxd_test_crash("backup-mid"); /* tests: kill -9 between two disks */
 	b->next++;
 	j->j_progress = (int)(b->next * 100 / b->n);
 	return b->next == b->n;
@@ -789,7 +876,7 @@ static int bk_commit(struct vmxd_job *j, struct vx_err *err)
 		struct bk_disk *bd = &b->disks[i];
 
 		if (bd->qcow2 && rc == 0)
-			rc = img_bitmap_clear(bd->img, STOR_BITMAP, err);
+			rc = img_bitmap_clear(bd->img, b->bitmap, err);
 		if (img_close(bd->img, rc < 0 ? NULL : err) < 0 && rc == 0)
 			rc = err->code;
 		bd->img = NULL;
@@ -801,6 +888,7 @@ static int bk_commit(struct vmxd_job *j, struct vx_err *err)
 			len += (size_t)snprintf(j->j_arg + len, sizeof(j->j_arg) - len,
 						" %s", b->disks[i].id);
 		store_job_set_arg(j->j_vmxd->store, j->j_id, j->j_arg, NULL);
+		unlink(b->journal);
 	}
 	return rc;
 }
@@ -824,17 +912,45 @@ static void bk_abort(struct vmxd_job *j)
 				 b->disks[i].id);
 			unlink(path);
 		}
+	if (b->journal[0])
+		unlink(b->journal);
 }
 
 /*
  * vmxd died mid-backup: the library left the repository consistent (every
- * listed backup restorable, at worst unreferenced chunks for gc). The disks'
- * bitmaps are marked in_use (never closed), so the next backup is full.
+ * listed backup restorable, at worst unreferenced chunks for gc). What this
+ * job's journal names is removed (manifests only, as bk_abort), so the
+ * domain's backup is all or nothing. The disks' bitmaps were not cleared and
+ * are marked in_use (never closed), so the next backup is full.
  */
 static void bk_recover(struct vmxd *v, const char *arg)
 {
-	(void)v;
-	(void)arg;
+	char dom[256], journal[PATH_MAX], line[PATH_MAX], repo[PATH_MAX];
+	char path[PATH_MAX + 256];
+	const char *sp = strchr(arg, ' ');
+	FILE *f;
+
+	if (!sp || (size_t)(sp - arg) >= sizeof(dom))
+		return;
+	snprintf(dom, sizeof(dom), "%.*s", (int)(sp - arg), arg);
+	if (bk_journal_path(v, dom, journal, sizeof(journal), NULL) < 0 ||
+	    !(f = fopen(journal, "re")))
+		return;
+	if (fgets(repo, sizeof(repo), f)) {
+		repo[strcspn(repo, "\n")] = '\0';
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (!line[0] || strchr(line, '/') || line[0] == '.')
+				continue;
+			if (snprintf(path, sizeof(path), "%s/backups/%.200s.json", repo, line) >=
+			    (int)sizeof(path))
+				continue;
+			if (unlink(path) == 0)
+				log_warn("backup %s (interrupted job) removed from %s", line, repo);
+		}
+	}
+	fclose(f);
+	unlink(journal);
 }
 
 static void bk_free(struct vmxd_job *j)
