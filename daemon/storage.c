@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "storage/backup.h"
@@ -534,6 +535,7 @@ int stor_backup_list(struct vmxd *v, json_object *args, json_object **res,
 struct conv {
 	struct img *src, *dst;
 	uint64_t off;
+	int slice_ms;            /* test knob: a pause per slice */
 	char partial[PATH_MAX], final[PATH_MAX];
 	void *buf;
 };
@@ -543,6 +545,7 @@ static int conv_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	struct conv *c = calloc(1, sizeof(*c));
 	struct img_create_opts o;
 	const char *src, *dst, *fmt;
+	json_object *sl;
 	int rc;
 
 	if (!c)
@@ -575,6 +578,11 @@ static int conv_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	}
 	if ((rc = img_open(c->partial, fmt, IMG_RDWR, &c->dst, err)) < 0)
 		return rc;
+	if (json_object_object_get_ex(args, "slice_ms", &sl) &&
+	    json_object_is_type(sl, json_type_int))
+		c->slice_ms = json_object_get_int(sl);
+	if (c->slice_ms < 0 || c->slice_ms > 10000)
+		return vx_err_set(err, -EINVAL, "disk-convert: slice_ms out of range");
 	if (!(c->buf = malloc(STOR_SLICE)))
 		return vx_err_set(err, -ENOMEM, "out of memory");
 	return 0;
@@ -606,6 +614,12 @@ static int conv_step(struct vmxd_job *j, struct vx_err *err)
 		c->off += pnum;
 	}
 	j->j_progress = c->src->size ? (int)(c->off * 100 / c->src->size) : 100;
+	if (c->slice_ms) {
+		struct timespec ts = { c->slice_ms / 1000,
+				       (long)(c->slice_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
 	return c->off >= c->src->size;
 }
 
@@ -681,7 +695,19 @@ struct bk {
 	int mode;                /* 0 auto, 1 full, 2 incremental */
 	struct bk_disk *disks;
 	size_t n, next;
+	struct backup_info *list;  /* the repository's backups at init */
+	int nlist;
 };
+
+/* Whether the repository holds a backup of bd made with this bitmap. */
+static int bk_has_parent(struct bk *b, struct bk_disk *bd)
+{
+	for (int i = 0; i < b->nlist; i++)
+		if (strcmp(b->list[i].disk, bd->name) == 0 &&
+		    strcmp(b->list[i].bitmap, b->bitmap) == 0)
+			return 1;
+	return 0;
+}
 
 /* Decides full or incremental for one disk, sets the bitmap up for it. */
 static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
@@ -713,6 +739,13 @@ static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
 					  "inconsistent (unclean close): take a full backup",
 					  bd->name);
 		return img_bitmap_clear(bd->img, b->bitmap, err);
+	}
+	if (b->mode != 1 && !bk_has_parent(b, bd)) {
+		if (b->mode == 2)
+			return vx_err_set(err, -EINVAL, "backup: %s has no earlier backup in "
+					  "%s to increment from: the first backup must be full",
+					  bd->name, b->repo);
+		return 0;
 	}
 	bd->incremental = b->mode != 1;
 	return 0;
@@ -788,6 +821,14 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	if ((rc = bk_journal_path(j->j_vmxd, d.sd.sd_name, b->journal,
 				  sizeof(b->journal), err)) < 0)
 		goto out;
+	snprintf(cfg, sizeof(cfg), "%s/config.json", repo);
+	if (stat(cfg, &stb) < 0) {
+		/* A new repository in an existing directory (or a new one in it). */
+		if ((rc = backup_repo_init(repo, 0, err)) < 0)
+			goto out;
+	}
+	if ((rc = backup_list(repo, &b->list, &b->nlist, err)) < 0)
+		goto out;
 	b->disks = calloc(d.xd->xdom_ndisks + 1, sizeof(*b->disks));
 	if (!b->disks) {
 		rc = vx_err_set(err, -ENOMEM, "out of memory");
@@ -821,12 +862,6 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 				d.sd.sd_name);
 		goto out;
 	}
-	snprintf(cfg, sizeof(cfg), "%s/config.json", repo);
-	if (stat(cfg, &stb) < 0) {
-		/* A new repository in an existing directory (or a new one in it). */
-		if ((rc = backup_repo_init(repo, 0, err)) < 0)
-			goto out;
-	}
 	/* Disks are locked now: no other backup of this domain owns the journal. */
 	if (bk_journal_add(b->journal, b->repo, 1) < 0)
 		rc = vx_err_errno(err, -errno, "backup: cannot create %s", b->journal);
@@ -850,11 +885,6 @@ static int bk_step(struct vmxd_job *j, struct vx_err *err)
 	/* Cleared in commit, once every disk of the domain is backed up. */
 	o.clear_bitmap = 0;
 	rc = backup_create(b->repo, bd->img, &o, bd->id, &st, err);
-	if (rc == -ENOENT && bd->incremental && b->mode == 0) {
-		/* No earlier backup to increment from (e.g. a new repository). */
-		o.incremental = bd->incremental = 0;
-		rc = backup_create(b->repo, bd->img, &o, bd->id, &st, err);
-	}
 	if (rc < 0) {
 		bd->id[0] = '\0';
 		return rc;
@@ -963,6 +993,7 @@ static void bk_free(struct vmxd_job *j)
 		if (b->disks[i].img)
 			img_close(b->disks[i].img, NULL);
 	free(b->disks);
+	free(b->list);
 	free(b);
 }
 
