@@ -107,7 +107,7 @@ int ctl_backup_list(struct ctl_opts *o, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	if (a.npos)
 		json_object_object_add(args, "domain", json_object_new_string(a.pos[0]));
-	rc = ctl_call(o, "backup-list", 0, args, &res);
+	rc = ctl_call(o, "backup-list", 1, args, &res);
 	if (rc == 0)
 		ctl_print_backups(o, res);
 	json_object_put(res);

@@ -128,7 +128,7 @@ static int ctl_disk_info(struct ctl_opts *o, int argc, char **argv)
 		return ctl_usage_error("disk", "path too long");
 	args = json_object_new_object();
 	json_object_object_add(args, "path", json_object_new_string(abs));
-	rc = ctl_call(o, "disk-info", 0, args, &res);
+	rc = ctl_call(o, "disk-info", 1, args, &res);
 	if (rc == 0)
 		ctl_print_disk_info(o, res);
 	json_object_put(res);

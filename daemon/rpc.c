@@ -457,12 +457,13 @@ static const struct rpc_verb rpc_verbs[] = {
 	{ "job-start", 1, rpc_job_start },
 	{ "job-cancel", 1, rpc_job_cancel },
 	{ "disk-create", 1, rpc_disk_create },
-	{ "disk-info",  0, rpc_disk_info },
+	/* rw socket only: vmxd opens the path with its own rights. */
+	{ "disk-info",  1, rpc_disk_info },
 	{ "snapshot-create", 1, rpc_snapshot_create },
 	{ "snapshot-list", 0, rpc_snapshot_list },
 	{ "snapshot-revert", 1, rpc_snapshot_revert },
 	{ "snapshot-delete", 1, rpc_snapshot_delete },
-	{ "backup-list", 0, rpc_backup_list },
+	{ "backup-list", 1, rpc_backup_list },
 };
 
 static const struct rpc_verb *rpc_lookup(const char *verb)

@@ -692,6 +692,7 @@ struct bk {
 	char repo[PATH_MAX];
 	char bitmap[32];         /* this repository's bitmap name */
 	char journal[PATH_MAX];  /* ids written so far, for bk_recover */
+	int journal_mine;        /* this job created it (and may remove it) */
 	int mode;                /* 0 auto, 1 full, 2 incremental */
 	struct bk_disk *disks;
 	size_t n, next;
@@ -865,6 +866,8 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	/* Disks are locked now: no other backup of this domain owns the journal. */
 	if (bk_journal_add(b->journal, b->repo, 1) < 0)
 		rc = vx_err_errno(err, -errno, "backup: cannot create %s", b->journal);
+	else
+		b->journal_mine = 1;
 out:
 	stor_dom_clear(&d);
 	return rc;
@@ -942,7 +945,7 @@ static void bk_abort(struct vmxd_job *j)
 				 b->disks[i].id);
 			unlink(path);
 		}
-	if (b->journal[0])
+	if (b->journal_mine)
 		unlink(b->journal);
 }
 

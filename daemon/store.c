@@ -733,9 +733,10 @@ int store_snapshot_add(struct store *st, const char *uuid, const char *name,
 	store_text(s, 3, disks);
 	sqlite3_bind_int64(s, 4, (int64_t)time(NULL));
 	if ((rc = store_done(st, s, "insert snapshot", err)) < 0) {
+		int dup = sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY;
+
 		store_rollback(st);
-		return sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY ?
-		       vx_err_set(err, -EEXIST, "snapshot '%s' exists", name) : rc;
+		return dup ? vx_err_set(err, -EEXIST, "snapshot '%s' exists", name) : rc;
 	}
 	if ((rc = store_commit(st, err)) < 0)
 		store_rollback(st);
