@@ -204,7 +204,10 @@ static void job_after_work(uv_work_t *w, int status)
 	struct vx_err err;
 	int cancel = atomic_load(&j->j_cancel);
 
-	if (status < 0 || j->j_rc < 0) {
+	/* A step that saw the cancel request itself stops with -ECANCELED. */
+	if (status == 0 && j->j_rc == -ECANCELED && cancel) {
+		j->j_rc = 0;
+	} else if (status < 0 || j->j_rc < 0) {
 		job_finish(j, "failed", status < 0 ? uv_strerror(status) : j->j_err.msg);
 		return;
 	}

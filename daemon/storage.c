@@ -698,6 +698,8 @@ struct bk {
 	size_t n, next;
 	struct backup_info *list;  /* the repository's backups at init */
 	int nlist;
+	struct vmxd_job *job;
+	int slice_ms;            /* test knob: a pause every 64 chunks */
 };
 
 /* Whether the repository holds a backup of bd made with this bitmap. */
@@ -797,7 +799,8 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	const char *repo, *mode;
 	struct stor_dom d;
 	struct stat stb;
-	char cfg[PATH_MAX + 16];
+	json_object *sl;
+	char cfg[PATH_MAX + 16], real[PATH_MAX];
 	int rc;
 
 	if (!b)
@@ -814,8 +817,13 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 		b->mode = 2;
 	else
 		return vx_err_set(err, -EINVAL, "backup: mode '%s' unknown", mode);
+	b->job = j;
+	if (json_object_object_get_ex(args, "slice_ms", &sl) &&
+	    json_object_is_type(sl, json_type_int))
+		b->slice_ms = json_object_get_int(sl);
+	if (b->slice_ms < 0 || b->slice_ms > 10000)
+		return vx_err_set(err, -EINVAL, "backup: slice_ms out of range");
 	snprintf(b->repo, sizeof(b->repo), "%s", repo);
-	stor_bitmap_name(repo, b->bitmap);
 	if ((rc = stor_dom_get_stopped(j->j_vmxd, args, "a backup", &d, err)) < 0)
 		return rc;
 	snprintf(j->j_arg, sizeof(j->j_arg), "%.200s %.300s", d.sd.sd_name, repo);
@@ -828,6 +836,8 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 		if ((rc = backup_repo_init(repo, 0, err)) < 0)
 			goto out;
 	}
+	/* One bitmap per repository, however its path is spelt. */
+	stor_bitmap_name(realpath(repo, real) ? real : repo, b->bitmap);
 	if ((rc = backup_list(repo, &b->list, &b->nlist, err)) < 0)
 		goto out;
 	b->disks = calloc(d.xd->xdom_ndisks + 1, sizeof(*b->disks));
@@ -873,6 +883,21 @@ out:
 	return rc;
 }
 
+/* Pool thread, inside backup_create: progress, and cancel between chunks. */
+static int bk_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct bk *b = ctx;
+
+	b->job->j_progress = (int)((b->next * 100 + (total ? done * 100 / total : 0)) / b->n);
+	if (b->slice_ms) {
+		struct timespec ts = { b->slice_ms / 1000,
+				       (long)(b->slice_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	return atomic_load(&b->job->j_cancel) != 0;
+}
+
 static int bk_step(struct vmxd_job *j, struct vx_err *err)
 {
 	struct bk *b = j->j_priv;
@@ -887,6 +912,8 @@ static int bk_step(struct vmxd_job *j, struct vx_err *err)
 	o.incremental = bd->incremental;
 	/* Cleared in commit, once every disk of the domain is backed up. */
 	o.clear_bitmap = 0;
+	o.progress = bk_progress;
+	o.progress_ctx = b;
 	rc = backup_create(b->repo, bd->img, &o, bd->id, &st, err);
 	if (rc < 0) {
 		bd->id[0] = '\0';

@@ -637,6 +637,42 @@ static void vmctl_disk_convert_cancel_leaves_nothing(void **state)
 	assert_true(img_same(src, dst));
 }
 
+/* Cancel a backup inside a disk: no backup listed, the next one is full. */
+static void vmctl_backup_cancel_leaves_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], repo[200], cmd[700];
+	char ids[8][128];
+	const char *types[8];
+	int id = 0;
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "repo", repo, sizeof(repo));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 256M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "bc", 1, "vda", a, "qcow2");
+	img_fill(a, 0, 65536, 0x44);
+	/* slice_ms (a test knob) pauses 50 ms every 64 chunks (4 MiB). */
+	assert_int_equal(CTL(e, out, "job-start backup name=bc repo=%s slice_ms=50", repo), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &id), 1);
+	assert_int_equal(CTL(e, out, "job-cancel %d", id), 0);
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(CTL(e, out, "job-list"), 0);
+		if (!strstr(out, "running"))
+			break;
+		h_sleep_ms(10);
+	}
+	assert_non_null(strstr(out, "cancelled"));
+	assert_int_equal(backup_ids(e, repo, NULL, ids, types, 8), 0);
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s/tmp)\"", repo);
+	assert_int_equal(system(cmd), 0);
+	/* The disk is unlocked again and the next backup runs (full). */
+	if (CTL(e, out, "backup bc --repo %s", repo) != 0)
+		fail_msg("backup after cancel: %s", out);
+	assert_int_equal(backup_ids(e, repo, NULL, ids, types, 8), 1);
+	assert_string_equal(types[0], "full");
+}
+
 static void vmctl_storage_json_output(void **state)
 {
 	struct env *e = *state;
@@ -672,6 +708,7 @@ int main(void)
 		T(vmctl_backup_errors),
 		T(vmctl_backup_after_revert_is_full),
 		T(vmxd_kill9_mid_backup_keeps_repo_consistent),
+		T(vmctl_backup_cancel_leaves_nothing),
 		T(vmctl_storage_json_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
