@@ -309,7 +309,7 @@ int stor_snapshot_create(struct vmxd *v, json_object *args, json_object **res,
 	struct stor_dom d;
 	const char *name;
 	size_t done = 0, len = 0;
-	int rc;
+	int rc, nq = 0;
 
 	if ((rc = stor_arg_str(args, "snapshot", 1, &name, err)) < 0 ||
 	    (rc = stor_snap_name(name, err)) < 0 ||
@@ -322,13 +322,31 @@ int stor_snapshot_create(struct vmxd *v, json_object *args, json_object **res,
 	}
 	for (size_t i = 0; i < d.xd->xdom_ndisks; i++)
 		if (stor_disk_is(&d.xd->xdom_disks[i], "qcow2"))
-			done++;
-	if (!done) {
+			nq++;
+	if (!nq) {
 		rc = vx_err_set(err, -ENOTSUP, "domain '%s' has no writable qcow2 disk "
 				"(internal snapshots need qcow2)", d.sd.sd_name);
 		goto out;
 	}
-	/* All or nothing: a failing disk deletes the snapshots made before it. */
+	/*
+	 * All or nothing: recorded as 'creating' first (a crash is undone at
+	 * the next start, stor_recover), then a failing disk deletes the
+	 * snapshots made before it.
+	 */
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
+		struct xml_disk *xd = &d.xd->xdom_disks[i];
+
+		if (!stor_disk_is(xd, "qcow2"))
+			continue;
+		len += (size_t)snprintf(disks + len, sizeof(disks) - len, "%s%s",
+				       len ? "," : "", xd->xd_target);
+		if (len >= sizeof(disks)) {
+			rc = vx_err_set(err, -E2BIG, "too many disks");
+			goto out;
+		}
+	}
+	if ((rc = store_snapshot_add(v->store, d.sd.sd_uuid, name, disks, 1, err)) < 0)
+		goto out;
 	done = 0;
 	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
 		struct xml_disk *xd = &d.xd->xdom_disks[i];
@@ -338,20 +356,16 @@ int stor_snapshot_create(struct vmxd *v, json_object *args, json_object **res,
 		if ((rc = stor_snap_disk(xd->xd_source, "create", name, err)) < 0)
 			break;
 		done = i + 1;
-		len += (size_t)snprintf(disks + len, sizeof(disks) - len, "%s%s",
-				       len ? "," : "", xd->xd_target);
-		if (len >= sizeof(disks)) {
-			rc = vx_err_set(err, -E2BIG, "too many disks");
-			break;
-		}
+		vmxd_test_crash("snapshot-mid"); /* tests: kill -9 between disks */
 	}
 	if (rc == 0)
-		rc = store_snapshot_add(v->store, d.sd.sd_uuid, name, disks, err);
+		rc = store_snapshot_done(v->store, d.sd.sd_uuid, name, disks, err);
 	if (rc < 0) {
 		for (size_t i = 0; i < done; i++)
 			if (stor_disk_is(&d.xd->xdom_disks[i], "qcow2"))
 				stor_snap_disk(d.xd->xdom_disks[i].xd_source, "delete",
 					       name, NULL);
+		store_snapshot_del(v->store, d.sd.sd_uuid, name, NULL);
 		goto out;
 	}
 	*res = json_object_new_object();
@@ -462,6 +476,43 @@ int stor_snapshot_list(struct vmxd *v, json_object *args, json_object **res,
 	*res = json_object_new_object();
 	json_object_object_add(*res, "snapshots", arr);
 	return 0;
+}
+
+/*
+ * Startup: a snapshot still 'creating' was interrupted by a vmxd crash.
+ * Its name is ours (recorded before the disks were touched): delete it
+ * from every disk that has it, then the record.
+ */
+void stor_recover(struct vmxd *v)
+{
+	struct store_snapshot *s;
+	struct vx_err err;
+	size_t n;
+
+	if (store_snapshot_list(v->store, NULL, &s, &n, &err) < 0) {
+		log_err("cannot list snapshots: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct store_domain sd;
+		struct xml_domain *xd = NULL;
+
+		if (store_domain_get(v->store, s[i].ss_uuid, &sd, NULL) < 0)
+			continue;
+		if (xml_domain_parse(sd.sd_xml, strlen(sd.sd_xml), &xd, NULL) == 0) {
+			for (size_t k = 0; k < xd->xdom_ndisks; k++)
+				if (stor_disk_is(&xd->xdom_disks[k], "qcow2") &&
+				    stor_list_has(s[i].ss_disks, xd->xdom_disks[k].xd_target))
+					stor_snap_disk(xd->xdom_disks[k].xd_source, "delete",
+						       s[i].ss_name, NULL);
+			xml_domain_free(xd);
+		}
+		store_snapshot_del(v->store, s[i].ss_uuid, s[i].ss_name, NULL);
+		log_warn("domain %s: snapshot %s was interrupted by a vmxd crash; "
+			 "removed from its disks", sd.sd_name, s[i].ss_name);
+		store_domain_clear(&sd);
+	}
+	free(s);
 }
 
 /* ---- backup-list ---- */

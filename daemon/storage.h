@@ -29,6 +29,9 @@ int stor_snapshot_delete(struct vmxd *v, json_object *args, json_object **res,
 int stor_backup_list(struct vmxd *v, json_object *args, json_object **res,
 		     struct vx_err *err);
 
+/* Startup: undoes snapshots a crash left half made. */
+void stor_recover(struct vmxd *v);
+
 /* Job kinds: disk-convert, backup, verify, restore. */
 extern const struct job_ops stor_convert_ops;
 extern const struct job_ops stor_backup_ops;

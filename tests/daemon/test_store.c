@@ -239,9 +239,9 @@ static void store_snapshots_add_get_list_delete_cascade(void **state)
 	size_t n;
 
 	assert_int_equal(store_domain_define(f->st, d, "<x/>", 1, NULL, &err), 0);
-	assert_int_equal(store_snapshot_add(f->st, U1, "s1", "vda,vdb", &err), 0);
-	assert_int_equal(store_snapshot_add(f->st, U1, "s2", "vda", &err), 0);
-	assert_int_equal(store_snapshot_add(f->st, U1, "s1", "vda", &err), -EEXIST);
+	assert_int_equal(store_snapshot_add(f->st, U1, "s1", "vda,vdb", 0, &err), 0);
+	assert_int_equal(store_snapshot_add(f->st, U1, "s2", "vda", 1, &err), 0);
+	assert_int_equal(store_snapshot_add(f->st, U1, "s1", "vda", 0, &err), -EEXIST);
 	assert_int_equal(store_snapshot_get(f->st, U1, "s1", disks, sizeof(disks), &err), 0);
 	assert_string_equal(disks, "vda,vdb");
 	assert_int_equal(store_snapshot_get(f->st, U1, "nope", NULL, 0, &err), -ENOENT);
@@ -249,6 +249,17 @@ static void store_snapshots_add_get_list_delete_cascade(void **state)
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].ss_name, "s1");
 	assert_string_equal(v[1].ss_disks, "vda");
+	assert_false(v[0].ss_creating);
+	assert_true(v[1].ss_creating);
+	free(v);
+	/* NULL: every snapshot still being created, of any domain. */
+	assert_int_equal(store_snapshot_list(f->st, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].ss_uuid, U1);
+	free(v);
+	assert_int_equal(store_snapshot_done(f->st, U1, "s2", "vda,vdb", &err), 0);
+	assert_int_equal(store_snapshot_list(f->st, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
 	free(v);
 	assert_int_equal(store_snapshot_del(f->st, U1, "s1", &err), 0);
 	assert_int_equal(count(f, "snapshots"), 1);

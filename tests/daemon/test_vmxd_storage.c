@@ -637,6 +637,48 @@ static void vmctl_disk_convert_cancel_leaves_nothing(void **state)
 	assert_true(img_same(src, dst));
 }
 
+/* kill -9 between the snapshots of two disks: undone at restart. */
+static void vmxd_kill9_mid_snapshot_leaves_no_half_state(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200], cmd[700], db[300];
+	json_object *o, *arr;
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "b.qcow2", b, sizeof(b));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", b);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "ks", 2, "vda", a, "qcow2", "vdb", b, "qcow2");
+
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "snapshot-mid") > 0);
+	assert_int_not_equal(CTL(e, out, "snapshot-create ks s1"), 0);
+	waitpid(e->vmxd, NULL, 0);
+	e->vmxd = 0;
+	assert_true(h_vmxd_start(e, NULL) > 0);
+
+	o = ctl_json(e, "snapshot-list ks");
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	assert_int_equal(json_object_array_length(arr), 0);
+	json_object_put(o);
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "disk info %s", i ? b : a);
+		o = ctl_json(e, cmd);
+		assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+		assert_int_equal(json_object_array_length(arr), 0);
+		json_object_put(o);
+	}
+	snprintf(db, sizeof(db), "%s", e->db);
+	h_vmxd_stop(e, SIGTERM);
+	snprintf(cmd, sizeof(cmd), BINDIR "/vmxd --check-db --database %s >/dev/null 2>&1", db);
+	assert_int_equal(system(cmd), 0);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	/* The name is free again. */
+	ctl_ok(e, out, sizeof(out), "snapshot-create ks s1");
+}
+
 /* Cancel a backup inside a disk: no backup listed, the next one is full. */
 static void vmctl_backup_cancel_leaves_nothing(void **state)
 {
@@ -709,6 +751,7 @@ int main(void)
 		T(vmctl_backup_after_revert_is_full),
 		T(vmxd_kill9_mid_backup_keeps_repo_consistent),
 		T(vmctl_backup_cancel_leaves_nothing),
+		T(vmxd_kill9_mid_snapshot_leaves_no_half_state),
 		T(vmctl_storage_json_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
