@@ -1115,6 +1115,11 @@ static int rs_init_common(struct vmxd_job *j, json_object *args, int restore,
 	if (access(cfg, F_OK) < 0)
 		return vx_err_set(err, -ENOENT, "no backup '%s' in %s", id, repo);
 	if (restore) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
+		if (dir[0] && access(dir, W_OK) < 0)
+			return vx_err_errno(err, -errno, "restore: directory %s", dir);
 		snprintf(r->path, sizeof(r->path), "%s", path);
 		snprintf(r->fmt, sizeof(r->fmt), "%s", fmt ? fmt : "qcow2");
 		if (access(path, F_OK) == 0)

@@ -476,6 +476,7 @@ static void vmctl_backup_errors(void **state)
 {
 	struct env *e = *state;
 	char out[4096], a[200], r[200], repo[200], cmd[700];
+	char ids[8][128];
 
 	disk_path(e, "a.qcow2", a, sizeof(a));
 	disk_path(e, "r.raw", r, sizeof(r));
@@ -514,6 +515,13 @@ static void vmctl_backup_errors(void **state)
 	assert_int_equal(CTL(e, out, "restore --repo %s nope %s/o.qcow2", repo, e->dir), 5);
 	assert_int_equal(CTL(e, out, "restore --repo %s x %s/o --format vmdk", repo, e->dir), 1);
 	assert_int_equal(CTL(e, out, "restore --repo %s x %s", repo, a), 5);
+	assert_int_equal(backup_ids(e, repo, "be", ids, NULL, 8), 4);
+	/* A restore into a missing directory is refused before the job runs. */
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s/no/dir/x.qcow2", repo, ids[0],
+			     e->dir), 5);
+	assert_non_null(strstr(out, "no/dir"));
+	/* ... and onto an existing file. */
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, ids[0], a), 6);
 	assert_int_equal(CTL(e, out, "-r backup be --repo %s", repo), 4);
 	/* backup-list reads any directory with vmxd's rights: rw socket only. */
 	assert_int_equal(CTL(e, out, "-r backup-list --repo %s", repo), 4);
