@@ -80,6 +80,18 @@ static int stor_arg_format(json_object *args, const char *key, int required,
 
 /* ---- disk-create, disk-info ---- */
 
+/* Images are regular files (a FIFO or device would block the loop). */
+static int stor_regular(const char *path, struct vx_err *err)
+{
+	struct stat stb;
+
+	if (stat(path, &stb) < 0)
+		return vx_err_errno(err, -errno, "%s", path);
+	if (!S_ISREG(stb.st_mode))
+		return vx_err_set(err, -EINVAL, "%s is not a regular file", path);
+	return 0;
+}
+
 int stor_disk_create(struct vmxd *v, json_object *args, json_object **res,
 		     struct vx_err *err)
 {
@@ -133,7 +145,8 @@ int stor_disk_info(struct vmxd *v, json_object *args, json_object **res,
 	if ((rc = stor_arg_path(args, "path", &path, err)) < 0)
 		return rc;
 	/* Shared: info must work on a disk a running domain holds. */
-	if ((rc = img_open(path, NULL, IMG_SHARED, &img, err)) < 0)
+	if ((rc = stor_regular(path, err)) < 0 ||
+	    (rc = img_open(path, NULL, IMG_SHARED, &img, err)) < 0)
 		return rc;
 	o = json_object_new_object();
 	json_object_object_add(o, "path", json_object_new_string(path));
@@ -612,7 +625,8 @@ static int conv_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	if (access(dst, F_OK) == 0)
 		return vx_err_set(err, -EEXIST, "disk-convert: %s exists", dst);
 	snprintf(c->final, sizeof(c->final), "%s", dst);
-	if ((rc = img_open(src, NULL, 0, &c->src, err)) < 0)
+	if ((rc = stor_regular(src, err)) < 0 ||
+	    (rc = img_open(src, NULL, 0, &c->src, err)) < 0)
 		return rc;
 	snprintf(c->partial, sizeof(c->partial), "%s.partial", dst);
 	if (access(c->partial, F_OK) == 0) {

@@ -249,6 +249,9 @@ static void vmctl_disk_errors(void **state)
 	assert_int_equal(CTL(e, out, "disk info %s/nope.qcow2", e->dir), 5);
 	assert_int_equal(CTL(e, out, "--json disk info %s/nope.qcow2", e->dir), 5);
 	assert_non_null(strstr(out, "\"status\": \"not-found\""));
+	assert_int_equal(CTL(e, out, "disk info /dev/null"), 7);
+	assert_non_null(strstr(out, "not a regular file"));
+	assert_int_equal(CTL(e, out, "disk info relative.qcow2"), 5);
 	assert_int_equal(CTL(e, out, "disk convert %s %s --format qcow2", p, p), 6);
 	assert_int_equal(CTL(e, out, "disk convert %s/nope %s/x --format raw", e->dir,
 			     e->dir), 5);
