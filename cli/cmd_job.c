@@ -65,9 +65,12 @@ static int ctl_job_arg(json_object *args, const char *kv)
 	return 0;
 }
 
-/* Follows job id's events until job-done; returns the exit code. */
+/*
+ * Follows job id's events until job-done; returns the exit code. With done,
+ * a successful job's event is handed over (*done) instead of printed.
+ */
 static int ctl_job_wait(struct ctl_opts *o, int fd, struct proto_rbuf *rb,
-			int64_t id, const char *kind)
+			int64_t id, const char *kind, json_object **done)
 {
 	struct proto_msg m;
 	struct vx_err err;
@@ -95,7 +98,9 @@ static int ctl_job_wait(struct ctl_opts *o, int fd, struct proto_rbuf *rb,
 			json_object_object_get_ex(m.pm_body, "error", &e);
 			ok = st && strcmp(json_object_get_string(st), "done") == 0;
 			ctl_progress(o, kind, json_object_get_int(v), 1);
-			if (ok)
+			if (ok && done)
+				*done = json_object_get(m.pm_body);
+			else if (ok)
 				ctl_print_ok(o, m.pm_body, "Job %lld done", (long long)id);
 			else
 				ctl_print_error(o, st ? json_object_get_string(st) : "failed",
@@ -107,31 +112,16 @@ static int ctl_job_wait(struct ctl_opts *o, int fd, struct proto_rbuf *rb,
 	}
 }
 
-int ctl_job_start(struct ctl_opts *o, int argc, char **argv)
+int ctl_job_run(struct ctl_opts *o, const char *kind, json_object *args,
+		int wait, json_object **done)
 {
-	json_object *args, *res;
+	json_object *res;
 	struct proto_rbuf rb;
-	int wait = 0, fd, rc;
-	const char *kind = NULL;
+	int fd, rc;
 	int64_t id;
 
-	args = json_object_new_object();
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--wait") == 0)
-			wait = 1;
-		else if (strcmp(argv[i], "--json") == 0)
-			continue;
-		else if (!kind && !strchr(argv[i], '='))
-			kind = argv[i];
-		else if (ctl_job_arg(args, argv[i]) < 0) {
-			json_object_put(args);
-			return ctl_usage_error(argv[0], "expected KEY=VALUE, got '%s'", argv[i]);
-		}
-	}
-	if (!kind) {
-		json_object_put(args);
-		return ctl_usage_error(argv[0], "missing job kind");
-	}
+	if (done)
+		*done = NULL;
 	json_object_object_add(args, "kind", json_object_new_string(kind));
 	fd = ctl_connect(o, 1, &rb);
 	if (fd < 0) {
@@ -152,9 +142,35 @@ int ctl_job_start(struct ctl_opts *o, int argc, char **argv)
 		ctl_print_ok(o, res, "Job %lld started", (long long)id);
 	json_object_put(res);
 	if (wait)
-		rc = ctl_job_wait(o, fd, &rb, id, kind);
+		rc = ctl_job_wait(o, fd, &rb, id, kind, done);
 out:
 	close(fd);
 	proto_rbuf_free(&rb);
 	return rc;
+}
+
+int ctl_job_start(struct ctl_opts *o, int argc, char **argv)
+{
+	json_object *args;
+	int wait = 0;
+	const char *kind = NULL;
+
+	args = json_object_new_object();
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--wait") == 0)
+			wait = 1;
+		else if (strcmp(argv[i], "--json") == 0)
+			continue;
+		else if (!kind && !strchr(argv[i], '='))
+			kind = argv[i];
+		else if (ctl_job_arg(args, argv[i]) < 0) {
+			json_object_put(args);
+			return ctl_usage_error(argv[0], "expected KEY=VALUE, got '%s'", argv[i]);
+		}
+	}
+	if (!kind) {
+		json_object_put(args);
+		return ctl_usage_error(argv[0], "missing job kind");
+	}
+	return ctl_job_run(o, kind, args, wait, NULL);
 }

@@ -65,6 +65,30 @@ int ctl_call_fd(struct ctl_opts *o, int fd, struct proto_rbuf *rb,
 int ctl_job_list(struct ctl_opts *o, int argc, char **argv);
 int ctl_job_start(struct ctl_opts *o, int argc, char **argv);
 int ctl_job_cancel(struct ctl_opts *o, int argc, char **argv);
+/*
+ * Starts a job of kind with args (owned). wait: follow its progress (a bar on
+ * a terminal) to the end; done (may be NULL) then gets the job-done event of
+ * a successful job instead of it being printed. Returns an exit code.
+ */
+int ctl_job_run(struct ctl_opts *o, const char *kind, json_object *args,
+		int wait, json_object **done);
+
+/* cmd_disk.c */
+int ctl_disk(struct ctl_opts *o, int argc, char **argv);
+/* An absolute path for vmxd (whose cwd is not ours); 0 or -1 (too long). */
+int ctl_abspath(const char *in, char *out, size_t len);
+
+/* cmd_snapshot.c */
+int ctl_snapshot_create(struct ctl_opts *o, int argc, char **argv);
+int ctl_snapshot_list(struct ctl_opts *o, int argc, char **argv);
+int ctl_snapshot_revert(struct ctl_opts *o, int argc, char **argv);
+int ctl_snapshot_delete(struct ctl_opts *o, int argc, char **argv);
+
+/* cmd_backup.c */
+int ctl_backup(struct ctl_opts *o, int argc, char **argv);
+int ctl_backup_list(struct ctl_opts *o, int argc, char **argv);
+int ctl_verify(struct ctl_opts *o, int argc, char **argv);
+int ctl_restore(struct ctl_opts *o, int argc, char **argv);
 
 /* cmd_vm.c */
 int ctl_define(struct ctl_opts *o, int argc, char **argv);
@@ -90,6 +114,10 @@ void ctl_print_dominfo(struct ctl_opts *o, json_object *result);
 void ctl_print_xml(struct ctl_opts *o, json_object *result);
 int ctl_exit_for_status(enum proto_status st);
 void ctl_print_jobs(struct ctl_opts *o, json_object *result);
+void ctl_print_json(json_object *o);
+void ctl_print_disk_info(struct ctl_opts *o, json_object *result);
+void ctl_print_snapshots(struct ctl_opts *o, json_object *result);
+void ctl_print_backups(struct ctl_opts *o, json_object *result);
 /* A progress bar on a terminal (stderr), nothing otherwise; done ends it. */
 void ctl_progress(struct ctl_opts *o, const char *what, int percent, int done);
 

@@ -33,6 +33,15 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "job-list",  ctl_job_list,  0, "", "list jobs (long operations)" },
 	{ "job-start", ctl_job_start, 1, "KIND [KEY=VALUE...] [--wait]", "start a job" },
 	{ "job-cancel", ctl_job_cancel, 1, "ID", "cancel a running job" },
+	{ "disk",      ctl_disk,      1, "create|info|convert ...", "disk images (see vmctl.8)" },
+	{ "snapshot-create", ctl_snapshot_create, 1, "DOMAIN NAME", "snapshot a stopped domain's qcow2 disks" },
+	{ "snapshot-list", ctl_snapshot_list, 0, "DOMAIN", "list a domain's snapshots" },
+	{ "snapshot-revert", ctl_snapshot_revert, 1, "DOMAIN NAME", "revert a stopped domain's disks" },
+	{ "snapshot-delete", ctl_snapshot_delete, 1, "DOMAIN NAME", "delete a snapshot" },
+	{ "backup",    ctl_backup,    1, "DOMAIN --repo DIR [--full|--incremental]", "back a stopped domain's disks up" },
+	{ "backup-list", ctl_backup_list, 1, "--repo DIR [DOMAIN]", "list the backups in a repository" },
+	{ "verify",    ctl_verify,    1, "--repo DIR BACKUP_ID", "re-read and re-hash a backup" },
+	{ "restore",   ctl_restore,   1, "--repo DIR BACKUP_ID DEST [--format F]", "restore a backup to a new image" },
 	{ NULL, NULL, 0, NULL, NULL },
 };
 
@@ -42,7 +51,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: vmctl [-c SOCKET] [-r] [--json] [-t SEC] VERB [ARGS]\n\nverbs:\n");
 	for (const struct ctl_verb *v = ctl_verbs; v->cv_name; v++)
-		fprintf(out, "  %-10s %-34s %s\n", v->cv_name, v->cv_usage, v->cv_help);
+		fprintf(out, "  %-15s %-41s %s\n", v->cv_name, v->cv_usage, v->cv_help);
 	fprintf(out, "\nexit codes: 0 ok, 1 usage, 2 protocol, 3 cannot connect, "
 		"4 denied/read-only,\n5 not found, 6 exists, 7 invalid/unsupported, "
 		"8 wrong state, 9 timeout, 10 internal\n");

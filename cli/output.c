@@ -5,9 +5,11 @@
  */
 #include "cli/ctl.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int ctl_exit_for_status(enum proto_status st)
@@ -28,7 +30,7 @@ int ctl_exit_for_status(enum proto_status st)
 	}
 }
 
-static void ctl_json_print(json_object *o)
+void ctl_print_json(json_object *o)
 {
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 		JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -42,7 +44,7 @@ void ctl_print_error(struct ctl_opts *o, const char *status, const char *msg)
 		json_object_object_add(e, "status", json_object_new_string(status));
 		json_object_object_add(e, "message", json_object_new_string(msg));
 		json_object_object_add(w, "error", e);
-		ctl_json_print(w);
+		ctl_print_json(w);
 		json_object_put(w);
 		return;
 	}
@@ -56,7 +58,7 @@ void ctl_print_ok(struct ctl_opts *o, json_object *result, const char *fmt, ...)
 	if (o->json) {
 		json_object *empty = result ? NULL : json_object_new_object();
 
-		ctl_json_print(result ? result : empty);
+		ctl_print_json(result ? result : empty);
 		json_object_put(empty);
 		return;
 	}
@@ -81,7 +83,7 @@ void ctl_print_list(struct ctl_opts *o, json_object *result)
 	size_t n, w = 4;
 
 	if (o->json) {
-		ctl_json_print(result);
+		ctl_print_json(result);
 		return;
 	}
 	json_object_object_get_ex(result, "domains", &arr);
@@ -117,7 +119,7 @@ void ctl_print_dominfo(struct ctl_opts *o, json_object *result)
 	};
 
 	if (o->json) {
-		ctl_json_print(result);
+		ctl_print_json(result);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -136,7 +138,7 @@ void ctl_print_xml(struct ctl_opts *o, json_object *result)
 	const char *x = ctl_str(result, "xml");
 
 	if (o->json) {
-		ctl_json_print(result);
+		ctl_print_json(result);
 		return;
 	}
 	fputs(x, stdout);
@@ -150,7 +152,7 @@ void ctl_print_jobs(struct ctl_opts *o, json_object *result)
 	size_t n;
 
 	if (o->json) {
-		ctl_json_print(result);
+		ctl_print_json(result);
 		return;
 	}
 	json_object_object_get_ex(result, "jobs", &arr);
@@ -181,4 +183,138 @@ void ctl_progress(struct ctl_opts *o, const char *what, int percent, int done)
 	if (done)
 		fputc('\n', stderr);
 	fflush(stderr);
+}
+
+/* "64 MiB" for humans; exact bytes are in --json. */
+static const char *ctl_size(int64_t n, char buf[32])
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)n;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, 32, u ? "%.1f %s" : "%.0f %s", d, unit[u]);
+	return buf;
+}
+
+static int64_t ctl_int(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static const char *ctl_time(int64_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm) || !strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, 32, "%" PRId64, t);
+	return buf;
+}
+
+void ctl_print_disk_info(struct ctl_opts *o, json_object *result)
+{
+	json_object *a = NULL;
+	char b1[32], b2[32];
+	size_t n;
+
+	if (o->json) {
+		ctl_print_json(result);
+		return;
+	}
+	printf("%-14s %s\n", "Image", ctl_str(result, "path"));
+	printf("%-14s %s\n", "Format", ctl_str(result, "format"));
+	printf("%-14s %s (%" PRId64 " bytes)\n", "Virtual size",
+	       ctl_size(ctl_int(result, "virtual_size"), b1), ctl_int(result, "virtual_size"));
+	printf("%-14s %s\n", "Allocated", ctl_size(ctl_int(result, "allocated"), b2));
+	json_object_object_get_ex(result, "backing_chain", &a);
+	n = a ? json_object_array_length(a) : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+
+		printf("%-14s %s (%s)\n", i ? "" : "Backing chain", ctl_str(e, "file"),
+		       ctl_str(e, "format"));
+	}
+	a = NULL;
+	json_object_object_get_ex(result, "snapshots", &a);
+	n = a ? json_object_array_length(a) : 0;
+	if (n) {
+		printf("Snapshots:\n %-4s %-24s %-19s %s\n", "Id", "Name", "Date", "Size");
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(a, i);
+
+			printf(" %-4s %-24s %-19s %s\n", ctl_str(e, "id"), ctl_str(e, "name"),
+			       ctl_time(ctl_int(e, "date"), b1),
+			       ctl_size(ctl_int(e, "disk_size"), b2));
+		}
+	}
+	a = NULL;
+	json_object_object_get_ex(result, "bitmaps", &a);
+	n = a ? json_object_array_length(a) : 0;
+	if (n) {
+		printf("Bitmaps:\n %-24s %-12s %s\n", "Name", "Granularity", "Flags");
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(a, i), *v = NULL;
+			int en, inc;
+
+			json_object_object_get_ex(e, "enabled", &v);
+			en = json_object_get_boolean(v);
+			json_object_object_get_ex(e, "inconsistent", &v);
+			inc = json_object_get_boolean(v);
+			printf(" %-24s %-12s %s%s\n", ctl_str(e, "name"),
+			       ctl_size(ctl_int(e, "granularity"), b1),
+			       en ? "auto" : "disabled", inc ? " in-use(inconsistent)" : "");
+		}
+	}
+}
+
+void ctl_print_snapshots(struct ctl_opts *o, json_object *result)
+{
+	json_object *a = NULL;
+	char b[32];
+	size_t n;
+
+	if (o->json) {
+		ctl_print_json(result);
+		return;
+	}
+	json_object_object_get_ex(result, "snapshots", &a);
+	n = a ? json_object_array_length(a) : 0;
+	printf(" %-24s %-19s %s\n", "Name", "Creation Time", "Disks");
+	printf("%.*s\n", 60, "------------------------------------------------------------");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+
+		printf(" %-24s %-19s %s\n", ctl_str(e, "name"),
+		       ctl_time(ctl_int(e, "created"), b), ctl_str(e, "disks"));
+	}
+}
+
+void ctl_print_backups(struct ctl_opts *o, json_object *result)
+{
+	json_object *a = NULL;
+	char b1[32], b2[32];
+	size_t n;
+
+	if (o->json) {
+		ctl_print_json(result);
+		return;
+	}
+	json_object_object_get_ex(result, "backups", &a);
+	n = a ? json_object_array_length(a) : 0;
+	printf(" %-40s %-20s %-11s %-19s %s\n", "Id", "Disk", "Type", "Time", "Size");
+	printf("%.*s\n", 104, "----------------------------------------------------"
+	       "----------------------------------------------------");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(a, i);
+
+		printf(" %-40s %-20s %-11s %-19s %s\n", ctl_str(e, "id"), ctl_str(e, "disk"),
+		       ctl_str(e, "type"), ctl_time(ctl_int(e, "time"), b1),
+		       ctl_size(ctl_int(e, "disk_size"), b2));
+	}
 }

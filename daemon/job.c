@@ -4,6 +4,7 @@
  */
 #include "daemon/vmxd.h"
 #include "daemon/job.h"
+#include "daemon/storage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -119,17 +120,25 @@ static void fill_free(struct vmxd_job *j)
 	free(f);
 }
 
-/* The job kinds. Storage jobs (backup, restore, convert) join this table. */
-static const struct job_ops job_kinds[] = {
-	{ "test-fill", fill_init, fill_step, fill_commit, fill_abort, fill_recover,
-	  fill_free },
+static const struct job_ops fill_ops = {
+	"test-fill", fill_init, fill_step, fill_commit, fill_abort, fill_recover,
+	fill_free,
+};
+
+/* The job kinds; the storage kinds live in storage.c. */
+static const struct job_ops *const job_kinds[] = {
+	&fill_ops,
+	&stor_convert_ops,
+	&stor_backup_ops,
+	&stor_verify_ops,
+	&stor_restore_ops,
 };
 
 static const struct job_ops *job_kind(const char *kind)
 {
 	for (size_t i = 0; i < sizeof(job_kinds) / sizeof(job_kinds[0]); i++)
-		if (strcmp(job_kinds[i].jo_kind, kind) == 0)
-			return &job_kinds[i];
+		if (strcmp(job_kinds[i]->jo_kind, kind) == 0)
+			return job_kinds[i];
 	return NULL;
 }
 
@@ -147,6 +156,9 @@ static void job_event(struct vmxd_job *j, const char *event, const char *state,
 		json_object_object_add(d, "state", json_object_new_string(state));
 	if (error)
 		json_object_object_add(d, "error", json_object_new_string(error));
+	/* What the job made (a backup job's commit adds the backup ids). */
+	if (state)
+		json_object_object_add(d, "arg", json_object_new_string(j->j_arg));
 	vmxd_broadcast(j->j_vmxd, event, d);
 }
 
@@ -192,7 +204,10 @@ static void job_after_work(uv_work_t *w, int status)
 	struct vx_err err;
 	int cancel = atomic_load(&j->j_cancel);
 
-	if (status < 0 || j->j_rc < 0) {
+	/* A step that saw the cancel request itself stops with -ECANCELED. */
+	if (status == 0 && j->j_rc == -ECANCELED && cancel) {
+		j->j_rc = 0;
+	} else if (status < 0 || j->j_rc < 0) {
 		job_finish(j, "failed", status < 0 ? uv_strerror(status) : j->j_err.msg);
 		return;
 	}

@@ -7,6 +7,7 @@
  */
 #include "daemon/vmxd.h"
 #include "daemon/job.h"
+#include "daemon/storage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -185,6 +186,7 @@ int main(int argc, char **argv)
 			       wd_usec / 2000);
 
 	job_recover_all(&v);
+	stor_recover(&v);
 	runner_reattach_all(&v);
 	if (v.conf.vc_autostart)
 		runner_autostart_all(&v);

@@ -7,6 +7,7 @@
  */
 #include "daemon/vmxd.h"
 #include "daemon/job.h"
+#include "daemon/storage.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -423,6 +424,18 @@ static int rpc_job_list(struct rpc_call *call)
 	return 0;
 }
 
+/* Storage verbs (storage.c) answer at once. */
+#define RPC_STOR(verb, fn) \
+	static int verb(struct rpc_call *call) \
+	{ return fn(call->rc_vmxd, call->rc_args, &call->rc_result, &call->rc_err); }
+RPC_STOR(rpc_disk_create, stor_disk_create)
+RPC_STOR(rpc_disk_info, stor_disk_info)
+RPC_STOR(rpc_snapshot_create, stor_snapshot_create)
+RPC_STOR(rpc_snapshot_list, stor_snapshot_list)
+RPC_STOR(rpc_snapshot_revert, stor_snapshot_revert)
+RPC_STOR(rpc_snapshot_delete, stor_snapshot_delete)
+RPC_STOR(rpc_backup_list, stor_backup_list)
+
 /* The verb table; PROTOCOL.md lists the same verbs. */
 static const struct rpc_verb rpc_verbs[] = {
 	{ "ping",      0, rpc_ping },
@@ -443,6 +456,14 @@ static const struct rpc_verb rpc_verbs[] = {
 	{ "job-list",  0, rpc_job_list },
 	{ "job-start", 1, rpc_job_start },
 	{ "job-cancel", 1, rpc_job_cancel },
+	{ "disk-create", 1, rpc_disk_create },
+	/* rw socket only: vmxd opens the path with its own rights. */
+	{ "disk-info",  1, rpc_disk_info },
+	{ "snapshot-create", 1, rpc_snapshot_create },
+	{ "snapshot-list", 0, rpc_snapshot_list },
+	{ "snapshot-revert", 1, rpc_snapshot_revert },
+	{ "snapshot-delete", 1, rpc_snapshot_delete },
+	{ "backup-list", 1, rpc_backup_list },
 };
 
 static const struct rpc_verb *rpc_lookup(const char *verb)

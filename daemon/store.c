@@ -76,6 +76,18 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE jobs ADD COLUMN arg TEXT;"
 	"ALTER TABLE jobs ADD COLUMN error TEXT;"
 	"ALTER TABLE jobs ADD COLUMN finished_at INTEGER;",
+	/*
+	 * 2 -> 3: internal disk snapshots of a domain (disks: targets, a,b).
+	 * state 'creating' while the disks are being snapshotted: a row left
+	 * so by a crash is undone at the next start.
+	 */
+	"CREATE TABLE snapshots ("
+	"  domain_id   INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,"
+	"  name        TEXT NOT NULL,"
+	"  disks       TEXT NOT NULL,"
+	"  state       TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('creating', 'ok')),"
+	"  created_at  INTEGER NOT NULL,"
+	"  PRIMARY KEY (domain_id, name));",
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -691,4 +703,145 @@ void store_job_list_free(struct store_job *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i].sj_arg);
 	free(v);
+}
+
+int store_job_set_arg(struct store *st, int64_t id, const char *arg,
+		      struct vx_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (!(s = store_prep(st, "UPDATE jobs SET arg = ?1 WHERE id = ?2", err)))
+		return -EIO;
+	store_text(s, 1, arg);
+	sqlite3_bind_int64(s, 2, id);
+	return store_done(st, s, "update job", err);
+}
+
+/* ---- snapshots ---- */
+
+int store_snapshot_add(struct store *st, const char *uuid, const char *name,
+		       const char *disks, int creating, struct vx_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = store_begin(st, err)) < 0)
+		return rc;
+	if (!(s = store_prep(st, "INSERT INTO snapshots (domain_id, name, disks,"
+			     " created_at, state) VALUES ((SELECT id FROM domains WHERE"
+			     " uuid = ?1), ?2, ?3, ?4, ?5)", err))) {
+		store_rollback(st);
+		return -EIO;
+	}
+	store_text(s, 1, uuid);
+	store_text(s, 2, name);
+	store_text(s, 3, disks);
+	sqlite3_bind_int64(s, 4, (int64_t)time(NULL));
+	store_text(s, 5, creating ? "creating" : "ok");
+	if ((rc = store_done(st, s, "insert snapshot", err)) < 0) {
+		int dup = sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY;
+
+		store_rollback(st);
+		return dup ? vx_err_set(err, -EEXIST, "snapshot '%s' exists", name) : rc;
+	}
+	if ((rc = store_commit(st, err)) < 0)
+		store_rollback(st);
+	return rc;
+}
+
+int store_snapshot_done(struct store *st, const char *uuid, const char *name,
+			const char *disks, struct vx_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (!(s = store_prep(st, "UPDATE snapshots SET state = 'ok', disks = ?3"
+			     " WHERE name = ?2 AND domain_id = (SELECT id FROM"
+			     " domains WHERE uuid = ?1)", err)))
+		return -EIO;
+	store_text(s, 1, uuid);
+	store_text(s, 2, name);
+	store_text(s, 3, disks);
+	return store_done(st, s, "update snapshot", err);
+}
+
+int store_snapshot_get(struct store *st, const char *uuid, const char *name,
+		       char *disks, size_t len, struct vx_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!(s = store_prep(st, "SELECT sn.disks FROM snapshots sn JOIN domains d"
+			     " ON d.id = sn.domain_id WHERE d.uuid = ?1 AND"
+			     " sn.name = ?2", err)))
+		return -EIO;
+	store_text(s, 1, uuid);
+	store_text(s, 2, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (disks)
+			snprintf(disks, len, "%s", sqlite3_column_text(s, 0));
+		store_release(s);
+		return 0;
+	}
+	store_release(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, err, "get snapshot");
+	return vx_err_set(err, -ENOENT, "no snapshot '%s'", name);
+}
+
+int store_snapshot_del(struct store *st, const char *uuid, const char *name,
+		       struct vx_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (!(s = store_prep(st, "DELETE FROM snapshots WHERE name = ?2 AND"
+			     " domain_id = (SELECT id FROM domains WHERE uuid = ?1)",
+			     err)))
+		return -EIO;
+	store_text(s, 1, uuid);
+	store_text(s, 2, name);
+	return store_done(st, s, "delete snapshot", err);
+}
+
+int store_snapshot_list(struct store *st, const char *uuid,
+			struct store_snapshot **out, size_t *n, struct vx_err *err)
+{
+	struct store_snapshot *v = NULL, *nv;
+	size_t cnt = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!(s = store_prep(st, "SELECT sn.name, sn.disks, sn.created_at, d.uuid,"
+			     " sn.state FROM snapshots sn JOIN domains d ON"
+			     " d.id = sn.domain_id WHERE (?1 IS NULL AND sn.state ="
+			     " 'creating') OR d.uuid = ?1 ORDER BY sn.created_at,"
+			     " sn.rowid", err)))
+		return -EIO;
+	store_text(s, 1, uuid);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		nv = realloc(v, (cnt + 1) * sizeof(*v));
+		if (!nv) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		snprintf(v[cnt].ss_name, sizeof(v[cnt].ss_name), "%s",
+			 sqlite3_column_text(s, 0));
+		snprintf(v[cnt].ss_disks, sizeof(v[cnt].ss_disks), "%s",
+			 sqlite3_column_text(s, 1));
+		v[cnt].ss_created = sqlite3_column_int64(s, 2);
+		snprintf(v[cnt].ss_uuid, sizeof(v[cnt].ss_uuid), "%s",
+			 sqlite3_column_text(s, 3));
+		v[cnt].ss_creating = strcmp((const char *)sqlite3_column_text(s, 4),
+					    "creating") == 0;
+		cnt++;
+	}
+	store_release(s);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return store_fail(st, err, "list snapshots");
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
 }

@@ -15,7 +15,7 @@
 #include "daemon/xml.h"
 #include "vx_err.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 
@@ -89,5 +89,34 @@ int store_job_update(struct store *st, int64_t id, const char *state,
 int store_job_list(struct store *st, const char *state,
 		   struct store_job **out, size_t *n, struct vx_err *err);
 void store_job_list_free(struct store_job *v, size_t n);
+/* A job's argument as its commit knows it (e.g. the backup ids made). */
+int store_job_set_arg(struct store *st, int64_t id, const char *arg,
+		      struct vx_err *err);
+
+/* Internal disk snapshots of a domain, as vmxd recorded them. */
+struct store_snapshot {
+	char ss_name[256];
+	char ss_disks[1024];     /* the targets holding it, "vda,vdb" */
+	int64_t ss_created;
+	char ss_uuid[37];        /* its domain */
+	int ss_creating;         /* disks being snapshotted (or a crash then) */
+};
+
+/*
+ * One transaction; -EEXIST when the domain has one of that name. creating:
+ * recorded before the disks are touched, store_snapshot_done when they are.
+ */
+int store_snapshot_add(struct store *st, const char *uuid, const char *name,
+		       const char *disks, int creating, struct vx_err *err);
+int store_snapshot_done(struct store *st, const char *uuid, const char *name,
+			const char *disks, struct vx_err *err);
+/* -ENOENT when unknown; disks (may be NULL) gets the targets. */
+int store_snapshot_get(struct store *st, const char *uuid, const char *name,
+		       char *disks, size_t len, struct vx_err *err);
+int store_snapshot_del(struct store *st, const char *uuid, const char *name,
+		       struct vx_err *err);
+/* Oldest first; free(*out). uuid NULL: every 'creating' one (startup). */
+int store_snapshot_list(struct store *st, const char *uuid,
+			struct store_snapshot **out, size_t *n, struct vx_err *err);
 
 #endif

@@ -112,7 +112,8 @@ void vmxd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /*
  * log.c: test hook. VMXD_TEST_CRASH=<point> makes vmxd SIGKILL itself at
- * that point: define-mid (store.c), start-mid (runner.c, after the spawn).
+ * that point: define-mid (store.c), start-mid (runner.c, after the spawn),
+ * snapshot-mid and backup-mid (storage.c, after the first disk).
  */
 void vmxd_test_crash(const char *point);
 

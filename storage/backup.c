@@ -657,6 +657,11 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 		goto out;
 	st.chunks = m.nchunks;
 	for (i = 0; i < m.nchunks; i++) {
+		if (o->progress && (i & 63) == 0 &&
+		    o->progress(o->progress_ctx, i, m.nchunks)) {
+			ret = vx_err_set(err, -ECANCELED, "backup: cancelled");
+			goto out;
+		}
 		off = i * r.chunk_size;
 		len = img->size - off < r.chunk_size ? img->size - off : r.chunk_size;
 		if (have_par && !chunk_dirty(bits, nbits, gbits, off, len)) {

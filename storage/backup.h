@@ -31,6 +31,13 @@ struct backup_opts {
 	int incremental;         /* 1: only chunks the bitmap marks, rest from parent */
 	const char *parent;      /* incremental: parent id; NULL = latest of disk */
 	int clear_bitmap;        /* clear the bitmap once the backup is durable */
+	/*
+	 * Optional, on the caller's thread every 64 chunks: done of total
+	 * chunks. Nonzero stops the backup with -ECANCELED before anything of
+	 * it is visible (its pack in tmp/ is removed, no manifest is written).
+	 */
+	int (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
 };
 
 struct backup_stats {

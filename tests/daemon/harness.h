@@ -200,7 +200,7 @@ static __attribute__((unused)) int h_ctl(struct env *e, char *out, size_t outlen
  * Writes a domain XML into the env dir; extra goes before <devices>.
  * Returns its path (static buffer).
  */
-static const char *h_xml_extra(struct env *e, const char *name, const char *type,
+static __attribute__((unused)) const char *h_xml_extra(struct env *e, const char *name, const char *type,
 			       const char *cmdline, const char *extra)
 {
 	static char path[200];
@@ -219,7 +219,7 @@ static const char *h_xml_extra(struct env *e, const char *name, const char *type
 	return path;
 }
 
-static const char *h_xml(struct env *e, const char *name, const char *type,
+static __attribute__((unused)) const char *h_xml(struct env *e, const char *name, const char *type,
 			 const char *cmdline)
 {
 	return h_xml_extra(e, name, type, cmdline, "");

@@ -215,7 +215,8 @@ static void store_migrates_version_1_to_current(void **state)
 	store_close(f->st);
 	/* Turn the fresh database back into a version 1 one. */
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "ALTER TABLE jobs DROP COLUMN arg;"
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE snapshots;"
+		"ALTER TABLE jobs DROP COLUMN arg;"
 		"ALTER TABLE jobs DROP COLUMN error;"
 		"ALTER TABLE jobs DROP COLUMN finished_at;"
 		"PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
@@ -224,6 +225,48 @@ static void store_migrates_version_1_to_current(void **state)
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
 	assert_int_equal(store_job_create(f->st, "test-fill", NULL, "/x", &id, &err), 0);
 	assert_int_equal(store_job_update(f->st, id, "done", 100, NULL, &err), 0);
+	/* 2 -> 3 made the snapshots table. */
+	assert_int_equal(count(f, "snapshots"), 0);
+}
+
+static void store_snapshots_add_get_list_delete_cascade(void **state)
+{
+	struct fixture *f = *state;
+	struct xml_domain *d = dom("a", U1, 2);
+	struct store_snapshot *v;
+	struct vx_err err;
+	char disks[64];
+	size_t n;
+
+	assert_int_equal(store_domain_define(f->st, d, "<x/>", 1, NULL, &err), 0);
+	assert_int_equal(store_snapshot_add(f->st, U1, "s1", "vda,vdb", 0, &err), 0);
+	assert_int_equal(store_snapshot_add(f->st, U1, "s2", "vda", 1, &err), 0);
+	assert_int_equal(store_snapshot_add(f->st, U1, "s1", "vda", 0, &err), -EEXIST);
+	assert_int_equal(store_snapshot_get(f->st, U1, "s1", disks, sizeof(disks), &err), 0);
+	assert_string_equal(disks, "vda,vdb");
+	assert_int_equal(store_snapshot_get(f->st, U1, "nope", NULL, 0, &err), -ENOENT);
+	assert_int_equal(store_snapshot_list(f->st, U1, &v, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].ss_name, "s1");
+	assert_string_equal(v[1].ss_disks, "vda");
+	assert_false(v[0].ss_creating);
+	assert_true(v[1].ss_creating);
+	free(v);
+	/* NULL: every snapshot still being created, of any domain. */
+	assert_int_equal(store_snapshot_list(f->st, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].ss_uuid, U1);
+	free(v);
+	assert_int_equal(store_snapshot_done(f->st, U1, "s2", "vda,vdb", &err), 0);
+	assert_int_equal(store_snapshot_list(f->st, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(store_snapshot_del(f->st, U1, "s1", &err), 0);
+	assert_int_equal(count(f, "snapshots"), 1);
+	/* Undefining the domain takes its snapshot records along. */
+	assert_int_equal(store_domain_undefine(f->st, U1, &err), 0);
+	assert_int_equal(count(f, "snapshots"), 0);
+	xml_domain_free(d);
 }
 
 int main(void)
@@ -235,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(store_state_and_autostart_persist_across_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_refuses_newer_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_migrates_version_1_to_current, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_snapshots_add_get_list_delete_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_refuses_corrupt_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,6 +127,41 @@ static void backup_full_incremental_restore(void **state)
 	assert_int_equal(backup_verify(st_path("repo"), "../etc/passwd", &err), -EINVAL);
 }
 
+/* Counts calls; asks to stop at the second (after 64 chunks). */
+static int stop_at_second(void *ctx, uint64_t done, uint64_t total)
+{
+	int *calls = ctx;
+
+	assert_true(done < total);
+	return ++*calls == 2;
+}
+
+static void backup_cancel_from_progress_leaves_nothing(void **state)
+{
+	struct backup_opts o = { .disk = "vm1", .bitmap = "bk",
+				 .progress = stop_at_second };
+	char id[BACKUP_ID_MAX], path[600];
+	struct vx_err err = { 0 };
+	struct backup_info *list;
+	struct img *img;
+	int n, calls = 0;
+
+	(void)state;
+	mkdisk("c.qcow2", 3);
+	assert_int_equal(backup_repo_init(st_path("crepo"), 0, &err), 0);
+	img = open_rw(st_path("c.qcow2"));
+	o.progress_ctx = &calls;
+	assert_int_equal(backup_create(st_path("crepo"), img, &o, id, NULL, &err), -ECANCELED);
+	assert_int_equal(calls, 2);
+	assert_int_equal(backup_list(st_path("crepo"), &list, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	/* Nothing left in tmp/ either. */
+	snprintf(path, sizeof(path), "test -z \"$(ls -A '%s/tmp')\"", st_path("crepo"));
+	assert_int_equal(system(path), 0);
+	assert_int_equal(img_close(img, &err), 0);
+}
+
 static void backup_dedup_across_disks(void **state)
 {
 	struct backup_opts a = { .disk = "a" }, b = { .disk = "b" };
@@ -350,6 +385,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(backup_full_incremental_restore),
+		cmocka_unit_test(backup_cancel_from_progress_leaves_nothing),
 		cmocka_unit_test(backup_dedup_across_disks),
 		cmocka_unit_test(backup_verify_detects_corruption),
 		cmocka_unit_test(backup_prune_and_gc),

@@ -1,0 +1,78 @@
+/*
+ * cmd_snapshot: internal snapshots of a stopped domain's qcow2 disks
+ * (snapshot-create/list/revert/delete DOMAIN [NAME]).
+ */
+#include "cli/ctl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Positional arguments: exactly want of them (argv[0] is the verb). */
+static int ctl_positional(int argc, char **argv, const char **pos, int want)
+{
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1])
+			return ctl_usage_error(argv[0], "unknown option %s", argv[i]);
+		if (n == want)
+			return ctl_usage_error(argv[0], "too many arguments");
+		pos[n++] = argv[i];
+	}
+	if (n < want)
+		return ctl_usage_error(argv[0], "missing argument");
+	return 0;
+}
+
+static int ctl_snapshot_verb(struct ctl_opts *o, int argc, char **argv,
+			     const char *verb, const char *done)
+{
+	const char *pos[2];
+	json_object *args, *res;
+	int rc;
+
+	if ((rc = ctl_positional(argc, argv, pos, 2)) != 0)
+		return rc;
+	args = json_object_new_object();
+	json_object_object_add(args, "name", json_object_new_string(pos[0]));
+	json_object_object_add(args, "snapshot", json_object_new_string(pos[1]));
+	rc = ctl_call(o, verb, 1, args, &res);
+	if (rc == 0)
+		ctl_print_ok(o, res, "Domain '%s': snapshot '%s' %s", pos[0], pos[1], done);
+	json_object_put(res);
+	return rc;
+}
+
+int ctl_snapshot_create(struct ctl_opts *o, int argc, char **argv)
+{
+	return ctl_snapshot_verb(o, argc, argv, "snapshot-create", "created");
+}
+
+int ctl_snapshot_revert(struct ctl_opts *o, int argc, char **argv)
+{
+	return ctl_snapshot_verb(o, argc, argv, "snapshot-revert", "reverted to");
+}
+
+int ctl_snapshot_delete(struct ctl_opts *o, int argc, char **argv)
+{
+	return ctl_snapshot_verb(o, argc, argv, "snapshot-delete", "deleted");
+}
+
+int ctl_snapshot_list(struct ctl_opts *o, int argc, char **argv)
+{
+	const char *pos[1];
+	json_object *args, *res;
+	int rc;
+
+	if ((rc = ctl_positional(argc, argv, pos, 1)) != 0)
+		return rc;
+	args = json_object_new_object();
+	json_object_object_add(args, "name", json_object_new_string(pos[0]));
+	rc = ctl_call(o, "snapshot-list", 0, args, &res);
+	if (rc == 0)
+		ctl_print_snapshots(o, res);
+	json_object_put(res);
+	return rc;
+}

@@ -1,0 +1,1226 @@
+/*
+ * storage: vmxd's disk, snapshot and backup verbs over libvxstorage, and the
+ * storage job kinds (disk-convert, backup, verify, restore). vmxd is the one
+ * place that opens images on a client's behalf, so the library's image locks
+ * keep two verbs (or a verb and a runner) off the same disk.
+ * Context: loop thread; the jobs' st_step functions run on the thread pool.
+ */
+#include "daemon/vmxd.h"
+#include "daemon/job.h"
+#include "daemon/storage.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storage/backup.h"
+#include "storage/bitmap.h"
+#include "storage/image.h"
+#include "storage/snapshot.h"
+
+/*
+ * The persistent dirty bitmaps incremental backups follow: one per
+ * repository ("vmxd-" and a hash of its path), because a backup clears its
+ * bitmap and another repository's next incremental must still see those
+ * changes.
+ */
+#define STOR_BITMAP_PFX "vmxd-"
+
+/* ---- arguments ---- */
+
+static int stor_arg_str(json_object *args, const char *key, int required,
+			const char **out, struct vx_err *err)
+{
+	json_object *v;
+
+	*out = NULL;
+	if (!args || !json_object_object_get_ex(args, key, &v) || !v) {
+		if (required)
+			return vx_err_set(err, -EINVAL, "argument '%s' missing", key);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return vx_err_set(err, -EINVAL, "argument '%s' must be a string", key);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+/* A path vmxd opens for a client: absolute (vmxd's cwd is not the client's). */
+static int stor_arg_path(json_object *args, const char *key, const char **out,
+			 struct vx_err *err)
+{
+	int rc;
+
+	if ((rc = stor_arg_str(args, key, 1, out, err)) < 0)
+		return rc;
+	if ((*out)[0] != '/')
+		return vx_err_set(err, -EINVAL, "argument '%s' must be an absolute path", key);
+	if (strlen(*out) >= PATH_MAX - 32)
+		return vx_err_set(err, -ENAMETOOLONG, "argument '%s' too long", key);
+	return 0;
+}
+
+static int stor_arg_format(json_object *args, const char *key, int required,
+			   const char **out, struct vx_err *err)
+{
+	int rc;
+
+	if ((rc = stor_arg_str(args, key, required, out, err)) < 0 || !*out)
+		return rc;
+	if (strcmp(*out, "raw") != 0 && strcmp(*out, "qcow2") != 0)
+		return vx_err_set(err, -EINVAL, "format '%s' unknown: use raw or qcow2", *out);
+	return 0;
+}
+
+/* ---- disk-create, disk-info ---- */
+
+/* Images are regular files (a FIFO or device would block the loop). */
+static int stor_regular(const char *path, struct vx_err *err)
+{
+	struct stat stb;
+
+	if (stat(path, &stb) < 0)
+		return vx_err_errno(err, -errno, "%s", path);
+	if (!S_ISREG(stb.st_mode))
+		return vx_err_set(err, -EINVAL, "%s is not a regular file", path);
+	return 0;
+}
+
+int stor_disk_create(struct vmxd *v, json_object *args, json_object **res,
+		     struct vx_err *err)
+{
+	struct img_create_opts o;
+	const char *path, *fmt, *backing;
+	json_object *sz;
+	int rc;
+
+	(void)v;
+	memset(&o, 0, sizeof(o));
+	if ((rc = stor_arg_path(args, "path", &path, err)) < 0 ||
+	    (rc = stor_arg_format(args, "format", 1, &fmt, err)) < 0 ||
+	    (rc = stor_arg_str(args, "backing", 0, &backing, err)) < 0)
+		return rc;
+	o.fmt = fmt;
+	o.backing = backing;
+	if (json_object_object_get_ex(args, "size", &sz) && sz) {
+		if (!json_object_is_type(sz, json_type_int) ||
+		    json_object_get_int64(sz) < 0)
+			return vx_err_set(err, -EINVAL, "argument 'size' must be a byte count");
+		o.size = (uint64_t)json_object_get_int64(sz);
+	}
+	if (backing && strcmp(fmt, "qcow2") != 0)
+		return vx_err_set(err, -EINVAL, "a backing file needs format qcow2");
+	if (!o.size && !backing)
+		return vx_err_set(err, -EINVAL, "argument 'size' missing (or zero)");
+	/* img_create truncates; never clobber an existing file. */
+	if (access(path, F_OK) == 0)
+		return vx_err_set(err, -EEXIST, "%s exists", path);
+	if ((rc = img_create(path, &o, err)) < 0)
+		return rc;
+	*res = json_object_new_object();
+	json_object_object_add(*res, "path", json_object_new_string(path));
+	json_object_object_add(*res, "format", json_object_new_string(fmt));
+	log_info("disk %s created (%s)", path, fmt);
+	return 0;
+}
+
+int stor_disk_info(struct vmxd *v, json_object *args, json_object **res,
+		   struct vx_err *err)
+{
+	struct img_snapshot_info *snaps = NULL;
+	struct img_bitmap_info *bms = NULL;
+	json_object *o, *chain, *a;
+	const char *path;
+	struct img *img;
+	struct stat stb;
+	int rc, n;
+
+	(void)v;
+	if ((rc = stor_arg_path(args, "path", &path, err)) < 0)
+		return rc;
+	/* Shared: info must work on a disk a running domain holds. */
+	if ((rc = stor_regular(path, err)) < 0 ||
+	    (rc = img_open(path, NULL, IMG_SHARED, &img, err)) < 0)
+		return rc;
+	o = json_object_new_object();
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "format", json_object_new_string(img_format(img)));
+	json_object_object_add(o, "virtual_size", json_object_new_int64((int64_t)img->size));
+	if (fstat(img->fd, &stb) == 0)
+		json_object_object_add(o, "allocated",
+				       json_object_new_int64((int64_t)stb.st_blocks * 512));
+	chain = json_object_new_array();
+	for (struct img *b = img; b->backing_name; b = b->backing) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "file", json_object_new_string(b->backing_name));
+		json_object_object_add(e, "format", json_object_new_string(
+			b->backing ? img_format(b->backing) :
+			b->backing_fmt ? b->backing_fmt : "?"));
+		json_object_array_add(chain, e);
+		if (!b->backing)
+			break;
+	}
+	json_object_object_add(o, "backing_chain", chain);
+	a = json_object_new_array();
+	if (img_snapshot_list(img, &snaps, &n, NULL) == 0) {
+		for (int i = 0; i < n; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "id", json_object_new_string(snaps[i].id));
+			json_object_object_add(e, "name", json_object_new_string(snaps[i].name));
+			json_object_object_add(e, "date", json_object_new_int64((int64_t)snaps[i].date_sec));
+			json_object_object_add(e, "disk_size",
+					       json_object_new_int64((int64_t)snaps[i].disk_size));
+			json_object_array_add(a, e);
+		}
+		free(snaps);
+	}
+	json_object_object_add(o, "snapshots", a);
+	a = json_object_new_array();
+	if (img_bitmap_list(img, &bms, &n, NULL) == 0) {
+		for (int i = 0; i < n; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "name", json_object_new_string(bms[i].name));
+			json_object_object_add(e, "granularity",
+					       json_object_new_int64(1ll << bms[i].granularity_bits));
+			json_object_object_add(e, "enabled", json_object_new_boolean(bms[i].enabled));
+			json_object_object_add(e, "inconsistent",
+					       json_object_new_boolean(bms[i].inconsistent));
+			json_object_array_add(a, e);
+		}
+		free(bms);
+	}
+	json_object_object_add(o, "bitmaps", a);
+	img_close(img, NULL);
+	*res = o;
+	return 0;
+}
+
+static void stor_bitmap_name(const char *repo, char out[32])
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+
+	for (const char *p = repo; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	snprintf(out, 32, STOR_BITMAP_PFX "%016llx", (unsigned long long)h);
+}
+
+/*
+ * A revert changes the disk behind the bitmaps' back: drop vmxd's bitmaps
+ * so the next backup of the disk is full.
+ */
+static void stor_bitmaps_drop(struct img *img)
+{
+	struct img_bitmap_info *bms;
+	int n;
+
+	if (img_bitmap_list(img, &bms, &n, NULL) < 0)
+		return;
+	for (int i = 0; i < n; i++)
+		if (strncmp(bms[i].name, STOR_BITMAP_PFX, strlen(STOR_BITMAP_PFX)) == 0)
+			img_bitmap_remove(img, bms[i].name, NULL);
+	free(bms);
+}
+
+/* ---- domains' disks ---- */
+
+struct stor_dom {
+	struct store_domain sd;
+	struct xml_domain *xd;
+};
+
+static void stor_dom_clear(struct stor_dom *d)
+{
+	xml_domain_free(d->xd);
+	store_domain_clear(&d->sd);
+}
+
+/*
+ * Looks the domain up and refuses a running one: its disks are the VMM's
+ * while it runs (a kvm domain's memory snapshot comes with the VMM).
+ */
+static int stor_dom_get_stopped(struct vmxd *v, json_object *args,
+				const char *what, struct stor_dom *d,
+				struct vx_err *err)
+{
+	const char *name;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((rc = stor_arg_str(args, "name", 1, &name, err)) < 0 ||
+	    (rc = store_domain_get(v->store, name, &d->sd, err)) < 0)
+		return rc;
+	if (runner_find(v, d->sd.sd_uuid)) {
+		if (strcmp(d->sd.sd_type, "kvm") == 0)
+			rc = vx_err_set(err, -EBUSY,
+					"domain '%s' is running: %s of a running kvm domain "
+					"needs the VMM (memory state); stop it first",
+					d->sd.sd_name, what);
+		else
+			rc = vx_err_set(err, -EBUSY,
+					"domain '%s' is running: %s works on stopped domains "
+					"only; stop it first", d->sd.sd_name, what);
+		store_domain_clear(&d->sd);
+		return rc;
+	}
+	if ((rc = xml_domain_parse(d->sd.sd_xml, strlen(d->sd.sd_xml), &d->xd, err)) < 0)
+		store_domain_clear(&d->sd);
+	return rc;
+}
+
+static int stor_disk_is(const struct xml_disk *xd, const char *fmt)
+{
+	return xd->xd_source && strcmp(xd->xd_device, "disk") == 0 &&
+	       !xd->xd_readonly && (!fmt || strcmp(xd->xd_format, fmt) == 0);
+}
+
+/* ---- snapshots ---- */
+
+static int stor_snap_name(const char *name, struct vx_err *err)
+{
+	if (!*name || strlen(name) > 200 || strchr(name, ',') ||
+	    strspn(name, "0123456789") == strlen(name))
+		return vx_err_set(err, -EINVAL,
+				  "snapshot name '%s' invalid: 1-200 characters, no comma, "
+				  "not all digits", name);
+	return 0;
+}
+
+/* Runs op on the snapshot name of the disk at path (opened read-write). */
+static int stor_snap_disk(const char *path, const char *op, const char *name,
+			  struct vx_err *err)
+{
+	struct img *img;
+	int rc;
+
+	if ((rc = img_open(path, "qcow2", IMG_RDWR, &img, err)) < 0)
+		return rc;
+	if (strcmp(op, "create") == 0)
+		rc = img_snapshot_create(img, name, err);
+	else if (strcmp(op, "revert") == 0 &&
+		 (rc = img_snapshot_apply(img, name, err)) == 0)
+		stor_bitmaps_drop(img);
+	else
+		rc = img_snapshot_delete(img, name, err);
+	if (img_close(img, rc < 0 ? NULL : err) < 0 && rc == 0)
+		rc = err ? err->code : -EIO;
+	return rc;
+}
+
+int stor_snapshot_create(struct vmxd *v, json_object *args, json_object **res,
+			 struct vx_err *err)
+{
+	char disks[1024] = "";
+	struct stor_dom d;
+	const char *name;
+	size_t done = 0, len = 0;
+	int rc, nq = 0;
+
+	if ((rc = stor_arg_str(args, "snapshot", 1, &name, err)) < 0 ||
+	    (rc = stor_snap_name(name, err)) < 0 ||
+	    (rc = stor_dom_get_stopped(v, args, "a snapshot", &d, err)) < 0)
+		return rc;
+	if (store_snapshot_get(v->store, d.sd.sd_uuid, name, NULL, 0, NULL) == 0) {
+		rc = vx_err_set(err, -EEXIST, "domain '%s' already has a snapshot '%s'",
+				d.sd.sd_name, name);
+		goto out;
+	}
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++)
+		if (stor_disk_is(&d.xd->xdom_disks[i], "qcow2"))
+			nq++;
+	if (!nq) {
+		rc = vx_err_set(err, -ENOTSUP, "domain '%s' has no writable qcow2 disk "
+				"(internal snapshots need qcow2)", d.sd.sd_name);
+		goto out;
+	}
+	/*
+	 * All or nothing: recorded as 'creating' first (a crash is undone at
+	 * the next start, stor_recover), then a failing disk deletes the
+	 * snapshots made before it.
+	 */
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
+		struct xml_disk *xd = &d.xd->xdom_disks[i];
+
+		if (!stor_disk_is(xd, "qcow2"))
+			continue;
+		len += (size_t)snprintf(disks + len, sizeof(disks) - len, "%s%s",
+				       len ? "," : "", xd->xd_target);
+		if (len >= sizeof(disks)) {
+			rc = vx_err_set(err, -E2BIG, "too many disks");
+			goto out;
+		}
+	}
+	if ((rc = store_snapshot_add(v->store, d.sd.sd_uuid, name, disks, 1, err)) < 0)
+		goto out;
+	done = 0;
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
+		struct xml_disk *xd = &d.xd->xdom_disks[i];
+
+		if (!stor_disk_is(xd, "qcow2"))
+			continue;
+		if ((rc = stor_snap_disk(xd->xd_source, "create", name, err)) < 0)
+			break;
+		done = i + 1;
+		vmxd_test_crash("snapshot-mid"); /* tests: kill -9 between disks */
+	}
+	if (rc == 0)
+		rc = store_snapshot_done(v->store, d.sd.sd_uuid, name, disks, err);
+	if (rc < 0) {
+		for (size_t i = 0; i < done; i++)
+			if (stor_disk_is(&d.xd->xdom_disks[i], "qcow2"))
+				stor_snap_disk(d.xd->xdom_disks[i].xd_source, "delete",
+					       name, NULL);
+		store_snapshot_del(v->store, d.sd.sd_uuid, name, NULL);
+		goto out;
+	}
+	*res = json_object_new_object();
+	json_object_object_add(*res, "domain", json_object_new_string(d.sd.sd_name));
+	json_object_object_add(*res, "snapshot", json_object_new_string(name));
+	json_object_object_add(*res, "disks", json_object_new_string(disks));
+	log_info("domain %s: snapshot %s created (%s)", d.sd.sd_name, name, disks);
+out:
+	stor_dom_clear(&d);
+	return rc;
+}
+
+/* Whether the comma-separated list names target. */
+static int stor_list_has(const char *list, const char *target)
+{
+	size_t tl = strlen(target);
+
+	for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0))
+		if (strncmp(p, target, tl) == 0 && (p[tl] == ',' || p[tl] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* revert and delete: the snapshot must be recorded; every disk it names. */
+static int stor_snapshot_each(struct vmxd *v, json_object *args, const char *op,
+			      json_object **res, struct vx_err *err)
+{
+	char disks[1024];
+	struct stor_dom d;
+	const char *name;
+	int rc;
+
+	if ((rc = stor_arg_str(args, "snapshot", 1, &name, err)) < 0 ||
+	    (rc = stor_dom_get_stopped(v, args, strcmp(op, "revert") == 0 ?
+				       "reverting a snapshot" : "deleting a snapshot",
+				       &d, err)) < 0)
+		return rc;
+	if ((rc = store_snapshot_get(v->store, d.sd.sd_uuid, name, disks,
+				     sizeof(disks), err)) < 0) {
+		if (rc == -ENOENT)
+			vx_err_set(err, rc, "domain '%s' has no snapshot '%s'",
+				   d.sd.sd_name, name);
+		goto out;
+	}
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
+		struct xml_disk *xd = &d.xd->xdom_disks[i];
+		if (!stor_disk_is(xd, "qcow2") || !stor_list_has(disks, xd->xd_target))
+			continue;
+		rc = stor_snap_disk(xd->xd_source, op, name, err);
+		/* delete: a snapshot someone already removed from a disk is fine. */
+		if (rc == -ENOENT && strcmp(op, "delete") == 0)
+			rc = 0;
+		if (rc < 0)
+			goto out;
+	}
+	if (strcmp(op, "delete") == 0 &&
+	    (rc = store_snapshot_del(v->store, d.sd.sd_uuid, name, err)) < 0)
+		goto out;
+	*res = json_object_new_object();
+	json_object_object_add(*res, "domain", json_object_new_string(d.sd.sd_name));
+	json_object_object_add(*res, "snapshot", json_object_new_string(name));
+	log_info("domain %s: snapshot %s %s", d.sd.sd_name, name,
+		 strcmp(op, "delete") == 0 ? "deleted" : "reverted to");
+out:
+	stor_dom_clear(&d);
+	return rc;
+}
+
+int stor_snapshot_revert(struct vmxd *v, json_object *args, json_object **res,
+			 struct vx_err *err)
+{
+	return stor_snapshot_each(v, args, "revert", res, err);
+}
+
+int stor_snapshot_delete(struct vmxd *v, json_object *args, json_object **res,
+			 struct vx_err *err)
+{
+	return stor_snapshot_each(v, args, "delete", res, err);
+}
+
+int stor_snapshot_list(struct vmxd *v, json_object *args, json_object **res,
+		       struct vx_err *err)
+{
+	struct store_snapshot *s;
+	struct store_domain sd;
+	const char *name;
+	json_object *arr;
+	size_t n;
+	int rc;
+
+	if ((rc = stor_arg_str(args, "name", 1, &name, err)) < 0 ||
+	    (rc = store_domain_get(v->store, name, &sd, err)) < 0)
+		return rc;
+	rc = store_snapshot_list(v->store, sd.sd_uuid, &s, &n, err);
+	store_domain_clear(&sd);
+	if (rc < 0)
+		return rc;
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "name", json_object_new_string(s[i].ss_name));
+		json_object_object_add(e, "created", json_object_new_int64(s[i].ss_created));
+		json_object_object_add(e, "disks", json_object_new_string(s[i].ss_disks));
+		json_object_array_add(arr, e);
+	}
+	free(s);
+	*res = json_object_new_object();
+	json_object_object_add(*res, "snapshots", arr);
+	return 0;
+}
+
+/*
+ * Startup: a snapshot still 'creating' was interrupted by a vmxd crash.
+ * Its name is ours (recorded before the disks were touched): delete it
+ * from every disk that has it, then the record.
+ */
+void stor_recover(struct vmxd *v)
+{
+	struct store_snapshot *s;
+	struct vx_err err;
+	size_t n;
+
+	if (store_snapshot_list(v->store, NULL, &s, &n, &err) < 0) {
+		log_err("cannot list snapshots: %s", err.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct store_domain sd;
+		struct xml_domain *xd = NULL;
+
+		if (store_domain_get(v->store, s[i].ss_uuid, &sd, NULL) < 0)
+			continue;
+		if (xml_domain_parse(sd.sd_xml, strlen(sd.sd_xml), &xd, NULL) == 0) {
+			for (size_t k = 0; k < xd->xdom_ndisks; k++)
+				if (stor_disk_is(&xd->xdom_disks[k], "qcow2") &&
+				    stor_list_has(s[i].ss_disks, xd->xdom_disks[k].xd_target))
+					stor_snap_disk(xd->xdom_disks[k].xd_source, "delete",
+						       s[i].ss_name, NULL);
+			xml_domain_free(xd);
+		}
+		store_snapshot_del(v->store, s[i].ss_uuid, s[i].ss_name, NULL);
+		log_warn("domain %s: snapshot %s was interrupted by a vmxd crash; "
+			 "removed from its disks", sd.sd_name, s[i].ss_name);
+		store_domain_clear(&sd);
+	}
+	free(s);
+}
+
+/* ---- backup-list ---- */
+
+/*
+ * The repository's name for a domain's disk: <domain>-<target>, characters
+ * outside [A-Za-z0-9._-] as '_' (the library's alphabet). target NULL: the
+ * prefix alone, for filtering.
+ */
+static int stor_repo_disk(const char *dom, const char *target, char out[64])
+{
+	int n = target ? snprintf(out, 64, "%s-%s", dom, target) :
+		snprintf(out, 64, "%s-", dom);
+
+	if (n < 0 || n >= 64)
+		return -ENAMETOOLONG;
+	for (char *p = out; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789._-", *p))
+			*p = '_';
+	return 0;
+}
+
+int stor_backup_list(struct vmxd *v, json_object *args, json_object **res,
+		     struct vx_err *err)
+{
+	struct backup_info *b;
+	const char *repo, *dom;
+	json_object *arr;
+	char pfx[64];
+	size_t dl = 0;
+	int rc, n;
+
+	(void)v;
+	if ((rc = stor_arg_path(args, "repo", &repo, err)) < 0 ||
+	    (rc = stor_arg_str(args, "domain", 0, &dom, err)) < 0 ||
+	    (rc = backup_list(repo, &b, &n, err)) < 0)
+		return rc;
+	if (dom && stor_repo_disk(dom, NULL, pfx) == 0)
+		dl = strlen(pfx);
+	else if (dom)
+		dl = sizeof(pfx);     /* matches nothing */
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		json_object *e;
+
+		/* Disks are named <domain>-<target> by the backup job. */
+		if (dom && (dl >= sizeof(pfx) || strncmp(b[i].disk, pfx, dl) != 0 ||
+			    strchr(b[i].disk + dl, '-')))
+			continue;
+		e = json_object_new_object();
+		json_object_object_add(e, "id", json_object_new_string(b[i].id));
+		json_object_object_add(e, "disk", json_object_new_string(b[i].disk));
+		json_object_object_add(e, "time", json_object_new_int64(b[i].time));
+		json_object_object_add(e, "disk_size", json_object_new_int64((int64_t)b[i].disk_size));
+		json_object_object_add(e, "type", json_object_new_string(
+			b[i].incremental ? "incremental" : "full"));
+		json_object_object_add(e, "parent", json_object_new_string(b[i].parent));
+		json_object_array_add(arr, e);
+	}
+	free(b);
+	*res = json_object_new_object();
+	json_object_object_add(*res, "backups", arr);
+	return 0;
+}
+
+/* ---- job "disk-convert": src -> dst.partial, renamed in commit ---- */
+
+#define STOR_SLICE (8u << 20)
+
+struct conv {
+	struct img *src, *dst;
+	uint64_t off;
+	int slice_ms;            /* test knob: a pause per slice */
+	char partial[PATH_MAX], final[PATH_MAX];
+	void *buf;
+};
+
+static int conv_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	struct conv *c = calloc(1, sizeof(*c));
+	struct img_create_opts o;
+	const char *src, *dst, *fmt;
+	json_object *sl;
+	int rc;
+
+	if (!c)
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	j->j_priv = c;
+	if ((rc = stor_arg_path(args, "src", &src, err)) < 0 ||
+	    (rc = stor_arg_path(args, "dst", &dst, err)) < 0 ||
+	    (rc = stor_arg_format(args, "format", 1, &fmt, err)) < 0)
+		return rc;
+	if (strlen(dst) >= sizeof(j->j_arg))
+		return vx_err_set(err, -ENAMETOOLONG, "disk-convert: path too long");
+	snprintf(j->j_arg, sizeof(j->j_arg), "%s", dst);
+	if (access(dst, F_OK) == 0)
+		return vx_err_set(err, -EEXIST, "disk-convert: %s exists", dst);
+	snprintf(c->final, sizeof(c->final), "%s", dst);
+	if ((rc = stor_regular(src, err)) < 0 ||
+	    (rc = img_open(src, NULL, 0, &c->src, err)) < 0)
+		return rc;
+	snprintf(c->partial, sizeof(c->partial), "%s.partial", dst);
+	if (access(c->partial, F_OK) == 0) {
+		c->partial[0] = '\0';
+		return vx_err_set(err, -EBUSY, "disk-convert: %s.partial exists "
+				  "(a conversion to %s is running?)", dst, dst);
+	}
+	memset(&o, 0, sizeof(o));
+	o.fmt = fmt;
+	o.size = c->src->size;
+	if ((rc = img_create(c->partial, &o, err)) < 0) {
+		c->partial[0] = '\0';
+		return rc;
+	}
+	if ((rc = img_open(c->partial, fmt, IMG_RDWR, &c->dst, err)) < 0)
+		return rc;
+	if (json_object_object_get_ex(args, "slice_ms", &sl) &&
+	    json_object_is_type(sl, json_type_int))
+		c->slice_ms = json_object_get_int(sl);
+	if (c->slice_ms < 0 || c->slice_ms > 10000)
+		return vx_err_set(err, -EINVAL, "disk-convert: slice_ms out of range");
+	if (!(c->buf = malloc(STOR_SLICE)))
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* One slice: up to 8 MiB of guest bytes, holes skipped. */
+static int conv_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct conv *c = j->j_priv;
+	uint64_t end = c->src->size - c->off < STOR_SLICE ?
+		       c->src->size : c->off + STOR_SLICE;
+	int rc;
+
+	while (c->off < end) {
+		uint64_t pnum;
+		int fb, data;
+
+		data = img_status(c->src, c->off, end - c->off, &pnum, &fb, err);
+		if (data < 0)
+			return data;
+		if (!pnum)
+			return vx_err_set(err, -EIO, "disk-convert: no progress at %llu",
+					  (unsigned long long)c->off);
+		if (data || fb) {
+			if ((rc = img_read(c->src, c->buf, c->off, pnum, err)) < 0 ||
+			    (rc = img_write(c->dst, c->buf, c->off, pnum, err)) < 0)
+				return rc;
+		}
+		c->off += pnum;
+	}
+	j->j_progress = c->src->size ? (int)(c->off * 100 / c->src->size) : 100;
+	if (c->slice_ms) {
+		struct timespec ts = { c->slice_ms / 1000,
+				       (long)(c->slice_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	return c->off >= c->src->size;
+}
+
+static int conv_commit(struct vmxd_job *j, struct vx_err *err)
+{
+	struct conv *c = j->j_priv;
+	int rc = img_close(c->dst, err);
+
+	c->dst = NULL;
+	if (rc < 0)
+		return rc;
+	if (rename(c->partial, c->final) < 0)
+		return vx_err_errno(err, -errno, "disk-convert: rename to %s", c->final);
+	c->partial[0] = '\0';
+	return 0;
+}
+
+static void conv_abort(struct vmxd_job *j)
+{
+	struct conv *c = j->j_priv;
+
+	if (!c)
+		return;
+	if (c->dst)
+		img_close(c->dst, NULL);
+	c->dst = NULL;
+	if (c->partial[0])
+		unlink(c->partial);
+}
+
+static void conv_recover(struct vmxd *v, const char *arg)
+{
+	char partial[PATH_MAX];
+
+	(void)v;
+	snprintf(partial, sizeof(partial), "%.4000s.partial", arg);
+	unlink(partial);
+}
+
+static void conv_free(struct vmxd_job *j)
+{
+	struct conv *c = j->j_priv;
+
+	if (!c)
+		return;
+	if (c->dst)
+		img_close(c->dst, NULL);
+	if (c->src)
+		img_close(c->src, NULL);
+	free(c->buf);
+	free(c);
+}
+
+const struct job_ops stor_convert_ops = {
+	"disk-convert", conv_init, conv_step, conv_commit, conv_abort,
+	conv_recover, conv_free,
+};
+
+/* ---- job "backup": one slice per disk of a stopped domain ---- */
+
+struct bk_disk {
+	struct img *img;
+	char name[64];           /* <domain>-<target>: the repository's disk name */
+	int qcow2;
+	int incremental;
+	char id[BACKUP_ID_MAX];  /* set once this disk's backup is durable */
+};
+
+struct bk {
+	char repo[PATH_MAX];
+	char bitmap[32];         /* this repository's bitmap name */
+	char journal[PATH_MAX];  /* ids written so far, for bk_recover */
+	int journal_mine;        /* this job created it (and may remove it) */
+	int mode;                /* 0 auto, 1 full, 2 incremental */
+	struct bk_disk *disks;
+	size_t n, next;
+	struct backup_info *list;  /* the repository's backups at init */
+	int nlist;
+	struct vmxd_job *job;
+	int slice_ms;            /* test knob: a pause every 64 chunks */
+};
+
+/* Whether the repository holds a backup of bd made with this bitmap. */
+static int bk_has_parent(struct bk *b, struct bk_disk *bd)
+{
+	for (int i = 0; i < b->nlist; i++)
+		if (strcmp(b->list[i].disk, bd->name) == 0 &&
+		    strcmp(b->list[i].bitmap, b->bitmap) == 0)
+			return 1;
+	return 0;
+}
+
+/* Decides full or incremental for one disk, sets the bitmap up for it. */
+static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
+{
+	struct img_bitmap_info *bms;
+	int rc, n, have = 0, usable = 0;
+
+	bd->incremental = 0;
+	if (!bd->qcow2)
+		return 0;
+	if ((rc = img_bitmap_list(bd->img, &bms, &n, err)) < 0)
+		return rc;
+	for (int i = 0; i < n; i++)
+		if (strcmp(bms[i].name, b->bitmap) == 0) {
+			have = 1;
+			usable = !bms[i].inconsistent && bms[i].enabled;
+		}
+	free(bms);
+	if (!have) {
+		if (b->mode == 2)
+			return vx_err_set(err, -EINVAL, "backup: disk %s has no dirty bitmap "
+					  "yet: the first backup must be full", bd->name);
+		return img_bitmap_add(bd->img, b->bitmap, 0, err);
+	}
+	if (!usable) {
+		/* Not closed cleanly (a crash): its bits cannot be trusted. */
+		if (b->mode == 2)
+			return vx_err_set(err, -EINVAL, "backup: the dirty bitmap of %s is "
+					  "inconsistent (unclean close): take a full backup",
+					  bd->name);
+		return img_bitmap_clear(bd->img, b->bitmap, err);
+	}
+	if (b->mode != 1 && !bk_has_parent(b, bd)) {
+		if (b->mode == 2)
+			return vx_err_set(err, -EINVAL, "backup: %s has no earlier backup in "
+					  "%s to increment from: the first backup must be full",
+					  bd->name, b->repo);
+		return 0;
+	}
+	bd->incremental = b->mode != 1;
+	return 0;
+}
+
+/*
+ * The journal, <rundir>/jobs/backup-<domain>.ids: the repository's first
+ * line, then each backup id once durable. A vmxd killed mid-job leaves it;
+ * bk_recover removes those backups, so no half domain stays listed.
+ */
+static int bk_journal_path(struct vmxd *v, const char *dom, char *out,
+			   size_t len, struct vx_err *err)
+{
+	char name[64], dir[VMXD_PATH_MAX + 8];
+
+	if (stor_repo_disk(dom, NULL, name) < 0)
+		return vx_err_set(err, -ENAMETOOLONG, "backup: domain name too long");
+	snprintf(dir, sizeof(dir), "%s/jobs", v->conf.vc_rundir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return vx_err_errno(err, -errno, "cannot create %s", dir);
+	if (snprintf(out, len, "%s/backup-%sids", dir, name) >= (int)len)
+		return vx_err_set(err, -ENAMETOOLONG, "backup: path too long");
+	return 0;
+}
+
+/* Appends line (create: starts the file, line is the repository), syncs. */
+static int bk_journal_add(const char *path, const char *line, int create)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC |
+		      (create ? O_CREAT | O_TRUNC : 0), 0600);
+	char buf[PATH_MAX + 2];
+	int n, rc = 0;
+
+	if (fd < 0)
+		return -1;
+	n = snprintf(buf, sizeof(buf), "%s\n", line);
+	if (n >= (int)sizeof(buf))
+		n = (int)sizeof(buf) - 1;
+	if (write(fd, buf, (size_t)n) != n || fdatasync(fd) < 0)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	struct bk *b = calloc(1, sizeof(*b));
+	const char *repo, *mode;
+	struct stor_dom d;
+	struct stat stb;
+	json_object *sl;
+	char cfg[PATH_MAX + 16], real[PATH_MAX];
+	int rc;
+
+	if (!b)
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	j->j_priv = b;
+	if ((rc = stor_arg_path(args, "repo", &repo, err)) < 0 ||
+	    (rc = stor_arg_str(args, "mode", 0, &mode, err)) < 0)
+		return rc;
+	if (!mode || strcmp(mode, "auto") == 0)
+		b->mode = 0;
+	else if (strcmp(mode, "full") == 0)
+		b->mode = 1;
+	else if (strcmp(mode, "incremental") == 0)
+		b->mode = 2;
+	else
+		return vx_err_set(err, -EINVAL, "backup: mode '%s' unknown", mode);
+	b->job = j;
+	if (json_object_object_get_ex(args, "slice_ms", &sl) &&
+	    json_object_is_type(sl, json_type_int))
+		b->slice_ms = json_object_get_int(sl);
+	if (b->slice_ms < 0 || b->slice_ms > 10000)
+		return vx_err_set(err, -EINVAL, "backup: slice_ms out of range");
+	snprintf(b->repo, sizeof(b->repo), "%s", repo);
+	if ((rc = stor_dom_get_stopped(j->j_vmxd, args, "a backup", &d, err)) < 0)
+		return rc;
+	snprintf(j->j_arg, sizeof(j->j_arg), "%.200s %.300s", d.sd.sd_name, repo);
+	if ((rc = bk_journal_path(j->j_vmxd, d.sd.sd_name, b->journal,
+				  sizeof(b->journal), err)) < 0)
+		goto out;
+	snprintf(cfg, sizeof(cfg), "%s/config.json", repo);
+	if (stat(cfg, &stb) < 0) {
+		/* A new repository in an existing directory (or a new one in it). */
+		if ((rc = backup_repo_init(repo, 0, err)) < 0)
+			goto out;
+	}
+	/* One bitmap per repository, however its path is spelt. */
+	stor_bitmap_name(realpath(repo, real) ? real : repo, b->bitmap);
+	if ((rc = backup_list(repo, &b->list, &b->nlist, err)) < 0)
+		goto out;
+	b->disks = calloc(d.xd->xdom_ndisks + 1, sizeof(*b->disks));
+	if (!b->disks) {
+		rc = vx_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/*
+	 * Every disk stays open (write-locked) for the whole job, so nothing
+	 * writes between a disk's backup and its bitmap being cleared in commit.
+	 */
+	for (size_t i = 0; i < d.xd->xdom_ndisks; i++) {
+		struct xml_disk *xd = &d.xd->xdom_disks[i];
+		struct bk_disk *bd = &b->disks[b->n];
+
+		if (!stor_disk_is(xd, NULL))
+			continue;
+		if (stor_repo_disk(d.sd.sd_name, xd->xd_target, bd->name) < 0) {
+			rc = vx_err_set(err, -ENAMETOOLONG, "backup: domain name '%s' too long "
+					"for a repository disk name", d.sd.sd_name);
+			goto out;
+		}
+		/* Raw disks have no dirty bitmap: every backup of one is full. */
+		bd->qcow2 = strcmp(xd->xd_format, "qcow2") == 0;
+		if ((rc = img_open(xd->xd_source, xd->xd_format, IMG_RDWR, &bd->img, err)) < 0)
+			goto out;
+		b->n++;
+		if ((rc = bk_prepare(b, bd, err)) < 0)
+			goto out;
+	}
+	if (!b->n) {
+		rc = vx_err_set(err, -EINVAL, "backup: domain '%s' has no writable disk",
+				d.sd.sd_name);
+		goto out;
+	}
+	/* Disks are locked now: no other backup of this domain owns the journal. */
+	if (bk_journal_add(b->journal, b->repo, 1) < 0)
+		rc = vx_err_errno(err, -errno, "backup: cannot create %s", b->journal);
+	else
+		b->journal_mine = 1;
+out:
+	stor_dom_clear(&d);
+	return rc;
+}
+
+/* Pool thread, inside backup_create: progress, and cancel between chunks. */
+static int bk_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct bk *b = ctx;
+
+	b->job->j_progress = (int)((b->next * 100 + (total ? done * 100 / total : 0)) / b->n);
+	if (b->slice_ms) {
+		struct timespec ts = { b->slice_ms / 1000,
+				       (long)(b->slice_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	return atomic_load(&b->job->j_cancel) != 0;
+}
+
+static int bk_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct bk *b = j->j_priv;
+	struct bk_disk *bd = &b->disks[b->next];
+	struct backup_opts o;
+	struct backup_stats st;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.disk = bd->name;
+	o.bitmap = bd->qcow2 ? b->bitmap : NULL;
+	o.incremental = bd->incremental;
+	/* Cleared in commit, once every disk of the domain is backed up. */
+	o.clear_bitmap = 0;
+	o.progress = bk_progress;
+	o.progress_ctx = b;
+	rc = backup_create(b->repo, bd->img, &o, bd->id, &st, err);
+	if (rc < 0) {
+		bd->id[0] = '\0';
+		return rc;
+	}
+	if (bk_journal_add(b->journal, bd->id, 0) < 0)
+		return vx_err_errno(err, -errno, "backup: cannot write %s", b->journal);
+	vmxd_test_crash("backup-mid"); /* tests: kill -9 between two disks */
+	b->next++;
+	j->j_progress = (int)(b->next * 100 / b->n);
+	return b->next == b->n;
+}
+
+static int bk_commit(struct vmxd_job *j, struct vx_err *err)
+{
+	struct bk *b = j->j_priv;
+	int rc = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct bk_disk *bd = &b->disks[i];
+
+		if (bd->qcow2 && rc == 0)
+			rc = img_bitmap_clear(bd->img, b->bitmap, err);
+		if (img_close(bd->img, rc < 0 ? NULL : err) < 0 && rc == 0)
+			rc = err->code;
+		bd->img = NULL;
+	}
+	if (rc == 0) {
+		size_t len = strlen(j->j_arg);
+
+		for (size_t i = 0; i < b->n && len < sizeof(j->j_arg); i++)
+			len += (size_t)snprintf(j->j_arg + len, sizeof(j->j_arg) - len,
+						" %s", b->disks[i].id);
+		store_job_set_arg(j->j_vmxd->store, j->j_id, j->j_arg, NULL);
+		unlink(b->journal);
+	}
+	return rc;
+}
+
+/*
+ * Cancel or failure: backups of the domain's other disks already written are
+ * removed again (manifest first, as prune does; their chunks wait for gc), so
+ * the repository never holds half a domain from this job. The bitmaps were
+ * not cleared, so the next incremental still covers every change.
+ */
+static void bk_abort(struct vmxd_job *j)
+{
+	struct bk *b = j->j_priv;
+	char path[PATH_MAX + BACKUP_ID_MAX + 16];
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->disks[i].id[0]) {
+			snprintf(path, sizeof(path), "%s/backups/%s.json", b->repo,
+				 b->disks[i].id);
+			unlink(path);
+		}
+	if (b->journal_mine)
+		unlink(b->journal);
+}
+
+/*
+ * vmxd died mid-backup: the library left the repository consistent (every
+ * listed backup restorable, at worst unreferenced chunks for gc). What this
+ * job's journal names is removed (manifests only, as bk_abort), so the
+ * domain's backup is all or nothing. The disks' bitmaps were not cleared and
+ * are marked in_use (never closed), so the next backup is full.
+ */
+static void bk_recover(struct vmxd *v, const char *arg)
+{
+	char dom[256], journal[PATH_MAX], line[PATH_MAX], repo[PATH_MAX];
+	char path[PATH_MAX + 256];
+	const char *sp = strchr(arg, ' ');
+	FILE *f;
+
+	if (!sp || (size_t)(sp - arg) >= sizeof(dom))
+		return;
+	snprintf(dom, sizeof(dom), "%.*s", (int)(sp - arg), arg);
+	if (bk_journal_path(v, dom, journal, sizeof(journal), NULL) < 0 ||
+	    !(f = fopen(journal, "re")))
+		return;
+	if (fgets(repo, sizeof(repo), f)) {
+		repo[strcspn(repo, "\n")] = '\0';
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (!line[0] || strchr(line, '/') || line[0] == '.')
+				continue;
+			if (snprintf(path, sizeof(path), "%s/backups/%.200s.json", repo, line) >=
+			    (int)sizeof(path))
+				continue;
+			if (unlink(path) == 0)
+				log_warn("backup %s (interrupted job) removed from %s", line, repo);
+		}
+	}
+	fclose(f);
+	unlink(journal);
+}
+
+static void bk_free(struct vmxd_job *j)
+{
+	struct bk *b = j->j_priv;
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->disks[i].img)
+			img_close(b->disks[i].img, NULL);
+	free(b->disks);
+	free(b->list);
+	free(b);
+}
+
+const struct job_ops stor_backup_ops = {
+	"backup", bk_init, bk_step, bk_commit, bk_abort, bk_recover, bk_free,
+};
+
+/* ---- jobs "verify" and "restore": one library call each ---- */
+
+struct rs {
+	char repo[PATH_MAX], id[BACKUP_ID_MAX], path[PATH_MAX], fmt[8];
+};
+
+static int rs_init_common(struct vmxd_job *j, json_object *args, int restore,
+			  struct vx_err *err)
+{
+	struct rs *r = calloc(1, sizeof(*r));
+	const char *repo, *id, *path = NULL, *fmt = NULL;
+	char cfg[PATH_MAX + 16];
+	int rc;
+
+	if (!r)
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	j->j_priv = r;
+	if ((rc = stor_arg_path(args, "repo", &repo, err)) < 0 ||
+	    (rc = stor_arg_str(args, "id", 1, &id, err)) < 0 ||
+	    (restore && (rc = stor_arg_path(args, "path", &path, err)) < 0) ||
+	    (restore && (rc = stor_arg_format(args, "format", 0, &fmt, err)) < 0))
+		return rc;
+	if (strlen(id) >= BACKUP_ID_MAX || strchr(id, '/') || id[0] == '.')
+		return vx_err_set(err, -EINVAL, "backup id '%s' invalid", id);
+	snprintf(r->repo, sizeof(r->repo), "%s", repo);
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(cfg, sizeof(cfg), "%s/config.json", repo);
+	if (access(cfg, F_OK) < 0)
+		return vx_err_set(err, -ENOENT, "%s is not a backup repository", repo);
+	snprintf(cfg, sizeof(cfg), "%s/backups/%.128s.json", repo, id);
+	if (access(cfg, F_OK) < 0)
+		return vx_err_set(err, -ENOENT, "no backup '%s' in %s", id, repo);
+	if (restore) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
+		if (dir[0] && access(dir, W_OK) < 0)
+			return vx_err_errno(err, -errno, "restore: directory %s", dir);
+		snprintf(r->path, sizeof(r->path), "%s", path);
+		snprintf(r->fmt, sizeof(r->fmt), "%s", fmt ? fmt : "qcow2");
+		if (access(path, F_OK) == 0)
+			return vx_err_set(err, -EEXIST, "restore: %s exists", path);
+		snprintf(j->j_arg, sizeof(j->j_arg), "%.500s", path);
+	} else {
+		snprintf(j->j_arg, sizeof(j->j_arg), "%.300s %.128s", repo, id);
+	}
+	return 0;
+}
+
+static int vf_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	return rs_init_common(j, args, 0, err);
+}
+
+static int vf_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct rs *r = j->j_priv;
+	int rc = backup_verify(r->repo, r->id, err);
+
+	return rc < 0 ? rc : 1;
+}
+
+static int rs_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	return rs_init_common(j, args, 1, err);
+}
+
+static int rs_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct rs *r = j->j_priv;
+	int rc = backup_restore(r->repo, r->id, r->path, r->fmt, err);
+
+	return rc < 0 ? rc : 1;
+}
+
+static int rs_commit(struct vmxd_job *j, struct vx_err *err)
+{
+	(void)j;
+	(void)err;
+	return 0;
+}
+
+static void rs_abort(struct vmxd_job *j)
+{
+	(void)j;
+}
+
+/* The library writes <path>.restore-XXXXXX, then renames: drop leftovers. */
+static void rs_recover(struct vmxd *v, const char *arg)
+{
+	char dir[PATH_MAX], pfx[PATH_MAX], p[2 * PATH_MAX];
+	const char *slash = strrchr(arg, '/');
+	struct dirent *e;
+	DIR *dp;
+
+	(void)v;
+	if (!slash)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - arg), arg);
+	snprintf(pfx, sizeof(pfx), "%s.restore-", slash + 1);
+	if (!(dp = opendir(dir[0] ? dir : "/")))
+		return;
+	while ((e = readdir(dp)))
+		if (strncmp(e->d_name, pfx, strlen(pfx)) == 0) {
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+	closedir(dp);
+}
+
+static void vf_recover(struct vmxd *v, const char *arg)
+{
+	(void)v;
+	(void)arg;
+}
+
+static void rs_free(struct vmxd_job *j)
+{
+	free(j->j_priv);
+}
+
+const struct job_ops stor_verify_ops = {
+	"verify", vf_init, vf_step, rs_commit, rs_abort, vf_recover, rs_free,
+};
+
+const struct job_ops stor_restore_ops = {
+	"restore", rs_init, rs_step, rs_commit, rs_abort, rs_recover, rs_free,
+};

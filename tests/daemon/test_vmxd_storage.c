@@ -1,0 +1,769 @@
+/*
+ * Integration tests of the storage verbs: a real vmxd driven through the
+ * real vmctl (disk create/info/convert, snapshot-*, backup, backup-list,
+ * verify, restore). The test writes guest data into the images with the
+ * storage library itself and checks bytes after revert and restore.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+#include "tests/daemon/harness.h"
+#include "storage/image.h"
+
+#define MiB (1024 * 1024)
+
+static int setup(void **state)
+{
+	struct env *e = malloc(sizeof(*e));
+
+	if (!e || h_env_init(e) < 0) {
+		fprintf(stderr, "cannot start vmxd\n");
+		return -1;
+	}
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	int st = 0, rc = 0;
+
+	if (e->vmxd > 0) {
+		st = h_vmxd_stop(e, SIGTERM);
+		/* A clean stop; under ASan this is also the leak check. */
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			char cmd[200];
+
+			fprintf(stderr, "vmxd did not stop cleanly (status %#x); its log:\n", st);
+			snprintf(cmd, sizeof(cmd), "tail -n 40 %s >&2", e->log);
+			if (system(cmd) != 0)
+				fprintf(stderr, "(no log)\n");
+			rc = -1;
+		}
+	}
+	h_env_destroy(e);
+	free(e);
+	return rc;
+}
+
+#define CTL(e, out, ...) h_ctl((e), (out), sizeof(out), __VA_ARGS__)
+
+static void ctl_ok(struct env *e, char *out, size_t len, const char *cmd)
+{
+	int rc = h_ctl(e, out, len, "%s", cmd);
+
+	if (rc != 0)
+		fail_msg("vmctl %s: exit %d: %s", cmd, rc, out);
+}
+
+/* Parses vmctl --json output; fails the test when it is not an object. */
+static json_object *ctl_json(struct env *e, const char *cmd)
+{
+	char out[16384];
+	json_object *o;
+	int rc = CTL(e, out, "--json %s", cmd);
+
+	if (rc != 0)
+		fail_msg("vmctl --json %s: exit %d: %s", cmd, rc, out);
+	o = json_tokener_parse(out);
+	if (!o || !json_object_is_type(o, json_type_object))
+		fail_msg("vmctl --json %s printed no JSON object: %s", cmd, out);
+	return o;
+}
+
+/* Fills [off, off+len) of the image with byte c through the library. */
+static void img_fill(const char *path, uint64_t off, size_t len, int c)
+{
+	struct vx_err err;
+	struct img *img;
+	char *buf = malloc(len);
+
+	assert_non_null(buf);
+	memset(buf, c, len);
+	if (img_open(path, NULL, IMG_RDWR, &img, &err) < 0)
+		fail_msg("img_open %s: %s", path, err.msg);
+	if (img_write(img, buf, off, len, &err) < 0)
+		fail_msg("img_write %s: %s", path, err.msg);
+	assert_int_equal(img_close(img, &err), 0);
+	free(buf);
+}
+
+/* Whether the guest bytes of a and b are equal (any formats). */
+static int img_same(const char *a, const char *b)
+{
+	struct img *ia, *ib;
+	char *ba = malloc(MiB), *bb = malloc(MiB);
+	int same = 1;
+
+	assert_int_equal(img_open(a, NULL, IMG_SHARED, &ia, NULL), 0);
+	assert_int_equal(img_open(b, NULL, IMG_SHARED, &ib, NULL), 0);
+	if (ia->size != ib->size)
+		same = 0;
+	for (uint64_t off = 0; same && off < ia->size; off += MiB) {
+		size_t n = ia->size - off < MiB ? ia->size - off : MiB;
+
+		assert_int_equal(img_read(ia, ba, off, n, NULL), 0);
+		assert_int_equal(img_read(ib, bb, off, n, NULL), 0);
+		same = memcmp(ba, bb, n) == 0;
+	}
+	img_close(ia, NULL);
+	img_close(ib, NULL);
+	free(ba);
+	free(bb);
+	return same;
+}
+
+/* The byte at off of the image. */
+static int img_byte(const char *path, uint64_t off)
+{
+	struct img *img;
+	unsigned char c;
+
+	assert_int_equal(img_open(path, NULL, IMG_SHARED, &img, NULL), 0);
+	assert_int_equal(img_read(img, &c, off, 1, NULL), 0);
+	img_close(img, NULL);
+	return c;
+}
+
+/* qemu-img compare, when qemu-img is there: 0 same, 1 differ, -1 absent. */
+static int qemu_compare(const char *a, const char *b)
+{
+	char cmd[600];
+	int st;
+
+	if (system("command -v qemu-img >/dev/null 2>&1") != 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "qemu-img compare -q %s %s", a, b);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+}
+
+/* A test-type domain with the given disks ("vda:/path:qcow2" each). */
+static void define_domain(struct env *e, const char *name, int n, ...)
+{
+	char path[200], out[4096], cmd[300];
+	va_list ap;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.xml", e->dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "<domain type='test'><name>%s</name><memory unit='MiB'>64</memory>"
+		"<os><type arch='x86_64'>hvm</type><kernel>/boot/k</kernel></os><devices>",
+		name);
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *target = va_arg(ap, const char *);
+		const char *src = va_arg(ap, const char *);
+		const char *fmt = va_arg(ap, const char *);
+
+		fprintf(f, "<disk type='file' device='disk'><driver name='qemu' type='%s'/>"
+			"<source file='%s'/><target dev='%s'/></disk>", fmt, src, target);
+	}
+	va_end(ap);
+	fprintf(f, "</devices></domain>\n");
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "define %s", path);
+	ctl_ok(e, out, sizeof(out), cmd);
+}
+
+static void disk_path(struct env *e, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", e->dir, name);
+}
+
+static void vmctl_disk_create_info_convert(void **state)
+{
+	struct env *e = *state;
+	char out[8192], base[200], top[200], conv[200], cmd[700];
+	json_object *o, *v, *a;
+
+	disk_path(e, "base.raw", base, sizeof(base));
+	disk_path(e, "top.qcow2", top, sizeof(top));
+	disk_path(e, "conv.qcow2", conv, sizeof(conv));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format raw --size 4M", base);
+	ctl_ok(e, out, sizeof(out), cmd);
+	img_fill(base, 0, 65536, 0xab);
+	/* A relative backing name, resolved against the image's directory. */
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --backing base.raw", top);
+	ctl_ok(e, out, sizeof(out), cmd);
+	img_fill(top, MiB, 65536, 0xcd);
+
+	snprintf(cmd, sizeof(cmd), "disk info %s", top);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "format", &v));
+	assert_string_equal(json_object_get_string(v), "qcow2");
+	assert_true(json_object_object_get_ex(o, "virtual_size", &v));
+	assert_int_equal(json_object_get_int64(v), 4 * MiB);
+	assert_true(json_object_object_get_ex(o, "backing_chain", &a));
+	assert_int_equal(json_object_array_length(a), 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+		json_object_array_get_idx(a, 0), "file")), "base.raw");
+	json_object_put(o);
+	/* Human form too. */
+	ctl_ok(e, out, sizeof(out), cmd);
+	assert_non_null(strstr(out, "Backing chain  base.raw (raw)"));
+
+	/* convert flattens the chain into a job with a result equal in bytes. */
+	snprintf(cmd, sizeof(cmd), "disk convert %s %s --format qcow2", top, conv);
+	ctl_ok(e, out, sizeof(out), cmd);
+	assert_true(img_same(top, conv));
+	assert_int_equal(img_byte(conv, 0), 0xab);
+	assert_int_equal(img_byte(conv, MiB), 0xcd);
+	if (qemu_compare(top, conv) > 0)
+		fail_msg("qemu-img compare: %s and %s differ", top, conv);
+	snprintf(cmd, sizeof(cmd), "%s.partial", conv);
+	assert_int_not_equal(access(cmd, F_OK), 0);
+	snprintf(cmd, sizeof(cmd), "disk info %s", conv);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "backing_chain", &a));
+	assert_int_equal(json_object_array_length(a), 0);
+	json_object_put(o);
+	assert_int_equal(CTL(e, out, "job-list"), 0);
+	assert_non_null(strstr(out, "disk-convert"));
+}
+
+static void vmctl_disk_errors(void **state)
+{
+	struct env *e = *state;
+	char out[4096], p[200];
+
+	disk_path(e, "d.qcow2", p, sizeof(p));
+	assert_int_equal(CTL(e, out, "disk create %s --format vmdk --size 1M", p), 1);
+	assert_non_null(strstr(out, "format 'vmdk' unknown"));
+	assert_int_equal(CTL(e, out, "disk create %s --format qcow2 --size 12Q", p), 1);
+	assert_int_equal(CTL(e, out, "disk create %s --format qcow2", p), 1);
+	assert_int_equal(CTL(e, out, "disk frobnicate"), 1);
+	assert_int_equal(CTL(e, out, "disk create %s --format qcow2 --size 1M", p), 0);
+	/* Never clobbers an existing image. */
+	assert_int_equal(CTL(e, out, "disk create %s --format qcow2 --size 1M", p), 6);
+	assert_non_null(strstr(out, "exists"));
+	assert_int_equal(CTL(e, out, "disk info %s/nope.qcow2", e->dir), 5);
+	assert_int_equal(CTL(e, out, "--json disk info %s/nope.qcow2", e->dir), 5);
+	assert_non_null(strstr(out, "\"status\": \"not-found\""));
+	assert_int_equal(CTL(e, out, "disk info /dev/null"), 7);
+	assert_non_null(strstr(out, "not a regular file"));
+	assert_int_equal(CTL(e, out, "disk info relative.qcow2"), 5);
+	assert_int_equal(CTL(e, out, "disk convert %s %s --format qcow2", p, p), 6);
+	assert_int_equal(CTL(e, out, "disk convert %s/nope %s/x --format raw", e->dir,
+			     e->dir), 5);
+	/* disk-create is a write verb. */
+	assert_int_equal(CTL(e, out, "-r disk create %s/r.qcow2 --format qcow2 --size 1M",
+			     e->dir), 4);
+	/*
+	 * info opens any path with vmxd's rights: not on the read-only
+	 * socket (mode 0666), which would tell anyone about any file.
+	 */
+	assert_int_equal(CTL(e, out, "-r disk info %s", p), 4);
+}
+
+static void vmctl_snapshot_create_revert_delete(void **state)
+{
+	struct env *e = *state;
+	char out[8192], a[200], b[200], r[200], cmd[700];
+	json_object *o, *arr;
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "b.qcow2", b, sizeof(b));
+	disk_path(e, "c.raw", r, sizeof(r));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 4M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 2M", b);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format raw --size 1M", r);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "sv", 3, "vda", a, "qcow2", "vdb", b, "qcow2", "vdc", r, "raw");
+
+	img_fill(a, 0, 65536, 0x11);
+	img_fill(b, 0, 65536, 0x21);
+	ctl_ok(e, out, sizeof(out), "snapshot-create sv first");
+	img_fill(a, 0, 65536, 0x12);
+	img_fill(b, 0, 65536, 0x22);
+	o = ctl_json(e, "snapshot-create sv second");
+	json_object_put(o);
+	img_fill(a, 0, 65536, 0x13);
+
+	o = ctl_json(e, "snapshot-list sv");
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	assert_int_equal(json_object_array_length(arr), 2);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+		json_object_array_get_idx(arr, 0), "name")), "first");
+	/* The raw disk has no internal snapshots: only the qcow2 disks. */
+	assert_string_equal(json_object_get_string(json_object_object_get(
+		json_object_array_get_idx(arr, 0), "disks")), "vda,vdb");
+	json_object_put(o);
+	ctl_ok(e, out, sizeof(out), "snapshot-list sv");
+	assert_non_null(strstr(out, "second"));
+
+	ctl_ok(e, out, sizeof(out), "snapshot-revert sv first");
+	assert_int_equal(img_byte(a, 0), 0x11);
+	assert_int_equal(img_byte(b, 0), 0x21);
+	ctl_ok(e, out, sizeof(out), "snapshot-revert sv second");
+	assert_int_equal(img_byte(a, 100), 0x12);
+	assert_int_equal(img_byte(b, 100), 0x22);
+
+	ctl_ok(e, out, sizeof(out), "snapshot-delete sv first");
+	o = ctl_json(e, "snapshot-list sv");
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	assert_int_equal(json_object_array_length(arr), 1);
+	json_object_put(o);
+	snprintf(cmd, sizeof(cmd), "disk info %s", a);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	assert_int_equal(json_object_array_length(arr), 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+		json_object_array_get_idx(arr, 0), "name")), "second");
+	json_object_put(o);
+	if (system("command -v qemu-img >/dev/null 2>&1") == 0) {
+		snprintf(cmd, sizeof(cmd), "qemu-img check -q %s && qemu-img check -q %s", a, b);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+static void vmctl_snapshot_errors(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200], cmd[700];
+	json_object *o, *arr;
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "b.qcow2", b, sizeof(b));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	/* vdb names a missing image: the snapshot of vda is taken back. */
+	define_domain(e, "se", 2, "vda", a, "qcow2", "vdb", b, "qcow2");
+	assert_int_equal(CTL(e, out, "snapshot-create se s1"), 5);
+	snprintf(cmd, sizeof(cmd), "disk info %s", a);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	assert_int_equal(json_object_array_length(arr), 0);
+	json_object_put(o);
+	assert_int_equal(CTL(e, out, "--json snapshot-list se"), 0);
+	assert_null(strstr(out, "s1"));
+
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", b);
+	ctl_ok(e, out, sizeof(out), cmd);
+	ctl_ok(e, out, sizeof(out), "snapshot-create se s1");
+	assert_int_equal(CTL(e, out, "snapshot-create se s1"), 6);
+	assert_int_equal(CTL(e, out, "snapshot-revert se nope"), 5);
+	assert_non_null(strstr(out, "domain 'se' has no snapshot 'nope'"));
+	assert_int_equal(CTL(e, out, "--json snapshot-delete se nope"), 5);
+	assert_non_null(strstr(out, "\"status\": \"not-found\""));
+	assert_int_equal(CTL(e, out, "snapshot-create nodom s1"), 5);
+	assert_int_equal(CTL(e, out, "snapshot-create se 123"), 7);
+	assert_int_equal(CTL(e, out, "snapshot-create se"), 1);
+	assert_int_equal(CTL(e, out, "-r snapshot-create se s2"), 4);
+
+	/* A running domain is refused, with the reason. */
+	ctl_ok(e, out, sizeof(out), "start se");
+	assert_int_equal(CTL(e, out, "snapshot-create se s2"), 8);
+	assert_non_null(strstr(out, "stop it first"));
+	assert_int_equal(CTL(e, out, "snapshot-revert se s1"), 8);
+	assert_int_equal(CTL(e, out, "backup se --repo %s/repo", e->dir), 8);
+	ctl_ok(e, out, sizeof(out), "destroy se");
+
+	/* A domain without qcow2 disks has nothing to snapshot. */
+	define_domain(e, "noq", 0);
+	assert_int_equal(CTL(e, out, "snapshot-create noq s"), 7);
+	assert_non_null(strstr(out, "qcow2"));
+	/* Undefine drops its snapshot records (foreign key cascade). */
+	ctl_ok(e, out, sizeof(out), "undefine se");
+	define_domain(e, "se", 2, "vda", a, "qcow2", "vdb", b, "qcow2");
+	ctl_ok(e, out, sizeof(out), "snapshot-list se");
+	assert_null(strstr(out, "s1"));
+}
+
+/* The ids of backups in repo (--json backup-list), oldest first. */
+static size_t backup_ids(struct env *e, const char *repo, const char *dom,
+			 char ids[][128], const char **types, size_t max)
+{
+	char cmd[400];
+	json_object *o, *arr;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "backup-list --repo %s %s", repo, dom ? dom : "");
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "backups", &arr));
+	n = json_object_array_length(arr);
+	for (size_t i = 0; i < n && i < max; i++) {
+		json_object *b = json_object_array_get_idx(arr, i);
+		const char *t = json_object_get_string(json_object_object_get(b, "type"));
+
+		snprintf(ids[i], 128, "%s", json_object_get_string(json_object_object_get(b, "id")));
+		if (types)
+			types[i] = strcmp(t, "full") == 0 ? "full" : "incremental";
+	}
+	json_object_put(o);
+	return n;
+}
+
+static void vmctl_backup_full_incremental_verify_restore(void **state)
+{
+	struct env *e = *state;
+	char out[8192], a[200], repo[200], res[200], res2[200], cmd[900];
+	char ids[8][128];
+	const char *types[8];
+	json_object *o, *v;
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "repo", repo, sizeof(repo));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 8M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "bv", 1, "vda", a, "qcow2");
+	img_fill(a, 0, 3 * MiB, 0x5a);
+
+	/* First backup: full, and it creates the repository and the bitmap. */
+	snprintf(cmd, sizeof(cmd), "backup bv --repo %s", repo);
+	ctl_ok(e, out, sizeof(out), cmd);
+	assert_non_null(strstr(out, "Backup of 'bv' done: bv-vda-"));
+	assert_int_equal(backup_ids(e, repo, "bv", ids, types, 8), 1);
+	assert_string_equal(types[0], "full");
+	snprintf(cmd, sizeof(cmd), "disk info %s", a);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "bitmaps", &v));
+	assert_int_equal(json_object_array_length(v), 1);
+	json_object_put(o);
+
+	/* Change a little; the incremental reads only that. */
+	img_fill(a, 5 * MiB, 65536, 0x77);
+	snprintf(cmd, sizeof(cmd), "backup bv --repo %s --incremental", repo);
+	o = ctl_json(e, cmd);
+	json_object_put(o);
+	assert_int_equal(backup_ids(e, repo, NULL, ids, types, 8), 2);
+	assert_string_equal(types[1], "incremental");
+	ctl_ok(e, out, sizeof(out), "job-list");
+	assert_non_null(strstr(out, "backup"));
+
+	snprintf(cmd, sizeof(cmd), "verify --repo %s %s", repo, ids[0]);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "verify --repo %s %s", repo, ids[1]);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "state", &v));
+	assert_string_equal(json_object_get_string(v), "done");
+	json_object_put(o);
+
+	/* Restore the incremental: the disk as it is now. */
+	disk_path(e, "restored.qcow2", res, sizeof(res));
+	snprintf(cmd, sizeof(cmd), "restore --repo %s %s %s", repo, ids[1], res);
+	ctl_ok(e, out, sizeof(out), cmd);
+	assert_true(img_same(a, res));
+	if (qemu_compare(a, res) > 0)
+		fail_msg("qemu-img compare: %s and %s differ", a, res);
+	/* The full one, as raw: without the later change. */
+	disk_path(e, "restored.raw", res2, sizeof(res2));
+	snprintf(cmd, sizeof(cmd), "restore --repo %s %s %s --format raw", repo, ids[0], res2);
+	ctl_ok(e, out, sizeof(out), cmd);
+	assert_int_equal(img_byte(res2, 0), 0x5a);
+	assert_int_equal(img_byte(res2, 5 * MiB), 0);
+	assert_int_equal(img_byte(res, 5 * MiB), 0x77);
+	snprintf(cmd, sizeof(cmd), "disk info %s", res2);
+	ctl_ok(e, out, sizeof(out), cmd);
+	assert_non_null(strstr(out, "Format         raw"));
+
+	/* --full forces a full backup even with a usable bitmap. */
+	snprintf(cmd, sizeof(cmd), "backup bv --repo %s --full", repo);
+	ctl_ok(e, out, sizeof(out), cmd);
+	assert_int_equal(backup_ids(e, repo, "bv", ids, types, 8), 3);
+	assert_string_equal(types[2], "full");
+}
+
+static void vmctl_backup_errors(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], r[200], repo[200], cmd[700];
+	char ids[8][128];
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "r.raw", r, sizeof(r));
+	disk_path(e, "repo", repo, sizeof(repo));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format raw --size 1M", r);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "be", 2, "vda", a, "qcow2", "vdb", r, "raw");
+
+	/* Missing repository: not found, for every reader. */
+	assert_int_equal(CTL(e, out, "backup-list --repo %s/none", e->dir), 5);
+	assert_non_null(strstr(out, "not a backup repository"));
+	assert_int_equal(CTL(e, out, "--json verify --repo %s/none x", e->dir), 5);
+	assert_non_null(strstr(out, "\"status\": \"not-found\""));
+	assert_int_equal(CTL(e, out, "restore --repo %s/none x %s/out", e->dir, e->dir), 5);
+	/* backup's repository directory needs an existing parent. */
+	assert_int_equal(CTL(e, out, "backup be --repo %s/no/such", e->dir), 5);
+	assert_int_equal(CTL(e, out, "backup be"), 1);
+	assert_non_null(strstr(out, "--repo DIR missing"));
+	/* The first backup cannot be incremental. */
+	assert_int_equal(CTL(e, out, "backup be --repo %s --incremental", repo), 7);
+	assert_non_null(strstr(out, "first backup must be full"));
+	assert_int_equal(CTL(e, out, "backup nodom --repo %s", repo), 5);
+
+	assert_int_equal(CTL(e, out, "backup be --repo %s", repo), 0);
+	/* A raw disk is backed up in full each time; the qcow2 one incrementally. */
+	assert_int_equal(CTL(e, out, "backup be --repo %s --incremental", repo), 0);
+	assert_int_equal(CTL(e, out, "backup-list --repo %s be", repo), 0);
+	assert_non_null(strstr(out, "be-vdb"));
+	assert_non_null(strstr(out, "incremental"));
+	assert_int_equal(CTL(e, out, "backup-list --repo %s other", repo), 0);
+	assert_null(strstr(out, "be-vda"));
+	assert_int_equal(CTL(e, out, "verify --repo %s nope", repo), 5);
+	assert_non_null(strstr(out, "no backup 'nope'"));
+	assert_int_equal(CTL(e, out, "restore --repo %s nope %s/o.qcow2", repo, e->dir), 5);
+	assert_int_equal(CTL(e, out, "restore --repo %s x %s/o --format vmdk", repo, e->dir), 1);
+	assert_int_equal(CTL(e, out, "restore --repo %s x %s", repo, a), 5);
+	assert_int_equal(backup_ids(e, repo, "be", ids, NULL, 8), 4);
+	/* A restore into a missing directory is refused before the job runs. */
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s/no/dir/x.qcow2", repo, ids[0],
+			     e->dir), 5);
+	assert_non_null(strstr(out, "no/dir"));
+	/* ... and onto an existing file. */
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, ids[0], a), 6);
+	assert_int_equal(CTL(e, out, "-r backup be --repo %s", repo), 4);
+	/* backup-list reads any directory with vmxd's rights: rw socket only. */
+	assert_int_equal(CTL(e, out, "-r backup-list --repo %s", repo), 4);
+	/* snapshot-list is vmxd's own records: fine on the read-only socket. */
+	assert_int_equal(CTL(e, out, "-r snapshot-list be"), 0);
+}
+
+/* A revert changes the disk behind the bitmap: the next backup is full. */
+static void vmctl_backup_after_revert_is_full(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], repo[200], res[200], cmd[700];
+	char ids[8][128];
+	const char *types[8];
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "repo", repo, sizeof(repo));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 2M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "rv", 1, "vda", a, "qcow2");
+	img_fill(a, 0, 65536, 0x01);
+	ctl_ok(e, out, sizeof(out), "snapshot-create rv s");
+	img_fill(a, MiB, 65536, 0x02);
+	assert_int_equal(CTL(e, out, "backup rv --repo %s", repo), 0);
+	ctl_ok(e, out, sizeof(out), "snapshot-revert rv s");
+	assert_int_equal(CTL(e, out, "backup rv --repo %s", repo), 0);
+	assert_int_equal(backup_ids(e, repo, "rv", ids, types, 8), 2);
+	assert_string_equal(types[1], "full");
+	disk_path(e, "res.qcow2", res, sizeof(res));
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, ids[1], res), 0);
+	assert_true(img_same(a, res));
+	assert_int_equal(img_byte(res, MiB), 0);
+}
+
+/* kill -9 between the backups of two disks: no half domain in the repo. */
+static void vmxd_kill9_mid_backup_keeps_repo_consistent(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200], repo[200], res[200], cmd[700];
+	char ids[8][128], *latest;
+	const char *types[8];
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "b.qcow2", b, sizeof(b));
+	disk_path(e, "repo", repo, sizeof(repo));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 2M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 2M", b);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "kb", 2, "vda", a, "qcow2", "vdb", b, "qcow2");
+	img_fill(a, 0, 65536, 0x31);
+	assert_int_equal(CTL(e, out, "backup kb --repo %s", repo), 0);
+	img_fill(a, 0, 65536, 0x32);
+
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "backup-mid") > 0);
+	assert_int_not_equal(CTL(e, out, "backup kb --repo %s", repo), 0);
+	waitpid(e->vmxd, NULL, 0);
+	e->vmxd = 0;
+	assert_true(h_vmxd_start(e, NULL) > 0);
+
+	/* Only the first, complete backup is listed; it verifies and restores. */
+	assert_int_equal(backup_ids(e, repo, "kb", ids, types, 8), 2);
+	assert_int_equal(CTL(e, out, "job-list"), 0);
+	assert_non_null(strstr(out, "interrupted"));
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(CTL(e, out, "verify --repo %s %s", repo, ids[i]), 0);
+	disk_path(e, "res.qcow2", res, sizeof(res));
+	assert_int_equal(strncmp(ids[0], "kb-vda-", 7), 0);
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, ids[0], res), 0);
+	assert_int_equal(img_byte(res, 0), 0x31);
+	/* The bitmaps were left in use: an incremental is refused, auto is full. */
+	assert_int_equal(CTL(e, out, "backup kb --repo %s --incremental", repo), 7);
+	assert_non_null(strstr(out, "inconsistent"));
+	assert_int_equal(CTL(e, out, "backup kb --repo %s", repo), 0);
+	assert_int_equal(backup_ids(e, repo, "kb", ids, types, 8), 4);
+	for (int i = 0; i < 4; i++)
+		assert_string_equal(types[i], "full");
+	/* The newest backup of vda (the list is oldest first per disk). */
+	latest = NULL;
+	for (int i = 0; i < 4; i++)
+		if (strncmp(ids[i], "kb-vda-", 7) == 0 &&
+		    (!latest || strcmp(ids[i], latest) > 0))
+			latest = ids[i];
+	assert_non_null(latest);
+	disk_path(e, "res2.qcow2", res, sizeof(res));
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, latest, res), 0);
+	assert_true(img_same(a, res));
+	snprintf(cmd, sizeof(cmd), "%s/jobs/backup-kb-ids", e->run);
+	assert_int_not_equal(access(cmd, F_OK), 0);
+}
+
+/* Cancel a conversion between slices: nothing left under either name. */
+static void vmctl_disk_convert_cancel_leaves_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096], src[200], dst[200], cmd[700];
+	int id = 0;
+
+	disk_path(e, "big.raw", src, sizeof(src));
+	disk_path(e, "big.qcow2", dst, sizeof(dst));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format raw --size 256M", src);
+	ctl_ok(e, out, sizeof(out), cmd);
+	/* slice_ms (a test knob) makes each 8 MiB slice last 50 ms. */
+	assert_int_equal(CTL(e, out, "job-start disk-convert src=%s dst=%s format=qcow2 "
+			     "slice_ms=50", src, dst), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &id), 1);
+	assert_int_equal(CTL(e, out, "job-cancel %d", id), 0);
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(CTL(e, out, "job-list"), 0);
+		if (!strstr(out, "running"))
+			break;
+		h_sleep_ms(10);
+	}
+	assert_non_null(strstr(out, "cancelled"));
+	assert_int_not_equal(access(dst, F_OK), 0);
+	snprintf(cmd, sizeof(cmd), "%s.partial", dst);
+	assert_int_not_equal(access(cmd, F_OK), 0);
+	/* The source is unlocked again: a new conversion runs to the end. */
+	assert_int_equal(CTL(e, out, "disk convert %s %s --format qcow2", src, dst), 0);
+	assert_true(img_same(src, dst));
+}
+
+/* kill -9 between the snapshots of two disks: undone at restart. */
+static void vmxd_kill9_mid_snapshot_leaves_no_half_state(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200], cmd[700], db[300];
+	json_object *o, *arr;
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "b.qcow2", b, sizeof(b));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", b);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "ks", 2, "vda", a, "qcow2", "vdb", b, "qcow2");
+
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "snapshot-mid") > 0);
+	assert_int_not_equal(CTL(e, out, "snapshot-create ks s1"), 0);
+	waitpid(e->vmxd, NULL, 0);
+	e->vmxd = 0;
+	assert_true(h_vmxd_start(e, NULL) > 0);
+
+	o = ctl_json(e, "snapshot-list ks");
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	assert_int_equal(json_object_array_length(arr), 0);
+	json_object_put(o);
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "disk info %s", i ? b : a);
+		o = ctl_json(e, cmd);
+		assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+		assert_int_equal(json_object_array_length(arr), 0);
+		json_object_put(o);
+	}
+	snprintf(db, sizeof(db), "%s", e->db);
+	h_vmxd_stop(e, SIGTERM);
+	snprintf(cmd, sizeof(cmd), BINDIR "/vmxd --check-db --database %s >/dev/null 2>&1", db);
+	assert_int_equal(system(cmd), 0);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	/* The name is free again. */
+	ctl_ok(e, out, sizeof(out), "snapshot-create ks s1");
+}
+
+/* Cancel a backup inside a disk: no backup listed, the next one is full. */
+static void vmctl_backup_cancel_leaves_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], repo[200], cmd[700];
+	char ids[8][128];
+	const char *types[8];
+	int id = 0;
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "repo", repo, sizeof(repo));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 256M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "bc", 1, "vda", a, "qcow2");
+	img_fill(a, 0, 65536, 0x44);
+	/* slice_ms (a test knob) pauses 50 ms every 64 chunks (4 MiB). */
+	assert_int_equal(CTL(e, out, "job-start backup name=bc repo=%s slice_ms=50", repo), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &id), 1);
+	assert_int_equal(CTL(e, out, "job-cancel %d", id), 0);
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(CTL(e, out, "job-list"), 0);
+		if (!strstr(out, "running"))
+			break;
+		h_sleep_ms(10);
+	}
+	assert_non_null(strstr(out, "cancelled"));
+	assert_int_equal(backup_ids(e, repo, NULL, ids, types, 8), 0);
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s/tmp)\"", repo);
+	assert_int_equal(system(cmd), 0);
+	/* The disk is unlocked again and the next backup runs (full). */
+	if (CTL(e, out, "backup bc --repo %s", repo) != 0)
+		fail_msg("backup after cancel: %s", out);
+	assert_int_equal(backup_ids(e, repo, NULL, ids, types, 8), 1);
+	assert_string_equal(types[0], "full");
+}
+
+static void vmctl_storage_json_output(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], repo[200], cmd[900];
+	static const char *const verbs[] = {
+		"disk create %s/j.qcow2 --format qcow2 --size 1M", "disk info %s/j.qcow2",
+		"disk convert %s/j.qcow2 %s/j.raw --format raw",
+		"snapshot-create js one", "snapshot-list js", "snapshot-revert js one",
+		"snapshot-delete js one", "backup js --repo %s/repo",
+		"backup-list --repo %s/repo js",
+	};
+
+	disk_path(e, "j.qcow2", a, sizeof(a));
+	disk_path(e, "repo", repo, sizeof(repo));
+	define_domain(e, "js", 1, "vda", a, "qcow2");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		snprintf(cmd, sizeof(cmd), verbs[i], e->dir, e->dir);
+		json_object_put(ctl_json(e, cmd));
+	}
+	(void)out;
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(vmctl_disk_create_info_convert),
+		T(vmctl_disk_errors),
+		T(vmctl_disk_convert_cancel_leaves_nothing),
+		T(vmctl_snapshot_create_revert_delete),
+		T(vmctl_snapshot_errors),
+		T(vmctl_backup_full_incremental_verify_restore),
+		T(vmctl_backup_errors),
+		T(vmctl_backup_after_revert_is_full),
+		T(vmxd_kill9_mid_backup_keeps_repo_consistent),
+		T(vmctl_backup_cancel_leaves_nothing),
+		T(vmxd_kill9_mid_snapshot_leaves_no_half_state),
+		T(vmctl_storage_json_output),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
