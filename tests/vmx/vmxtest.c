@@ -213,20 +213,56 @@ static int expect_exit(struct vcpu *v, uint32_t reason)
 	return 1;
 }
 
-/* Runs to an exit expected to be a string OUT of @count elements. */
+/*
+ * Runs to the exits of one string OUT of @count elements and checks the data.
+ * vmxcore moves up to a page per exit, KVM sometimes one element: the data is
+ * gathered over as many exits as the backend takes.
+ */
 static int expect_outs(struct vcpu *v, uint16_t port, uint8_t size, uint32_t count,
 		       const void *data)
 {
-	int ret = vcpu_run(v);
 	struct vmxcore_run *r = v->run;
+	uint8_t got[64];
+	uint32_t have = 0;
+	int ret = 0;
 
-	if (ret || r->exit_reason != VMXCORE_EXIT_IO || r->io.direction != VMXCORE_IO_OUT ||
-	    r->io.port != port || r->io.size != size || r->io.count != count ||
-	    memcmp((char *)r + r->io.data_offset, data, size * count)) {
+	while (have < count && have * size < sizeof(got)) {
+		ret = vcpu_run(v);
+		if (ret || r->exit_reason != VMXCORE_EXIT_IO || r->io.direction != VMXCORE_IO_OUT ||
+		    r->io.port != port || r->io.size != size || r->io.count == 0 ||
+		    have + r->io.count > count)
+			break;
+		memcpy(got + have * size, (char *)r + r->io.data_offset, size * r->io.count);
+		have += r->io.count;
+	}
+	if (have != count || memcmp(got, data, size * count)) {
 		printf("# expected OUTS port %#x size %u count %u; got ret %d exit %s port %#x"
-		       " size %u count %u\n", port, size, count, ret, exit_name(r->exit_reason),
-		       r->io.port, r->io.size, r->io.count);
+		       " size %u count %u after %u elements\n", port, size, count, ret,
+		       exit_name(r->exit_reason), r->io.port, r->io.size, r->io.count, have);
 		return 0;
+	}
+	return 1;
+}
+
+/* Answers the exits of one string IN of @count elements with @data. */
+static int answer_ins(struct vcpu *v, uint16_t port, uint8_t size, uint32_t count,
+		      const void *data)
+{
+	struct vmxcore_run *r = v->run;
+	uint32_t done = 0;
+
+	while (done < count) {
+		if (vcpu_run(v) || r->exit_reason != VMXCORE_EXIT_IO ||
+		    r->io.direction != VMXCORE_IO_IN || r->io.port != port || r->io.size != size ||
+		    r->io.count == 0 || done + r->io.count > count) {
+			printf("# expected INS port %#x size %u, %u of %u answered; got exit %s"
+			       " port %#x count %u\n", port, size, done, count,
+			       exit_name(r->exit_reason), r->io.port, r->io.count);
+			return 0;
+		}
+		memcpy((char *)r + r->io.data_offset, (const char *)data + done * size,
+		       size * r->io.count);
+		done += r->io.count;
 	}
 	return 1;
 }
@@ -424,7 +460,8 @@ static int t_prot32(struct vm *vm, struct vcpu *v)
 	if (vcpu_start_prot(v, GUEST_prot_io))
 		return 0;
 	ok = expect_out(v, 0x60, 4, &val) && val == 0x32;
-	ok = ok && expect_out(v, 0x61, 4, &val) && (val & (1u << 31));
+	/* CPUID ran in 32-bit mode: the hypervisor bit where the backend sets it. */
+	ok = ok && expect_out(v, 0x61, 4, &val) && (!on_vmxcore() || (val & (1u << 31)));
 	ok = ok && expect_exit(v, VMXCORE_EXIT_HLT);
 	return ok;
 }
@@ -443,7 +480,7 @@ static int t_long64(struct vm *vm, struct vcpu *v)
 	/* The guest reads its own CR0/CR4 as it set them, not VMX's fixed bits. */
 	ok = ok && expect_out(v, 0x71, 4, &cr0) && cr0 == 0x80000011;
 	ok = ok && expect_out(v, 0x71, 4, &cr4) && cr4 == 0x20;
-	ok = ok && expect_out(v, 0x72, 4, &ecx) && (ecx & (1u << 31));
+	ok = ok && expect_out(v, 0x72, 4, &ecx) && (!on_vmxcore() || (ecx & (1u << 31)));
 	ok = ok && expect_outs(v, 0x73, 1, 4, "long");
 	ok = ok && expect_exit(v, VMXCORE_EXIT_HLT);
 	ok = ok && be->get_sregs(v, &s) == 0 && (s.efer & 0x400) && s.cr3 == GUEST_PML4;
@@ -498,7 +535,6 @@ static int t_irq_window_exit(struct vm *vm, struct vcpu *v)
 
 static int t_string_io(struct vm *vm, struct vcpu *v)
 {
-	struct vmxcore_run *r = v->run;
 	uint32_t val;
 	int ok;
 
@@ -507,10 +543,7 @@ static int t_string_io(struct vm *vm, struct vcpu *v)
 		return 0;
 	ok = expect_outs(v, 0x90, 1, 5, "hello");
 	ok = ok && expect_out(v, 0x91, 2, &val) && val == 0;
-	ok = ok && vcpu_run(v) == 0 && r->exit_reason == VMXCORE_EXIT_IO &&
-	      r->io.direction == VMXCORE_IO_IN && r->io.port == 0x92 && r->io.size == 2 &&
-	      r->io.count == 3;
-	memcpy((char *)r + r->io.data_offset, "\x11\x22\x33\x44\x55\x66", 6);
+	ok = ok && answer_ins(v, 0x92, 2, 3, "\x11\x22\x33\x44\x55\x66");
 	ok = ok && expect_out(v, 0x93, 4, &val) && val == 0x44332211;
 	ok = ok && expect_out(v, 0x93, 2, &val) && val == 0x6655;
 	ok = ok && expect_out(v, 0x94, 2, &val) && val == 0x3006;
