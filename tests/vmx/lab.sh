@@ -131,7 +131,7 @@ silence_watchdog() {
 		[ "$size" = 0 ] && limit=$((SILENCE * 3))
 		if [ "$quiet" -ge "$limit" ]; then
 			echo "vmx-lab: serial console silent for ${quiet}s: stopping Bochs" >&2
-			pkill -f "bochs-bin -q -f $W/bochsrc"
+			pkill -KILL -f "bochs-bin -q -f $W/bochsrc"	# it may ignore SIGTERM
 			return
 		fi
 	done

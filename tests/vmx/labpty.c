@@ -26,10 +26,20 @@
 
 static pid_t child;
 
+/* Bochs does not always die of SIGTERM: give it 5 s, then SIGKILL. */
+static void kill_child(int sig)
+{
+	(void)sig;
+	if (child > 0)
+		kill(child, SIGKILL);
+}
+
 static void forward_signal(int sig)
 {
 	if (child > 0)
 		kill(child, sig);
+	signal(SIGALRM, kill_child);
+	alarm(5);
 }
 
 /*
