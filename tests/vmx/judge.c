@@ -54,10 +54,32 @@ static void lab_fail(struct lab_state *st, const char *what, const char *why)
 	fprintf(st->report, "FAIL %s: %s\n", what, why);
 }
 
+/*
+ * A suite name is [A-Za-z0-9_-]+. The kernel console writes to the same
+ * serial port without regard for lines, so "LAB: suite NAME" may arrive as
+ * "LAB: suite NAME[    4.63] vmxcore: ...": the name ends where its
+ * characters do, and anything after it but a space-separated flag is noise.
+ */
+static char *lab_take_name(char *args, char **rest)
+{
+	size_t n = strspn(args, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	*rest = args + n;
+	if (**rest == ' ' || **rest == '\t') {
+		**rest = '\0';
+		(*rest)++;
+	} else if (**rest) {
+		**rest = '\0';
+		*rest = "";	/* interleaved kernel text: no flag to read */
+	}
+	return n ? args : NULL;
+}
+
 static void lab_suite_start(struct lab_state *st, char *args)
 {
-	char *name = strtok(args, " \t");
-	char *flag = strtok(NULL, " \t");
+	char *rest;
+	char *name = lab_take_name(args, &rest);
+	char *flag = strtok(rest, " \t");
 	struct lab_suite *s = name ? lab_find(st, name) : NULL;
 
 	if (!s) {
@@ -73,8 +95,9 @@ static void lab_suite_start(struct lab_state *st, char *args)
 
 static void lab_suite_end(struct lab_state *st, char *args)
 {
-	char *name = strtok(args, " \t");
-	char *rc = strtok(NULL, " \t");
+	char *rest;
+	char *name = lab_take_name(args, &rest);
+	char *rc = strtok(rest, " \t");
 	struct lab_suite *s = name ? lab_find(st, name) : NULL;
 
 	if (s) {
@@ -128,7 +151,7 @@ static void lab_line(struct lab_state *st, char *line)
 		lab_suite_start(st, line + 11);
 	else if (!strncmp(line, "LAB: suite-end ", 15))
 		lab_suite_end(st, line + 15);
-	else if (!strcmp(line, "LAB: done"))
+	else if (!strncmp(line, "LAB: done", 9))
 		st->done = true;
 	else if (!st->current)
 		return;

@@ -155,6 +155,19 @@ static void judge_xfail_control_passes_only_when_it_fails(void **state)
 	assert_int_equal(c.failed, 1);
 }
 
+/* What the serial port really carries: kernel text inside our lines. */
+static void judge_reads_lines_the_kernel_interleaved(void **state)
+{
+	struct lab_counts c;
+	const char *log = BOOTED "LAB: suite alpha[    4.62] vmxcore: loading out-of-tree module\n"
+			  "1..2\nok 1 - a1\nok 2 - a2\nLAB: suite-end alpha rc=0\n" BETA_OK
+			  "LAB: done 5.24s\n";
+
+	(void)state;
+	assert_int_equal(judge_text(log, &c), 0);
+	assert_int_equal(c.passed, 2);
+}
+
 static void judge_unexpected_suite_fails(void **state)
 {
 	struct lab_counts c;
@@ -177,6 +190,7 @@ int main(void)
 		cmocka_unit_test(judge_boot_warning_before_init_is_noted_not_failed),
 		cmocka_unit_test(judge_nonzero_rc_without_failure_fails),
 		cmocka_unit_test(judge_xfail_control_passes_only_when_it_fails),
+		cmocka_unit_test(judge_reads_lines_the_kernel_interleaved),
 		cmocka_unit_test(judge_unexpected_suite_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
