@@ -12,6 +12,11 @@
  *   vcpu.c     vCPU file descriptors, register ioctls, the run loop
  *   vmcs.c     VMCS layout: controls, host state, guest state transfer
  *   exit.c     the exit-handler table
+ *   intr.c     event injection and the interrupt window
+ *   gmem.c     guest memory through the slots, the guest page-table walk
+ *   mmio.c     device-memory accesses: fetch, decode, hand to userspace
+ *   cpuid.c    the guest's CPUID table and the MSRs the core keeps
+ *   insn_decode.c  the MMIO instruction decoder (also built in userspace)
  *   vmenter.S  the entry/exit stub
  */
 #ifndef VMXCORE_H
