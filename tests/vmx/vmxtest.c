@@ -731,9 +731,11 @@ static int t_mmio(struct vm *vm, struct vcpu *v)
 
 static void t_cycles_no_leak(void)
 {
+	/* 100 on vmxcore (the leak check); on KVM a few suffice to compare. */
+	int cycles = on_vmxcore() ? 100 : 20;
 	int good = 0;
 
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < cycles; i++) {
 		struct vm vm;
 
 		if (i % 20 == 0)
@@ -749,7 +751,7 @@ static void t_cycles_no_leak(void)
 		}
 		vm_close(&vm);
 	}
-	tap_check(good == 100, "hundred_create_run_destroy_cycles", "%d of 100 ran", good);
+	tap_check(good == cycles, "create_run_destroy_cycles", "%d of %d ran", good, cycles);
 	if (!on_vmxcore()) {
 		tap_skip("every_page_returned_after_destroy", "vmxcore's own page counters");
 		return;
