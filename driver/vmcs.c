@@ -86,8 +86,7 @@ static void vmcs_setup_controls(struct vmx_vcpu *vcpu)
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
 	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
-	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
-	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write_msr_switch(vcpu);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
 	vmcs_write(CR0_GUEST_HOST_MASK, vmcs_cr0_host_owned());
 	vmcs_write(CR4_GUEST_HOST_MASK, vmcs_cr4_host_owned());

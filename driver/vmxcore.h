@@ -16,6 +16,7 @@
  *   gmem.c     guest memory through the slots, the guest page-table walk
  *   mmio.c     device-memory accesses: fetch, decode, hand to userspace
  *   cpuid.c    the guest's CPUID table and the MSRs the core keeps
+ *   msr_switch.c  guest SYSCALL MSRs loaded by VM entry, host's by VM exit
  *   insn_decode.c  the MMIO instruction decoder (also built in userspace)
  *   vmenter.S  the entry/exit stub
  */
@@ -169,6 +170,7 @@ struct vmx_vcpu {
 	u64 xcr0;
 	u64 kernel_gs_base;
 	u64 msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_tsc_aux;
+	struct page *msr_page;		/* VMX MSR-load lists (msr_switch.c) */
 	u32 dirty;			/* VCPU_DIRTY_* */
 	enum vmx_pending pending;
 	struct vmx_pending_ins pending_ins;
@@ -188,6 +190,13 @@ int vcpu_create_fd(struct vmx_vm *vm, unsigned long id);
 void vcpu_inject_gp(struct vmx_vcpu *vcpu);
 void vcpu_inject_ud(struct vmx_vcpu *vcpu);
 void vcpu_skip_instruction(struct vmx_vcpu *vcpu);
+
+/* msr_switch.c */
+#define VCPU_SWITCHED_MSRS	4
+int vcpu_msr_switch_alloc(struct vmx_vcpu *vcpu);
+void vcpu_msr_switch_free(struct vmx_vcpu *vcpu);
+void vmcs_write_msr_switch(struct vmx_vcpu *vcpu);
+void vcpu_msr_switch_sync(struct vmx_vcpu *vcpu);
 
 /* vmcs.c */
 int vmcs_setup(struct vmx_vcpu *vcpu);
