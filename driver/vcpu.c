@@ -175,6 +175,7 @@ static int vcpu_enter_once(struct vmx_vcpu *vcpu)
 	vmx_vcpu_load(vcpu);
 	vmcs_write_dirty(vcpu);
 	vcpu_inject_events(vcpu);
+	vcpu_msr_switch_sync(vcpu);
 
 	local_irq_disable();
 	vcpu_switch_to_guest(vcpu, &host);
@@ -224,7 +225,8 @@ static int vcpu_run(struct vmx_vcpu *vcpu)
 	vcpu_complete_pending(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
 	for (;;) {
-		if (signal_pending(current)) {
+		/* immediate_exit closes the race of a kick sent just before RUN. */
+		if (signal_pending(current) || READ_ONCE(vcpu->run->immediate_exit)) {
 			vcpu->run->exit_reason = VMXCORE_EXIT_INTR;
 			ret = -EINTR;
 			break;
@@ -397,6 +399,7 @@ static void vcpu_free(struct vmx_vcpu *vcpu)
 		__free_page(vcpu->vmcs);
 	if (vcpu->run_page)
 		__free_page(vcpu->run_page);
+	vcpu_msr_switch_free(vcpu);
 	if (vcpu->vpid) {
 		vmx_invvpid(VMX_INVVPID_ALL, 0);
 		ida_free(&vmx_vpids, vcpu->vpid);
@@ -453,7 +456,7 @@ static struct vmx_vcpu *vcpu_alloc(struct vmx_vm *vm, unsigned int id)
 		vpid = ida_alloc_range(&vmx_vpids, 1, 0xffff, GFP_KERNEL);
 		vcpu->vpid = vpid > 0 ? vpid : 0;	/* none left: run without */
 	}
-	if (!vcpu->vmcs || !vcpu->run_page) {
+	if (!vcpu->vmcs || !vcpu->run_page || vcpu_msr_switch_alloc(vcpu)) {
 		vcpu_free(vcpu);
 		return NULL;
 	}

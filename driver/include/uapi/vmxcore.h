@@ -188,7 +188,10 @@ struct vmxcore_run {
 	__u8 request_interrupt_window;	/* in: exit when the guest can take an interrupt */
 	__u8 ready_for_interrupt;	/* out: RFLAGS.IF=1 and no blocking */
 	__u8 if_flag;			/* out: RFLAGS.IF */
-	__u8 padding[5];
+	__u8 immediate_exit;		/* in: RUN returns -EINTR (exit INTR) at
+					 * once; set it, then signal the thread,
+					 * and no kick is lost */
+	__u8 padding[4];
 	union {
 		struct {
 			__u8 direction;		/* VMXCORE_IO_IN / _OUT */
