@@ -24,11 +24,11 @@ $(LAB_GUEST)/guest_blob.o: $(LAB_GUEST)/guest.elf
 	objcopy -O binary $< $(LAB_GUEST)/guest.bin
 	cd $(LAB_GUEST) && $(LD) -r -b binary -o guest_blob.o guest.bin
 
-$(LAB_BIN_DIR)/vmxtest: tests/vmx/vmxtest.c tests/vmx/backend.c tests/vmx/backend.h tests/vmx/tap.h \
+$(LAB_BIN_DIR)/vmxtest: tests/vmx/vmxtest.c vmm/runner/backend.c vmm/runner/backend.h tests/vmx/tap.h \
 		driver/include/uapi/vmxcore.h \
 		$(LAB_GUEST)/guest_syms.h $(LAB_GUEST)/guest_blob.o
 	@mkdir -p $(dir $@)
-	$(CC) $(LAB_CFLAGS) -static -pthread -Wl,-z,noexecstack -o $@ $< tests/vmx/backend.c $(LAB_GUEST)/guest_blob.o
+	$(CC) $(LAB_CFLAGS) -static -pthread -Wl,-z,noexecstack -o $@ $< vmm/runner/backend.c $(LAB_GUEST)/guest_blob.o
 
 $(BUILD)/bin/lab-judge: $(BUILD)/tests/vmx/judge_main.o $(BUILD)/tests/vmx/judge.o
 	@mkdir -p $(dir $@)

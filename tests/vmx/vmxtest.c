@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "vmm/runner/backend.h"
 #include "tap.h"
 #include "guest_syms.h"
 
@@ -489,6 +489,48 @@ static int t_long64(struct vm *vm, struct vcpu *v)
 	return ok;
 }
 
+/*
+ * SYSCALL goes where the guest's LSTAR says, with its SFMASK applied: the
+ * guest's syscall MSRs are really loaded, and the host's are back after
+ * the exit (every later syscall of this program depends on it).
+ */
+static int t_syscall_msrs(struct vm *vm, struct vcpu *v)
+{
+	uint32_t rip = 0, before = 0, after = 0;
+	int ok;
+
+	(void)vm;
+	if (vcpu_start_long(vm, v, GUEST_long_syscall))
+		return 0;
+	ok = expect_out(v, 0x74, 4, &rip) && rip == GUEST_long_syscall_return;
+	ok = ok && expect_out(v, 0x75, 4, &before) && (before & 0x400);
+	ok = ok && expect_out(v, 0x75, 4, &after) && !(after & 0x400);
+	ok = ok && expect_exit(v, VMXCORE_EXIT_HLT);
+	if (!ok)
+		printf("# return rip %#x (want %#x) rflags %#x -> %#x\n", rip,
+		       GUEST_long_syscall_return, before, after);
+	return ok;
+}
+
+/* immediate_exit: RUN returns -EINTR at once and the guest does not move. */
+static int t_immediate_exit(struct vm *vm, struct vcpu *v)
+{
+	struct vmxcore_regs r;
+	int ok;
+
+	(void)vm;
+	if (vcpu_start_real(v, GUEST_real_spin, 0))
+		return 0;
+	be->set_immediate_exit(v, 1);
+	errno = 0;
+	ok = be->run(v) == -EINTR && v->run->exit_reason == VMXCORE_EXIT_INTR;
+	ok = ok && be->get_regs(v, &r) == 0 && r.rip == GUEST_real_spin;
+	be->set_immediate_exit(v, 0);
+	if (!ok)
+		printf("# exit %u rip %#llx\n", v->run->exit_reason, (unsigned long long)r.rip);
+	return ok;
+}
+
 static int queue_irq(struct vcpu *v, uint32_t vector)
 {
 	return be->interrupt(v, vector) == 0;
@@ -913,12 +955,14 @@ int main(int argc, char **argv)
 	run_vm_test("string_io_rep_ins_outs_both_directions", t_string_io);
 	run_vm_test("protected_mode_32bit_guest", t_prot32);
 	run_vm_test("long_mode_64bit_guest_with_paging", t_long64);
+	run_vm_test("syscall_uses_guest_lstar_and_sfmask", t_syscall_msrs);
 	run_vmxcore_only("interrupt_injected_when_window_opens", t_irq_injected_at_window,
 			 "KVM's userspace-irqchip KVM_INTERRUPT expects the caller to wait for the window");
 	run_vm_test("interrupt_window_exit_on_request", t_irq_window_exit);
 	run_vm_test("triple_fault_ends_only_its_vm", t_triple_fault);
 	run_vm_test("invalid_state_refused_on_entry", t_bad_state_refused);
 	run_vm_test("signal_interrupts_busy_guest", t_signal_interrupts);
+	run_vm_test("immediate_exit_returns_before_entry", t_immediate_exit);
 	run_vmxcore_only("memory_slots_and_vcpu_ids_validated", t_slots_validated,
 			 "vmxcore's slot rules (KVM lets a slot id be redefined)");
 	run_vm_test("mmio_loads_and_stores_decoded", t_mmio);

@@ -1,5 +1,5 @@
 /* backend: see backend.h. */
-#include "backend.h"
+#include "vmm/runner/backend.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -105,12 +105,23 @@ static int vx_interrupt(struct vb_vcpu *v, uint32_t vector)
 	return vb_errno(ioctl(v->fd, VMXCORE_INTERRUPT, &irq));
 }
 
+static int vx_set_cpuid(struct vb_vcpu *v, const struct vmxcore_cpuid *c)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_SET_CPUID, c));
+}
+
+static void vx_set_immediate_exit(struct vb_vcpu *v, int on)
+{
+	__atomic_store_n(&v->run->immediate_exit, on, __ATOMIC_SEQ_CST);
+}
+
 const struct vb_ops vb_vmxcore = {
 	.name = "vmxcore", .dev = "/dev/vmxcore",
 	.create_vm = vx_create_vm, .set_slot = vx_set_slot, .create_vcpu = vx_create_vcpu,
 	.close_vcpu = vx_close_vcpu, .run = vx_run, .get_regs = vx_get_regs,
 	.set_regs = vx_set_regs, .get_sregs = vx_get_sregs, .set_sregs = vx_set_sregs,
-	.interrupt = vx_interrupt,
+	.interrupt = vx_interrupt, .set_cpuid = vx_set_cpuid,
+	.set_immediate_exit = vx_set_immediate_exit,
 };
 
 /* ---- KVM: the peer, translated to the common view ---- */
@@ -345,12 +356,43 @@ static int kvm_interrupt(struct vb_vcpu *v, uint32_t vector)
 	return vb_errno(ioctl(v->fd, KVM_INTERRUPT, &irq));
 }
 
+static int kvm_set_cpuid(struct vb_vcpu *v, const struct vmxcore_cpuid *c)
+{
+	struct kvm_cpuid2 *k = calloc(1, sizeof(*k) + c->nent * sizeof(k->entries[0]));
+	int ret;
+
+	if (!k)
+		return -ENOMEM;
+	k->nent = c->nent;
+	for (uint32_t i = 0; i < c->nent; i++) {
+		const struct vmxcore_cpuid_entry *e = &c->entries[i];
+
+		k->entries[i] = (struct kvm_cpuid_entry2){
+			.function = e->function, .index = e->index,
+			.flags = (e->flags & VMXCORE_CPUID_FLAG_INDEXED) ?
+				 KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0,
+			.eax = e->eax, .ebx = e->ebx, .ecx = e->ecx, .edx = e->edx,
+		};
+	}
+	ret = vb_errno(ioctl(v->fd, KVM_SET_CPUID2, k));
+	free(k);
+	return ret;
+}
+
+static void kvm_set_immediate_exit(struct vb_vcpu *v, int on)
+{
+	struct kvm_run *k = v->native;
+
+	__atomic_store_n(&k->immediate_exit, on, __ATOMIC_SEQ_CST);
+}
+
 const struct vb_ops vb_kvm = {
 	.name = "kvm", .dev = "/dev/kvm",
 	.create_vm = kvm_create_vm, .set_slot = kvm_set_slot, .create_vcpu = kvm_create_vcpu,
 	.close_vcpu = kvm_close_vcpu, .run = kvm_run_vcpu, .get_regs = kvm_get_regs,
 	.set_regs = kvm_set_regs, .get_sregs = kvm_get_sregs, .set_sregs = kvm_set_sregs,
-	.interrupt = kvm_interrupt,
+	.interrupt = kvm_interrupt, .set_cpuid = kvm_set_cpuid,
+	.set_immediate_exit = kvm_set_immediate_exit,
 };
 
 const struct vb_ops *vb_find(const char *name)

@@ -46,6 +46,14 @@ struct vb_ops {
 	int (*get_sregs)(struct vb_vcpu *v, struct vmxcore_sregs *s);
 	int (*set_sregs)(struct vb_vcpu *v, const struct vmxcore_sregs *s);
 	int (*interrupt)(struct vb_vcpu *v, uint32_t vector);
+	/* The guest's CPUID table (KVM: KVM_SET_CPUID2 with the same entries). */
+	int (*set_cpuid)(struct vb_vcpu *v, const struct vmxcore_cpuid *c);
+	/*
+	 * immediate_exit of the running RUN: on, the next (or current) RUN
+	 * returns at once with exit INTR. A kicker sets it, then signals the
+	 * vCPU's thread; the thread clears it after RUN returned.
+	 */
+	void (*set_immediate_exit)(struct vb_vcpu *v, int on);
 };
 
 extern const struct vb_ops vb_vmxcore, vb_kvm;

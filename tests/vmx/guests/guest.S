@@ -241,6 +241,40 @@ long_io:				/* 64-bit mode with paging */
 long_msg:
 	.ascii	"long"
 
+	.globl long_syscall
+long_syscall:				/* SYSCALL through the guest's own LSTAR */
+	mov	$0xc0000080, %ecx	/* EFER.SCE on */
+	rdmsr
+	or	$1, %eax
+	wrmsr
+	mov	$0xc0000082, %ecx	/* LSTAR: our entry point */
+	lea	long_syscall_entry(%rip), %rax
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	wrmsr
+	mov	$0xc0000081, %ecx	/* STAR[47:32]: CS 0x08 (SS 0x10) */
+	xor	%eax, %eax
+	mov	$0x08, %edx
+	wrmsr
+	mov	$0xc0000084, %ecx	/* SFMASK: clear DF on entry */
+	mov	$0x400, %eax
+	xor	%edx, %edx
+	wrmsr
+	std
+	syscall
+	.globl long_syscall_return
+long_syscall_return:
+	hlt
+long_syscall_entry:
+	mov	%rcx, %rax		/* return RIP */
+	out	%eax, $0x74
+	mov	%r11, %rax		/* RFLAGS before: DF set */
+	out	%eax, $0x75
+	pushfq				/* RFLAGS now: DF masked off */
+	pop	%rax
+	out	%eax, $0x75
+	hlt
+
 	.globl long_hello_demo
 long_hello_demo:			/* the demo, in 64-bit mode with paging */
 	lea	long_greeting(%rip), %rsi
