@@ -8,6 +8,7 @@
  * checked against the RAM size first.
  */
 #include "vmm/boot_linux.h"
+#include "vmm/boot_params.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,51 +16,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* struct setup_header, at 0x1f1 of both the file and boot_params. */
-#define HDR_SETUP_SECTS		0x1f1	/* u8 */
-#define HDR_BOOT_FLAG		0x1fe	/* u16, 0xaa55 */
-#define HDR_JUMP		0x200	/* u16; byte 0x201 + 0x202 = end */
-#define HDR_MAGIC		0x202	/* "HdrS" */
-#define HDR_VERSION		0x206	/* u16 */
-#define HDR_TYPE_OF_LOADER	0x210	/* u8 */
-#define HDR_LOADFLAGS		0x211	/* u8 */
-#define HDR_CODE32_START	0x214	/* u32 */
-#define HDR_RAMDISK_IMAGE	0x218	/* u32 */
-#define HDR_RAMDISK_SIZE	0x21c	/* u32 */
-#define HDR_HEAP_END_PTR	0x224	/* u16 */
-#define HDR_EXT_LOADER_VER	0x226	/* u8 */
-#define HDR_EXT_LOADER_TYPE	0x227	/* u8 */
-#define HDR_CMD_LINE_PTR	0x228	/* u32 */
-#define HDR_INITRD_ADDR_MAX	0x22c	/* u32 */
-#define HDR_KERNEL_ALIGNMENT	0x230	/* u32 */
-#define HDR_RELOCATABLE		0x234	/* u8 */
-#define HDR_XLOADFLAGS		0x236	/* u16 */
-#define HDR_CMDLINE_SIZE	0x238	/* u32 */
-#define HDR_HARDWARE_SUBARCH	0x23c	/* u32 */
-#define HDR_HARDWARE_SUBARCH_DATA 0x240	/* u64 */
-#define HDR_SETUP_DATA		0x250	/* u64 */
-#define HDR_PREF_ADDRESS	0x258	/* u64 */
-#define HDR_INIT_SIZE		0x260	/* u32 */
-#define HDR_END_MAX		0x290	/* edd_mbr_sig_buffer starts here */
-
-/* boot_params outside the setup header. */
-#define BP_EXT_RAMDISK_IMAGE	0x0c0
-#define BP_EXT_RAMDISK_SIZE	0x0c4
-#define BP_EXT_CMD_LINE_PTR	0x0c8
-#define BP_E820_ENTRIES		0x1e8	/* u8 */
-#define BP_E820_TABLE		0x2d0	/* 128 x { u64 addr, size; u32 type } */
-#define BP_E820_MAX		128
-#define BP_SIZE			0x1000
-
-#define LOADED_HIGH		0x01
-#define QUIET_FLAG		0x20
-#define KEEP_SEGMENTS		0x40
-#define CAN_USE_HEAP		0x80
-#define XLF_KERNEL_64		0x01
-
-#define MIN_VERSION		0x0206
-#define ENTRY64_OFFSET		0x200
 
 #define X86_CR0_PE		0x00000001ull
 #define X86_CR0_ET		0x00000010ull
@@ -72,40 +28,6 @@
 #define PTE_P			0x001ull
 #define PTE_RW			0x002ull
 #define PTE_PS			0x080ull
-
-static uint16_t ld16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-	return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-
-static void st16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-	st16(p, (uint16_t)v);
-	st16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-	st32(p, (uint32_t)v);
-	st32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* A GDT entry from base, limit (20 bits) and the flags/access word
  * (bits 15:12 G D/B L AVL, bits 7:0 P DPL S type), the layout of the
@@ -292,79 +214,63 @@ static int vmm_boot_check(const struct vmm_boot_linux_args *a,
 	return 0;
 }
 
-int vmm_boot_linux_load(const struct vmm_boot_linux_args *a,
-			struct vmm_boot_linux_info *info, struct vx_err *err)
+/* A bzImage: header checked, protected-mode part placed. */
+static int vmm_bzimage_layout(const struct vmm_boot_linux_args *a,
+			      struct vmm_kernel_layout *l, struct vx_err *err)
 {
-	const uint8_t *k = a ? a->kernel : NULL;
-	const char *cmdline;
-	uint8_t *ram, *bp;
-	uint16_t version = 0;
-	size_t setup_size = 0, hdr_end = 0, cmdlen;
-	uint64_t ram_size, payload, need = 0, load = 0, kend;
-	uint64_t cmdline_max, initrd_top, initrd_addr = 0;
-	unsigned e820 = 0;
+	const uint8_t *k = a->kernel;
+	size_t setup_size = 0, hdr_end = 0;
 	int rc;
 
-	if (!a || !info || !a->ram || !k)
-		return vx_err_set(err, -EINVAL, "boot: missing argument");
-	ram = a->ram;
-	ram_size = a->ram_size;
-	if (ram_size < 2 * VMM_BOOT_HIMEM)
-		return vx_err_set(err, -ENOSPC,
-				  "boot: %llu bytes of RAM; at least 2 MiB needed",
-				  (unsigned long long)ram_size);
-	if (a->initrd_size && !a->initrd)
-		return vx_err_set(err, -EINVAL, "boot: initrd size without data");
-	rc = vmm_boot_check(a, &version, &setup_size, &hdr_end, err);
+	rc = vmm_boot_check(a, &l->version, &setup_size, &hdr_end, err);
 	if (rc)
 		return rc;
-
-	/* Command line: the kernel's limit (cmdline_size, 2.06+) excludes
-	 * the NUL; ours is the space reserved at VMM_BOOT_CMDLINE. */
-	cmdline = a->cmdline ? a->cmdline : "";
-	cmdlen = strlen(cmdline);
-	cmdline_max = ld32(k + HDR_CMDLINE_SIZE);
-	if (cmdline_max > VMM_BOOT_CMDLINE_MAX - 1)
-		cmdline_max = VMM_BOOT_CMDLINE_MAX - 1;
-	if (cmdlen > cmdline_max)
-		return vx_err_set(err, -E2BIG,
-				  "boot: command line is %zu bytes, the kernel takes at most %llu",
-				  cmdlen, (unsigned long long)cmdline_max);
-
-	payload = a->kernel_size - setup_size;
-	rc = vmm_boot_place(k, version, payload, ram_size, &load, &need, err);
-	if (rc)
-		return rc;
-	kend = vmm_align_up(need, 4096);
-
-	/* Initrd: as high as allowed, page aligned, above the kernel. */
-	if (a->initrd_size) {
-		initrd_top = (uint64_t)ld32(k + HDR_INITRD_ADDR_MAX) + 1;
-		if (initrd_top > ram_size)
-			initrd_top = ram_size;
-		if (initrd_top > VMM_BOOT_MAPPED)
-			initrd_top = VMM_BOOT_MAPPED;
-		if (a->initrd_size > initrd_top ||
-		    ((initrd_top - a->initrd_size) & ~0xfffull) < kend)
-			return vx_err_set(err, -ENOSPC,
-					  "boot: initrd (%zu bytes) does not fit between the kernel end 0x%llx and 0x%llx",
-					  a->initrd_size,
-					  (unsigned long long)kend,
-					  (unsigned long long)initrd_top);
-		initrd_addr = (initrd_top - a->initrd_size) & ~0xfffull;
-	}
-
-	/* Everything checked: now write guest RAM. */
-	memset(info, 0, sizeof(*info));
-	memcpy(ram + load, k + setup_size, payload);
-	if (a->initrd_size)
-		memcpy(ram + initrd_addr, a->initrd, a->initrd_size);
-	memcpy(ram + VMM_BOOT_CMDLINE, cmdline, cmdlen + 1);
-
-	bp = ram + VMM_BOOT_ZERO_PAGE;
-	memset(bp, 0, BP_SIZE);
-	memcpy(bp + HDR_SETUP_SECTS, k + HDR_SETUP_SECTS,
+	memcpy(l->hdr + HDR_SETUP_SECTS, k + HDR_SETUP_SECTS,
 	       hdr_end - HDR_SETUP_SECTS);
+	l->hdr_end = hdr_end;
+	l->image = k + setup_size;
+	l->image_size = a->kernel_size - setup_size;
+	rc = vmm_boot_place(k, l->version, l->image_size, a->ram_size,
+			    &l->load, &l->end, err);
+	l->entry = l->load + ENTRY64_OFFSET;
+	return rc;
+}
+
+/* Initrd: as high as the kernel allows, page aligned, above the kernel. */
+static int vmm_boot_place_initrd(const struct vmm_boot_linux_args *a,
+				 const struct vmm_kernel_layout *l,
+				 uint64_t *addr, struct vx_err *err)
+{
+	uint64_t top = (uint64_t)ld32(l->hdr + HDR_INITRD_ADDR_MAX) + 1;
+	uint64_t kend = vmm_align_up(l->end, 4096);
+
+	*addr = 0;
+	if (!a->initrd_size)
+		return 0;
+	if (top > a->ram_size)
+		top = a->ram_size;
+	if (top > VMM_BOOT_MAPPED)
+		top = VMM_BOOT_MAPPED;
+	if (a->initrd_size > top || ((top - a->initrd_size) & ~0xfffull) < kend)
+		return vx_err_set(err, -ENOSPC,
+				  "boot: initrd (%zu bytes) does not fit between the kernel end 0x%llx and 0x%llx",
+				  a->initrd_size, (unsigned long long)kend,
+				  (unsigned long long)top);
+	*addr = (top - a->initrd_size) & ~0xfffull;
+	return 0;
+}
+
+/* The zero page: the kernel's setup header, then the fields we own. */
+static unsigned vmm_boot_write_params(const struct vmm_boot_linux_args *a,
+				      const struct vmm_kernel_layout *l,
+				      uint64_t initrd_addr)
+{
+	uint8_t *bp = a->ram + VMM_BOOT_ZERO_PAGE;
+	unsigned e820 = 0;
+
+	memset(bp, 0, BP_SIZE);
+	memcpy(bp + HDR_SETUP_SECTS, l->hdr + HDR_SETUP_SECTS,
+	       l->hdr_end - HDR_SETUP_SECTS);
 	/* The fields boot.rst marks "write" are ours, whatever the file had:
 	 * no real-mode heap (we do not run the setup code), no setup_data
 	 * list, the default PC subarchitecture. */
@@ -376,7 +282,7 @@ int vmm_boot_linux_load(const struct vmm_boot_linux_args *a,
 	st32(bp + HDR_HARDWARE_SUBARCH, 0);
 	st64(bp + HDR_HARDWARE_SUBARCH_DATA, 0);
 	st64(bp + HDR_SETUP_DATA, 0);
-	st32(bp + HDR_CODE32_START, (uint32_t)load);
+	st32(bp + HDR_CODE32_START, (uint32_t)l->load);
 	st32(bp + HDR_CMD_LINE_PTR, (uint32_t)VMM_BOOT_CMDLINE);
 	st32(bp + BP_EXT_CMD_LINE_PTR, 0);
 	st32(bp + HDR_RAMDISK_IMAGE, (uint32_t)initrd_addr);
@@ -387,28 +293,85 @@ int vmm_boot_linux_load(const struct vmm_boot_linux_args *a,
 	vmm_e820_add(bp, &e820, 0, VMM_BOOT_LOWMEM_END, VMM_E820_RAM);
 	vmm_e820_add(bp, &e820, VMM_BOOT_LOWMEM_END,
 		     VMM_BOOT_HIMEM - VMM_BOOT_LOWMEM_END, VMM_E820_RESERVED);
-	vmm_e820_add(bp, &e820, VMM_BOOT_HIMEM, ram_size - VMM_BOOT_HIMEM,
+	vmm_e820_add(bp, &e820, VMM_BOOT_HIMEM, a->ram_size - VMM_BOOT_HIMEM,
 		     VMM_E820_RAM);
 	bp[BP_E820_ENTRIES] = (uint8_t)e820;
+	return e820;
+}
 
-	vmm_boot_write_gdt(ram, &info->regs);
-	vmm_boot_write_page_tables(ram, &info->regs);
-	info->regs.rip = load + ENTRY64_OFFSET;
-	info->regs.rsp = VMM_BOOT_STACK_TOP;
-	info->regs.rsi = VMM_BOOT_ZERO_PAGE;
-	info->regs.rflags = 0x2;
-	info->regs.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
-	info->regs.cr4 = X86_CR4_PAE;
-	info->regs.efer = X86_EFER_LME | X86_EFER_LMA;
+static void vmm_boot_set_regs(uint8_t *ram, struct vmm_boot_regs *r,
+			      uint64_t entry)
+{
+	vmm_boot_write_gdt(ram, r);
+	vmm_boot_write_page_tables(ram, r);
+	r->rip = entry;
+	r->rsp = VMM_BOOT_STACK_TOP;
+	r->rsi = VMM_BOOT_ZERO_PAGE;
+	r->rflags = 0x2;
+	r->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
+	r->cr4 = X86_CR4_PAE;
+	r->efer = X86_EFER_LME | X86_EFER_LMA;
+}
 
-	info->version = version;
-	info->kernel_addr = load;
-	info->kernel_size = payload;
-	info->kernel_end = need;
+int vmm_boot_linux_load(const struct vmm_boot_linux_args *a,
+			struct vmm_boot_linux_info *info, struct vx_err *err)
+{
+	struct vmm_kernel_layout l;
+	const char *cmdline;
+	size_t cmdlen;
+	uint64_t cmdline_max, initrd_addr = 0;
+	int rc;
+
+	if (!a || !info || !a->ram || !a->kernel)
+		return vx_err_set(err, -EINVAL, "boot: missing argument");
+	if (a->ram_size < 2 * VMM_BOOT_HIMEM)
+		return vx_err_set(err, -ENOSPC,
+				  "boot: %llu bytes of RAM; at least 2 MiB needed",
+				  (unsigned long long)a->ram_size);
+	if (a->initrd_size && !a->initrd)
+		return vx_err_set(err, -EINVAL, "boot: initrd size without data");
+	memset(&l, 0, sizeof(l));
+	if (vmm_boot_is_elf(a->kernel, a->kernel_size))
+		rc = vmm_elf_layout(a, &l, err);
+	else
+		rc = vmm_bzimage_layout(a, &l, err);
+	if (rc)
+		return rc;
+
+	/* Command line: the kernel's limit (cmdline_size, 2.06+) excludes
+	 * the NUL; ours is the space reserved at VMM_BOOT_CMDLINE. */
+	cmdline = a->cmdline ? a->cmdline : "";
+	cmdlen = strlen(cmdline);
+	cmdline_max = ld32(l.hdr + HDR_CMDLINE_SIZE);
+	if (cmdline_max > VMM_BOOT_CMDLINE_MAX - 1)
+		cmdline_max = VMM_BOOT_CMDLINE_MAX - 1;
+	if (cmdlen > cmdline_max)
+		return vx_err_set(err, -E2BIG,
+				  "boot: command line is %zu bytes, the kernel takes at most %llu",
+				  cmdlen, (unsigned long long)cmdline_max);
+	rc = vmm_boot_place_initrd(a, &l, &initrd_addr, err);
+	if (rc)
+		return rc;
+
+	/* Everything checked: now write guest RAM. */
+	memset(info, 0, sizeof(*info));
+	if (l.segments)
+		vmm_elf_copy(a, &l);
+	else
+		memcpy(a->ram + l.load, l.image, l.image_size);
+	if (a->initrd_size)
+		memcpy(a->ram + initrd_addr, a->initrd, a->initrd_size);
+	memcpy(a->ram + VMM_BOOT_CMDLINE, cmdline, cmdlen + 1);
+	info->e820_entries = vmm_boot_write_params(a, &l, initrd_addr);
+	vmm_boot_set_regs(a->ram, &info->regs, l.entry);
+
+	info->version = l.version;
+	info->kernel_addr = l.load;
+	info->kernel_size = l.image_size;
+	info->kernel_end = l.end;
 	info->initrd_addr = initrd_addr;
 	info->initrd_size = a->initrd_size;
 	info->boot_params = VMM_BOOT_ZERO_PAGE;
-	info->e820_entries = e820;
 	return 0;
 }
 
