@@ -286,7 +286,7 @@ static void pic_elcr_level_line_stays_pending(void **state)
 	vmm_pic_set_irq(&f->pic, 10, 1);
 	vmm_pic_set_irq(&f->pic, 10, 1);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x3a);
-	vmm_pic_set_irq(&f->pic, 10, 0);	/* the handler quiets the device */
+	vmm_pic_set_irq(&f->pic, 10, 0);	/* the handler quiets it */
 	eoi(f, 10);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 }
@@ -512,6 +512,80 @@ static void pic_single_mode_and_power_on(void **state)
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 }
 
+static void pic_special_fully_nested(void **state)
+{
+	struct fx *f = *state;
+
+	/* Fully nested (Linux): slave IRQ 8 waits behind slave IRQ 9, the
+	 * master's IR2 being in service. */
+	linux_init(f, 0x01);
+	unmask(f, 1 << 8 | 1 << 9);
+	pulse(f, 9);
+	assert_int_equal(vmm_pic_ack(&f->pic), 0x39);
+	pulse(f, 8);
+	assert_int_equal(vmm_pic_pending(&f->pic), 0);
+	/* Special fully nested on the master: the slave's higher level
+	 * nests. */
+	linux_init(f, 0x01);
+	out(f, 0x20, 0x11);
+	out(f, 0x21, 0x30);
+	out(f, 0x21, 0x04);
+	out(f, 0x21, PIC_ICW4_SFNM | PIC_ICW4_UPM);
+	unmask(f, 1 << 8 | 1 << 9);
+	pulse(f, 9);
+	assert_int_equal(vmm_pic_ack(&f->pic), 0x39);
+	pulse(f, 8);
+	assert_int_equal(vmm_pic_pending(&f->pic), 1);
+	assert_int_equal(vmm_pic_ack(&f->pic), 0x38);
+	assert_int_equal(read_isr(f, 0xa0), 0x03);
+	/* But not a lower one. */
+	pulse(f, 10);
+	assert_int_equal(vmm_pic_pending(&f->pic), 0);
+}
+
+static void pic_icw1_restarts_a_running_chip(void **state)
+{
+	struct fx *f = *state;
+
+	linux_init(f, 0x01);
+	unmask(f, 1 << 0 | 1 << 4);
+	pulse(f, 0);
+	assert_int_equal(vmm_pic_ack(&f->pic), 0x30);
+	pulse(f, 4);
+	out(f, 0x20, PIC_OCW2_EOI);
+	assert_int_equal(f->level, 1);
+	/* ICW1 drops the request (INT falls) and what was in service. */
+	out(f, 0x20, 0x11);
+	assert_int_equal(f->level, 0);
+	assert_int_equal(f->pic.s.chip[0].isr, 0);
+	assert_int_equal(f->pic.s.chip[0].irr, 0);
+	/* Odd-port writes are ICWs until the sequence ends. */
+	out(f, 0x21, 0x20);
+	out(f, 0x21, 0x04);
+	assert_int_equal(in(f, 0x21), 0x00);
+	out(f, 0x21, 0x01);
+	out(f, 0x21, 0xef);	/* OCW1 */
+	assert_int_equal(in(f, 0x21), 0xef);
+	pulse(f, 4);
+	assert_int_equal(vmm_pic_ack(&f->pic), 0x24);
+}
+
+/* The state stays within what the hardware can hold. */
+static void check_bounds(struct fx *f)
+{
+	unsigned c;
+
+	assert_int_equal(f->level, vmm_pic_pending(&f->pic));
+	for (c = 0; c < 2; c++) {
+		assert_true(f->pic.s.chip[c].lowest < 8);
+		assert_true(f->pic.s.chip[c].init_step <= 4);
+		assert_true(f->pic.s.chip[c].init_step != 1);
+		assert_int_equal(f->pic.s.chip[c].vector_base & 7, 0);
+	}
+	assert_int_equal(f->pic.s.chip[0].elcr & ~VMM_PIC_ELCR1_MASK, 0);
+	assert_int_equal(f->pic.s.chip[1].elcr & ~VMM_PIC_ELCR2_MASK, 0);
+}
+
 /* Every value to every port at every size, lines and INTA cycles
  * interleaved: nothing breaks and the state stays in bounds (under
  * ASan/UBSan this is the real check). */
@@ -522,7 +596,7 @@ static void pic_garbage_is_harmless(void **state)
 					  0x4d0, 0x4d1 };
 	static const unsigned sizes[] = { 1, 2, 4 };
 	uint32_t x = 7;
-	unsigned p, s, v, c;
+	unsigned p, s, v;
 	uint64_t r;
 	int vec;
 
@@ -530,25 +604,21 @@ static void pic_garbage_is_harmless(void **state)
 		for (s = 0; s < 3; s++)
 			for (v = 0; v < 256; v++) {
 				x = x * 1103515245u + 12345u;
-				assert_int_equal(vmm_bus_write(&f->bus, ports[p], sizes[s],
-							       v | (x & ~0xffu)), 0);
-				assert_int_equal(vmm_bus_read(&f->bus, ports[(x >> 8) % 6],
-							      sizes[(x >> 12) % 3], &r), 0);
-				vmm_pic_set_irq(&f->pic, (int)(x >> 16) % 18 - 1,
+				assert_int_equal(vmm_bus_write(&f->bus,
+					ports[p], sizes[s],
+					v | (x & ~0xffu)), 0);
+				assert_int_equal(vmm_bus_read(&f->bus,
+					ports[(x >> 8) % 6],
+					sizes[(x >> 12) % 3], &r), 0);
+				/* -1..16: out-of-range lines are ignored */
+				vmm_pic_set_irq(&f->pic,
+						(int)((x >> 16) % 18) - 1,
 						(x >> 24) & 1);
-				assert_int_equal(f->level, vmm_pic_pending(&f->pic));
 				if ((x >> 28) & 1) {
 					vec = vmm_pic_ack(&f->pic);
 					assert_true(vec >= 0 && vec <= 0xff);
 				}
-				for (c = 0; c < 2; c++) {
-					assert_true(f->pic.s.chip[c].lowest < 8);
-					assert_true(f->pic.s.chip[c].init_step <= 4);
-					assert_true(f->pic.s.chip[c].init_step != 1);
-					assert_int_equal(f->pic.s.chip[c].vector_base & 7, 0);
-				}
-				assert_int_equal(f->pic.s.chip[0].elcr & 0x07, 0);
-				assert_int_equal(f->pic.s.chip[1].elcr & 0x21, 0);
+				check_bounds(f);
 			}
 }
 
@@ -572,6 +642,8 @@ int main(void)
 		T(pic_rotation_and_set_priority),
 		T(pic_special_mask_mode),
 		T(pic_single_mode_and_power_on),
+		T(pic_special_fully_nested),
+		T(pic_icw1_restarts_a_running_chip),
 		T(pic_garbage_is_harmless),
 	};
 
