@@ -3,8 +3,8 @@
 # protocol loader. Plain portable C, no driver calls, so the unit tests run
 # on any host (prefix vmm_). The runner links libvxvmm.a and calls the buses
 # from its exit switch.
-VMM_SRCS := vmm/bus.c vmm/clock.c vmm/uart16550.c vmm/i8042.c vmm/pit.c vmm/rtc.c \
-	vmm/pc.c vmm/boot_linux.c vmm/boot_elf.c
+# Every vmm/*.c is a device model or the boot loader (one file per concept).
+VMM_SRCS := $(wildcard vmm/*.c)
 VMM_LIB  := $(BUILD)/libvxvmm.a
 
 $(VMM_LIB): $(VMM_SRCS:%.c=$(BUILD)/%.o)

@@ -1,35 +1,47 @@
 /*
  * vmm_pc: the legacy PC device map (see pc.h). Each device's interrupt
- * callback is a small trampoline naming its IRQ.
+ * callback is a small trampoline naming its IRQ line into the PIC.
  */
 #include "vmm/pc.h"
 
 #include <string.h>
 
-static void vmm_pc_irq(struct vmm_pc *pc, int irq, int level)
+void vmm_pc_set_irq(struct vmm_pc *pc, int irq, int level)
 {
-	if (pc->cb.irq)
-		pc->cb.irq(pc->cb.opaque, irq, level);
+	vmm_pic_set_irq(&pc->pic, irq, level);
+}
+
+int vmm_pc_ack(struct vmm_pc *pc)
+{
+	return vmm_pic_ack(&pc->pic);
+}
+
+static void vmm_pc_intr(void *opaque, int level)
+{
+	struct vmm_pc *pc = opaque;
+
+	if (pc->cb.intr)
+		pc->cb.intr(pc->cb.opaque, level);
 }
 
 static void vmm_pc_irq_pit(void *opaque, int level)
 {
-	vmm_pc_irq(opaque, VMM_PC_IRQ_PIT, level);
+	vmm_pc_set_irq(opaque, VMM_PC_IRQ_PIT, level);
 }
 
 static void vmm_pc_irq_kbd(void *opaque, int level)
 {
-	vmm_pc_irq(opaque, VMM_PC_IRQ_KBD, level);
+	vmm_pc_set_irq(opaque, VMM_PC_IRQ_KBD, level);
 }
 
 static void vmm_pc_irq_com1(void *opaque, int level)
 {
-	vmm_pc_irq(opaque, VMM_PC_IRQ_COM1, level);
+	vmm_pc_set_irq(opaque, VMM_PC_IRQ_COM1, level);
 }
 
 static void vmm_pc_irq_rtc(void *opaque, int level)
 {
-	vmm_pc_irq(opaque, VMM_PC_IRQ_RTC, level);
+	vmm_pc_set_irq(opaque, VMM_PC_IRQ_RTC, level);
 }
 
 static void vmm_pc_reset(void *opaque)
@@ -60,12 +72,16 @@ int vmm_pc_init(struct vmm_pc *pc, const struct vmm_clock *clock,
 		pc->cb = *cb;
 	vmm_bus_init(&pc->pio, VMM_BUS_PIO);
 	vmm_bus_init(&pc->mmio, VMM_BUS_MMIO);
+	/* The PIC first: the others may drive their lines at init. */
+	vmm_pic_init(&pc->pic, vmm_pc_intr, pc);
 	vmm_uart_init(&pc->com1, &ucb);
 	vmm_i8042_init(&pc->kbc, &kcb);
 	vmm_pit_init(&pc->pit, clock, vmm_pc_irq_pit, pc);
 	vmm_rtc_init(&pc->rtc, clock, vmm_pc_irq_rtc, pc);
 
-	rc = vmm_pit_register(&pc->pit, &pc->pio, err);
+	rc = vmm_pic_register(&pc->pic, &pc->pio, err);
+	if (!rc)
+		rc = vmm_pit_register(&pc->pit, &pc->pio, err);
 	if (!rc)
 		rc = vmm_i8042_register(&pc->kbc, &pc->pio, err);
 	if (!rc)

@@ -1,5 +1,6 @@
-/* Unit tests for vmm/pc.c: the port map, and a guest writing garbage to
- * every port at every size against the whole board. */
+/* Unit tests for vmm/pc.c: the port map, each device's IRQ through the
+ * PIC to a vector, and a guest writing garbage to every port at every
+ * size against the whole board. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,7 @@ struct fx {
 	struct vmm_pc pc;
 	struct vmm_clock clock;
 	uint64_t ns;
-	int resets, irqs[16], bytes;
+	int resets, intr, intr_calls, bytes;
 };
 
 static uint64_t fake_mono(void *opaque)
@@ -26,12 +27,12 @@ static int64_t fake_real(void *opaque)
 	return 1764000000ll * 1000000000ll + (int64_t)((struct fx *)opaque)->ns;
 }
 
-static void on_irq(void *opaque, int irq, int level)
+static void on_intr(void *opaque, int level)
 {
 	struct fx *f = opaque;
 
-	assert_true(irq >= 0 && irq < 16);
-	f->irqs[irq] += level;
+	f->intr = level;
+	f->intr_calls++;
 }
 
 static void on_reset(void *opaque)
@@ -48,7 +49,7 @@ static void on_console(void *opaque, uint8_t byte)
 static struct fx *fx_new(void)
 {
 	static struct fx f;
-	struct vmm_pc_cb cb = { on_irq, on_reset, on_console, &f };
+	struct vmm_pc_cb cb = { on_intr, on_reset, on_console, &f };
 
 	memset(&f, 0, sizeof(f));
 	f.clock = (struct vmm_clock){ fake_mono, fake_real, &f };
@@ -60,13 +61,17 @@ static void pc_port_map(void **state)
 {
 	struct fx *f = fx_new();
 	static const struct { uint16_t port; const char *name; } map[] = {
+		{ 0x20, "i8259-master" }, { 0x21, "i8259-master" },
+		{ 0xa0, "i8259-slave" }, { 0xa1, "i8259-slave" },
+		{ 0x4d0, "elcr" }, { 0x4d1, "elcr" },
 		{ 0x40, "i8254" }, { 0x43, "i8254" }, { 0x60, "i8042" },
 		{ 0x61, "port-b" }, { 0x64, "i8042" }, { 0x70, "mc146818" },
 		{ 0x71, "mc146818" }, { 0x3f8, "uart16550" },
 		{ 0x3ff, "uart16550" },
 	};
-	static const uint16_t holes[] = { 0x20, 0x44, 0x62, 0x63, 0x65,
-					  0x72, 0x80, 0x2f8, 0x3f7, 0x400,
+	static const uint16_t holes[] = { 0x1f, 0x22, 0x44, 0x62, 0x63,
+					  0x65, 0x72, 0x80, 0x9f, 0xa2,
+					  0x2f8, 0x3f7, 0x400, 0x4cf, 0x4d2,
 					  0xcf8 };
 	unsigned i;
 
@@ -83,6 +88,47 @@ static void pc_port_map(void **state)
 	vmm_pc_destroy(&f->pc);
 }
 
+static void out(struct fx *f, unsigned port, uint8_t v)
+{
+	assert_int_equal(vmm_bus_write(&f->pc.pio, port, 1, v), 0);
+}
+
+/* arch/x86/kernel/i8259.c: init_8259A() (vectors 0x30, 0x38), then the
+ * board's device IRQs unmasked. */
+static void linux_init_pic(struct fx *f)
+{
+	out(f, 0x21, 0xff);
+	out(f, 0xa1, 0xff);
+	out(f, 0x20, 0x11);
+	out(f, 0x21, 0x30);
+	out(f, 0x21, 0x04);
+	out(f, 0x21, 0x01);
+	out(f, 0xa0, 0x11);
+	out(f, 0xa1, 0x38);
+	out(f, 0xa1, 0x02);
+	out(f, 0xa1, 0x01);
+	out(f, 0x21, 0xe8);	/* IRQ 0, 1, 2, 4 */
+	out(f, 0xa1, 0xf6);	/* IRQ 8, 11 */
+}
+
+/* The run loop's part: INT is up, take the vector, then the guest's
+ * handler EOIs as Linux does (specific, slave first). */
+static int take(struct fx *f)
+{
+	int vector;
+
+	assert_int_equal(f->intr, 1);
+	assert_int_equal(vmm_pic_pending(&f->pc.pic), 1);
+	vector = vmm_pc_ack(&f->pc);
+	if (vector >= 0x38) {
+		out(f, 0xa0, PIC_OCW2_SEOI | (vector & 7));
+		out(f, 0x20, PIC_OCW2_SEOI | VMM_PIC_CASCADE_IRQ);
+	} else {
+		out(f, 0x20, PIC_OCW2_SEOI | (vector & 7));
+	}
+	return vector;
+}
+
 static void pc_devices_reach_callbacks(void **state)
 {
 	struct fx *f = fx_new();
@@ -93,28 +139,47 @@ static void pc_devices_reach_callbacks(void **state)
 	assert_int_equal(f->bytes, 1);
 	assert_int_equal(vmm_bus_write(&f->pc.pio, 0x64, 1, 0xfe), 0);
 	assert_int_equal(f->resets, 1);
+	assert_int_equal(f->intr_calls, 0);
+	linux_init_pic(f);
+	assert_int_equal(f->intr, 0);
 	/* COM1 THRE interrupt with OUT2: IRQ 4. */
 	vmm_bus_write(&f->pc.pio, 0x3fc, 1, UART_MCR_OUT2);
 	vmm_bus_write(&f->pc.pio, 0x3f9, 1, UART_IER_THRI);
-	assert_int_equal(f->irqs[4], 1);
+	assert_int_equal(take(f), 0x34);
+	assert_int_equal(f->intr, 0);
+	vmm_bus_write(&f->pc.pio, 0x3f9, 1, 0);
 	/* PIT channel 0 mode 2: IRQ 0. */
 	vmm_bus_write(&f->pc.pio, 0x43, 1, 0x34);
 	vmm_bus_write(&f->pc.pio, 0x40, 1, 100);
 	vmm_bus_write(&f->pc.pio, 0x40, 1, 0);
 	f->ns += 1000000;
+	assert_int_equal(f->intr, 0);
 	assert_int_equal(vmm_pit_tick(&f->pc.pit), 1);
-	assert_int_equal(f->irqs[0], 1);
-	/* RTC update interrupt: IRQ 8. */
+	assert_int_equal(take(f), 0x30);
+	assert_int_equal(f->intr, 0);
+	/* RTC update interrupt: IRQ 8, through the slave. */
 	vmm_bus_write(&f->pc.pio, 0x70, 1, RTC_REG_B);
 	vmm_bus_write(&f->pc.pio, 0x71, 1, RTC_B_24H | RTC_B_UIE);
 	f->ns += 1000000000;
 	assert_int_equal(vmm_rtc_tick(&f->pc.rtc), 1);
-	assert_int_equal(f->irqs[8], 1);
+	assert_int_equal(take(f), 0x38);
+	assert_int_equal(f->intr, 0);
+	vmm_bus_write(&f->pc.pio, 0x71, 1, RTC_B_24H);
+	vmm_bus_write(&f->pc.pio, 0x70, 1, RTC_REG_C);
+	vmm_bus_read(&f->pc.pio, 0x71, 1, &v);
 	/* Keyboard byte: IRQ 1. */
 	vmm_bus_write(&f->pc.pio, 0x60, 1, 0xf4);
-	assert_int_equal(f->irqs[1], 1);
+	assert_int_equal(take(f), 0x31);
 	assert_int_equal(vmm_bus_read(&f->pc.pio, 0x60, 1, &v), 0);
 	assert_int_equal(v, 0xfe);
+	/* A later device's level line (PCI INTx on IRQ 11 by ELCR). */
+	out(f, 0x4d1, 0x08);
+	vmm_pc_set_irq(&f->pc, 11, 1);
+	assert_int_equal(vmm_pc_ack(&f->pc), 0x3b);
+	vmm_pc_set_irq(&f->pc, 11, 0);
+	out(f, 0xa0, PIC_OCW2_SEOI | 3);
+	out(f, 0x20, PIC_OCW2_SEOI | 2);
+	assert_int_equal(f->intr, 0);
 	vmm_pc_destroy(&f->pc);
 }
 
@@ -147,6 +212,9 @@ static void pc_every_port_every_size_garbage(void **state)
 					vmm_pit_tick(&f->pc.pit);
 					vmm_rtc_tick(&f->pc.rtc);
 				}
+				assert_int_equal(f->intr, vmm_pic_pending(&f->pc.pic));
+				if (f->intr && (x & 0x100))
+					assert_true(vmm_pc_ack(&f->pc) <= 0xff);
 			}
 	assert_true(f->pc.com1.s.rx_count <= VMM_UART_FIFO_SIZE);
 	assert_true(f->pc.rtc.s.index < 128);
