@@ -10,7 +10,10 @@
 #include <asm/msr.h>
 #include <asm/processor.h>
 
+#include <asm/vmx.h>
+
 #include "vmxcore.h"
+#include "vmx_ops.h"
 
 int vcpu_set_cpuid(struct vmx_vcpu *vcpu, const struct vmxcore_cpuid __user *ucpuid)
 {
@@ -65,8 +68,14 @@ void vcpu_cpuid(struct vmx_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4])
 			out[1] = e->ebx;
 			out[2] = e->ecx;
 			out[3] = e->edx;
-			return;
+			break;
 		}
+	}
+	/* OSXSAVE mirrors the guest's CR4, as on hardware. */
+	if (leaf == 1) {
+		out[2] &= ~(1u << 27);
+		if (vmcs_read(GUEST_CR4) & X86_CR4_OSXSAVE)
+			out[2] |= 1u << 27;
 	}
 }
 
