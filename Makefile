@@ -39,7 +39,7 @@ all: userspace module
 .SECONDARY:
 
 include common/build.mk
-include $(sort $(wildcard proto/build.mk storage/build.mk daemon/build.mk cli/build.mk vmm/build.mk))
+include $(sort $(wildcard proto/build.mk storage/build.mk daemon/build.mk cli/build.mk vmm/build.mk vmm/runner/build.mk))
 include tests/build.mk
 
 userspace: $(BINS)

@@ -1,0 +1,328 @@
+/*
+ * machine: the VM as the runner holds it: guest RAM in one memory slot,
+ * the PC board, the vCPUs, and the plumbing between them: the PIC's
+ * output kicks the boot vCPU, the PIT's and RTC's next events arm one host
+ * timer, guest reset and power-off stop the machine.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "vmm/boot_linux.h"
+#include "vmm/runner/runner.h"
+
+const char *machine_stop_name(enum rn_stop why)
+{
+	switch (why) {
+	case RN_RUNNING:	return "running";
+	case RN_POWEROFF:	return "poweroff";
+	case RN_RESET:		return "reset";
+	case RN_CRASH:		return "crashed";
+	case RN_DESTROYED:	return "destroyed";
+	case RN_ERROR:		return "error";
+	}
+	return "?";
+}
+
+/* The first reason wins; every vCPU and the main loop are told. */
+void machine_stop(struct machine *m, enum rn_stop why, const char *fmt, ...)
+{
+	int expected = RN_RUNNING;
+	uint64_t one = 1;
+	va_list ap;
+
+	if (!atomic_compare_exchange_strong(&m->stop, &expected, (int)why))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(m->stop_detail, sizeof(m->stop_detail), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&m->io_lock);
+	pthread_cond_broadcast(&m->halt_cond);
+	pthread_mutex_unlock(&m->io_lock);
+	for (unsigned i = 0; i < m->nvcpus; i++)
+		rn_vcpu_kick(&m->vcpu[i]);
+	if (m->wake_fd >= 0 && write(m->wake_fd, &one, sizeof(one)) < 0)
+		perror("vmxd-runner: wake");
+}
+
+/* ---- the board's callbacks (called under io_lock) ---- */
+
+/* The PIC's INTR line: only the boot vCPU takes PIC interrupts. */
+static void machine_intr(void *opaque, int level)
+{
+	struct machine *m = opaque;
+
+	if (level)
+		rn_vcpu_kick(&m->vcpu[0]);
+}
+
+static void machine_reset(void *opaque)
+{
+	machine_stop(opaque, RN_RESET, "the guest reset the machine");
+}
+
+static void machine_console(void *opaque, uint8_t byte)
+{
+	struct machine *m = opaque;
+
+	if (m->cfg.console_out)
+		m->cfg.console_out(m->cfg.console_opaque, &byte, 1);
+}
+
+/* ---- host timer for the PIT and the RTC ---- */
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Arms the timer for the earliest device event (under io_lock). */
+static void machine_arm_timer(struct machine *m)
+{
+	uint64_t next = min_u64(vmm_pit_next_irq(&m->pc.pit),
+				vmm_rtc_next_event(&m->pc.rtc));
+	struct itimerspec its = { 0 };
+
+	if (next != UINT64_MAX) {
+		if (next == 0)
+			next = 1;	/* 0 would disarm: "now" */
+		its.it_value.tv_sec = (time_t)(next / 1000000000u);
+		its.it_value.tv_nsec = (long)(next % 1000000000u);
+	}
+	if (timerfd_settime(m->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		perror("vmxd-runner: timerfd_settime");
+}
+
+/* Main thread: the timer fired. */
+void machine_on_timer(struct machine *m)
+{
+	uint64_t n;
+
+	if (read(m->timer_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		perror("vmxd-runner: timer");
+	pthread_mutex_lock(&m->io_lock);
+	vmm_pit_tick(&m->pc.pit);
+	vmm_rtc_tick(&m->pc.rtc);
+	machine_arm_timer(m);
+	pthread_mutex_unlock(&m->io_lock);
+}
+
+/* vCPU thread, after the guest programmed a timer device. */
+void machine_timers_changed(struct machine *m)
+{
+	uint64_t one = 1;
+
+	if (write(m->wake_fd, &one, sizeof(one)) < 0)
+		perror("vmxd-runner: wake");
+}
+
+/* Main thread: the wake eventfd fired. */
+void machine_on_wake(struct machine *m)
+{
+	uint64_t n;
+
+	if (read(m->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		perror("vmxd-runner: wake");
+	pthread_mutex_lock(&m->io_lock);
+	machine_arm_timer(m);
+	pthread_mutex_unlock(&m->io_lock);
+}
+
+/* Main thread: bytes typed at the console; what does not fit now is
+ * dropped (the UART has a 16-byte FIFO; the caller reads in small
+ * pieces). Returns how many the guest took. */
+size_t machine_console_in(struct machine *m, const uint8_t *buf, size_t len)
+{
+	size_t n;
+
+	pthread_mutex_lock(&m->io_lock);
+	n = vmm_uart_push(&m->pc.com1, buf, len);
+	pthread_mutex_unlock(&m->io_lock);
+	return n;
+}
+
+/* ---- creation ---- */
+
+static int machine_memory(struct machine *m, struct vx_err *err)
+{
+	int rc;
+
+	m->ram_bytes = m->cfg.ram_bytes;
+	m->ram = mmap(NULL, m->ram_bytes, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->ram == MAP_FAILED) {
+		m->ram = NULL;
+		return vx_err_errno(err, -errno, "guest RAM (%llu MiB)",
+				    (unsigned long long)(m->ram_bytes >> 20));
+	}
+	rc = m->ops->set_slot(&m->vm, 0, 0, m->ram_bytes, m->ram, 0);
+	if (rc)
+		return vx_err_set(err, rc, "%s: memory slot of %llu MiB: %s", m->ops->dev,
+				  (unsigned long long)(m->ram_bytes >> 20), strerror(-rc));
+	return 0;
+}
+
+static void seg_to_vx(struct vmxcore_segment *d, const struct vmm_seg *s)
+{
+	*d = (struct vmxcore_segment){ .base = s->base, .limit = s->limit,
+				       .selector = s->selector, .ar = s->ar };
+}
+
+/* The boot vCPU as the Linux loader left it: 64-bit entry, boot_params in RSI. */
+static int machine_boot_regs(struct machine *m, struct rn_vcpu *v,
+			     const struct vmm_boot_regs *b, struct vx_err *err)
+{
+	struct vmxcore_regs r = { .rip = b->rip, .rsp = b->rsp, .rsi = b->rsi,
+				  .rflags = b->rflags };
+	struct vmxcore_sregs s;
+	int rc = m->ops->get_sregs(&v->vb, &s);
+
+	if (rc)
+		return vx_err_set(err, rc, "vCPU 0: get sregs: %s", strerror(-rc));
+	seg_to_vx(&s.cs, &b->cs);
+	seg_to_vx(&s.ds, &b->ds);
+	seg_to_vx(&s.es, &b->es);
+	seg_to_vx(&s.fs, &b->fs);
+	seg_to_vx(&s.gs, &b->gs);
+	seg_to_vx(&s.ss, &b->ss);
+	seg_to_vx(&s.tr, &b->tr);
+	seg_to_vx(&s.ldt, &b->ldtr);
+	s.gdt = (struct vmxcore_dtable){ .base = b->gdt.base, .limit = b->gdt.limit };
+	s.idt = (struct vmxcore_dtable){ .base = b->idt.base, .limit = b->idt.limit };
+	s.cr0 = b->cr0;
+	s.cr3 = b->cr3;
+	s.cr4 = b->cr4;
+	s.efer = b->efer;
+	rc = m->ops->set_sregs(&v->vb, &s);
+	if (!rc)
+		rc = m->ops->set_regs(&v->vb, &r);
+	if (rc)
+		return vx_err_set(err, rc, "vCPU 0: the boot registers were refused: %s",
+				  strerror(-rc));
+	return 0;
+}
+
+static int machine_vcpu(struct machine *m, unsigned id, struct vx_err *err)
+{
+	struct {
+		struct vmxcore_cpuid head;
+		struct vmxcore_cpuid_entry e[VMXCORE_CPUID_MAX_ENTRIES];
+	} t;
+	struct rn_vcpu *v = &m->vcpu[id];
+	int rc;
+
+	v->m = m;
+	v->id = (int)id;
+	rc = m->ops->create_vcpu(&m->vm, (int)id, &v->vb);
+	if (rc)
+		return vx_err_set(err, rc, "%s: vCPU %u: %s", m->ops->dev, id, strerror(-rc));
+	m->nvcpus++;
+	rc = rn_cpuid_build(&t.head, VMXCORE_CPUID_MAX_ENTRIES, rn_cpuid_host, id);
+	if (!rc)
+		rc = m->ops->set_cpuid(&v->vb, &t.head);
+	if (rc)
+		return vx_err_set(err, rc, "vCPU %u: CPUID table: %s", id, strerror(-rc));
+	return 0;
+}
+
+static int machine_board(struct machine *m, struct vx_err *err)
+{
+	struct vmm_pc_cb cb = {
+		.intr = machine_intr, .reset = machine_reset,
+		.console = machine_console, .opaque = m,
+	};
+
+	return vmm_pc_init(&m->pc, &vmm_clock_host, &cb, err);
+}
+
+int machine_create(struct machine *m, const struct machine_config *cfg,
+		   struct vx_err *err)
+{
+	struct vmm_boot_linux_info info;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	m->timer_fd = m->wake_fd = -1;
+	m->vm.fd = m->vm.sys = -1;
+	pthread_mutex_init(&m->io_lock, NULL);
+	pthread_cond_init(&m->halt_cond, NULL);
+	if (cfg->vcpus < 1 || cfg->vcpus > RUNNER_MAX_VCPUS)
+		return vx_err_set(err, -EINVAL,
+				  "%u vCPUs: this runner supports %d until the in-kernel local APIC exists",
+				  cfg->vcpus, RUNNER_MAX_VCPUS);
+	if (cfg->ram_bytes < (16u << 20) || cfg->ram_bytes > (3ull << 30) ||
+	    cfg->ram_bytes % 4096)
+		return vx_err_set(err, -EINVAL,
+				  "memory %llu KiB: must be 16 MiB to 3 GiB, whole pages",
+				  (unsigned long long)(cfg->ram_bytes >> 10));
+	m->ops = vb_find(cfg->backend);
+	if (!m->ops)
+		return vx_err_set(err, -EINVAL, "backend '%s': use vmxcore or kvm", cfg->backend);
+	rc = vb_open_vm(m->ops, &m->vm);
+	if (rc)
+		return vx_err_set(err, rc, "%s: cannot create a VM: %s", m->ops->dev,
+				  strerror(-rc));
+	m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->timer_fd < 0 || m->wake_fd < 0)
+		return vx_err_errno(err, -errno, "timerfd/eventfd");
+	if ((rc = machine_memory(m, err)) || (rc = machine_board(m, err)))
+		return rc;
+	for (unsigned i = 0; i < cfg->vcpus; i++)
+		if ((rc = machine_vcpu(m, i, err)))
+			return rc;
+	rc = vmm_boot_linux_load_files(m->ram, m->ram_bytes, cfg->kernel, cfg->initrd,
+				       cfg->cmdline, &info, err);
+	if (rc)
+		return rc;
+	return machine_boot_regs(m, &m->vcpu[0], &info.regs, err);
+}
+
+static void rn_sig_kick(int sig)
+{
+	(void)sig;	/* only there to make RUN return -EINTR */
+}
+
+int machine_start(struct machine *m, struct vx_err *err)
+{
+	struct sigaction sa = { .sa_handler = rn_sig_kick };
+	int rc;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_mutex_lock(&m->io_lock);
+	machine_arm_timer(m);
+	pthread_mutex_unlock(&m->io_lock);
+	for (unsigned i = 0; i < m->nvcpus; i++) {
+		rc = pthread_create(&m->vcpu[i].thread, NULL, rn_vcpu_thread, &m->vcpu[i]);
+		if (rc)
+			return vx_err_set(err, -rc, "vCPU %u thread: %s", i, strerror(rc));
+	}
+	return 0;
+}
+
+void machine_destroy(struct machine *m)
+{
+	for (unsigned i = 0; i < m->nvcpus; i++) {
+		if (m->vcpu[i].thread)
+			pthread_join(m->vcpu[i].thread, NULL);
+		m->ops->close_vcpu(&m->vcpu[i].vb);
+	}
+	vb_close_vm(&m->vm);
+	vmm_pc_destroy(&m->pc);
+	if (m->ram)
+		munmap(m->ram, m->ram_bytes);
+	if (m->timer_fd >= 0)
+		close(m->timer_fd);
+	if (m->wake_fd >= 0)
+		close(m->wake_fd);
+}

@@ -1,0 +1,102 @@
+/*
+ * The runner: one process per VM (the VMM). It owns the guest's RAM, the PC
+ * board's device models (vmm/), one thread per vCPU driving the backend
+ * (/dev/vmxcore, or /dev/kvm for the differential check and the
+ * performance reference), and a main thread with the host timers, the
+ * console and the control channel.
+ *
+ * Locking: machine.io_lock serialises every device and the buses (the
+ * vCPU threads' exits, the main thread's timers and console input). The
+ * PIC's output and the vCPUs' halt/kick state are under the same lock.
+ */
+#ifndef VMM_RUNNER_H
+#define VMM_RUNNER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "vmm/pc.h"
+#include "vmm/runner/backend.h"
+#include "vx_err.h"
+
+#define RUNNER_MAX_VCPUS	1	/* until the in-kernel LAPIC (issue 4) */
+
+enum rn_vcpu_where {
+	RN_VCPU_USER,		/* in the runner: handling an exit */
+	RN_VCPU_GUEST,		/* inside RUN */
+	RN_VCPU_HALTED,		/* HLT: waiting for an interrupt */
+};
+
+struct rn_vcpu {
+	struct machine *m;
+	int id;
+	struct vb_vcpu vb;
+	pthread_t thread;
+	_Atomic int where;		/* enum rn_vcpu_where */
+	uint64_t exits;
+};
+
+/* Why the guest stopped, as the daemon and the exit status report it. */
+enum rn_stop {
+	RN_RUNNING = 0,
+	RN_POWEROFF,		/* the guest powered off (ACPI S5, or halted for good) */
+	RN_RESET,		/* the guest reset the machine (i8042, ACPI reset) */
+	RN_CRASH,		/* triple fault, failed entry, internal error */
+	RN_DESTROYED,		/* the host stopped it */
+	RN_ERROR,		/* the runner itself failed */
+};
+
+struct machine_config {
+	const char *backend;		/* "vmxcore" or "kvm" */
+	uint64_t ram_bytes;
+	unsigned vcpus;
+	const char *kernel, *initrd, *cmdline;
+	/* Guest console bytes (COM1 output); called under io_lock. */
+	void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
+	void *console_opaque;
+};
+
+struct machine {
+	struct machine_config cfg;
+	const struct vb_ops *ops;
+	struct vb_vm vm;
+	uint8_t *ram;
+	uint64_t ram_bytes;
+
+	pthread_mutex_t io_lock;
+	pthread_cond_t halt_cond;	/* a halted vCPU waits here (io_lock) */
+	struct vmm_pc pc;
+	struct rn_vcpu vcpu[RUNNER_MAX_VCPUS];
+	unsigned nvcpus;
+
+	int timer_fd;			/* the PIT's and RTC's next event */
+	int wake_fd;			/* eventfd: re-arm timers, or stop */
+	_Atomic int stop;		/* enum rn_stop, RN_RUNNING while running */
+	char stop_detail[160];
+};
+
+/* machine.c */
+int machine_create(struct machine *m, const struct machine_config *cfg,
+		   struct vx_err *err);
+int machine_start(struct machine *m, struct vx_err *err);
+void machine_stop(struct machine *m, enum rn_stop why, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void machine_destroy(struct machine *m);
+void machine_timers_changed(struct machine *m);
+void machine_on_timer(struct machine *m);
+void machine_on_wake(struct machine *m);
+size_t machine_console_in(struct machine *m, const uint8_t *buf, size_t len);
+const char *machine_stop_name(enum rn_stop why);
+
+/* vcpu.c */
+void *rn_vcpu_thread(void *arg);
+void rn_vcpu_kick(struct rn_vcpu *v);
+
+/* cpuid.c */
+typedef void (*rn_cpuid_source)(uint32_t leaf, uint32_t sub, uint32_t out[4]);
+int rn_cpuid_build(struct vmxcore_cpuid *t, unsigned max_entries,
+		   rn_cpuid_source host, unsigned vcpu_id);
+void rn_cpuid_host(uint32_t leaf, uint32_t sub, uint32_t out[4]);
+
+#endif
