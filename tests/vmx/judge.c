@@ -32,8 +32,17 @@ static const char *const kernel_problem_markers[] = {
 	"RCU detected stall", "soft lockup", "hard LOCKUP", "blocked for more than",
 };
 
+/*
+ * A nested guest's console, which a suite may show after a failure, is
+ * prefixed "# guest| ": its kernel's warnings are the guest's business
+ * (its suite judges the guest), not a problem of the lab's kernel.
+ */
+#define LAB_GUEST_PREFIX "# guest| "
+
 static bool lab_is_kernel_problem(const char *line)
 {
+	if (!strncmp(line, LAB_GUEST_PREFIX, strlen(LAB_GUEST_PREFIX)))
+		return false;
 	for (size_t i = 0; i < sizeof(kernel_problem_markers) / sizeof(*kernel_problem_markers); i++)
 		if (strstr(line, kernel_problem_markers[i]))
 			return true;

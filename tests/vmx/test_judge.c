@@ -115,6 +115,19 @@ static void judge_kernel_oops_fails(void **state)
 				    BETA_OK "LAB: done\n", &c), 1);
 }
 
+/* A nested guest's console shown by a suite is the guest's, not the lab's. */
+static void judge_nested_guest_console_is_not_the_lab_kernel(void **state)
+{
+	struct lab_counts c;
+
+	(void)state;
+	assert_int_equal(judge_text(ALPHA_OK "# guest| [ 0.1] WARNING: CPU: 0 PID: 0 at xstate.c:606\n"
+				    "# guest| Call Trace:\n" BETA_OK "LAB: done\n", &c), 0);
+	assert_int_equal(c.failed, 0);
+	/* Not at the start of the line: the lab's own message. */
+	assert_int_equal(judge_text(ALPHA_OK "x # guest| Call Trace:\n" BETA_OK "LAB: done\n", &c), 1);
+}
+
 static void judge_boot_warning_before_init_is_noted_not_failed(void **state)
 {
 	struct lab_counts c;
@@ -187,6 +200,7 @@ int main(void)
 		cmocka_unit_test(judge_suite_without_end_fails),
 		cmocka_unit_test(judge_missing_done_fails),
 		cmocka_unit_test(judge_kernel_oops_fails),
+		cmocka_unit_test(judge_nested_guest_console_is_not_the_lab_kernel),
 		cmocka_unit_test(judge_boot_warning_before_init_is_noted_not_failed),
 		cmocka_unit_test(judge_nonzero_rc_without_failure_fails),
 		cmocka_unit_test(judge_xfail_control_passes_only_when_it_fails),
