@@ -59,6 +59,38 @@ unpack_kernel() {
 	echo "$deb" > "$stamp"
 }
 
+# An executable and the shared libraries it needs, at the same paths.
+copy_with_libs() {
+	cp "$1" "$2/"
+	ldd "$1" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }' | while read -r lib; do
+		mkdir -p "$r$(dirname "$lib")"
+		cp -L "$lib" "$r$lib"
+	done
+}
+
+# A bzImage's compressed payload (setup header payload_offset/length,
+# boot protocol 2.08+) decompressed: the ELF vmlinux. The nested guest
+# boots that directly; its own decompressor would take minutes in Bochs.
+extract_vmlinux() {
+	sects=$(od -An -tu1 -j497 -N1 "$1" | tr -d ' ')
+	[ "$sects" = 0 ] && sects=4
+	set -- "$1" "$2" $(od -An -tu4 -j584 -N8 "$1")
+	tail -c +$(( (sects + 1) * 512 + $3 + 1 )) "$1" | head -c "$4" |
+		xz -dc --single-stream > "$2" || die "cannot decompress the payload of $1 (not xz?)"
+}
+
+# The nested Linux guest: the lab's own kernel, uncompressed, and a busybox
+# initramfs whose /init reports on the console and powers off.
+build_linux_guest() {
+	g=$r/lab/guest gr=$W/guest-rootfs
+	mkdir -p "$g"
+	extract_vmlinux "$W/kernel/boot/vmlinuz-$KVER" "$g/vmlinux"
+	rm -rf "$gr" && mkdir -p "$gr/bin" "$gr/proc" "$gr/sys" "$gr/dev"
+	cp /bin/busybox "$gr/bin/"
+	cp "$HERE/linux-guest/init" "$gr/init" && chmod +x "$gr/init"
+	( cd "$gr" && find . | cpio -o -H newc 2>/dev/null | gzip -1 ) > "$g/initrd.gz"
+}
+
 build_initramfs() {
 	r=$W/rootfs k=$W/kernel/lib/modules/$KVER/kernel
 	rm -rf "$r" && mkdir -p "$r/bin" "$r/lab/bin" "$r/lab/suites" "$r/dev" "$r/proc" "$r/sys" "$r/tmp"
@@ -69,6 +101,8 @@ build_initramfs() {
 	# Debug info is 95% of the module; loading it costs emulated time every insmod.
 	strip --strip-debug "$r/lab/vmxcore.ko"
 	cp "$TOP/$BUILD"/lab/bin/* "$r/lab/bin/"
+	copy_with_libs "$TOP/$BUILD/bin/vmxd-runner" "$r/lab/bin"
+	build_linux_guest
 	cp "$HERE"/suites/*.sh "$r/lab/suites/"
 	: > "$r/lab/suites.list"
 	for s in $SUITES; do
