@@ -46,11 +46,55 @@ void machine_stop(struct machine *m, enum rn_stop why, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_lock(&m->io_lock);
 	pthread_cond_broadcast(&m->halt_cond);
+	pthread_cond_broadcast(&m->pause_cond);
 	pthread_mutex_unlock(&m->io_lock);
 	for (unsigned i = 0; i < m->nvcpus; i++)
 		rn_vcpu_kick(&m->vcpu[i]);
 	if (m->wake_fd >= 0 && write(m->wake_fd, &one, sizeof(one)) < 0)
 		perror("vmxd-runner: wake");
+}
+
+/*
+ * Pausing: every vCPU out of the guest and held before its next RUN, so
+ * guest memory and vCPU state stand still (suspend, snapshots). Returns
+ * once all are held (or the machine stopped).
+ */
+void machine_pause(struct machine *m)
+{
+	pthread_mutex_lock(&m->io_lock);
+	m->paused = 1;
+	pthread_cond_broadcast(&m->halt_cond);
+	for (unsigned i = 0; i < m->nvcpus; i++)
+		rn_vcpu_kick(&m->vcpu[i]);
+	while (m->vcpus_paused < m->nvcpus && atomic_load(&m->stop) == RN_RUNNING)
+		pthread_cond_wait(&m->pause_cond, &m->io_lock);
+	pthread_mutex_unlock(&m->io_lock);
+}
+
+void machine_resume(struct machine *m)
+{
+	pthread_mutex_lock(&m->io_lock);
+	m->paused = 0;
+	pthread_cond_broadcast(&m->pause_cond);
+	pthread_mutex_unlock(&m->io_lock);
+}
+
+/* vCPU thread, before each RUN: hold here while the machine is paused. */
+void machine_vcpu_pause_point(struct rn_vcpu *v)
+{
+	struct machine *m = v->m;
+
+	pthread_mutex_lock(&m->io_lock);
+	if (m->paused) {
+		atomic_store(&v->where, RN_VCPU_PAUSED);
+		m->vcpus_paused++;
+		pthread_cond_broadcast(&m->pause_cond);
+		while (m->paused && atomic_load(&m->stop) == RN_RUNNING)
+			pthread_cond_wait(&m->pause_cond, &m->io_lock);
+		m->vcpus_paused--;
+		atomic_store(&v->where, RN_VCPU_USER);
+	}
+	pthread_mutex_unlock(&m->io_lock);
 }
 
 /* ---- the board's callbacks (called under io_lock) ---- */
@@ -255,6 +299,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	m->vm.fd = m->vm.sys = -1;
 	pthread_mutex_init(&m->io_lock, NULL);
 	pthread_cond_init(&m->halt_cond, NULL);
+	pthread_cond_init(&m->pause_cond, NULL);
 	if (cfg->vcpus < 1 || cfg->vcpus > RUNNER_MAX_VCPUS)
 		return vx_err_set(err, -EINVAL,
 				  "%u vCPUs: this runner supports %d until the in-kernel local APIC exists",

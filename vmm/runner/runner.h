@@ -26,6 +26,7 @@ enum rn_vcpu_where {
 	RN_VCPU_USER,		/* in the runner: handling an exit */
 	RN_VCPU_GUEST,		/* inside RUN */
 	RN_VCPU_HALTED,		/* HLT: waiting for an interrupt */
+	RN_VCPU_PAUSED,		/* held by machine_pause */
 };
 
 struct rn_vcpu {
@@ -66,6 +67,9 @@ struct machine {
 
 	pthread_mutex_t io_lock;
 	pthread_cond_t halt_cond;	/* a halted vCPU waits here (io_lock) */
+	pthread_cond_t pause_cond;	/* paused vCPUs, and machine_pause (io_lock) */
+	int paused;			/* machine_pause asked (io_lock) */
+	unsigned vcpus_paused;		/* how many are held (io_lock) */
 	struct vmm_pc pc;
 	struct rn_vcpu vcpu[RUNNER_MAX_VCPUS];
 	unsigned nvcpus;
@@ -83,6 +87,9 @@ int machine_start(struct machine *m, struct vx_err *err);
 void machine_stop(struct machine *m, enum rn_stop why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void machine_destroy(struct machine *m);
+void machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+void machine_vcpu_pause_point(struct rn_vcpu *v);
 void machine_timers_changed(struct machine *m);
 void machine_on_timer(struct machine *m);
 void machine_on_wake(struct machine *m);

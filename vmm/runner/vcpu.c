@@ -69,9 +69,18 @@ static void rn_vcpu_halt(struct rn_vcpu *v)
 		return;
 	}
 	pthread_mutex_lock(&m->io_lock);
-	atomic_store(&v->where, RN_VCPU_HALTED);
-	while (!vmm_pic_pending(&m->pc.pic) && atomic_load(&m->stop) == RN_RUNNING)
-		pthread_cond_wait(&m->halt_cond, &m->io_lock);
+	for (;;) {
+		atomic_store(&v->where, RN_VCPU_HALTED);
+		while (!vmm_pic_pending(&m->pc.pic) && !m->paused &&
+		       atomic_load(&m->stop) == RN_RUNNING)
+			pthread_cond_wait(&m->halt_cond, &m->io_lock);
+		if (!m->paused || atomic_load(&m->stop) != RN_RUNNING)
+			break;
+		/* Paused while halted: still halted after the resume. */
+		pthread_mutex_unlock(&m->io_lock);
+		machine_vcpu_pause_point(v);
+		pthread_mutex_lock(&m->io_lock);
+	}
 	atomic_store(&v->where, RN_VCPU_USER);
 	pthread_mutex_unlock(&m->io_lock);
 	/* Interruptible: HLT was executed with IF set and no blocking. */
@@ -171,6 +180,7 @@ void *rn_vcpu_thread(void *arg)
 	int rc;
 
 	while (atomic_load(&m->stop) == RN_RUNNING) {
+		machine_vcpu_pause_point(v);
 		/* GUEST from here: a kick while we look at the PIC makes the
 		 * coming RUN return at once, so no interrupt waits for the
 		 * next exit. */
