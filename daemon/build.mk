@@ -9,8 +9,8 @@ VMXD_LIBS   := $(shell pkg-config --libs $(VMXD_PKGS))
 CFLAGS      += $(VMXD_CFLAGS)
 
 VMXD_SRCS := daemon/conf.c daemon/log.c daemon/loop.c daemon/rpc.c \
-	daemon/runner.c daemon/store.c daemon/xml.c daemon/job.c daemon/storage.c \
-	daemon/runner/sandbox.c
+	daemon/runner.c daemon/runner_args.c daemon/store.c daemon/xml.c daemon/job.c daemon/storage.c \
+	daemon/runner/sandbox.c daemon/runner/control.c
 VMXD_LIB  := $(BUILD)/libvmxd.a
 
 $(VMXD_LIB): $(VMXD_SRCS:%.c=$(BUILD)/%.o)

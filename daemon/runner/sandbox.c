@@ -42,6 +42,36 @@ static const int sandbox_allowed[] = {
 
 int runner_sandbox_enter(const char *user, struct vx_err *err)
 {
+	return runner_sandbox_enter_with(user, NULL, err);
+}
+
+/* The extra rules a runner asked for, after the common allow-list. */
+static int sandbox_add_extra(scmp_filter_ctx ctx, const struct runner_sandbox_extra *x,
+			     struct vx_err *err)
+{
+	int rc;
+
+	for (size_t i = 0; x && i < x->nsyscalls; i++) {
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, x->syscalls[i], 0);
+		if (rc < 0 && rc != -EDOM)
+			return vx_err_set(err, rc, "sandbox: seccomp rule for syscall %d",
+					  x->syscalls[i]);
+	}
+	/* ioctl only with the request types named: the request's type byte
+	 * is bits 15:8 (asm-generic/ioctl.h). */
+	for (size_t i = 0; x && i < x->nioctl_types; i++) {
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00,
+					      (scmp_datum_t)x->ioctl_types[i] << 8));
+		if (rc < 0)
+			return vx_err_set(err, rc, "sandbox: seccomp ioctl rule");
+	}
+	return 0;
+}
+
+int runner_sandbox_enter_with(const char *user, const struct runner_sandbox_extra *extra,
+			      struct vx_err *err)
+{
 	scmp_filter_ctx ctx;
 	int rc;
 
@@ -70,6 +100,11 @@ int runner_sandbox_enter(const char *user, struct vx_err *err)
 			seccomp_release(ctx);
 			return vx_err_set(err, rc, "sandbox: seccomp rule %zu", i);
 		}
+	}
+	rc = sandbox_add_extra(ctx, extra, err);
+	if (rc < 0) {
+		seccomp_release(ctx);
+		return rc;
 	}
 	rc = seccomp_load(ctx);
 	seccomp_release(ctx);

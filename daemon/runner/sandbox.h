@@ -5,6 +5,8 @@
 #ifndef RUNNER_SANDBOX_H
 #define RUNNER_SANDBOX_H
 
+#include <stddef.h>
+
 #include "vx_err.h"
 
 /*
@@ -15,5 +17,20 @@
  * of killing: the ASan runtime needs syscalls the runner itself does not.
  */
 int runner_sandbox_enter(const char *user, struct vx_err *err);
+
+/*
+ * The same, plus what one runner needs beyond the common list: syscall
+ * numbers, and ioctl restricted to the request types listed (the VMM:
+ * vmxcore's 0xB7, KVM's 0xAE). Threads created afterwards inherit the
+ * filter, so a runner with threads enters the sandbox before creating them.
+ */
+struct runner_sandbox_extra {
+	const int *syscalls;
+	size_t nsyscalls;
+	const unsigned *ioctl_types;
+	size_t nioctl_types;
+};
+int runner_sandbox_enter_with(const char *user, const struct runner_sandbox_extra *extra,
+			      struct vx_err *err);
 
 #endif
