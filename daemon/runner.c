@@ -571,6 +571,7 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 	uv_process_options_t opt;
 	uv_stdio_container_t stdio[4];
 	uv_process_t *proc;
+	struct runner_args args;
 	struct vmxd_vm *vm;
 	int lfd, logfd, cfd, rc;
 
@@ -591,22 +592,23 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 	runner_path(v, sd->sd_uuid, "xml", xml, sizeof(xml));
 	runner_path(v, sd->sd_uuid, "pid", pidf, sizeof(pidf));
 	runner_path(v, sd->sd_uuid, "log", logf, sizeof(logf));
-	if ((rc = runner_write_file(xml, sd->sd_xml, err)) < 0)
+	if ((rc = runner_args_build(&args, prog, sd, xml, pidf, err)) < 0)
 		return rc;
-	if ((lfd = runner_listen_socket(sock, err)) < 0)
-		return lfd;
+	if ((rc = runner_write_file(xml, sd->sd_xml, err)) < 0 ||
+	    (rc = lfd = runner_listen_socket(sock, err)) < 0) {
+		runner_args_free(&args);
+		return rc;
+	}
 	logfd = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0) {
 		rc = vx_err_errno(err, -errno, "cannot open %s", logf);
 		close(lfd);
+		runner_args_free(&args);
 		return rc;
 	}
-	char *args[] = { (char *)prog, "--uuid", (char *)sd->sd_uuid,
-			 "--name", (char *)sd->sd_name, "--xml", xml,
-			 "--pidfile", pidf, "--listen-fd", "3", NULL };
 	memset(&opt, 0, sizeof(opt));
 	opt.file = prog;
-	opt.args = args;
+	opt.args = args.argv;
 	opt.exit_cb = runner_process_exit;
 	/* Detached: its own session, so it outlives vmxd (restart, upgrade). */
 	opt.flags = UV_PROCESS_DETACHED;
@@ -622,6 +624,7 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 	proc = calloc(1, sizeof(*proc));
 	rc = proc ? uv_spawn(v->loop, proc, &opt) : -ENOMEM;
 	close(logfd);
+	runner_args_free(&args);
 	if (rc < 0) {
 		close(lfd);
 		unlink(sock);

@@ -137,6 +137,16 @@ void vmxd_status(struct vmxd *v);
 void rpc_dispatch(struct vmxd_conn *c, struct proto_msg *req);
 int rpc_verb_is_write(const char *verb);
 
+/* runner_args.c: a runner's argv (NULL-terminated, strings owned). */
+#define RUNNER_ARGS_MAX 32
+struct runner_args {
+	char *argv[RUNNER_ARGS_MAX];
+	int argc;
+};
+int runner_args_build(struct runner_args *a, const char *prog, const struct store_domain *sd,
+		      const char *xml_path, const char *pidfile, struct vx_err *err);
+void runner_args_free(struct runner_args *a);
+
 /* runner.c */
 int runner_start(struct vmxd *v, const struct store_domain *sd,
 		 struct vmxd_conn *c, uint64_t id, struct vx_err *err);

@@ -427,7 +427,16 @@ static void vmxd_missing_runner_binary_is_an_error(void **state)
 	fputs("runner_kvm = /nonexistent/vmxd-runner\n", f);
 	fclose(f);
 	assert_true(h_vmxd_start(e, NULL) > 0);
-	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "k", "kvm", NULL)), 0);
+	/* What the VMM cannot give yet is refused by name, before any process. */
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "d", "kvm", NULL)), 0);
+	assert_int_equal(CTL(e, out, "start d"), 7);
+	assert_non_null(strstr(out, "/domain/devices/disk: the vmxcore runner has no virtio devices yet"));
+	/* A domain it could run, but the binary is missing. */
+	f = fopen(h_xml(e, "k", "kvm", NULL), "w");
+	fputs("<domain type='kvm'><name>k</name><memory unit='MiB'>64</memory>"
+	      "<os><type>hvm</type><kernel>/boot/k</kernel></os></domain>\n", f);
+	fclose(f);
+	assert_int_equal(CTL(e, out, "define %s/k.xml", e->dir), 0);
 	assert_int_equal(CTL(e, out, "start k"), 10);
 	assert_non_null(strstr(out, "cannot run /nonexistent/vmxd-runner for domain 'k'"));
 	assert_int_equal(h_wait_state(e, "k", "shutoff", 1), 0);

@@ -1,0 +1,104 @@
+/*
+ * runner_args: a runner's command line. Every runner gets its identity and
+ * files (--uuid --name --xml --pidfile --listen-fd); the VMM runner of a
+ * type 'kvm' domain also gets its machine (--kernel --initrd --cmdline
+ * --memory --cpus), derived here from the XML vmxd already validated, so
+ * the sandboxed VMM never parses XML. What the VMM cannot give yet is
+ * refused here, naming the element, before any process starts.
+ */
+#include "daemon/vmxd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/xml.h"
+
+static int runner_args_add(struct runner_args *a, const char *s)
+{
+	if (a->argc + 1 >= RUNNER_ARGS_MAX)
+		return -E2BIG;
+	a->argv[a->argc] = strdup(s);
+	if (!a->argv[a->argc])
+		return -ENOMEM;
+	a->argv[++a->argc] = NULL;
+	return 0;
+}
+
+static int runner_args_pair(struct runner_args *a, const char *opt, const char *val)
+{
+	int rc = runner_args_add(a, opt);
+
+	return rc ? rc : runner_args_add(a, val);
+}
+
+/* The machine of a type 'kvm' domain, or why it cannot run yet. */
+static int runner_args_machine(struct runner_args *a, const char *xml, const char *name,
+			       struct vx_err *err)
+{
+	struct xml_domain *d;
+	char num[32];
+	int rc = xml_domain_parse(xml, strlen(xml), &d, err);
+
+	if (rc < 0)
+		return rc;
+	if (d->xdom_ndisks || d->xdom_nifaces)
+		rc = vx_err_set(err, -ENOTSUP,
+				"domain '%s': %s: the vmxcore runner has no virtio devices yet",
+				name, d->xdom_ndisks ? "/domain/devices/disk" :
+				"/domain/devices/interface");
+	else if (!d->xdom_kernel)
+		rc = vx_err_set(err, -ENOTSUP,
+				"domain '%s': /domain/os/kernel is required: the vmxcore runner boots Linux directly (no firmware)",
+				name);
+	if (!rc)
+		rc = runner_args_pair(a, "--kernel", d->xdom_kernel);
+	if (!rc && d->xdom_initrd)
+		rc = runner_args_pair(a, "--initrd", d->xdom_initrd);
+	if (!rc && d->xdom_cmdline)
+		rc = runner_args_pair(a, "--cmdline", d->xdom_cmdline);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)((d->xdom_memory_kib + 1023) / 1024));
+	if (!rc)
+		rc = runner_args_pair(a, "--memory", num);
+	snprintf(num, sizeof(num), "%u", d->xdom_vcpu ? d->xdom_vcpu : 1);
+	if (!rc)
+		rc = runner_args_pair(a, "--cpus", num);
+	xml_domain_free(d);
+	if (rc == -E2BIG || rc == -ENOMEM)
+		vx_err_set(err, rc, "domain '%s': runner command line: %s", name, strerror(-rc));
+	return rc;
+}
+
+int runner_args_build(struct runner_args *a, const char *prog, const struct store_domain *sd,
+		      const char *xml_path, const char *pidfile, struct vx_err *err)
+{
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	rc = runner_args_add(a, prog);
+	if (!rc)
+		rc = runner_args_pair(a, "--uuid", sd->sd_uuid);
+	if (!rc)
+		rc = runner_args_pair(a, "--name", sd->sd_name);
+	if (!rc)
+		rc = runner_args_pair(a, "--xml", xml_path);
+	if (!rc)
+		rc = runner_args_pair(a, "--pidfile", pidfile);
+	if (!rc)
+		rc = runner_args_pair(a, "--listen-fd", "3");
+	if (!rc && strcmp(sd->sd_type, "kvm") == 0)
+		rc = runner_args_machine(a, sd->sd_xml, sd->sd_name, err);
+	else if (rc)
+		vx_err_set(err, rc, "runner command line: %s", strerror(-rc));
+	if (rc)
+		runner_args_free(a);
+	return rc;
+}
+
+void runner_args_free(struct runner_args *a)
+{
+	for (int i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+	memset(a, 0, sizeof(*a));
+}
