@@ -3,15 +3,19 @@
 # exit switch, the guest CPUID table, the timers and the console. Links the
 # device models (libvxvmm.a, by path: vmm/build.mk sets VMM_LIB after us).
 RUNNER_SRCS := vmm/runner/backend.c vmm/runner/cpuid.c vmm/runner/machine.c \
-	vmm/runner/vcpu.c
+	vmm/runner/vcpu.c vmm/runner/domain.c
 RUNNER_LIB  := $(BUILD)/libvxrunner.a
 
 $(RUNNER_LIB): $(RUNNER_SRCS:%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
 
-$(BUILD)/bin/vmxd-runner: $(BUILD)/vmm/runner/main.o $(RUNNER_LIB) $(BUILD)/libvxvmm.a $(VX_COMMON_LIB)
+# Daemon mode speaks the protocol and sandboxes itself: libvmxd.a's
+# runner/control.c and runner/sandbox.c (no XML: vmxd passes options), the
+# proto codec, json-c, libseccomp.
+$(BUILD)/bin/vmxd-runner: $(BUILD)/vmm/runner/main.o $(RUNNER_LIB) $(BUILD)/libvxvmm.a \
+		$(BUILD)/libvmxd.a $(BUILD)/libvxproto.a $(VX_COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libseccomp json-c) -lpthread
 
 BINS      += $(BUILD)/bin/vmxd-runner
 UNIT_LINK += $(RUNNER_LIB)

@@ -97,6 +97,13 @@ void machine_vcpu_pause_point(struct rn_vcpu *v)
 	pthread_mutex_unlock(&m->io_lock);
 }
 
+/* The ACPI power button; -ENOTSUP while the machine has no ACPI. */
+int machine_power_button(struct machine *m)
+{
+	(void)m;
+	return -ENOTSUP;
+}
+
 /* ---- the board's callbacks (called under io_lock) ---- */
 
 /* The PIC's INTR line: only the boot vCPU takes PIC interrupts. */

@@ -7,9 +7,18 @@
  * The guest's COM1 is this process's stdin and stdout. Exit status: 0 the
  * guest powered off, 3 it reset the machine, 2 it crashed, 4 stopped by a
  * signal, 1 the runner failed. The reason is printed on stderr.
+ *
+ * Started by vmxd (domain type 'kvm'), as every runner is:
+ *   vmxd-runner --uuid U --name N --xml FILE --pidfile FILE [--listen-fd 3]
+ *               [--user nobody] plus the machine options above
+ * vmxd derives the machine options from the domain XML (the VMM parses no
+ * XML; --xml is the file vmxd keeps for it); vmxd's requests arrive on the
+ * listening socket (domain.c). Once the VM is built the runner drops to
+ * --user under a seccomp allow-list, before its vCPU threads exist.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +27,16 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "daemon/runner/control.h"
+#include "daemon/runner/sandbox.h"
+#include "vmm/runner/domain.h"
 #include "vmm/runner/runner.h"
+
+/* What vmxd starts us with (daemon mode when uuid is set). */
+struct rn_daemon_args {
+	const char *uuid, *name, *xml, *pidfile, *user;
+	int listen_fd;
+};
 
 static void usage(FILE *f)
 {
@@ -50,7 +68,8 @@ static int exit_status(enum rn_stop why)
 	}
 }
 
-static int parse_args(int argc, char **argv, struct machine_config *c)
+static int parse_args(int argc, char **argv, struct machine_config *c,
+		      struct rn_daemon_args *d)
 {
 	static const struct option opts[] = {
 		{ "backend", required_argument, NULL, 'b' },
@@ -59,6 +78,12 @@ static int parse_args(int argc, char **argv, struct machine_config *c)
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },
+		{ "uuid", required_argument, NULL, 'u' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "xml", required_argument, NULL, 'x' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "listen-fd", required_argument, NULL, 'l' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -85,17 +110,49 @@ static int parse_args(int argc, char **argv, struct machine_config *c)
 				return -1;
 			}
 			break;
+		case 'u': d->uuid = optarg; break;
+		case 'N': d->name = optarg; break;
+		case 'x': d->xml = optarg; break;
+		case 'p': d->pidfile = optarg; break;
+		case 'l': d->listen_fd = atoi(optarg); break;
+		case 'U': d->user = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind != argc || !c->kernel) {
-		fprintf(stderr, "vmxd-runner: %s\n", c->kernel ? "unexpected argument" :
-			"--kernel is required");
+	if (optind != argc) {
+		fprintf(stderr, "vmxd-runner: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (d->uuid && (!d->name || !d->pidfile)) {
+		fprintf(stderr, "vmxd-runner: --uuid needs --name and --pidfile\n");
+		return -1;
+	}
+	if (!c->kernel) {
+		fprintf(stderr, "vmxd-runner: --kernel is required\n");
 		usage(stderr);
 		return -1;
 	}
 	return 0;
+}
+
+/* Beyond the common runner allow-list: threads, signals, timers, and
+ * ioctls of vmxcore (0xB7) and KVM (0xAE) only. */
+static int rn_sandbox(const char *user, struct vx_err *err)
+{
+	static const int syscalls[] = {
+		SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(set_robust_list),
+		SCMP_SYS(rseq), SCMP_SYS(mprotect), SCMP_SYS(tgkill), SCMP_SYS(gettid),
+		SCMP_SYS(rt_sigaction), SCMP_SYS(timerfd_settime), SCMP_SYS(sched_yield),
+		SCMP_SYS(getuid), SCMP_SYS(prctl),
+	};
+	static const unsigned ioctl_types[] = { 0xB7, 0xAE };
+	const struct runner_sandbox_extra x = {
+		syscalls, sizeof(syscalls) / sizeof(syscalls[0]),
+		ioctl_types, sizeof(ioctl_types) / sizeof(ioctl_types[0]),
+	};
+
+	return runner_sandbox_enter_with(user, &x, err);
 }
 
 /* The main thread: timers, console input, signals, until the guest stops. */
@@ -133,25 +190,52 @@ static void main_loop(struct machine *m, int sigfd)
 	}
 }
 
+/* Daemon mode: the machine from the XML, vmxd's socket, the sandbox. */
+static int domain_main(struct machine *m, struct machine_config *cfg,
+		       const struct rn_daemon_args *d, int sigfd)
+{
+	struct vx_err err = { 0 };
+	int exit_fd, rc;
+
+	exit_fd = runner_open_exit_file(d->pidfile);
+	if (runner_write_pidfile(d->pidfile, &err) || machine_create(m, cfg, &err) || rn_sandbox(d->user, &err) ||
+	    machine_start(m, &err)) {
+		fprintf(stderr, "vmxd-runner %s: %s\n", d->name, err.msg);
+		runner_write_exit_reason(exit_fd, "failed");
+		atomic_store(&m->stop, RN_ERROR);
+		machine_destroy(m);
+		return 1;
+	}
+	fprintf(stderr, "vmxd-runner %s: guest running on %s (%llu MiB, %u vCPU)\n", d->name,
+		m->ops->dev, (unsigned long long)(cfg->ram_bytes >> 20), cfg->vcpus);
+	rc = rn_domain_run(m, d->uuid, d->name, d->listen_fd, exit_fd, sigfd);
+	machine_destroy(m);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct machine_config cfg = {
 		.backend = "vmxcore", .ram_bytes = 128u << 20, .vcpus = 1,
 		.console_out = console_stdout,
 	};
+	struct rn_daemon_args d = { .listen_fd = 3 };
 	static struct machine m;
 	struct vx_err err = { 0 };
 	sigset_t sigs;
 	int sigfd, status;
 
-	if (parse_args(argc, argv, &cfg))
+	if (parse_args(argc, argv, &cfg, &d))
 		return 1;
+	signal(SIGPIPE, SIG_IGN);
 	/* SIGINT/SIGTERM go to the main loop only, before any thread exists. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (d.uuid && sigfd >= 0)
+		return domain_main(&m, &cfg, &d, sigfd);
 	if (sigfd < 0 || machine_create(&m, &cfg, &err) || machine_start(&m, &err)) {
 		fprintf(stderr, "vmxd-runner: %s\n", err.msg[0] ? err.msg : strerror(errno));
 		machine_stop(&m, RN_ERROR, "setup failed");

@@ -87,6 +87,7 @@ int machine_start(struct machine *m, struct vx_err *err);
 void machine_stop(struct machine *m, enum rn_stop why, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void machine_destroy(struct machine *m);
+int machine_power_button(struct machine *m);
 void machine_pause(struct machine *m);
 void machine_resume(struct machine *m);
 void machine_vcpu_pause_point(struct rn_vcpu *v);

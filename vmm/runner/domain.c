@@ -1,0 +1,175 @@
+/*
+ * domain: the runner started by vmxd. vmxd turns the domain's XML into
+ * command-line options (it parsed and checked it; the sandboxed VMM parses
+ * no XML), answers come from here: vmxd's requests (PROTOCOL.md, "vmxd <->
+ * runner") from the main loop, and how the guest ended as a domain-state
+ * event and the exit file.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "daemon/runner/control.h"
+#include "vmm/runner/domain.h"
+
+struct rn_domain {
+	struct machine *m;
+	const char *uuid, *name;
+	int paused;
+	struct runner_ctl ctl;
+};
+
+/* ---- vmxd's requests ---- */
+
+static void rn_describe(void *opaque, json_object *data)
+{
+	struct rn_domain *dom = opaque;
+
+	json_object_object_add(data, "uuid", json_object_new_string(dom->uuid));
+	json_object_object_add(data, "state",
+			       json_object_new_string(dom->paused ? "paused" : "running"));
+	json_object_object_add(data, "backend", json_object_new_string(dom->m->ops->name));
+}
+
+static int rn_status(void *opaque, const struct proto_msg *req, json_object **result,
+		     struct vx_err *err)
+{
+	struct rn_domain *dom = opaque;
+
+	(void)req;
+	(void)err;
+	*result = json_object_new_object();
+	rn_describe(dom, *result);
+	json_object_object_add(*result, "pid", json_object_new_int(getpid()));
+	return 0;
+}
+
+static int rn_destroy(void *opaque, const struct proto_msg *req, json_object **result,
+		      struct vx_err *err)
+{
+	struct rn_domain *dom = opaque;
+
+	(void)req;
+	(void)result;
+	(void)err;
+	machine_stop(dom->m, RN_DESTROYED, "destroyed by vmxd");
+	return 0;
+}
+
+static int rn_shutdown(void *opaque, const struct proto_msg *req, json_object **result,
+		       struct vx_err *err)
+{
+	struct rn_domain *dom = opaque;
+
+	(void)req;
+	(void)result;
+	if (machine_power_button(dom->m) < 0)
+		return vx_err_set(err, -ENOTSUP,
+				  "domain '%s': no ACPI power button on this machine yet; use destroy",
+				  dom->name);
+	runner_ctl_event(&dom->ctl, "shutdown", "acpi");
+	return 0;
+}
+
+/* A reboot is a fresh runner: vmxd restarts it as <on_reboot> says. */
+static int rn_reboot(void *opaque, const struct proto_msg *req, json_object **result,
+		     struct vx_err *err)
+{
+	struct rn_domain *dom = opaque;
+
+	(void)req;
+	(void)result;
+	(void)err;
+	machine_stop(dom->m, RN_RESET, "reboot asked by vmxd");
+	return 0;
+}
+
+static int rn_suspend(void *opaque, const struct proto_msg *req, json_object **result,
+		      struct vx_err *err)
+{
+	struct rn_domain *dom = opaque;
+
+	(void)req;
+	(void)result;
+	if (dom->paused)
+		return vx_err_set(err, -EBUSY, "guest is not running");
+	machine_pause(dom->m);
+	dom->paused = 1;
+	return 0;
+}
+
+static int rn_resume(void *opaque, const struct proto_msg *req, json_object **result,
+		     struct vx_err *err)
+{
+	struct rn_domain *dom = opaque;
+
+	(void)req;
+	(void)result;
+	if (!dom->paused)
+		return vx_err_set(err, -EBUSY, "guest is not paused");
+	machine_resume(dom->m);
+	dom->paused = 0;
+	return 0;
+}
+
+static const struct runner_ctl_verb rn_verbs[] = {
+	{ "status", rn_status },
+	{ "shutdown", rn_shutdown },
+	{ "destroy", rn_destroy },
+	{ "reboot", rn_reboot },
+	{ "suspend", rn_suspend },
+	{ "resume", rn_resume },
+};
+
+/* What vmxd records (runner_gone, on_poweroff/on_reboot/on_crash). */
+static const char *rn_reason(enum rn_stop why)
+{
+	switch (why) {
+	case RN_POWEROFF:	return "shutdown";
+	case RN_RESET:		return "reboot";
+	case RN_DESTROYED:	return "destroyed";
+	default:		return "crashed";
+	}
+}
+
+int rn_domain_run(struct machine *m, const char *uuid, const char *name,
+		  int listen_fd, int exit_fd, int sigfd)
+{
+	struct rn_domain dom = { .m = m, .uuid = uuid, .name = name };
+	struct pollfd p[3 + RUNNER_CTL_MAX_PEERS + 1];
+	enum rn_stop why;
+
+	runner_ctl_init(&dom.ctl, listen_fd, "vmxd-runner", rn_verbs,
+			sizeof(rn_verbs) / sizeof(rn_verbs[0]), rn_describe, &dom);
+	while (atomic_load(&m->stop) == RN_RUNNING) {
+		int n = 0, k;
+
+		p[n++] = (struct pollfd){ .fd = m->timer_fd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = m->wake_fd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+		k = runner_ctl_pollfds(&dom.ctl, p + n, RUNNER_CTL_MAX_PEERS + 1);
+		if (poll(p, (nfds_t)(n + k), -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			machine_on_timer(m);
+		if (p[1].revents)
+			machine_on_wake(m);
+		if (p[2].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				machine_stop(m, RN_DESTROYED, "signal %u", si.ssi_signo);
+		}
+		runner_ctl_handle(&dom.ctl, p + n, k);
+	}
+	why = (enum rn_stop)atomic_load(&m->stop);
+	fprintf(stderr, "vmxd-runner %s: guest %s: %s\n", name, machine_stop_name(why),
+		m->stop_detail);
+	runner_ctl_event(&dom.ctl, "shutoff", rn_reason(why));
+	runner_write_exit_reason(exit_fd, rn_reason(why));
+	runner_ctl_close(&dom.ctl);
+	return why == RN_ERROR ? 1 : 0;
+}
