@@ -301,8 +301,14 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 	u64 val = (u32)*vcpu_gpr(vcpu, GPR_RAX) | ((u64)(u32)*vcpu_gpr(vcpu, GPR_RDX) << 32);
 	u64 *slot = vcpu_msr_slot(vcpu, msr);
 
+	/*
+	 * LMA is the processor's, set when paging comes on with LME: a write
+	 * leaves it as it is (what RDMSR returned is written back by every
+	 * read-modify-write, Linux's syscall_init among them).
+	 */
+	if (msr == MSR_EFER)
+		val &= ~(u64)EFER_LMA;
 	if (msr == MSR_EFER && !(val & ~(u64)(EFER_SCE | EFER_LME | EFER_NX))) {
-		/* LMA is the processor's to set, when paging comes on. */
 		vcpu->sregs.efer = val | (vcpu->sregs.efer & EFER_LMA);
 		vcpu->dirty |= VCPU_DIRTY_EFER;
 	} else if (slot && msr != MSR_EFER && vcpu_msr_value_ok(msr, val)) {
