@@ -16,6 +16,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "vmm/acpi.h"
 #include "vmm/boot_linux.h"
 #include "vmm/runner/runner.h"
 
@@ -97,11 +98,13 @@ void machine_vcpu_pause_point(struct rn_vcpu *v)
 	pthread_mutex_unlock(&m->io_lock);
 }
 
-/* The ACPI power button; -ENOTSUP while the machine has no ACPI. */
+/* The ACPI power button (the guest decides what a press means). */
 int machine_power_button(struct machine *m)
 {
-	(void)m;
-	return -ENOTSUP;
+	pthread_mutex_lock(&m->io_lock);
+	vmm_acpi_press_power_button(&m->acpi_pm);
+	pthread_mutex_unlock(&m->io_lock);
+	return 0;
 }
 
 /* ---- the board's callbacks (called under io_lock) ---- */
@@ -118,6 +121,23 @@ static void machine_intr(void *opaque, int level)
 static void machine_reset(void *opaque)
 {
 	machine_stop(opaque, RN_RESET, "the guest reset the machine");
+}
+
+static void machine_sci(void *opaque, int level)
+{
+	struct machine *m = opaque;
+
+	vmm_pc_set_irq(&m->pc, VMM_ACPI_SCI_IRQ, level);
+}
+
+static void machine_acpi_off(void *opaque)
+{
+	machine_stop(opaque, RN_POWEROFF, "the guest powered off (ACPI S5)");
+}
+
+static void machine_acpi_reset(void *opaque)
+{
+	machine_stop(opaque, RN_RESET, "the guest reset the machine (ACPI reset register)");
 }
 
 static void machine_console(void *opaque, uint8_t byte)
@@ -291,7 +311,16 @@ static int machine_board(struct machine *m, struct vx_err *err)
 		.console = machine_console, .opaque = m,
 	};
 
-	return vmm_pc_init(&m->pc, &vmm_clock_host, &cb, err);
+	struct vmm_acpi_pm_cb pm_cb = {
+		.set_irq = machine_sci, .poweroff = machine_acpi_off,
+		.reset = machine_acpi_reset, .opaque = m,
+	};
+	int rc = vmm_pc_init(&m->pc, &vmm_clock_host, &cb, err);
+
+	if (rc)
+		return rc;
+	vmm_acpi_pm_init(&m->acpi_pm, &pm_cb);
+	return vmm_acpi_pm_register(&m->acpi_pm, &m->pc.pio, err);
 }
 
 int machine_create(struct machine *m, const struct machine_config *cfg,
@@ -334,6 +363,10 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 			return rc;
 	rc = vmm_boot_linux_load_files(m->ram, m->ram_bytes, cfg->kernel, cfg->initrd,
 				       cfg->cmdline, &info, err);
+	if (!rc)
+		rc = vmm_acpi_build(m->ram, m->ram_bytes, NULL, err);
+	if (!rc)
+		rc = vmm_acpi_set_boot_rsdp(m->ram, m->ram_bytes, info.boot_params, err);
 	if (rc)
 		return rc;
 	return machine_boot_regs(m, &m->vcpu[0], &info.regs, err);

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "vmm/acpi_pm.h"
 #include "vmm/pc.h"
 #include "vmm/runner/backend.h"
 #include "vx_err.h"
@@ -71,6 +72,7 @@ struct machine {
 	int paused;			/* machine_pause asked (io_lock) */
 	unsigned vcpus_paused;		/* how many are held (io_lock) */
 	struct vmm_pc pc;
+	struct vmm_acpi_pm acpi_pm;	/* PM1 block: power button, S5, reset */
 	struct rn_vcpu vcpu[RUNNER_MAX_VCPUS];
 	unsigned nvcpus;
 

@@ -5,7 +5,7 @@
 # ended. On failure the guest's console is shown prefixed "# guest| ".
 . /lab/suites/lib.sh
 G=$LAB/guest
-CMDLINE="console=ttyS0 noapic nolapic acpi=off reboot=k panic=-1 mitigations=off loglevel=4 tsc=unstable"
+CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable"
 plan 10
 
 # run_guest BACKEND: boots the guest once; console in /tmp/guest-BACKEND.out.
