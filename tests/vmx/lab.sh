@@ -88,6 +88,14 @@ build_linux_guest() {
 	rm -rf "$gr" && mkdir -p "$gr/bin" "$gr/proc" "$gr/sys" "$gr/dev"
 	cp /bin/busybox "$gr/bin/"
 	cp "$HERE/linux-guest/init" "$gr/init" && chmod +x "$gr/init"
+	mkdir -p "$gr/lib/modules"
+	km=$W/kernel/lib/modules/$KVER/kernel/drivers
+	for m in virtio/virtio virtio/virtio_ring virtio/virtio_pci_legacy_dev \
+		 virtio/virtio_pci_modern_dev virtio/virtio_pci block/virtio_blk \
+		 input/evdev acpi/button; do
+		cp "$km/$m.ko" "$gr/lib/modules/"
+	done
+	strip --strip-debug "$gr"/lib/modules/*.ko
 	( cd "$gr" && find . | cpio -o -H newc 2>/dev/null | gzip -1 ) > "$g/initrd.gz"
 }
 
