@@ -20,7 +20,8 @@ void vmxd_conf_defaults(struct vmxd_conf *c)
 	snprintf(c->vc_rundir, sizeof(c->vc_rundir), "/run/vmxd");
 	snprintf(c->vc_runner_sim, sizeof(c->vc_runner_sim),
 		 "/usr/libexec/vmxd/vmxd-runner-sim");
-	c->vc_runner_kvm[0] = '\0';
+	snprintf(c->vc_runner_kvm, sizeof(c->vc_runner_kvm),
+		 "/usr/libexec/vmxd/vmxd-runner");
 	snprintf(c->vc_group, sizeof(c->vc_group), "vmxd");
 	c->vc_shutdown_timeout_ms = 60000;
 	c->vc_log_level = 6;

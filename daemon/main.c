@@ -59,20 +59,19 @@ static void vmxd_set(char *dst, const char *src)
 	snprintf(dst, VMXD_PATH_MAX, "%s", src);
 }
 
-/* Runner next to our own binary when the configured one is absent (build tree). */
-static void vmxd_find_runner(struct vmxd_conf *c)
+/* A runner next to our own binary when the configured one is absent (build tree). */
+static void vmxd_find_runner(char *path, const char *name)
 {
 	char self[VMXD_PATH_MAX];
 	ssize_t n;
 
-	if (access(c->vc_runner_sim, X_OK) == 0)
+	if (!path[0] || access(path, X_OK) == 0)
 		return;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
 		return;
 	self[n] = '\0';
-	snprintf(c->vc_runner_sim, VMXD_PATH_MAX, "%.200s/vmxd-runner-sim",
-		 dirname(self));
+	snprintf(path, VMXD_PATH_MAX, "%.200s/%s", dirname(self), name);
 }
 
 int main(int argc, char **argv)
@@ -128,7 +127,8 @@ int main(int argc, char **argv)
 	if (no_autostart)
 		v.conf.vc_autostart = 0;
 	vmxd_log_init(debug ? 7 : v.conf.vc_log_level, 0);
-	vmxd_find_runner(&v.conf);
+	vmxd_find_runner(v.conf.vc_runner_sim, "vmxd-runner-sim");
+	vmxd_find_runner(v.conf.vc_runner_kvm, "vmxd-runner");
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	xmlInitParser();

@@ -581,8 +581,8 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 		prog = v->conf.vc_runner_kvm;
 		if (!prog[0])
 			return vx_err_set(err, -ENOTSUP,
-					  "domain '%s' has type 'kvm': the vmxcore VMM runner is not available yet; "
-					  "only type 'test' (the simulation runner) can start",
+					  "domain '%s' has type 'kvm' but runner_kvm is empty in vmxd.conf; "
+					  "vmxd never runs it as a simulation",
 					  sd->sd_name);
 	}
 	snprintf(dir, sizeof(dir), "%s/vm", v->conf.vc_rundir);
@@ -594,6 +594,13 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 	runner_path(v, sd->sd_uuid, "log", logf, sizeof(logf));
 	if ((rc = runner_args_build(&args, prog, sd, xml, pidf, err)) < 0)
 		return rc;
+	if (strcmp(sd->sd_type, "kvm") == 0 && access(VMXD_VMXCORE_DEV, R_OK | W_OK) < 0) {
+		rc = vx_err_set(err, -ENOTSUP,
+				"domain '%s': %s: %s (is vmxcore.ko loaded? modprobe vmxcore)",
+				sd->sd_name, VMXD_VMXCORE_DEV, strerror(errno));
+		runner_args_free(&args);
+		return rc;
+	}
 	if ((rc = runner_write_file(xml, sd->sd_xml, err)) < 0 ||
 	    (rc = lfd = runner_listen_socket(sock, err)) < 0) {
 		runner_args_free(&args);

@@ -137,6 +137,9 @@ void vmxd_status(struct vmxd *v);
 void rpc_dispatch(struct vmxd_conn *c, struct proto_msg *req);
 int rpc_verb_is_write(const char *verb);
 
+/* The device type 'kvm' domains run on. */
+#define VMXD_VMXCORE_DEV "/dev/vmxcore"
+
 /* runner_args.c: a runner's argv (NULL-terminated, strings owned). */
 #define RUNNER_ARGS_MAX 32
 struct runner_args {
