@@ -2,7 +2,8 @@
 # initramfs), the guests they run, and the host-side judge of the lab's log.
 LAB_BIN_DIR := $(BUILD)/lab/bin
 LAB_GUEST   := $(BUILD)/lab/guest
-LAB_BINS    += $(LAB_BIN_DIR)/labtool $(LAB_BIN_DIR)/vmxtest $(BUILD)/bin/lab-judge $(BUILD)/bin/vmxd-runner \
+LAB_BINS    += $(LAB_BIN_DIR)/labtool $(LAB_BIN_DIR)/vmxtest $(BUILD)/bin/lab-judge \
+	       $(BUILD)/bin/vmxd-runner $(BUILD)/bin/vmxd $(BUILD)/bin/vmctl \
 	       $(BUILD)/bin/lab-pty
 LAB_CFLAGS   = $(filter-out -fsanitize%,$(CFLAGS)) -I$(LAB_GUEST)
 

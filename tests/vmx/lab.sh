@@ -109,7 +109,14 @@ build_initramfs() {
 	# Debug info is 95% of the module; loading it costs emulated time every insmod.
 	strip --strip-debug "$r/lab/vmxcore.ko"
 	cp "$TOP/$BUILD"/lab/bin/* "$r/lab/bin/"
-	copy_with_libs "$TOP/$BUILD/bin/vmxd-runner" "$r/lab/bin"
+	for b in vmxd-runner vmxd vmctl; do
+		copy_with_libs "$TOP/$BUILD/bin/$b" "$r/lab/bin"
+	done
+	# Runners drop to nobody.
+	mkdir -p "$r/etc"
+	echo 'root:x:0:0:root:/:/bin/sh' > "$r/etc/passwd"
+	echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >> "$r/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' > "$r/etc/group"
 	build_linux_guest
 	cp "$HERE"/suites/*.sh "$r/lab/suites/"
 	: > "$r/lab/suites.list"

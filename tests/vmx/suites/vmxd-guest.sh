@@ -1,0 +1,63 @@
+# The product path on real VT-x: vmxd and vmctl drive a Linux guest on
+# vmxcore through vmxd-runner. Define from XML, start, the guest's console
+# reaches its init, suspend and resume, an ACPI shutdown the guest honours,
+# the domain ends "shut off" with reason "shutdown", nothing left pinned.
+. /lab/suites/lib.sh
+D=/tmp/vmxd
+CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait"
+plan 12
+
+# wait_for SECONDS COMMAND...: polls once a second until the command succeeds.
+wait_for() {
+	n=$1; shift
+	while [ "$n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 1
+		n=$((n - 1))
+	done
+	return 1
+}
+console_has() { grep -q "$1" $D/run/vm/*.log; }
+state_is() { vmctl dominfo lab-guest | grep -q "^State *$1\$"; }
+reason_is() { vmctl dominfo lab-guest | grep -q "^Reason *$1\$"; }
+
+load_vmxcore || { echo "not ok 1 - module_loads"; exit 1; }
+mkdir -p $D/run
+vmxd -d --socket $D/sock --socket-ro $D/sock-ro --database $D/db.sqlite \
+	--rundir $D/run > $D/vmxd.log 2>&1 &
+vmxd_pid=$!
+export VMCTL_SOCKET=$D/sock VMCTL_SOCKET_RO=$D/sock-ro
+ok vmxd_starts wait_for 30 vmctl list
+cat > $D/guest.xml <<XML
+<domain type='kvm'>
+  <name>lab-guest</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$LAB/guest/vmlinux</kernel>
+    <initrd>$LAB/guest/initrd.gz</initrd>
+    <cmdline>$CMDLINE</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+</domain>
+XML
+ok define_from_xml vmctl define $D/guest.xml
+ok start_on_vmxcore vmctl start lab-guest
+ok console_reaches_guest_init wait_for 600 console_has "GUEST: up"
+ok suspend vmctl suspend lab-guest
+ok dominfo_says_paused state_is paused
+ok resume vmctl resume lab-guest
+ok shutdown_presses_power_button vmctl shutdown lab-guest --wait --timeout 300
+ok guest_saw_the_button console_has "GUEST: power button pressed"
+ok domain_shut_off wait_for 30 state_is shutoff
+ok reason_is_guest_shutdown reason_is shutdown
+is every_page_returned "$(cat $SYSFS/pages_pinned)" 0
+if [ "$tap_failed" -gt 0 ]; then
+	tail -n 30 $D/run/vm/*.log | sed 's/^/# guest| /'
+	sed 's/^/# vmxd| /' $D/vmxd.log | tail -n 30
+fi
+kill $vmxd_pid
+wait $vmxd_pid 2>/dev/null
+unload_vmxcore
+finish
