@@ -94,6 +94,66 @@ u64 *vcpu_msr_slot(struct vmx_vcpu *vcpu, u32 msr)
 	}
 }
 
+/* A guest MSR kept in a VMCS guest-state field rather than in vcpu. */
+static bool vcpu_msr_vmcs_field(u32 msr, unsigned long *field)
+{
+	switch (msr) {
+	case MSR_FS_BASE:		*field = GUEST_FS_BASE; return true;
+	case MSR_GS_BASE:		*field = GUEST_GS_BASE; return true;
+	case MSR_IA32_SYSENTER_CS:	*field = GUEST_SYSENTER_CS; return true;
+	case MSR_IA32_SYSENTER_ESP:	*field = GUEST_SYSENTER_ESP; return true;
+	case MSR_IA32_SYSENTER_EIP:	*field = GUEST_SYSENTER_EIP; return true;
+	case MSR_IA32_CR_PAT:		*field = GUEST_IA32_PAT; return true;
+	default:			return false;
+	}
+}
+
+/* Each PAT entry a memory type that exists: 0, 1, 4, 5, 6 or 7. */
+static bool vcpu_pat_ok(u64 pat)
+{
+	for (int i = 0; i < 8; i++) {
+		u8 type = pat >> (8 * i);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * RDMSR/WRMSR of the MSRs that live in the VMCS (the current one: exit
+ * handler context), and two that need no state: MISC_ENABLE reads "fast
+ * strings on", microcode revision reads 0 (Linux reads both on Intel CPUs
+ * without checking). Returns false for an MSR outside this set or a value
+ * the processor would refuse (#GP).
+ */
+bool vcpu_msr_vmcs_access(struct vmx_vcpu *vcpu, u32 msr, u64 *val, bool write)
+{
+	unsigned long field;
+
+	if (msr == MSR_IA32_MISC_ENABLE || msr == MSR_IA32_UCODE_REV) {
+		if (!write)
+			*val = msr == MSR_IA32_MISC_ENABLE ? MSR_IA32_MISC_ENABLE_FAST_STRING : 0;
+		return true;	/* writes ignored, as KVM does */
+	}
+	if (!vcpu_msr_vmcs_field(msr, &field))
+		return false;
+	if (!write) {
+		*val = vmcs_read(field);
+		return true;
+	}
+	if (msr == MSR_IA32_CR_PAT ? !vcpu_pat_ok(*val) :
+	    msr == MSR_IA32_SYSENTER_CS ? false : !vcpu_msr_value_ok(MSR_FS_BASE, *val))
+		return false;
+	vmcs_write(field, *val);
+	/* The sregs copy is written back whole when SREGS is dirty. */
+	if (msr == MSR_FS_BASE)
+		vcpu->sregs.fs.base = *val;
+	else if (msr == MSR_GS_BASE)
+		vcpu->sregs.gs.base = *val;
+	return true;
+}
+
 /* Addresses held by these MSRs must be canonical (48-bit): else #GP. */
 bool vcpu_msr_value_ok(u32 msr, u64 val)
 {
@@ -101,6 +161,7 @@ bool vcpu_msr_value_ok(u32 msr, u64 val)
 	case MSR_KERNEL_GS_BASE:
 	case MSR_LSTAR:
 	case MSR_CSTAR:
+	case MSR_FS_BASE:
 		return (u64)((s64)(val << 16) >> 16) == val;
 	case MSR_TSC_AUX:
 		return !(val >> 32);

@@ -285,7 +285,7 @@ static int handle_rdmsr(struct vmx_vcpu *vcpu)
 		val = rdtsc();
 	else if (msr == MSR_IA32_APICBASE)
 		val = 0xfee00000ull | (1ull << 11) | (vcpu->id == 0 ? 1ull << 8 : 0);
-	else {
+	else if (!vcpu_msr_vmcs_access(vcpu, msr, &val, false)) {
 		vcpu_inject_gp(vcpu);
 		return 1;
 	}
@@ -313,7 +313,7 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 		vcpu->dirty |= VCPU_DIRTY_EFER;
 	} else if (slot && msr != MSR_EFER && vcpu_msr_value_ok(msr, val)) {
 		*slot = val;
-	} else {
+	} else if (!vcpu_msr_vmcs_access(vcpu, msr, &val, true)) {
 		vcpu_inject_gp(vcpu);
 		return 1;
 	}

@@ -213,6 +213,7 @@ int vcpu_set_cpuid(struct vmx_vcpu *vcpu, const struct vmxcore_cpuid __user *ucp
 void vcpu_cpuid(struct vmx_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4]);
 u64 *vcpu_msr_slot(struct vmx_vcpu *vcpu, u32 msr);
 bool vcpu_msr_value_ok(u32 msr, u64 val);
+bool vcpu_msr_vmcs_access(struct vmx_vcpu *vcpu, u32 msr, u64 *val, bool write);
 long vcpu_msrs_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set);
 
 /* mmio.c */

@@ -512,6 +512,25 @@ static int t_syscall_msrs(struct vm *vm, struct vcpu *v)
 	return ok;
 }
 
+/* What Linux's startup_64 does first: WRMSR GS_BASE (then FS, SYSENTER). */
+static int t_msr_bases(struct vm *vm, struct vcpu *v)
+{
+	uint32_t code = 0, gs = 0, cs = 0;
+	int ok;
+
+	(void)vm;
+	if (vcpu_start_long(vm, v, GUEST_long_msr_bases))
+		return 0;
+	/* b9 00 01 00: the first bytes of "mov $0xc0000100, %ecx". */
+	ok = expect_out(v, 0x76, 4, &code) && code == 0x000100b9;
+	ok = ok && expect_out(v, 0x77, 4, &gs) && gs == 0x12345000;
+	ok = ok && expect_out(v, 0x77, 4, &cs) && cs == 0x10;
+	ok = ok && expect_exit(v, VMXCORE_EXIT_HLT);
+	if (!ok)
+		printf("# via fs %#x gs_base %#x sysenter_cs %#x\n", code, gs, cs);
+	return ok;
+}
+
 /* immediate_exit: RUN returns -EINTR at once and the guest does not move. */
 static int t_immediate_exit(struct vm *vm, struct vcpu *v)
 {
@@ -956,6 +975,7 @@ int main(int argc, char **argv)
 	run_vm_test("protected_mode_32bit_guest", t_prot32);
 	run_vm_test("long_mode_64bit_guest_with_paging", t_long64);
 	run_vm_test("syscall_uses_guest_lstar_and_sfmask", t_syscall_msrs);
+	run_vm_test("fs_gs_base_and_sysenter_msrs", t_msr_bases);
 	run_vmxcore_only("interrupt_injected_when_window_opens", t_irq_injected_at_window,
 			 "KVM's userspace-irqchip KVM_INTERRUPT expects the caller to wait for the window");
 	run_vm_test("interrupt_window_exit_on_request", t_irq_window_exit);

@@ -275,6 +275,30 @@ long_syscall_entry:
 	out	%eax, $0x75
 	hlt
 
+	.globl long_msr_bases
+long_msr_bases:				/* FS/GS base and SYSENTER MSRs, via the VMCS */
+	mov	$0xc0000100, %ecx	/* FS_BASE = this code */
+	lea	long_msr_bases(%rip), %rax
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	wrmsr
+	mov	%fs:0, %eax		/* our first 4 bytes, through FS */
+	out	%eax, $0x76
+	mov	$0xc0000101, %ecx	/* GS_BASE round trip */
+	mov	$0x12345000, %eax
+	xor	%edx, %edx
+	wrmsr
+	xor	%eax, %eax
+	rdmsr
+	out	%eax, $0x77
+	mov	$0x174, %ecx		/* SYSENTER_CS round trip */
+	mov	$0x10, %eax
+	wrmsr
+	xor	%eax, %eax
+	rdmsr
+	out	%eax, $0x77
+	hlt
+
 	.globl long_hello_demo
 long_hello_demo:			/* the demo, in 64-bit mode with paging */
 	lea	long_greeting(%rip), %rsi
