@@ -4,7 +4,7 @@
 # on any host (prefix vmm_). The runner links libvxvmm.a and calls the buses
 # from its exit switch.
 VMM_SRCS := vmm/bus.c vmm/clock.c vmm/uart16550.c vmm/i8042.c vmm/pit.c vmm/rtc.c \
-	vmm/pc.c vmm/boot_linux.c vmm/pci.c vmm/virtq.c vmm/virtio_pci.c
+	vmm/pc.c vmm/boot_linux.c vmm/pci.c vmm/virtq.c vmm/virtio_pci.c vmm/virtio_blk.c
 VMM_LIB  := $(BUILD)/libvxvmm.a
 
 $(VMM_LIB): $(VMM_SRCS:%.c=$(BUILD)/%.o)
