@@ -214,6 +214,8 @@ uint32_t vmm_pci_cfg_read(struct vmm_pci_dev *dev, unsigned reg,
 {
 	if (reg >= VMM_PCI_CFG_SIZE || size > VMM_PCI_CFG_SIZE - reg)
 		return 0xffffffffu;
+	if (dev->cfg_read)
+		dev->cfg_read(dev->opaque, reg, size);
 	return vmm_pci_get(&dev->cfg[reg], size);
 }
 
@@ -238,6 +240,8 @@ void vmm_pci_cfg_write(struct vmm_pci_dev *dev, unsigned reg, unsigned size,
 		vmm_pci_map_bars(dev);
 	if (reg < PCI_COMMAND + 2 && reg + size > PCI_COMMAND)
 		vmm_pci_update_irq(dev);
+	if (dev->cfg_write)
+		dev->cfg_write(dev->opaque, reg, size);
 }
 
 /* The device CONFIG_ADDRESS selects, or NULL (reads all ones). */

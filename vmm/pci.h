@@ -102,7 +102,12 @@ struct vmm_pci_dev {
 	struct vmm_pci_irq irq;
 	/* Called after a BAR was mapped, moved or unmapped (may be NULL). */
 	void (*bar_changed)(void *opaque, int bar, int mapped, uint64_t addr);
-	void *opaque;
+	/* Registers of the device's own in configuration space (may be
+	 * NULL): cfg_read may refresh cfg[] before [reg, reg + size) is
+	 * read; cfg_write is told after a write went through the masks. */
+	void (*cfg_read)(void *opaque, unsigned reg, unsigned size);
+	void (*cfg_write)(void *opaque, unsigned reg, unsigned size);
+	void *opaque;			/* of the three callbacks */
 	struct vmm_pci *bus;		/* set by vmm_pci_add */
 };
 

@@ -357,6 +357,64 @@ static const struct vmm_dev_ops vmm_vp_bar_ops = {
 	.width = 8,
 };
 
+/*
+ * The VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.7): an access that touches
+ * pci_cfg_data (capability bytes 16-19) becomes an access of cap.length
+ * bytes at cap.offset in BAR cap.bar. Says where, or 0 for no access: a
+ * BAR we lack, a length not 1, 2 or 4, a misaligned or outside offset.
+ */
+static int vmm_vp_window(const struct vmm_virtio_pci *vp, unsigned reg,
+			 unsigned size, uint32_t *off, uint32_t *len)
+{
+	const uint8_t *c = &vp->pci.cfg[vp->pcicfg];
+	unsigned data = vp->pcicfg + 16u;
+
+	if (!vp->pcicfg || reg >= data + 4 || reg + size <= data)
+		return 0;
+	*off = (uint32_t)vmm_vp_get(c + 8, 4);
+	*len = (uint32_t)vmm_vp_get(c + 12, 4);
+	return c[4] == VMM_VIRTIO_BAR &&
+	       (*len == 1 || *len == 2 || *len == 4) && *off % *len == 0 &&
+	       *off < VMM_VIRTIO_BAR_SIZE;
+}
+
+static void vmm_vp_cfg_read(void *opaque, unsigned reg, unsigned size)
+{
+	struct vmm_virtio_pci *vp = opaque;
+	uint32_t off, len;
+
+	if (vmm_vp_window(vp, reg, size, &off, &len))
+		vmm_vp_put(&vp->pci.cfg[vp->pcicfg + 16u], len,
+			   vmm_vp_bar_read(vp, off, len));
+}
+
+static void vmm_vp_cfg_write(void *opaque, unsigned reg, unsigned size)
+{
+	struct vmm_virtio_pci *vp = opaque;
+	uint32_t off, len;
+
+	if (vmm_vp_window(vp, reg, size, &off, &len))
+		vmm_vp_bar_write(vp, off, len,
+				 vmm_vp_get(&vp->pci.cfg[vp->pcicfg + 16u], len));
+}
+
+static int vmm_vp_add_pcicfg_cap(struct vmm_virtio_pci *vp)
+{
+	uint8_t cap[20] = { PCI_CAP_ID_VNDR, 0, 20, VIRTIO_PCI_CAP_PCI_CFG };
+	int off = vmm_pci_dev_add_cap(&vp->pci, cap, sizeof(cap));
+
+	if (off < 0)
+		return -ENOSPC;
+	/* bar, offset, length and pci_cfg_data are the driver's to write. */
+	vp->pcicfg = (uint8_t)off;
+	vp->pci.wmask[off + 4] = 0xff;
+	memset(&vp->pci.wmask[off + 8], 0xff, 12);
+	vp->pci.cfg_read = vmm_vp_cfg_read;
+	vp->pci.cfg_write = vmm_vp_cfg_write;
+	vp->pci.opaque = vp;
+	return 0;
+}
+
 /* One vendor-specific capability pointing into BAR 0 (4.1.4). */
 static int vmm_vp_add_cap(struct vmm_virtio_pci *vp, uint8_t type,
 			  uint32_t offset, uint32_t length, int notify)
@@ -416,6 +474,8 @@ int vmm_virtio_pci_init(struct vmm_virtio_pci *vp, uint16_t device_id,
 	if (!rc && devcfg_len)
 		rc = vmm_vp_add_cap(vp, VIRTIO_PCI_CAP_DEVICE_CFG,
 				    VMM_VIRTIO_DEVICE_OFF, devcfg_len, 0);
+	if (!rc)
+		rc = vmm_vp_add_pcicfg_cap(vp);
 	if (rc)
 		return rc;
 	vmm_vp_reset(vp);

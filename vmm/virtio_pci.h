@@ -19,6 +19,9 @@
  *   0x3000  notifications: queue n at 0x3000 + 4 * n
  *           (queue_notify_off = n, notify_off_multiplier = 4)
  *
+ * The VIRTIO_PCI_CAP_PCI_CFG capability gives the same registers through
+ * configuration space (a window of 1, 2 or 4 bytes into BAR 0).
+ *
  * A driver that breaks the rules (features without VERSION_1, a queue size
  * that is not a power of two or larger than offered, rings outside RAM or
  * misaligned, a notify for a disabled queue, a malformed chain) gets
@@ -127,6 +130,7 @@ struct vmm_virtio_pci {
 	uint32_t dfselect, gfselect;
 	uint16_t queue_sel;
 	uint8_t status, isr, config_gen;
+	uint8_t pcicfg;			/* offset of the PCI_CFG capability */
 	struct vmm_virtio_queue q[VMM_VIRTIO_MAX_QUEUES];
 	uint8_t devcfg[VMM_VIRTIO_DEVCFG_MAX];	/* little-endian, device-set */
 	uint32_t devcfg_len;

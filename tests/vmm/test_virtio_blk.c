@@ -50,7 +50,7 @@ struct fx {
 	/* The driver's view. */
 	unsigned slot;
 	uint64_t bar;
-	uint32_t common, isr, devcfg, notify, mult, devcfg_len;
+	uint32_t common, isr, devcfg, notify, mult, devcfg_len, pcicfg;
 	uint16_t avail_idx, used_seen, desc_next;
 };
 
@@ -220,9 +220,11 @@ static void drv_find(struct fx *f)
 		} else if (type == VIRTIO_PCI_CAP_DEVICE_CFG) {
 			f->devcfg = off;
 			f->devcfg_len = cfg_read(f, f->slot, p + 12, 4);
+		} else if (type == VIRTIO_PCI_CAP_PCI_CFG) {
+			f->pcicfg = p;
 		}
 	}
-	assert_int_equal(found, 0x1e);
+	assert_int_equal(found, 0x3e);
 	bar = cfg_read(f, f->slot, PCI_BASE_ADDRESS_0, 4);
 	assert_int_equal(bar & 0x6, PCI_BASE_ADDRESS_MEM_TYPE_64);
 	bar = (bar & ~0xfull) |
@@ -629,6 +631,56 @@ static void blk_read_only_disk(void **state)
 	assert_int_equal(drv_rw(f, 0, 0, 512, 1, 0), VIRTIO_BLK_S_OK);
 }
 
+/* 4.1.4.7: the registers through the PCI_CFG capability's window. */
+static uint32_t win_read(struct fx *f, uint32_t off, uint32_t len)
+{
+	cfg_write(f, SLOT, f->pcicfg + 4, 1, 0);
+	cfg_write(f, SLOT, f->pcicfg + 8, 4, off);
+	cfg_write(f, SLOT, f->pcicfg + 12, 4, len);
+	return cfg_read(f, SLOT, f->pcicfg + 16, 4) &
+	       (uint32_t)((1ull << (8 * len)) - 1);
+}
+
+static void win_write(struct fx *f, uint32_t off, uint32_t len, uint32_t v)
+{
+	cfg_write(f, SLOT, f->pcicfg + 4, 1, 0);
+	cfg_write(f, SLOT, f->pcicfg + 8, 4, off);
+	cfg_write(f, SLOT, f->pcicfg + 12, 4, len);
+	cfg_write(f, SLOT, f->pcicfg + 16, 4, v);
+}
+
+static void blk_pci_cfg_window(void **state)
+{
+	struct fx *f = *state;
+
+	drv_find(f);
+	assert_int_equal(win_read(f, COMMON(f, NUMQ), 2), 1);
+	win_write(f, COMMON(f, DFSELECT), 4, 1);
+	assert_int_equal(rd(f, COMMON(f, DFSELECT), 4), 1);
+	assert_int_equal(win_read(f, COMMON(f, DF), 4), 1);	/* VERSION_1 */
+	assert_int_equal(win_read(f, f->devcfg, 4), DISK_SIZE / 512);
+	win_write(f, COMMON(f, STATUS), 1, VIRTIO_STATUS_ACKNOWLEDGE);
+	assert_int_equal(status(f), VIRTIO_STATUS_ACKNOWLEDGE);
+	/* Nonsense windows do nothing. */
+	cfg_write(f, SLOT, f->pcicfg + 4, 1, 3);
+	cfg_write(f, SLOT, f->pcicfg + 16, 4, 0);
+	cfg_write(f, SLOT, f->pcicfg + 4, 1, 0);
+	cfg_write(f, SLOT, f->pcicfg + 12, 4, 3);
+	cfg_write(f, SLOT, f->pcicfg + 16, 4, 0);
+	cfg_write(f, SLOT, f->pcicfg + 8, 4, COMMON(f, STATUS) + 1);
+	cfg_write(f, SLOT, f->pcicfg + 12, 4, 2);
+	cfg_write(f, SLOT, f->pcicfg + 16, 4, 0);
+	cfg_write(f, SLOT, f->pcicfg + 8, 4, 0xfffffffcu);
+	cfg_write(f, SLOT, f->pcicfg + 12, 4, 4);
+	(void)cfg_read(f, SLOT, f->pcicfg + 16, 4);
+	cfg_write(f, SLOT, f->pcicfg + 16, 4, 0);
+	assert_int_equal(status(f), VIRTIO_STATUS_ACKNOWLEDGE);
+	/* The capability's type and length stay read-only. */
+	cfg_write(f, SLOT, f->pcicfg, 4, 0);
+	assert_int_equal(cfg_read(f, SLOT, f->pcicfg + 3, 1),
+			 VIRTIO_PCI_CAP_PCI_CFG);
+}
+
 /* An img_* failure is IOERR and a log line, not an abort. */
 static void blk_image_error_is_ioerr(void **state)
 {
@@ -852,6 +904,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(blk_probe_like_linux),
+		T(blk_pci_cfg_window),
 		T(blk_write_read_flush_qcow2),
 		T(blk_qemu_img_check_is_clean),
 		T(blk_get_id_and_discard),
