@@ -208,8 +208,7 @@ static int blk_queue_notify(void *opaque, struct vmm_virtio_pci *vp,
 
 	while (q && (rc = vmm_virtq_pop(q, &blk->req)) == 1) {
 		/* No byte for the status: nothing we can answer. */
-		if (blk->req.write_len == 0 ||
-		    blk->req.write_len > UINT32_MAX) {
+		if (blk->req.write_len == 0) {
 			rc = -EINVAL;
 			break;
 		}

@@ -228,6 +228,10 @@ int vmm_virtq_pop(struct vmm_virtq *q, struct vmm_virtq_req *req)
 	req->read_len = req->write_len = 0;
 	if (vmm_virtq_walk(q, req, head))
 		return -EINVAL;
+	/* 2.6.5.2: no chain longer than 2^32 bytes in total (so a used
+	 * length always fits its 32 bits). */
+	if (req->read_len + req->write_len > UINT32_MAX)
+		return -EINVAL;
 	q->last_avail++;
 	return 1;
 }

@@ -77,7 +77,8 @@ void vmm_virtq_reset(struct vmm_virtq *q);
  * more than size ahead, head or next out of range, a loop, an indirect
  * table that is empty, misaligned-in-length, nested or chained, a readable
  * descriptor after a writable one, a buffer outside RAM, more than
- * VMM_VIRTQ_MAX_SEGS buffers): the device should then need a reset.
+ * VMM_VIRTQ_MAX_SEGS buffers, more than 2^32 - 1 bytes in all): the device
+ * should then need a reset.
  */
 int vmm_virtq_pop(struct vmm_virtq *q, struct vmm_virtq_req *req);
 

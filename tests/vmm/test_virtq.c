@@ -320,6 +320,34 @@ static void virtq_hostile_indirect(void **state)
 	assert_int_equal(f->req.nseg, VMM_VIRTQ_MAX_SEGS);
 }
 
+/* 2.6.5.2: a chain carries at most 2^32 - 1 bytes, counted over both
+ * parts (256 buffers of 16 MiB reach 2^32 exactly). */
+static void virtq_chain_over_4gib(void **state)
+{
+	struct fx *f = *state;
+	struct vmm_guest_mem big = { calloc(1, 32u << 20), 32u << 20 };
+	struct vmm_virtq q;
+	struct fx g = *f;
+	unsigned i;
+
+	assert_non_null(big.base);
+	g.mem = big;
+	assert_int_equal(vmm_virtq_setup(&q, &g.mem, QSIZE, DESC, AVAIL, USED), 0);
+	for (i = 0; i < 256; i++)
+		desc_at(&g, TABLE, i, 0, 16u << 20,
+			VIRTQ_DESC_F_NEXT | (i >= 128 ? VIRTQ_DESC_F_WRITE : 0),
+			(uint16_t)(i + 1));
+	desc_at(&g, TABLE, 255, 0, 16u << 20, VIRTQ_DESC_F_WRITE, 0);
+	desc_at(&g, DESC, 0, TABLE, 16 * 256, VIRTQ_DESC_F_INDIRECT, 0);
+	put16(&g, AVAIL + 2, 1);
+	assert_int_equal(vmm_virtq_pop(&q, &f->req), -EINVAL);
+	/* One byte less is fine. */
+	desc_at(&g, TABLE, 255, 0, (16u << 20) - 1, VIRTQ_DESC_F_WRITE, 0);
+	assert_int_equal(vmm_virtq_pop(&q, &f->req), 1);
+	assert_int_equal(f->req.read_len + f->req.write_len, UINT32_MAX);
+	free(big.base);
+}
+
 static void virtq_avail_index_runaway(void **state)
 {
 	struct fx *f = *state;
@@ -397,6 +425,7 @@ int main(void)
 		T(virtq_hostile_addresses_and_lengths),
 		T(virtq_hostile_loops),
 		T(virtq_hostile_indirect),
+		T(virtq_chain_over_4gib),
 		T(virtq_avail_index_runaway),
 		T(virtq_index_wraparound),
 		T(virtq_random_garbage),
