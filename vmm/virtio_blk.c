@@ -27,14 +27,11 @@ static void blk_log(struct vmm_virtio_blk *blk, const char *what,
 {
 	char msg[512];
 
-	snprintf(msg, sizeof(msg), "%s: %s of %" PRIu64 " bytes at %" PRIu64
-		 " failed: %s", blk->vp.name, what, len, off,
+	snprintf(msg, sizeof(msg), "%s of %" PRIu64 " bytes at %" PRIu64
+		 " failed: %s", what, len, off,
 		 err->msg[0] ? err->msg : "error");
 	blk->nerr++;
-	if (blk->vp.log)
-		blk->vp.log(blk->vp.log_opaque, msg);
-	else
-		fprintf(stderr, "%s\n", msg);
+	vmm_virtio_pci_log(&blk->vp, msg);
 }
 
 /* Whether [sector, sector + bytes / 512) lies on the disk. */

@@ -37,12 +37,21 @@ static void vmm_vp_update_irq(struct vmm_virtio_pci *vp)
 	vmm_pci_set_irq(&vp->pci, vp->isr != 0);
 }
 
-static void vmm_vp_log(struct vmm_virtio_pci *vp, const char *msg)
+void vmm_virtio_pci_log(struct vmm_virtio_pci *vp, const char *msg)
 {
+	/* A guest that resets and errs in a loop must not flood the host
+	 * log: the first VMM_VIRTIO_LOG_MAX lines, then one more saying so. */
+	char line[320];
+
+	if (vp->nlog > VMM_VIRTIO_LOG_MAX)
+		return;
+	if (vp->nlog++ == VMM_VIRTIO_LOG_MAX)
+		msg = "further guest and image errors not logged";
+	snprintf(line, sizeof(line), "%s: %s", vp->name, msg);
 	if (vp->log)
-		vp->log(vp->log_opaque, msg);
+		vp->log(vp->log_opaque, line);
 	else
-		fprintf(stderr, "%s\n", msg);
+		fprintf(stderr, "%s\n", line);
 }
 
 void vmm_virtio_pci_needs_reset(struct vmm_virtio_pci *vp, const char *fmt,
@@ -54,13 +63,12 @@ void vmm_virtio_pci_needs_reset(struct vmm_virtio_pci *vp, const char *fmt,
 
 	if (vp->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;		/* said once is enough */
-	n = snprintf(msg, sizeof(msg), "%s: guest error, device needs reset: ",
-		     vp->name);
+	n = snprintf(msg, sizeof(msg), "guest error, device needs reset: ");
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof(msg))
 		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
-	vmm_vp_log(vp, msg);
+	vmm_virtio_pci_log(vp, msg);
 	vp->status |= VIRTIO_STATUS_NEEDS_RESET;
 	/* 4.1.5.4: the driver learns of NEEDS_RESET by a config interrupt. */
 	vmm_virtio_pci_config_changed(vp);

@@ -95,6 +95,7 @@
 #define VMM_VIRTIO_NOTIFY_MULT	4
 #define VMM_VIRTIO_DEVCFG_MAX	0x100
 
+#define VMM_VIRTIO_LOG_MAX	100	/* lines per device, then silence */
 #define VMM_VIRTIO_MAX_QUEUES	8
 #define VMM_VIRTIO_QUEUE_MAX	256	/* queue_size offered */
 
@@ -137,6 +138,7 @@ struct vmm_virtio_pci {
 	/* Guest errors go here, one line each; NULL means stderr. */
 	void (*log)(void *opaque, const char *msg);
 	void *log_opaque;
+	unsigned nlog;			/* lines given to log */
 };
 
 /*
@@ -167,6 +169,10 @@ void vmm_virtio_pci_config_changed(struct vmm_virtio_pci *vp);
  * and logs why. */
 void vmm_virtio_pci_needs_reset(struct vmm_virtio_pci *vp, const char *fmt,
 				...) __attribute__((format(printf, 2, 3)));
+
+/* One line for the log (vp->log or stderr), prefixed with the device's
+ * name; at most VMM_VIRTIO_LOG_MAX per device. */
+void vmm_virtio_pci_log(struct vmm_virtio_pci *vp, const char *msg);
 
 /* Whether the driver accepted feature bit (after FEATURES_OK). */
 int vmm_virtio_pci_has(const struct vmm_virtio_pci *vp, unsigned bit);

@@ -882,6 +882,25 @@ static void blk_garbage_is_harmless(void **state)
 	f->desc_next = 0;
 	drv_init(f, WANT);
 	assert_int_equal(drv_rw(f, 0, 0, 512, 1, 0), VIRTIO_BLK_S_OK);
+	/* However often the guest erred, the log saw at most 101 lines. */
+	assert_true(f->nlog <= VMM_VIRTIO_LOG_MAX + 1);
+}
+
+/* A guest that errs and resets in a loop: the log stops at the limit. */
+static void blk_log_is_bounded(void **state)
+{
+	struct fx *f = *state;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		drv_init(f, WANT);
+		wr(f, f->notify + 7 * f->mult, 2, 7);
+		assert_true(status(f) & VIRTIO_STATUS_NEEDS_RESET);
+		set_status(f, 0);
+	}
+	assert_int_equal(f->nlog, VMM_VIRTIO_LOG_MAX + 1);
+	assert_non_null(strstr(f->log, "not logged"));
+	assert_non_null(strstr(f->log, "virtio-blk: "));
 }
 
 static void blk_raw_image(void **state)
@@ -919,6 +938,7 @@ int main(void)
 		T(blk_hostile_setup),
 		T(blk_hostile_queues),
 		T(blk_garbage_is_harmless),
+		T(blk_log_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
