@@ -287,7 +287,8 @@ static void vmm_pci_config_write(void *opaque, uint64_t offset,
 		return;
 	dev = vmm_pci_selected(pci);
 	if (dev)
-		vmm_pci_cfg_write(dev, (pci->addr & 0xfc) + (unsigned)offset - 4,
+		vmm_pci_cfg_write(dev,
+				  (pci->addr & 0xfc) + (unsigned)offset - 4,
 				  size, (uint32_t)val);
 }
 
@@ -336,8 +337,8 @@ static int vmm_pci_place_bars(struct vmm_pci *pci, struct vmm_pci_dev *dev)
 		if (a < next || a > VMM_PCI_MMIO_END ||
 		    b->size > VMM_PCI_MMIO_END - a)
 			return -ENOSPC;
-		vmm_pci_put(&dev->cfg[reg], 4,
-			    (uint32_t)a | (b->is64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0));
+		vmm_pci_put(&dev->cfg[reg], 4, (uint32_t)a |
+			    (b->is64 ? PCI_BASE_ADDRESS_MEM_TYPE_64 : 0));
 		if (b->is64)
 			vmm_pci_put(&dev->cfg[reg + 4], 4, (uint32_t)(a >> 32));
 		next = a + b->size;

@@ -178,7 +178,8 @@ static uint32_t blk_serve(struct vmm_virtio_blk *blk,
 		id_len = req->write_len - 1;
 		if (id_len > VIRTIO_BLK_ID_BYTES)
 			id_len = VIRTIO_BLK_ID_BYTES;
-		used += (uint32_t)vmm_virtq_copy_to(req, 0, blk->serial, id_len);
+		used += (uint32_t)vmm_virtq_copy_to(req, 0, blk->serial,
+						    id_len);
 		st = VIRTIO_BLK_S_OK;
 		break;
 	case VIRTIO_BLK_T_DISCARD:

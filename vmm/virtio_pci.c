@@ -400,10 +400,12 @@ static void vmm_vp_cfg_write(void *opaque, unsigned reg, unsigned size)
 {
 	struct vmm_virtio_pci *vp = opaque;
 	uint32_t off, len;
+	uint64_t v;
 
-	if (vmm_vp_window(vp, reg, size, &off, &len))
-		vmm_vp_bar_write(vp, off, len,
-				 vmm_vp_get(&vp->pci.cfg[vp->pcicfg + 16u], len));
+	if (!vmm_vp_window(vp, reg, size, &off, &len))
+		return;
+	v = vmm_vp_get(&vp->pci.cfg[vp->pcicfg + 16u], len);
+	vmm_vp_bar_write(vp, off, len, v);
 }
 
 static int vmm_vp_add_pcicfg_cap(struct vmm_virtio_pci *vp)
