@@ -681,6 +681,23 @@ static void blk_pci_cfg_window(void **state)
 			 VIRTIO_PCI_CAP_PCI_CFG);
 }
 
+/* Linux may reassign BARs: the device follows its BAR around. */
+static void blk_bar_moved_by_guest(void **state)
+{
+	struct fx *f = *state;
+	uint64_t old;
+
+	drv_find(f);
+	old = f->bar;
+	cfg_write(f, SLOT, PCI_COMMAND, 2, 0);
+	cfg_write(f, SLOT, PCI_BASE_ADDRESS_0, 4, 0xfe000000u);
+	cfg_write(f, SLOT, PCI_BASE_ADDRESS_0 + 4, 4, 0);
+	drv_init(f, WANT);
+	assert_int_equal(f->bar, 0xfe000000u);
+	assert_null(vmm_bus_find(&f->mmio, old));
+	assert_int_equal(drv_rw(f, 0, 0, 512, 1, 0), VIRTIO_BLK_S_OK);
+}
+
 /* An img_* failure is IOERR and a log line, not an abort. */
 static void blk_image_error_is_ioerr(void **state)
 {
@@ -924,6 +941,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(blk_probe_like_linux),
 		T(blk_pci_cfg_window),
+		T(blk_bar_moved_by_guest),
 		T(blk_write_read_flush_qcow2),
 		T(blk_qemu_img_check_is_clean),
 		T(blk_get_id_and_discard),
