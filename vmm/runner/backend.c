@@ -255,6 +255,9 @@ static int kvm_run_vcpu(struct vb_vcpu *v)
 	ret = vb_errno(ioctl(v->fd, KVM_RUN, 0));
 	v->last_exit = k->exit_reason;
 	kvm_translate_exit(v);
+	/* KVM leaves exit_reason as it was when immediate_exit stops RUN. */
+	if (ret == -EINTR)
+		v->run->exit_reason = VMXCORE_EXIT_INTR;
 	return ret;
 }
 
