@@ -4,7 +4,8 @@
  * type 'kvm' domain also gets its machine (--kernel --initrd --cmdline
  * --memory --cpus), derived here from the XML vmxd already validated, so
  * the sandboxed VMM never parses XML. What the VMM cannot give yet is
- * refused here, naming the element, before any process starts.
+ * refused here, naming the element, before any process starts: network
+ * interfaces (no virtio-net yet), cdroms, more than 4 disks.
  */
 #include "daemon/vmxd.h"
 
@@ -33,6 +34,32 @@ static int runner_args_pair(struct runner_args *a, const char *opt, const char *
 	return rc ? rc : runner_args_add(a, val);
 }
 
+/* Each disk as the runner's --disk PATH,format=F[,readonly] (virtio-blk). */
+static int runner_args_disks(struct runner_args *a, const struct xml_domain *d,
+			     struct vx_err *err)
+{
+	char spec[4096];
+	int rc = 0;
+
+	for (size_t i = 0; i < d->xdom_ndisks && !rc; i++) {
+		const struct xml_disk *k = &d->xdom_disks[i];
+
+		if (strcmp(k->xd_device, "disk") != 0 || !k->xd_source)
+			return vx_err_set(err, -ENOTSUP,
+					  "domain '%s': /domain/devices/disk[%zu]: device '%s' is not supported by the vmxcore runner (virtio-blk disks only)",
+					  d->xdom_name, i + 1, k->xd_device);
+		if (strchr(k->xd_source, ','))
+			return vx_err_set(err, -ENOTSUP,
+					  "domain '%s': /domain/devices/disk[%zu]/source: a path with a comma cannot be passed to the runner",
+					  d->xdom_name, i + 1);
+		snprintf(spec, sizeof(spec), "%s%s%s%s", k->xd_source,
+			 k->xd_format ? ",format=" : "", k->xd_format ? k->xd_format : "",
+			 k->xd_readonly ? ",readonly" : "");
+		rc = runner_args_pair(a, "--disk", spec);
+	}
+	return rc;
+}
+
 /* The machine of a type 'kvm' domain, or why it cannot run yet. */
 static int runner_args_machine(struct runner_args *a, const char *xml, const char *name,
 			       struct vx_err *err)
@@ -43,11 +70,14 @@ static int runner_args_machine(struct runner_args *a, const char *xml, const cha
 
 	if (rc < 0)
 		return rc;
-	if (d->xdom_ndisks || d->xdom_nifaces)
+	if (d->xdom_nifaces)
 		rc = vx_err_set(err, -ENOTSUP,
-				"domain '%s': %s: the vmxcore runner has no virtio devices yet",
-				name, d->xdom_ndisks ? "/domain/devices/disk" :
-				"/domain/devices/interface");
+				"domain '%s': /domain/devices/interface: the vmxcore runner has no virtio-net yet",
+				name);
+	else if (d->xdom_ndisks > 4)
+		rc = vx_err_set(err, -ENOTSUP,
+				"domain '%s': /domain/devices/disk[5]: the vmxcore runner takes at most 4 disks",
+				name);
 	else if (!d->xdom_kernel)
 		rc = vx_err_set(err, -ENOTSUP,
 				"domain '%s': /domain/os/kernel is required: the vmxcore runner boots Linux directly (no firmware)",
@@ -58,6 +88,8 @@ static int runner_args_machine(struct runner_args *a, const char *xml, const cha
 		rc = runner_args_pair(a, "--initrd", d->xdom_initrd);
 	if (!rc && d->xdom_cmdline)
 		rc = runner_args_pair(a, "--cmdline", d->xdom_cmdline);
+	if (!rc)
+		rc = runner_args_disks(a, d, err);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)((d->xdom_memory_kib + 1023) / 1024));
 	if (!rc)
 		rc = runner_args_pair(a, "--memory", num);

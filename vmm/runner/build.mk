@@ -1,9 +1,10 @@
 # vmm/runner/: vmxd-runner, the VMM process of one VM (prefix rn_, machine_):
 # the backend over /dev/vmxcore and /dev/kvm, the vCPU threads and their
 # exit switch, the guest CPUID table, the timers and the console. Links the
-# device models (libvxvmm.a, by path: vmm/build.mk sets VMM_LIB after us).
+# device models (libvxvmm.a, by path: vmm/build.mk sets VMM_LIB after us)
+# and the disks' images (libvxstorage.a).
 RUNNER_SRCS := vmm/runner/backend.c vmm/runner/cpuid.c vmm/runner/machine.c \
-	vmm/runner/vcpu.c vmm/runner/domain.c
+	vmm/runner/vcpu.c vmm/runner/domain.c vmm/runner/disk.c
 RUNNER_LIB  := $(BUILD)/libvxrunner.a
 
 $(RUNNER_LIB): $(RUNNER_SRCS:%.c=$(BUILD)/%.o)
@@ -13,9 +14,9 @@ $(RUNNER_LIB): $(RUNNER_SRCS:%.c=$(BUILD)/%.o)
 # runner/control.c and runner/sandbox.c (no XML: vmxd passes options), the
 # proto codec, json-c, libseccomp.
 $(BUILD)/bin/vmxd-runner: $(BUILD)/vmm/runner/main.o $(RUNNER_LIB) $(BUILD)/libvxvmm.a \
-		$(BUILD)/libvmxd.a $(BUILD)/libvxproto.a $(VX_COMMON_LIB)
+		$(BUILD)/libvmxd.a $(BUILD)/libvxproto.a $(BUILD)/libvxstorage.a $(VX_COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libseccomp json-c) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libseccomp json-c) -lzstd -lz -lcrypto -lpthread
 
 BINS      += $(BUILD)/bin/vmxd-runner
 UNIT_LINK += $(RUNNER_LIB)

@@ -356,7 +356,8 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->timer_fd < 0 || m->wake_fd < 0)
 		return vx_err_errno(err, -errno, "timerfd/eventfd");
-	if ((rc = machine_memory(m, err)) || (rc = machine_board(m, err)))
+	if ((rc = machine_memory(m, err)) || (rc = machine_board(m, err)) ||
+	    (rc = rn_disks_attach(m, err)))
 		return rc;
 	for (unsigned i = 0; i < cfg->vcpus; i++)
 		if ((rc = machine_vcpu(m, i, err)))
@@ -403,6 +404,7 @@ void machine_destroy(struct machine *m)
 		m->ops->close_vcpu(&m->vcpu[i].vb);
 	}
 	vb_close_vm(&m->vm);
+	rn_disks_close(m);
 	vmm_pc_destroy(&m->pc);
 	if (m->ram)
 		munmap(m->ram, m->ram_bytes);

@@ -4,6 +4,7 @@
  * Standalone (as kvmtool's "lkvm run" or Firecracker without its API):
  *   vmxd-runner [--backend vmxcore|kvm] --kernel FILE [--initrd FILE]
  *               [--cmdline TEXT] [--memory MIB] [--cpus N]
+ *               [--disk PATH[,format=raw|qcow2][,readonly]]...   (virtio-blk)
  * The guest's COM1 is this process's stdin and stdout. Exit status: 0 the
  * guest powered off, 3 it reset the machine, 2 it crashed, 4 stopped by a
  * signal, 1 the runner failed. The reason is printed on stderr.
@@ -41,7 +42,8 @@ struct rn_daemon_args {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vmxd-runner [--backend vmxcore|kvm] --kernel FILE [--initrd FILE]\n"
-		   "                   [--cmdline TEXT] [--memory MIB] [--cpus N]\n");
+		   "                   [--cmdline TEXT] [--memory MIB] [--cpus N]\n"
+		   "                   [--disk PATH[,format=raw|qcow2][,readonly]]...\n");
 }
 
 static void console_stdout(void *opaque, const uint8_t *buf, size_t len)
@@ -78,6 +80,7 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },
+		{ "disk", required_argument, NULL, 'd' },
 		{ "uuid", required_argument, NULL, 'u' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "xml", required_argument, NULL, 'x' },
@@ -87,6 +90,7 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	struct vx_err err = { 0 };
 	char *end;
 	int ch;
 
@@ -107,6 +111,16 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 			c->vcpus = (unsigned)strtoul(optarg, &end, 10);
 			if (*end) {
 				fprintf(stderr, "vmxd-runner: --cpus '%s': a number\n", optarg);
+				return -1;
+			}
+			break;
+		case 'd':
+			if (c->ndisks == RUNNER_MAX_DISKS) {
+				fprintf(stderr, "vmxd-runner: at most %d disks\n", RUNNER_MAX_DISKS);
+				return -1;
+			}
+			if (rn_disk_parse(optarg, &c->disks[c->ndisks++], &err)) {
+				fprintf(stderr, "vmxd-runner: %s\n", err.msg);
 				return -1;
 			}
 			break;
@@ -145,6 +159,9 @@ static int rn_sandbox(const char *user, struct vx_err *err)
 		SCMP_SYS(rseq), SCMP_SYS(mprotect), SCMP_SYS(tgkill), SCMP_SYS(gettid),
 		SCMP_SYS(rt_sigaction), SCMP_SYS(timerfd_settime), SCMP_SYS(sched_yield),
 		SCMP_SYS(getuid), SCMP_SYS(prctl),
+		/* disk I/O through the storage library */
+		SCMP_SYS(pread64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(fsync),
+		SCMP_SYS(fdatasync), SCMP_SYS(fallocate), SCMP_SYS(flock), SCMP_SYS(fcntl),
 	};
 	static const unsigned ioctl_types[] = { 0xB7, 0xAE };
 	const struct runner_sandbox_extra x = {
@@ -220,7 +237,7 @@ int main(int argc, char **argv)
 		.console_out = console_stdout,
 	};
 	struct rn_daemon_args d = { .listen_fd = 3 };
-	static struct machine m;
+	static struct machine m;	/* large (disks): not on the stack */
 	struct vx_err err = { 0 };
 	sigset_t sigs;
 	int sigfd, status;

@@ -18,10 +18,14 @@
 
 #include "vmm/acpi_pm.h"
 #include "vmm/pc.h"
+#include "vmm/pci.h"
+#include "vmm/virtio_blk.h"
+#include "storage/image.h"
 #include "vmm/runner/backend.h"
 #include "vx_err.h"
 
 #define RUNNER_MAX_VCPUS	1	/* until the in-kernel LAPIC (issue 4) */
+#define RUNNER_MAX_DISKS	4
 
 enum rn_vcpu_where {
 	RN_VCPU_USER,		/* in the runner: handling an exit */
@@ -49,11 +53,29 @@ enum rn_stop {
 	RN_ERROR,		/* the runner itself failed */
 };
 
+/* One --disk: PATH[,format=raw|qcow2][,readonly] (disk.c). */
+struct rn_disk_conf {
+	char spec[4096];		/* the option, split in place */
+	const char *path;
+	const char *format;		/* NULL: probe */
+	int readonly;
+};
+
+struct rn_disk {
+	struct machine *m;
+	struct img *img;
+	struct vmm_virtio_blk blk;
+	uint8_t irq;
+	char serial[24];
+};
+
 struct machine_config {
 	const char *backend;		/* "vmxcore" or "kvm" */
 	uint64_t ram_bytes;
 	unsigned vcpus;
 	const char *kernel, *initrd, *cmdline;
+	struct rn_disk_conf disks[RUNNER_MAX_DISKS];
+	unsigned ndisks;
 	/* Guest console bytes (COM1 output); called under io_lock. */
 	void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
 	void *console_opaque;
@@ -73,6 +95,10 @@ struct machine {
 	unsigned vcpus_paused;		/* how many are held (io_lock) */
 	struct vmm_pc pc;
 	struct vmm_acpi_pm acpi_pm;	/* PM1 block: power button, S5, reset */
+	struct vmm_guest_mem guest_mem;	/* RAM as devices doing DMA see it */
+	struct vmm_pci pci;
+	struct rn_disk disks[RUNNER_MAX_DISKS];
+	unsigned ndisks;
 	struct rn_vcpu vcpu[RUNNER_MAX_VCPUS];
 	unsigned nvcpus;
 
@@ -98,6 +124,11 @@ void machine_on_timer(struct machine *m);
 void machine_on_wake(struct machine *m);
 size_t machine_console_in(struct machine *m, const uint8_t *buf, size_t len);
 const char *machine_stop_name(enum rn_stop why);
+
+/* disk.c */
+int rn_disk_parse(const char *arg, struct rn_disk_conf *d, struct vx_err *err);
+int rn_disks_attach(struct machine *m, struct vx_err *err);
+void rn_disks_close(struct machine *m);
 
 /* vcpu.c */
 void *rn_vcpu_thread(void *arg);
