@@ -9,7 +9,7 @@
 #               [--timeout SECONDS] [--silence SECONDS]
 set -eu
 
-BUILD=build KVER= CPUS=2 DEMO=0 BENCH=0 SUITES= TIMEOUT=2400 SILENCE=240
+BUILD=build KVER= CPUS=2 DEMO=0 BENCH=0 SUITES= TIMEOUT=3600 SILENCE=240
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) BUILD=$2; shift ;;

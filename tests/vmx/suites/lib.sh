@@ -59,3 +59,14 @@ release_vm() { kill "$HOLD_PID" && wait "$HOLD_PID"; }
 
 # Counts kernel log lines matching a pattern (for "logged a clear reason").
 dmesg_count() { dmesg | grep -c "$1"; }
+
+# heartbeat_while PID: one line a minute while PID lives, so the host's
+# silence watchdog knows a long quiet step (a nested guest booting) is alive.
+heartbeat_while() {
+	hb_n=0
+	while kill -0 "$1" 2>/dev/null; do
+		sleep 5
+		hb_n=$((hb_n + 5))
+		[ $((hb_n % 60)) = 0 ] && echo "# ... still running after ${hb_n}s"
+	done
+}

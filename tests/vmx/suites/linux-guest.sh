@@ -12,10 +12,11 @@ plan 10
 run_guest() {
 	out=/tmp/guest-$1
 	start=$(cut -d' ' -f1 /proc/uptime)
-	timeout 900 $LAB/bin/vmxd-runner --backend "$1" --kernel $G/vmlinux \
+	( timeout 900 $LAB/bin/vmxd-runner --backend "$1" --kernel $G/vmlinux \
 		--initrd $G/initrd.gz --cmdline "$CMDLINE" --memory 128 \
 		< /dev/null > $out.out 2> $out.err
-	echo $? > $out.rc
+	echo $? > $out.rc ) &
+	heartbeat_while $!
 	end=$(cut -d' ' -f1 /proc/uptime)
 	echo "# $1: guest ran $(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }')s (lab clock), runner said: $(tail -n 1 $out.err)"
 	grep '^GUEST:' $out.out | sed 's/^/# /'
