@@ -2,10 +2,12 @@
 # vmxcore through vmxd-runner. Define from XML, start, the guest's console
 # reaches its init, suspend and resume, an ACPI shutdown the guest honours,
 # the domain ends "shut off" with reason "shutdown", nothing left pinned.
+# The guest writes to its qcow2 virtio-blk disk; after power-off the data is
+# read back through the storage library (vmctl disk convert to raw).
 . /lab/suites/lib.sh
 D=/tmp/vmxd
-CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait"
-plan 12
+CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.write=written-by-the-guest"
+plan 16
 
 # wait_for SECONDS COMMAND...: polls once a second until the command
 # succeeds; a line a minute keeps the host's silence watchdog informed.
@@ -30,6 +32,7 @@ vmxd -d --socket $D/sock --socket-ro $D/sock-ro --database $D/db.sqlite \
 vmxd_pid=$!
 export VMCTL_SOCKET=$D/sock VMCTL_SOCKET_RO=$D/sock-ro
 ok vmxd_starts wait_for 30 vmctl list
+ok disk_created vmctl disk create $D/disk.qcow2 --format qcow2 --size 64M
 cat > $D/guest.xml <<XML
 <domain type='kvm'>
   <name>lab-guest</name>
@@ -42,6 +45,13 @@ cat > $D/guest.xml <<XML
     <cmdline>$CMDLINE</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$D/disk.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
 </domain>
 XML
 ok define_from_xml vmctl define $D/guest.xml
@@ -54,6 +64,9 @@ ok shutdown_presses_power_button vmctl shutdown lab-guest
 ok guest_powers_off wait_for 300 state_is shutoff
 ok guest_saw_the_button console_has "GUEST: power button pressed"
 ok reason_is_guest_shutdown reason_is shutdown
+ok guest_wrote_its_disk console_has "GUEST: vda holds 'written-by-the-guest'"
+ok disk_converted_after_poweroff vmctl disk convert $D/disk.qcow2 $D/disk.raw --format raw
+is disk_holds_the_guest_data "$(dd if=$D/disk.raw bs=512 count=1 2>/dev/null | head -n 1 | sed 's/ *$//')" written-by-the-guest
 is every_page_returned "$(cat $SYSFS/pages_pinned)" 0
 if [ "$tap_failed" -gt 0 ]; then
 	tail -n 30 $D/run/vm/*.log | sed 's/^/# guest| /'
