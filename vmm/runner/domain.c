@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "daemon/runner/control.h"
@@ -139,31 +138,20 @@ int rn_domain_run(struct machine *m, const char *uuid, const char *name,
 		  int listen_fd, int exit_fd, int sigfd)
 {
 	struct rn_domain dom = { .m = m, .uuid = uuid, .name = name };
-	struct pollfd p[3 + RUNNER_CTL_MAX_PEERS + 1];
+	struct pollfd p[MACHINE_POLLFDS + RUNNER_CTL_MAX_PEERS + 1];
 	enum rn_stop why;
 
 	runner_ctl_init(&dom.ctl, listen_fd, "vmxd-runner", rn_verbs,
 			sizeof(rn_verbs) / sizeof(rn_verbs[0]), rn_describe, &dom);
 	while (atomic_load(&m->stop) == RN_RUNNING) {
-		int n = 0, k;
+		int k;
 
-		p[n++] = (struct pollfd){ .fd = m->timer_fd, .events = POLLIN };
-		p[n++] = (struct pollfd){ .fd = m->wake_fd, .events = POLLIN };
-		p[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
-		k = runner_ctl_pollfds(&dom.ctl, p + n, RUNNER_CTL_MAX_PEERS + 1);
-		if (poll(p, (nfds_t)(n + k), -1) < 0 && errno != EINTR)
+		machine_pollfds(m, sigfd, p);
+		k = runner_ctl_pollfds(&dom.ctl, p + MACHINE_POLLFDS, RUNNER_CTL_MAX_PEERS + 1);
+		if (poll(p, (nfds_t)(MACHINE_POLLFDS + k), -1) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents)
-			machine_on_timer(m);
-		if (p[1].revents)
-			machine_on_wake(m);
-		if (p[2].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				machine_stop(m, RN_DESTROYED, "signal %u", si.ssi_signo);
-		}
-		runner_ctl_handle(&dom.ctl, p + n, k);
+		machine_polled(m, sigfd, p);
+		runner_ctl_handle(&dom.ctl, p + MACHINE_POLLFDS, k);
 	}
 	why = (enum rn_stop)atomic_load(&m->stop);
 	fprintf(stderr, "vmxd-runner %s: guest %s: %s\n", name, machine_stop_name(why),

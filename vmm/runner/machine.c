@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -173,7 +174,7 @@ static void machine_arm_timer(struct machine *m)
 }
 
 /* Main thread: the timer fired. */
-void machine_on_timer(struct machine *m)
+static void machine_on_timer(struct machine *m)
 {
 	uint64_t n;
 
@@ -196,7 +197,7 @@ void machine_timers_changed(struct machine *m)
 }
 
 /* Main thread: the wake eventfd fired. */
-void machine_on_wake(struct machine *m)
+static void machine_on_wake(struct machine *m)
 {
 	uint64_t n;
 
@@ -205,6 +206,27 @@ void machine_on_wake(struct machine *m)
 	pthread_mutex_lock(&m->io_lock);
 	machine_arm_timer(m);
 	pthread_mutex_unlock(&m->io_lock);
+}
+
+/* The main thread's own fds: device timer, wake eventfd, signalfd. */
+void machine_pollfds(struct machine *m, int sigfd, struct pollfd p[MACHINE_POLLFDS])
+{
+	p[0] = (struct pollfd){ .fd = m->timer_fd, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = m->wake_fd, .events = POLLIN };
+	p[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+}
+
+/* After poll: timer, re-arm, and SIGINT/SIGTERM (the VM is destroyed). */
+void machine_polled(struct machine *m, int sigfd, const struct pollfd p[MACHINE_POLLFDS])
+{
+	struct signalfd_siginfo si;
+
+	if (p[0].revents)
+		machine_on_timer(m);
+	if (p[1].revents)
+		machine_on_wake(m);
+	if (p[2].revents && read(sigfd, &si, sizeof(si)) == sizeof(si))
+		machine_stop(m, RN_DESTROYED, "signal %u", si.ssi_signo);
 }
 
 /* Main thread: bytes typed at the console; what does not fit now is

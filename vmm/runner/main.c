@@ -175,34 +175,23 @@ static int rn_sandbox(const char *user, struct vx_err *err)
 /* The main thread: timers, console input, signals, until the guest stops. */
 static void main_loop(struct machine *m, int sigfd)
 {
-	struct pollfd p[4] = {
-		{ .fd = m->timer_fd, .events = POLLIN },
-		{ .fd = m->wake_fd, .events = POLLIN },
-		{ .fd = sigfd, .events = POLLIN },
-		{ .fd = STDIN_FILENO, .events = POLLIN },
-	};
+	struct pollfd p[MACHINE_POLLFDS + 1];
+	int console_in = STDIN_FILENO;
 	uint8_t buf[16];
 
 	while (atomic_load(&m->stop) == RN_RUNNING) {
-		if (poll(p, 4, -1) < 0 && errno != EINTR)
+		machine_pollfds(m, sigfd, p);
+		p[MACHINE_POLLFDS] = (struct pollfd){ .fd = console_in, .events = POLLIN };
+		if (poll(p, MACHINE_POLLFDS + 1, -1) < 0 && errno != EINTR)
 			break;
-		if (p[0].revents)
-			machine_on_timer(m);
-		if (p[1].revents)
-			machine_on_wake(m);
-		if (p[2].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sigfd, &si, sizeof(si)) == sizeof(si))
-				machine_stop(m, RN_DESTROYED, "signal %u", si.ssi_signo);
-		}
-		if (p[3].revents) {
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+		machine_polled(m, sigfd, p);
+		if (p[MACHINE_POLLFDS].revents) {
+			ssize_t n = read(console_in, buf, sizeof(buf));
 
 			if (n > 0)
 				machine_console_in(m, buf, (size_t)n);
 			else
-				p[3].fd = -1;	/* EOF: no more console input */
+				console_in = -1;	/* EOF: no more console input */
 		}
 	}
 }

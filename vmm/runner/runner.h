@@ -12,6 +12,7 @@
 #ifndef VMM_RUNNER_H
 #define VMM_RUNNER_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -120,8 +121,9 @@ void machine_pause(struct machine *m);
 void machine_resume(struct machine *m);
 void machine_vcpu_pause_point(struct rn_vcpu *v);
 void machine_timers_changed(struct machine *m);
-void machine_on_timer(struct machine *m);
-void machine_on_wake(struct machine *m);
+#define MACHINE_POLLFDS 3
+void machine_pollfds(struct machine *m, int sigfd, struct pollfd p[MACHINE_POLLFDS]);
+void machine_polled(struct machine *m, int sigfd, const struct pollfd p[MACHINE_POLLFDS]);
 size_t machine_console_in(struct machine *m, const uint8_t *buf, size_t len);
 const char *machine_stop_name(enum rn_stop why);
 

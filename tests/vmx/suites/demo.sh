@@ -8,16 +8,6 @@ D=/var/lib/vmxcore R=/tmp/vmxd
 plan 24
 
 step() { echo "#"; echo "# ---- $* ----"; }
-wait_for() {
-	n=$1; shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 1
-		n=$((n - 1))
-		[ $((n % 60)) = 0 ] && echo "# ... waiting for '$*', ${n}s left" > /dev/console
-	done
-	return 1
-}
 log_of() { echo $R/run/vm/$(vmctl dominfo "$1" | sed -n 's/^UUID *//p').log; }
 console_has() { grep -q "$2" "$(log_of "$1")"; }
 show_console() { grep '^GUEST:' "$(log_of "$1")" | sed 's/^/#   console| /'; }

@@ -70,3 +70,17 @@ heartbeat_while() {
 		[ $((hb_n % 60)) = 0 ] && echo "# ... still running after ${hb_n}s"
 	done
 }
+
+# wait_for SECONDS COMMAND...: polls once a second until the command
+# succeeds; a line a minute (to the console: this may run inside "ok")
+# keeps the host's silence watchdog informed.
+wait_for() {
+	wf_n=$1; shift
+	while [ "$wf_n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 1
+		wf_n=$((wf_n - 1))
+		[ $((wf_n % 60)) = 0 ] && echo "# ... waiting for '$*', ${wf_n}s left" > /dev/console
+	done
+	return 1
+}

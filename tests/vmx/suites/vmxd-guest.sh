@@ -9,18 +9,6 @@ D=/tmp/vmxd
 CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.write=written-by-the-guest"
 plan 16
 
-# wait_for SECONDS COMMAND...: polls once a second until the command
-# succeeds; a line a minute keeps the host's silence watchdog informed.
-wait_for() {
-	n=$1; shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 1
-		n=$((n - 1))
-		[ $((n % 60)) = 0 ] && echo "# ... waiting for '$*', ${n}s left" > /dev/console
-	done
-	return 1
-}
 console_has() { grep -q "$1" $D/run/vm/*.log; }
 state_is() { vmctl dominfo lab-guest | grep -q "^State *$1\$"; }
 reason_is() { vmctl dominfo lab-guest | grep -q "^Reason *$1\$"; }
