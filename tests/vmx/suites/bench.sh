@@ -32,14 +32,16 @@ load_vmxcore
 vmxtest vmxcore bench > /tmp/bench.out
 is bench_vmxcore_ran $? 0
 grep '^# BENCH' /tmp/bench.out
-ok linux_boot_vmxcore linux_boot vmxcore
+linux_boot vmxcore
+is linux_boot_vmxcore $? 0
 is vmxcore_pages_released "$(cat $SYSFS/pages_pinned)" 0
 unload_vmxcore
 insmod $LAB/irqbypass.ko && insmod $LAB/kvm.ko && insmod $LAB/kvm-intel.ko
 vmxtest kvm bench > /tmp/bench.out
 is bench_kvm_ran $? 0
 grep '^# BENCH' /tmp/bench.out
-ok linux_boot_kvm linux_boot kvm
+linux_boot kvm
+is linux_boot_kvm $? 0
 rmmod kvm_intel && rmmod kvm && rmmod irqbypass
 ok host_alive true
 finish
