@@ -10,7 +10,7 @@ CFLAGS      += $(VMXD_CFLAGS)
 
 VMXD_SRCS := daemon/conf.c daemon/log.c daemon/loop.c daemon/rpc.c \
 	daemon/runner.c daemon/store.c daemon/xml.c daemon/job.c daemon/storage.c \
-	daemon/runner/sandbox.c daemon/runner/console.c
+	daemon/console_verbs.c daemon/runner/sandbox.c daemon/runner/console.c
 VMXD_LIB  := $(BUILD)/libvmxd.a
 
 $(VMXD_LIB): $(VMXD_SRCS:%.c=$(BUILD)/%.o)

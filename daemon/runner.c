@@ -267,6 +267,9 @@ static void runner_gone(struct vmxd_vm *vm)
 	unlink(path);
 	runner_path(v, vm->vm_uuid, "exit", path, sizeof(path));
 	unlink(path);
+	/* The console log stays: console-log shows why a guest stopped. */
+	runner_path(v, vm->vm_uuid, "console", path, sizeof(path));
+	unlink(path);
 	while (vm->vm_pending) {
 		struct vmxd_pending *p = vm->vm_pending;
 		char msg[512];
