@@ -500,10 +500,8 @@ int main(int argc, char **argv)
 				continue;
 			return 1;
 		}
-		if (ncon) {
+		if (ncon)
 			console_handle(&s.con, pfd + n, ncon);
-			sim_con_input(&s);
-		}
 		for (int k = 1; k < n; k++)
 			if (pfd[k].revents)
 				sim_peer_input(&s, &s.peers[idx[k]]);
@@ -523,5 +521,7 @@ int main(int argc, char **argv)
 				proto_rbuf_init(&s.peers[slot].rb);
 			}
 		}
+		/* Last: a resume above lets input that waited through a pause in. */
+		sim_con_input(&s);
 	}
 }
