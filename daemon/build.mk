@@ -35,6 +35,7 @@ TEST_PATHS := -DSRCDIR=\"$(CURDIR)\" -DBINDIR=\"$(abspath $(BUILD))/bin\"
 $(BUILD)/tests/daemon/%.o: CFLAGS += $(TEST_PATHS)
 $(BUILD)/tests/daemon/test_vmxd: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 $(BUILD)/tests/daemon/test_vmxd_storage: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
+$(BUILD)/tests/daemon/test_vmxd_console: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 $(BUILD)/tests/daemon/test_systemd: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 
 # make bench-daemon: vmxd vs libvirt's test driver (see tests/bench/bench_daemon.c).
