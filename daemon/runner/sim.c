@@ -61,6 +61,8 @@ struct sim {
 	size_t line_len;
 	long booted_at;
 	char cmdline[4096];
+	char out[4096];         /* console output gathered, one write per batch */
+	size_t out_len;
 };
 
 static long sim_now(void)
@@ -90,6 +92,14 @@ static void sim_event(struct sim *s, const char *state, const char *reason)
 static void sim_con_printf(struct sim *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+static void sim_con_flush(struct sim *s)
+{
+	if (s->con_open && s->out_len)
+		console_output(&s->con, s->out, s->out_len);
+	s->out_len = 0;
+}
+
+/* Echo comes a byte at a time: gathered, not a log write per byte. */
 static void sim_con_printf(struct sim *s, const char *fmt, ...)
 {
 	char buf[1024];
@@ -101,9 +111,14 @@ static void sim_con_printf(struct sim *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		console_output(&s->con, buf, (size_t)n < sizeof(buf) ? (size_t)n :
-			       sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (s->out_len + (size_t)n > sizeof(s->out))
+		sim_con_flush(s);
+	memcpy(s->out + s->out_len, buf, (size_t)n);
+	s->out_len += (size_t)n;
 }
 
 /* Kernel-log-like lines, stamped with time since the simulated boot. */
@@ -133,6 +148,7 @@ static void sim_con_banner(struct sim *s)
 	sim_con_klog(s, "sim: serial console ready; lines sent here are echoed back");
 	sim_con_printf(s, "\r\n");
 	sim_con_prompt(s);
+	sim_con_flush(s);
 }
 
 static void sim_con_line(struct sim *s)
@@ -181,6 +197,7 @@ static void sim_con_input(struct sim *s)
 			sim_con_byte(s, buf[i], prev);
 			prev = buf[i];
 		}
+	sim_con_flush(s);
 }
 
 static void sim_exit(struct sim *s, const char *reason, int status)
@@ -189,6 +206,7 @@ static void sim_exit(struct sim *s, const char *reason, int status)
 	sim_con_printf(s, "\r\n");
 	sim_con_klog(s, strcmp(reason, "crashed") == 0 ?
 		     "sim: simulated kernel panic" : "sim: simulated power down");
+	sim_con_flush(s);
 	if (s->con_open)
 		console_close(&s->con);
 	sim_event(s, "shutoff", reason);
