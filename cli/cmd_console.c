@@ -128,6 +128,8 @@ static int ctl_relay_to_con(struct ctl_relay *r)
 	ssize_t n = send(r->con, r->to_con, r->to_con_len,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
 
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+		return 1; /* the runner is gone: the console ended */
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 0 : -1;
 	memmove(r->to_con, r->to_con + n, r->to_con_len - (size_t)n);
@@ -141,10 +143,11 @@ static int ctl_relay_from_con(struct ctl_relay *r)
 	char buf[16384];
 	ssize_t n = recv(r->con, buf, sizeof(buf), 0);
 
+	/* A runner that died with our input unread resets: an end too. */
+	if (n == 0 || (n < 0 && errno == ECONNRESET))
+		return 1;
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 0 : -1;
-	if (n == 0)
-		return 1;
 	return ctl_write_all(STDOUT_FILENO, buf, (size_t)n) < 0 ? -1 : 0;
 }
 
