@@ -18,6 +18,7 @@
 #include "tests/daemon/harness.h"
 
 #define BANNER "vmxcore simulation runner: no guest code runs"
+#define VCON_TAIL (80 * 1024)   /* more than console-log's 64 KiB default */
 
 static int setup(void **state)
 {
@@ -265,6 +266,49 @@ static void vmctl_console_refusals_and_exit_codes(void **state)
 	assert_int_equal(CTL(e, out, "destroy on"), 0);
 }
 
+/*
+ * Over 1 MiB of console output rotates the log inside the runner's seccomp
+ * sandbox (a syscall missing from the allow-list would kill it).
+ */
+static void vmctl_console_log_rotates_inside_the_sandbox(void **state)
+{
+	struct env *e = *state;
+	static char tail[VCON_TAIL];
+	char out[4096], in[200], args[400], path[300], uuid[64];
+	json_object *o, *v;
+	struct stat st;
+	FILE *f;
+
+	start_vm(e, "rot");
+	snprintf(in, sizeof(in), "%s/lines", e->dir);
+	f = fopen(in, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 3000; i++)
+		fprintf(f, "%04d %0195d\n", i, 0);
+	fclose(f);
+	snprintf(args, sizeof(args), "console rot --timeout 3 < %s > /dev/null", in);
+	assert_int_equal(console_pipe(e, "", out, sizeof(out), args), 0);
+	/* The echo of every line is in the log (the session may end first). */
+	for (int t = 0; t < 10000; t += 50) {
+		if (CTL(e, tail, "console rot --show-log") == 0 &&
+		    strstr(tail, "sim echo: 2999 "))
+			break;
+		h_sleep_ms(50);
+	}
+	assert_non_null(strstr(tail, "sim echo: 2999 "));
+	assert_int_equal(CTL(e, out, "--json dominfo rot"), 0);
+	assert_non_null(strstr(out, "\"state\": \"running\""));
+	o = json_tokener_parse(out);
+	assert_true(json_object_object_get_ex(o, "uuid", &v));
+	snprintf(uuid, sizeof(uuid), "%s", json_object_get_string(v));
+	json_object_put(o);
+	snprintf(path, sizeof(path), "%s/vm/%s.console.log.1", e->run, uuid);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 512 * 1024);
+	assert_true(st.st_size <= 1024 * 1024);
+	assert_int_equal(CTL(e, out, "destroy rot"), 0);
+}
+
 /* On a terminal (script(1) gives vmctl a pty): banner, echo, ^] detaches. */
 static void vmctl_console_on_a_terminal_detaches_with_ctrl_bracket(void **state)
 {
@@ -305,6 +349,7 @@ int main(void)
 		T(vmctl_console_second_client_refused_and_force_takes_over),
 		T(vmctl_console_show_log_without_attaching),
 		T(vmctl_console_refusals_and_exit_codes),
+		T(vmctl_console_log_rotates_inside_the_sandbox),
 		T(vmctl_console_on_a_terminal_detaches_with_ctrl_bracket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
