@@ -62,8 +62,8 @@ static void bg_start(struct env *e, struct bg *b, const char *args)
 	int pin[2], pout[2];
 	char cmd[600];
 
-	assert_int_equal(pipe(pin), 0);
-	assert_int_equal(pipe(pout), 0);
+	assert_int_equal(pipe2(pin, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(pout, O_CLOEXEC), 0);
 	b->pid = fork();
 	if (b->pid == 0) {
 		dup2(pin[0], 0);
@@ -103,15 +103,20 @@ static int bg_read_until(struct bg *b, char *buf, size_t len, size_t *got,
 	return want && strstr(buf, want) ? 0 : -1;
 }
 
-/* Closes stdin, reads the rest, returns the exit code. */
+/* Closes stdin, reads the rest, returns the exit code (killed after 10 s). */
 static int bg_finish(struct bg *b, char *buf, size_t len, size_t *got)
 {
-	int st;
+	int st, t;
 
 	close(b->in);
 	bg_read_until(b, buf, len, got, NULL, 5000);
 	close(b->out);
-	waitpid(b->pid, &st, 0);
+	for (t = 0; t < 5000 && waitpid(b->pid, &st, WNOHANG) == 0; t += 10)
+		h_sleep_ms(10);
+	if (t >= 5000) {
+		kill(b->pid, SIGKILL);
+		waitpid(b->pid, &st, 0);
+	}
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -184,6 +189,30 @@ static void vmctl_console_second_client_refused_and_force_takes_over(void **stat
 				       "console taken over by another client", 5000), 0);
 	assert_int_equal(bg_finish(&b, first, sizeof(first), &got), 0);
 	assert_null(strstr(first, "sim echo: second"));
+}
+
+/* The bytes flow between vmctl and the runner: vmxd may go away meanwhile. */
+static void vmctl_console_session_survives_a_vmxd_restart(void **state)
+{
+	struct env *e = *state;
+	char buf[32768], out[4096];
+	size_t got = 0;
+	struct bg b;
+
+	start_vm(e, "keep");
+	buf[0] = '\0';
+	bg_start(e, &b, "console keep");
+	assert_int_equal(bg_read_until(&b, buf, sizeof(buf), &got, "login: ", 5000), 0);
+	h_vmxd_stop(e, SIGTERM);
+	assert_int_equal(write(b.in, "still here\n", 11), 11);
+	assert_int_equal(bg_read_until(&b, buf, sizeof(buf), &got,
+				       "sim echo: still here", 5000), 0);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	assert_int_equal(h_wait_state(e, "keep", "running", 3000), 0);
+	/* Still the one client: a second one is refused. */
+	assert_int_equal(console_pipe(e, "", out, sizeof(out), "console keep"), 8);
+	assert_int_equal(bg_finish(&b, buf, sizeof(buf), &got), 0);
+	assert_int_equal(CTL(e, out, "destroy keep"), 0);
 }
 
 static void vmctl_console_show_log_without_attaching(void **state)
@@ -347,6 +376,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(vmctl_console_pipe_sees_the_banner_and_its_echo),
 		T(vmctl_console_second_client_refused_and_force_takes_over),
+		T(vmctl_console_session_survives_a_vmxd_restart),
 		T(vmctl_console_show_log_without_attaching),
 		T(vmctl_console_refusals_and_exit_codes),
 		T(vmctl_console_log_rotates_inside_the_sandbox),
