@@ -356,8 +356,8 @@ int ctl_console(struct ctl_opts *o, int argc, char **argv)
 			force = 1;
 		} else if (strcmp(argv[i], "--show-log") == 0) {
 			show_log = 1;
-		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-			timeout = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--timeout") == 0) {
+			timeout = i + 1 < argc ? atoi(argv[++i]) : 0;
 			if (timeout <= 0)
 				return ctl_usage_error(argv[0], "--timeout needs seconds > 0");
 		} else if (strcmp(argv[i], "--json") == 0) {

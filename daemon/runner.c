@@ -725,6 +725,8 @@ static void runner_exit_reason(struct vmxd *v, const char *uuid, char *out,
 	unlink(path);
 	runner_path(v, uuid, "pid", path, sizeof(path));
 	unlink(path);
+	runner_path(v, uuid, "console", path, sizeof(path));
+	unlink(path);
 }
 
 void runner_reattach_all(struct vmxd *v)

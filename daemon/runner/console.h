@@ -20,7 +20,8 @@
  * bytes wait for the guest, so no keystroke is lost.
  *
  * No libuv, no threads: the runner adds console_pollfds() to its poll set and
- * calls console_handle() with the result. Context: the runner's loop thread;
+ * calls console_handle() with the result. struct console holds the ring
+ * (about 70 KiB in all): make it static or allocate it, not a stack local. Context: the runner's loop thread;
  * a runner with a console thread serialises every call itself.
  */
 #ifndef RUNNER_CONSOLE_H
