@@ -352,8 +352,8 @@ static void vmctl_console_on_a_terminal_detaches_with_ctrl_bracket(void **state)
 	}
 	start_vm(e, "tty");
 	snprintf(cmd, sizeof(cmd), "(sleep 1; printf 'typed\\r'; sleep 0.5; printf '\\035';"
-		 " sleep 2) | script -qec '" BINDIR "/vmctl -c %s console tty; echo vmctl-exit=$?'"
-		 " /dev/null", e->rw);
+		 " sleep 2) | script -qec '" BINDIR "/vmctl -c %s console tty; echo vmctl-exit=$?;"
+		 " stty -a | tr \" \" \"\\n\" | grep -x -- -*icanon' /dev/null", e->rw);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	n = fread(out, 1, sizeof(out) - 1, p);
@@ -363,11 +363,41 @@ static void vmctl_console_on_a_terminal_detaches_with_ctrl_bracket(void **state)
 	assert_non_null(strstr(out, "Escape character is ^]"));
 	assert_non_null(strstr(out, "sim echo: typed"));
 	assert_non_null(strstr(out, "vmctl-exit=0"));
+	assert_non_null(strstr(out, "\nicanon"));   /* the terminal is cooked again */
 	/* Interactive sessions start at new output: no replayed banner. */
 	assert_null(strstr(out, BANNER));
 	/* And the console is free again. */
 	assert_int_equal(console_pipe(e, "", out, sizeof(out), "console tty --timeout 1"), 0);
 	assert_non_null(strstr(out, BANNER));
+}
+
+/* Killed in raw mode: the terminal is restored all the same. */
+static void vmctl_console_restores_the_terminal_when_killed(void **state)
+{
+	struct env *e = *state;
+	char cmd[1200], out[16384], pidf[200];
+	size_t n;
+	FILE *p;
+
+	if (access("/usr/bin/script", X_OK) != 0) {
+		skip();
+		return;
+	}
+	start_vm(e, "kill");
+	snprintf(pidf, sizeof(pidf), "%s/vmctl.pid", e->dir);
+	snprintf(cmd, sizeof(cmd), "sleep 4 | script -qec '(sleep 1.5; kill -TERM $(cat %s)) &"
+		 " sh -c \"echo \\$\\$ > %s; exec " BINDIR "/vmctl -c %s console kill\";"
+		 " echo vmctl-status=$?; stty -a | tr \" \" \"\\n\" | grep -x -- -*icanon'"
+		 " /dev/null", pidf, pidf, e->rw);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	assert_non_null(strstr(out, "Escape character is ^]"));
+	assert_non_null(strstr(out, "vmctl-status=143"));   /* died of SIGTERM */
+	assert_non_null(strstr(out, "\nicanon"));
+	assert_null(strstr(out, "-icanon"));
 }
 
 int main(void)
@@ -381,6 +411,7 @@ int main(void)
 		T(vmctl_console_refusals_and_exit_codes),
 		T(vmctl_console_log_rotates_inside_the_sandbox),
 		T(vmctl_console_on_a_terminal_detaches_with_ctrl_bracket),
+		T(vmctl_console_restores_the_terminal_when_killed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
