@@ -1,7 +1,7 @@
 # cli/: vmctl (prefix ctl_). Links the proto library by path (cli/build.mk is
 # included before proto/build.mk).
 VMCTL_SRCS := cli/main.c cli/cmd_vm.c cli/cmd_job.c cli/cmd_disk.c \
-	cli/cmd_snapshot.c cli/cmd_backup.c cli/output.c
+	cli/cmd_snapshot.c cli/cmd_backup.c cli/cmd_console.c cli/output.c
 
 $(BUILD)/bin/vmctl: $(VMCTL_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libvxproto.a $(BUILD)/libvxcommon.a
 	@mkdir -p $(dir $@)

@@ -84,6 +84,9 @@ int ctl_snapshot_list(struct ctl_opts *o, int argc, char **argv);
 int ctl_snapshot_revert(struct ctl_opts *o, int argc, char **argv);
 int ctl_snapshot_delete(struct ctl_opts *o, int argc, char **argv);
 
+/* cmd_console.c */
+int ctl_console(struct ctl_opts *o, int argc, char **argv);
+
 /* cmd_backup.c */
 int ctl_backup(struct ctl_opts *o, int argc, char **argv);
 int ctl_backup_list(struct ctl_opts *o, int argc, char **argv);

@@ -30,6 +30,7 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "list",      ctl_list,      0, "[--all]", "list active (or all) domains" },
 	{ "dominfo",   ctl_dominfo,   0, "DOMAIN", "show a domain's facts" },
 	{ "dumpxml",   ctl_dumpxml,   0, "DOMAIN", "print a domain's XML" },
+	{ "console",   ctl_console,   1, "DOMAIN [--force|--show-log] [--timeout S]", "attach to the serial console (^] detaches)" },
 	{ "job-list",  ctl_job_list,  0, "", "list jobs (long operations)" },
 	{ "job-start", ctl_job_start, 1, "KIND [KEY=VALUE...] [--wait]", "start a job" },
 	{ "job-cancel", ctl_job_cancel, 1, "ID", "cancel a running job" },

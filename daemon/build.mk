@@ -9,8 +9,9 @@ VMXD_LIBS   := $(shell pkg-config --libs $(VMXD_PKGS))
 CFLAGS      += $(VMXD_CFLAGS)
 
 VMXD_SRCS := daemon/conf.c daemon/log.c daemon/loop.c daemon/rpc.c \
-	daemon/runner.c daemon/runner_args.c daemon/store.c daemon/xml.c daemon/job.c daemon/storage.c \
-	daemon/runner/sandbox.c daemon/runner/control.c
+	daemon/runner.c daemon/runner_args.c daemon/store.c daemon/xml.c daemon/job.c \
+	daemon/storage.c daemon/console_verbs.c daemon/runner/sandbox.c \
+	daemon/runner/control.c daemon/runner/console.c
 VMXD_LIB  := $(BUILD)/libvmxd.a
 
 $(VMXD_LIB): $(VMXD_SRCS:%.c=$(BUILD)/%.o)
@@ -35,6 +36,7 @@ TEST_PATHS := -DSRCDIR=\"$(CURDIR)\" -DBINDIR=\"$(abspath $(BUILD))/bin\"
 $(BUILD)/tests/daemon/%.o: CFLAGS += $(TEST_PATHS)
 $(BUILD)/tests/daemon/test_vmxd: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 $(BUILD)/tests/daemon/test_vmxd_storage: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
+$(BUILD)/tests/daemon/test_vmxd_console: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 $(BUILD)/tests/daemon/test_systemd: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 
 # make bench-daemon: vmxd vs libvirt's test driver (see tests/bench/bench_daemon.c).

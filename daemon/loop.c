@@ -107,6 +107,48 @@ void vmxd_send(struct vmxd_conn *c, struct proto_msg *m)
 	}
 }
 
+int vmxd_send_with_fd(struct vmxd_conn *c, struct proto_msg *m, int fd,
+		      struct vx_err *err)
+{
+	struct vmxd_write *w;
+	uv_os_fd_t sock;
+	uv_buf_t b;
+	size_t len;
+	ssize_t n;
+	int rc;
+
+	if (c->vc_closing)
+		return vx_err_set(err, -EPIPE, "client connection is closing");
+	if (uv_stream_get_write_queue_size((uv_stream_t *)&c->vc_pipe) > 0)
+		return vx_err_set(err, -EBUSY,
+				  "this connection has answers queued; ask on a connection of its own");
+	if ((rc = uv_fileno((uv_handle_t *)&c->vc_pipe, &sock)) < 0)
+		return vx_err_set(err, -EIO, "client socket: %s", uv_strerror(rc));
+	w = calloc(1, sizeof(*w));
+	if (!w || proto_encode(m, &w->w_frame, &len, err) < 0) {
+		free(w);
+		return vx_err_set(err, -ENOMEM, "cannot encode the answer");
+	}
+	/* Past libuv: it cannot attach a descriptor to a non-IPC pipe. */
+	n = proto_sendmsg_fd(sock, w->w_frame, len, fd, MSG_DONTWAIT);
+	if (n < 0 || (size_t)n == len) {
+		free(w->w_frame);
+		free(w);
+		if (n < 0)
+			return vx_err_errno(err, (int)n, "cannot pass the descriptor");
+		return 0;
+	}
+	/* The rest of the frame queues like any answer. */
+	b = uv_buf_init((char *)w->w_frame + n, (unsigned)(len - (size_t)n));
+	if (uv_write(&w->w_req, (uv_stream_t *)&c->vc_pipe, &b, 1,
+		     vmxd_write_done) < 0) {
+		free(w->w_frame);
+		free(w);
+		vmxd_conn_close(c);
+	}
+	return 0;
+}
+
 void vmxd_reply(struct vmxd_conn *c, uint64_t id, json_object *result)
 {
 	struct proto_msg m;

@@ -424,6 +424,38 @@ static int rpc_job_list(struct rpc_call *call)
 	return 0;
 }
 
+/* console: answered by vcon_attach itself (the answer carries a descriptor). */
+static int rpc_console(struct rpc_call *call)
+{
+	struct store_domain sd;
+	int64_t force, replay;
+	int rc;
+
+	if ((rc = rpc_arg_int(call, "force", 0, 0, 1, &force)) < 0 ||
+	    (rc = rpc_arg_int(call, "replay", 0, 0, 1, &replay)) < 0 ||
+	    (rc = rpc_get_domain(call, &sd)) < 0)
+		return rc;
+	rc = vcon_attach(call->rc_vmxd, call->rc_conn, call->rc_id, &sd,
+			 (int)force, (int)replay, &call->rc_err);
+	store_domain_clear(&sd);
+	return rc < 0 ? rc : RPC_DEFERRED;
+}
+
+static int rpc_console_log(struct rpc_call *call)
+{
+	struct store_domain sd;
+	int64_t bytes;
+	int rc;
+
+	if ((rc = rpc_arg_int(call, "bytes", VCON_LOG_DEFAULT, 1, VCON_LOG_MAX,
+			      &bytes)) < 0 ||
+	    (rc = rpc_get_domain(call, &sd)) < 0)
+		return rc;
+	rc = vcon_log(call->rc_vmxd, &sd, bytes, &call->rc_result, &call->rc_err);
+	store_domain_clear(&sd);
+	return rc;
+}
+
 /* Storage verbs (storage.c) answer at once. */
 #define RPC_STOR(verb, fn) \
 	static int verb(struct rpc_call *call) \
@@ -453,6 +485,9 @@ static const struct rpc_verb rpc_verbs[] = {
 	{ "suspend",   1, rpc_suspend },
 	{ "resume",    1, rpc_resume },
 	{ "autostart", 1, rpc_autostart },
+	/* rw only: the console is the guest's keyboard. */
+	{ "console",   1, rpc_console },
+	{ "console-log", 0, rpc_console_log },
 	{ "job-list",  0, rpc_job_list },
 	{ "job-start", 1, rpc_job_start },
 	{ "job-cancel", 1, rpc_job_cancel },

@@ -267,6 +267,9 @@ static void runner_gone(struct vmxd_vm *vm)
 	unlink(path);
 	runner_path(v, vm->vm_uuid, "exit", path, sizeof(path));
 	unlink(path);
+	/* The console log stays: console-log shows why a guest stopped. */
+	runner_path(v, vm->vm_uuid, "console", path, sizeof(path));
+	unlink(path);
 	while (vm->vm_pending) {
 		struct vmxd_pending *p = vm->vm_pending;
 		char msg[512];
@@ -731,6 +734,8 @@ static void runner_exit_reason(struct vmxd *v, const char *uuid, char *out,
 	fclose(f);
 	unlink(path);
 	runner_path(v, uuid, "pid", path, sizeof(path));
+	unlink(path);
+	runner_path(v, uuid, "console", path, sizeof(path));
 	unlink(path);
 }
 

@@ -124,6 +124,13 @@ int vmxd_conf_load(struct vmxd_conf *c, const char *path, struct vx_err *err);
 /* loop.c */
 int vmxd_listen(struct vmxd *v, struct vx_err *err);
 void vmxd_send(struct vmxd_conn *c, struct proto_msg *m);
+/*
+ * Sends m with fd attached (SCM_RIGHTS on the frame's first byte), which must
+ * be the next byte on the stream: -EBUSY while answers are still queued on c,
+ * -EAGAIN when its socket takes nothing now. fd stays open here.
+ */
+int vmxd_send_with_fd(struct vmxd_conn *c, struct proto_msg *m, int fd,
+		      struct vx_err *err);
 void vmxd_reply(struct vmxd_conn *c, uint64_t id, json_object *result);
 void vmxd_reply_err(struct vmxd_conn *c, uint64_t id, int code, const char *msg);
 void vmxd_conn_ref(struct vmxd_conn *c);
@@ -131,6 +138,25 @@ void vmxd_conn_unref(struct vmxd_conn *c);
 void vmxd_broadcast(struct vmxd *v, const char *event, json_object *data);
 void vmxd_stop(struct vmxd *v);
 void vmxd_status(struct vmxd *v);
+
+/* console_verbs.c */
+/*
+ * Cap of a console-log answer: control characters become \u00XX in JSON (6
+ * bytes each), so 128 KiB of the worst output still fits a 1 MiB frame.
+ */
+#define VCON_LOG_DEFAULT (64 * 1024)
+#define VCON_LOG_MAX     (128 * 1024)
+/*
+ * Connects to the runner's console socket, sends the attach line and answers
+ * request id on c with the connected descriptor attached (it has answered
+ * when this returns 0; on error the caller answers).
+ */
+int vcon_attach(struct vmxd *v, struct vmxd_conn *c, uint64_t id,
+		const struct store_domain *sd, int force, int replay,
+		struct vx_err *err);
+/* The last want bytes of the domain's console log: name, log, truncated. */
+int vcon_log(struct vmxd *v, const struct store_domain *sd, int64_t want,
+	     json_object **result, struct vx_err *err);
 
 /* rpc.c */
 #define RPC_DEFERRED 1  /* handler will answer later through vmxd_reply */

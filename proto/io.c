@@ -1,6 +1,7 @@
 /*
  * io: blocking frame I/O on a connected stream socket, for vmctl, the runner
- * and tests (vmxd itself reads through libuv and only uses the codec).
+ * and tests (vmxd itself reads through libuv and only uses the codec), and
+ * descriptor passing (SCM_RIGHTS) with a frame, which vmxd uses too.
  * Context: any thread, one caller per fd.
  */
 #include "proto.h"
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +41,106 @@ int proto_send_fd(int fd, const struct proto_msg *m, struct vx_err *err)
 	return rc;
 }
 
+ssize_t proto_sendmsg_fd(int sock, const void *buf, size_t len, int pass_fd,
+			 int flags)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&ctl, 0, sizeof(ctl));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	do {
+		n = sendmsg(sock, &mh, flags | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int proto_send_with_fd(int sock, const struct proto_msg *m, int pass_fd,
+		       struct vx_err *err)
+{
+	uint8_t *frame;
+	size_t len, off;
+	ssize_t n;
+	int rc;
+
+	if ((rc = proto_encode(m, &frame, &len, err)) < 0)
+		return rc;
+	n = proto_sendmsg_fd(sock, frame, len, pass_fd, 0);
+	rc = n < 0 ? vx_err_errno(err, (int)n, "proto: sendmsg") : 0;
+	/* The descriptor went with the first byte; the rest is plain data. */
+	for (off = n > 0 ? (size_t)n : len; off < len; off += (size_t)n) {
+		n = send(sock, frame + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n < 0) {
+			rc = vx_err_errno(err, -errno, "proto: send");
+			break;
+		}
+	}
+	free(frame);
+	return rc;
+}
+
+/*
+ * recv that takes passed descriptors: the first goes to *passed (when
+ * passed is not NULL and none was taken yet), every other one is closed so
+ * a peer cannot fill our descriptor table.
+ */
+static ssize_t proto_recvmsg(int sock, void *buf, size_t len, int *passed)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+	} ctl;
+	struct iovec iov = { buf, len };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t nfd;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (passed && *passed < 0)
+				*passed = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
 static long proto_now_ms(void)
 {
 	struct timespec ts;
@@ -49,6 +151,12 @@ static long proto_now_ms(void)
 
 int proto_recv_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
 		  int timeout_ms, struct vx_err *err)
+{
+	return proto_recv_with_fd(fd, rb, m, NULL, timeout_ms, err);
+}
+
+int proto_recv_with_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
+		       int *passed, int timeout_ms, struct vx_err *err)
 {
 	long deadline = timeout_ms >= 0 ? proto_now_ms() + timeout_ms : 0;
 	uint8_t buf[16384];
@@ -79,7 +187,7 @@ int proto_recv_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
 			return vx_err_errno(err, -errno, "proto: poll");
 		if (rc == 0)
 			continue;
-		n = recv(fd, buf, sizeof(buf), 0);
+		n = proto_recvmsg(fd, buf, sizeof(buf), passed);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
@@ -161,6 +269,15 @@ int proto_call(int fd, struct proto_rbuf *rb, uint64_t id, const char *verb,
 	       json_object *args, struct proto_msg *resp, int timeout_ms,
 	       struct vx_err *err)
 {
+	return proto_call_with_fd(fd, rb, id, verb, args, resp, NULL, timeout_ms,
+				  err);
+}
+
+int proto_call_with_fd(int fd, struct proto_rbuf *rb, uint64_t id,
+		       const char *verb, json_object *args,
+		       struct proto_msg *resp, int *passed, int timeout_ms,
+		       struct vx_err *err)
+{
 	struct proto_msg m;
 	int rc;
 
@@ -170,7 +287,7 @@ int proto_call(int fd, struct proto_rbuf *rb, uint64_t id, const char *verb,
 	if (rc < 0)
 		return rc;
 	for (;;) {
-		rc = proto_recv_fd(fd, rb, resp, timeout_ms, err);
+		rc = proto_recv_with_fd(fd, rb, resp, passed, timeout_ms, err);
 		if (rc < 0)
 			return rc;
 		if (resp->pm_type == PROTO_RESPONSE && resp->pm_id == id)

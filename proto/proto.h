@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
 
@@ -134,5 +135,32 @@ int proto_client_hello(int fd, struct proto_rbuf *rb, const char *peer,
 int proto_call(int fd, struct proto_rbuf *rb, uint64_t id, const char *verb,
 	       json_object *args, struct proto_msg *resp, int timeout_ms,
 	       struct vx_err *err);
+
+/*
+ * Descriptor passing (PROTOCOL.md, "Passing descriptors"): a frame may carry
+ * one file descriptor as SCM_RIGHTS ancillary data on its first byte. A
+ * receiver that does not expect one closes it (every recv here does).
+ */
+/* Blocking send of m with pass_fd attached; pass_fd stays open here. */
+int proto_send_with_fd(int sock, const struct proto_msg *m, int pass_fd,
+		       struct vx_err *err);
+/*
+ * One sendmsg of buf with pass_fd attached (flags: MSG_DONTWAIT for a
+ * non-blocking caller such as vmxd). Returns the bytes sent (the descriptor
+ * went with them) or a negative errno (it did not).
+ */
+ssize_t proto_sendmsg_fd(int sock, const void *buf, size_t len, int pass_fd,
+			 int flags);
+/*
+ * proto_recv_fd that keeps a passed descriptor: *passed (set it to -1 first)
+ * gets the first one that arrives while reading; further ones are closed.
+ */
+int proto_recv_with_fd(int sock, struct proto_rbuf *rb, struct proto_msg *m,
+		       int *passed, int timeout_ms, struct vx_err *err);
+/* proto_call that keeps a descriptor passed with the answer (or before it). */
+int proto_call_with_fd(int fd, struct proto_rbuf *rb, uint64_t id,
+		       const char *verb, json_object *args,
+		       struct proto_msg *resp, int *passed, int timeout_ms,
+		       struct vx_err *err);
 
 #endif

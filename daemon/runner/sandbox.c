@@ -32,6 +32,8 @@ static const int sandbox_allowed[] = {
 	/* stdio on the log file, the exit-reason file opened before entering */
 	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(ftruncate),
 	SCMP_SYS(pwrite64),
+	/* the console log's rotation copies it into <log>.1 (console.c) */
+	SCMP_SYS(pread64),
 	/* signals and leaving */
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid),
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),

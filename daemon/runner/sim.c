@@ -14,6 +14,11 @@
  * Process: detached from vmxd; listens on the socket passed as fd 3 and
  * serves any number of vmxd connections over its life (vmxd may restart).
  * On exit it writes the reason to <pidfile minus .pid>.exit.
+ *
+ * Console (daemon/runner/console.c, <pidfile minus .pid>.console): the
+ * simulation prints a boot banner that says it is one, a login-prompt-like
+ * line, and echoes what it is sent, line by line, so `vmctl console` can be
+ * tested end to end. Nothing behind it is a shell.
  * Context: single-threaded poll loop.
  */
 #include <errno.h>
@@ -21,6 +26,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/runner/console.h"
 #include "daemon/runner/sandbox.h"
 #include "proto/proto.h"
 
@@ -48,6 +55,14 @@ struct sim {
 	long paused_since;
 	int exit_fd;
 	struct sim_peer peers[SIM_MAX_PEERS];
+	struct console con;
+	int con_open;
+	char line[256];         /* console input of the current line */
+	size_t line_len;
+	long booted_at;
+	char cmdline[4096];
+	char out[4096];         /* console output gathered, one write per batch */
+	size_t out_len;
 };
 
 static long sim_now(void)
@@ -72,9 +87,128 @@ static void sim_event(struct sim *s, const char *state, const char *reason)
 	proto_msg_clear(&m);
 }
 
+/* ---- the simulated serial console ---- */
+
+static void sim_con_printf(struct sim *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sim_con_flush(struct sim *s)
+{
+	if (s->con_open && s->out_len)
+		console_output(&s->con, s->out, s->out_len);
+	s->out_len = 0;
+}
+
+/* Echo comes a byte at a time: gathered, not a log write per byte. */
+static void sim_con_printf(struct sim *s, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	if (!s->con_open)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	if (s->out_len + (size_t)n > sizeof(s->out))
+		sim_con_flush(s);
+	memcpy(s->out + s->out_len, buf, (size_t)n);
+	s->out_len += (size_t)n;
+}
+
+/* Kernel-log-like lines, stamped with time since the simulated boot. */
+static void sim_con_klog(struct sim *s, const char *msg)
+{
+	long ms = sim_now() - s->booted_at;
+
+	sim_con_printf(s, "[%5ld.%06ld] %s\r\n", ms / 1000, (ms % 1000) * 1000, msg);
+}
+
+static void sim_con_prompt(struct sim *s)
+{
+	sim_con_printf(s, "%s (vmxcore simulation) login: ", s->name);
+}
+
+static void sim_con_banner(struct sim *s)
+{
+	char line[600];
+
+	s->booted_at = sim_now();
+	sim_con_printf(s, "\r\nvmxcore simulation runner: no guest code runs.\r\n");
+	sim_con_klog(s, "sim: simulated boot; this is not a kernel");
+	snprintf(line, sizeof(line), "sim: domain %.64s uuid %.40s", s->name, s->uuid);
+	sim_con_klog(s, line);
+	snprintf(line, sizeof(line), "sim: command line: %.500s", s->cmdline);
+	sim_con_klog(s, line);
+	sim_con_klog(s, "sim: serial console ready; lines sent here are echoed back");
+	sim_con_printf(s, "\r\n");
+	sim_con_prompt(s);
+	sim_con_flush(s);
+}
+
+static void sim_con_line(struct sim *s)
+{
+	s->line[s->line_len] = '\0';
+	if (s->line_len)
+		sim_con_printf(s, "sim echo: %s\r\n", s->line);
+	s->line_len = 0;
+	sim_con_prompt(s);
+}
+
+/* A terminal line discipline, just enough: echo, erase, ^C, end of line. */
+static void sim_con_byte(struct sim *s, uint8_t ch, uint8_t prev)
+{
+	if (ch == '\n' && prev == '\r')
+		return;
+	if (ch == '\r' || ch == '\n') {
+		sim_con_printf(s, "\r\n");
+		sim_con_line(s);
+	} else if (ch == 0x7f || ch == 0x08) {
+		if (s->line_len) {
+			s->line_len--;
+			sim_con_printf(s, "\b \b");
+		}
+	} else if (ch == 0x03) {
+		sim_con_printf(s, "^C\r\n");
+		s->line_len = 0;
+		sim_con_prompt(s);
+	} else if (ch >= 0x20 && s->line_len + 1 < sizeof(s->line)) {
+		s->line[s->line_len++] = (char)ch;
+		sim_con_printf(s, "%c", ch);
+	}
+}
+
+static void sim_con_input(struct sim *s)
+{
+	static uint8_t prev;
+	uint8_t buf[512];
+	size_t n;
+
+	/* A paused guest does not read its UART: input waits in the console. */
+	if (!s->con_open || strcmp(s->state, "paused") == 0)
+		return;
+	while ((n = console_take_input(&s->con, buf, sizeof(buf))) > 0)
+		for (size_t i = 0; i < n; i++) {
+			sim_con_byte(s, buf[i], prev);
+			prev = buf[i];
+		}
+	sim_con_flush(s);
+}
+
 static void sim_exit(struct sim *s, const char *reason, int status)
 {
 	fprintf(stderr, "sim %s: guest %s\n", s->name, reason);
+	sim_con_printf(s, "\r\n");
+	sim_con_klog(s, strcmp(reason, "crashed") == 0 ?
+		     "sim: simulated kernel panic" : "sim: simulated power down");
+	sim_con_flush(s);
+	if (s->con_open)
+		console_close(&s->con);
 	sim_event(s, "shutoff", reason);
 	if (s->exit_fd >= 0) {
 		ssize_t n = write(s->exit_fd, reason, strlen(reason));
@@ -167,6 +301,10 @@ static void sim_reboot(struct sim *s, struct sim_peer *p, struct proto_msg *req)
 {
 	sim_reply(p, req, 1, NULL);
 	snprintf(s->state, sizeof(s->state), "running");
+	sim_con_printf(s, "\r\n");
+	sim_con_klog(s, "sim: simulated reboot");
+	s->line_len = 0;
+	sim_con_banner(s);
 }
 
 static void sim_suspend(struct sim *s, struct sim_peer *p, struct proto_msg *req)
@@ -281,10 +419,11 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sim s;
+	/* static: the console's ring and buffers are 70 KiB */
+	static struct sim s;
 	struct vx_err err;
 	const char *xml = NULL, *pidfile = NULL, *user = NULL;
-	char cmdline[4096], path[1024];
+	char *cmdline = s.cmdline, path[1024];
 	int ch, lfd = 3;
 	long v;
 	FILE *f;
@@ -310,7 +449,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	sim_read_cmdline(xml, cmdline, sizeof(cmdline));
+	sim_read_cmdline(xml, cmdline, sizeof(s.cmdline));
 	s.ignore_acpi = sim_opt(cmdline, "sim.ignore_acpi") >= 0;
 	s.shutdown_ms = (v = sim_opt(cmdline, "sim.shutdown_ms")) >= 0 ? v : 100;
 	if ((v = sim_opt(cmdline, "sim.poweroff_ms")) >= 0)
@@ -334,16 +473,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmxd-runner-sim: no listening socket on fd %d\n", lfd);
 		return 2;
 	}
+	/* A console is a convenience: the guest runs without one. */
+	if (console_path_from_pidfile(pidfile, path, sizeof(path)) < 0 ||
+	    console_open(&s.con, path, NULL, &err) < 0)
+		fprintf(stderr, "vmxd-runner-sim: no console: %s\n", err.msg);
+	else
+		s.con_open = 1;
 	if (runner_sandbox_enter(user, &err) < 0) {
 		fprintf(stderr, "vmxd-runner-sim: %s\n", err.msg);
 		return 2;
 	}
 	fprintf(stderr, "sim %s: simulated guest running (no guest code executes)%s\n",
 		s.name, s.ignore_acpi ? ", ignores ACPI" : "");
+	sim_con_banner(&s);
 
 	for (;;) {
-		struct pollfd pfd[SIM_MAX_PEERS + 1];
-		int idx[SIM_MAX_PEERS + 1], n = 0, timeout = -1;
+		struct pollfd pfd[SIM_MAX_PEERS + 1 + CONSOLE_POLLFDS];
+		int idx[SIM_MAX_PEERS + 1], n = 0, ncon = 0, timeout = -1;
 		long now = sim_now();
 
 		if (strcmp(s.state, "paused") != 0) {
@@ -365,11 +511,15 @@ int main(int argc, char **argv)
 				pfd[n].events = POLLIN;
 				idx[n++] = i;
 			}
-		if (poll(pfd, (nfds_t)n, timeout) < 0) {
+		if (s.con_open)
+			ncon = console_pollfds(&s.con, pfd + n, CONSOLE_POLLFDS);
+		if (poll(pfd, (nfds_t)(n + ncon), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return 1;
 		}
+		if (ncon)
+			console_handle(&s.con, pfd + n, ncon);
 		for (int k = 1; k < n; k++)
 			if (pfd[k].revents)
 				sim_peer_input(&s, &s.peers[idx[k]]);
@@ -389,5 +539,7 @@ int main(int argc, char **argv)
 				proto_rbuf_init(&s.peers[slot].rb);
 			}
 		}
+		/* Last: a resume above lets input that waited through a pause in. */
+		sim_con_input(&s);
 	}
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -242,6 +243,46 @@ static void proto_call_over_socketpair(void **state)
 	proto_rbuf_free(&srb);
 }
 
+/* A descriptor rides with a frame; one nobody asked for is closed. */
+static void proto_passes_a_descriptor_with_a_frame(void **state)
+{
+	struct proto_rbuf rb;
+	struct proto_msg m, got;
+	struct vx_err err;
+	int sv[2], pp[2], passed = -1;
+	char c = 0;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(pipe(pp), 0);
+	proto_rbuf_init(&rb);
+	proto_msg_response(&m, 9, json_object_new_object());
+	assert_int_equal(proto_send_with_fd(sv[0], &m, pp[0], &err), 0);
+	assert_int_equal(proto_recv_with_fd(sv[1], &rb, &got, &passed, 1000, &err), 0);
+	assert_int_equal(got.pm_id, 9);
+	assert_true(passed >= 0 && passed != pp[0]);
+	assert_int_equal(write(pp[1], "x", 1), 1);
+	assert_int_equal(read(passed, &c, 1), 1);   /* the same pipe */
+	assert_int_equal(c, 'x');
+	close(passed);
+	proto_msg_clear(&got);
+	/* Unasked: proto_recv_fd closes it, so the pipe's last reader is gone. */
+	close(pp[0]);
+	assert_int_equal(pipe(pp), 0);
+	assert_int_equal(proto_send_with_fd(sv[0], &m, pp[0], &err), 0);
+	close(pp[0]);
+	assert_int_equal(proto_recv_fd(sv[1], &rb, &got, 1000, &err), 0);
+	proto_msg_clear(&got);
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(write(pp[1], "x", 1), -1);
+	assert_int_equal(errno, EPIPE);
+	close(pp[1]);
+	proto_msg_clear(&m);
+	proto_rbuf_free(&rb);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +296,7 @@ int main(void)
 		cmocka_unit_test(proto_rbuf_malformed_frame_keeps_stream_in_sync),
 		cmocka_unit_test(proto_status_names_roundtrip),
 		cmocka_unit_test(proto_call_over_socketpair),
+		cmocka_unit_test(proto_passes_a_descriptor_with_a_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
