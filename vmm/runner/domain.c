@@ -134,24 +134,53 @@ static const char *rn_reason(enum rn_stop why)
 	}
 }
 
+/*
+ * The console server and the vCPUs' UART output share io_lock: the guest's
+ * bytes arrive from a vCPU thread, clients from this one. Typed bytes go to
+ * the UART as its FIFO takes them; the rest wait in the server.
+ */
+static void rn_console(struct machine *m, struct console *con, const struct pollfd *p, int n)
+{
+	uint8_t buf[64];
+	size_t got;
+
+	pthread_mutex_lock(&m->io_lock);
+	console_handle(con, p, n);
+	while (console_input_len(con) && vmm_uart_rx_space(&m->pc.com1)) {
+		size_t room = vmm_uart_rx_space(&m->pc.com1);
+
+		got = console_take_input(con, buf, room < sizeof(buf) ? room : sizeof(buf));
+		if (!got)
+			break;
+		vmm_uart_push(&m->pc.com1, buf, got);
+	}
+	pthread_mutex_unlock(&m->io_lock);
+}
+
 int rn_domain_run(struct machine *m, const char *uuid, const char *name,
-		  int listen_fd, int exit_fd, int sigfd)
+		  int listen_fd, int exit_fd, int sigfd, struct console *con)
 {
 	struct rn_domain dom = { .m = m, .uuid = uuid, .name = name };
-	struct pollfd p[MACHINE_POLLFDS + RUNNER_CTL_MAX_PEERS + 1];
+	struct pollfd p[MACHINE_POLLFDS + RUNNER_CTL_MAX_PEERS + 1 + CONSOLE_POLLFDS];
 	enum rn_stop why;
 
 	runner_ctl_init(&dom.ctl, listen_fd, "vmxd-runner", rn_verbs,
 			sizeof(rn_verbs) / sizeof(rn_verbs[0]), rn_describe, &dom);
 	while (atomic_load(&m->stop) == RN_RUNNING) {
-		int k;
+		int k, c;
 
 		machine_pollfds(m, sigfd, p);
 		k = runner_ctl_pollfds(&dom.ctl, p + MACHINE_POLLFDS, RUNNER_CTL_MAX_PEERS + 1);
-		if (poll(p, (nfds_t)(MACHINE_POLLFDS + k), -1) < 0 && errno != EINTR)
+		pthread_mutex_lock(&m->io_lock);
+		c = console_pollfds(con, p + MACHINE_POLLFDS + k, CONSOLE_POLLFDS);
+		pthread_mutex_unlock(&m->io_lock);
+		/* A timeout: typed bytes waiting for room in the UART's FIFO. */
+		if (poll(p, (nfds_t)(MACHINE_POLLFDS + k + c),
+			 console_input_len(con) ? 10 : -1) < 0 && errno != EINTR)
 			break;
 		machine_polled(m, sigfd, p);
 		runner_ctl_handle(&dom.ctl, p + MACHINE_POLLFDS, k);
+		rn_console(m, con, p + MACHINE_POLLFDS + k, c);
 	}
 	why = (enum rn_stop)atomic_load(&m->stop);
 	fprintf(stderr, "vmxd-runner %s: guest %s: %s\n", name, machine_stop_name(why),

@@ -28,6 +28,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "daemon/runner/console.h"
 #include "daemon/runner/control.h"
 #include "daemon/runner/sandbox.h"
 #include "vmm/runner/domain.h"
@@ -197,14 +198,26 @@ static void main_loop(struct machine *m, int sigfd)
 }
 
 /* Daemon mode: the machine from the XML, vmxd's socket, the sandbox. */
+/* The guest's COM1 output to the console server (vCPU thread, io_lock held). */
+static void console_to_server(void *opaque, const uint8_t *buf, size_t len)
+{
+	console_output(opaque, buf, len);
+}
+
 static int domain_main(struct machine *m, struct machine_config *cfg,
 		       const struct rn_daemon_args *d, int sigfd)
 {
+	static struct console con;	/* about 70 KiB */
+	char path[4096];
 	struct vx_err err = { 0 };
 	int exit_fd, rc;
 
 	exit_fd = runner_open_exit_file(d->pidfile);
-	if (runner_write_pidfile(d->pidfile, &err) || machine_create(m, cfg, &err) || rn_sandbox(d->user, &err) ||
+	cfg->console_out = console_to_server;
+	cfg->console_opaque = &con;
+	console_path_from_pidfile(d->pidfile, path, sizeof(path));
+	if (runner_write_pidfile(d->pidfile, &err) || console_open(&con, path, NULL, &err) ||
+	    machine_create(m, cfg, &err) || rn_sandbox(d->user, &err) ||
 	    machine_start(m, &err)) {
 		fprintf(stderr, "vmxd-runner %s: %s\n", d->name, err.msg);
 		runner_write_exit_reason(exit_fd, "failed");
@@ -214,8 +227,9 @@ static int domain_main(struct machine *m, struct machine_config *cfg,
 	}
 	fprintf(stderr, "vmxd-runner %s: guest running on %s (%llu MiB, %u vCPU)\n", d->name,
 		m->ops->dev, (unsigned long long)(cfg->ram_bytes >> 20), cfg->vcpus);
-	rc = rn_domain_run(m, d->uuid, d->name, d->listen_fd, exit_fd, sigfd);
+	rc = rn_domain_run(m, d->uuid, d->name, d->listen_fd, exit_fd, sigfd, &con);
 	machine_destroy(m);
+	console_close(&con);
 	return rc;
 }
 

@@ -8,9 +8,11 @@ D=/var/lib/vmxcore R=/tmp/vmxd
 plan 24
 
 step() { echo "#"; echo "# ---- $* ----"; }
-log_of() { echo $R/run/vm/$(vmctl dominfo "$1" | sed -n 's/^UUID *//p').log; }
-console_has() { grep -q "$2" "$(log_of "$1")"; }
-show_console() { grep '^GUEST:' "$(log_of "$1")" | sed 's/^/#   console| /'; }
+console_has() { vmctl console "$1" --show-log | grep -q "$2"; }
+show_console() {
+	echo "#   \$ vmctl console $1 --show-log | grep GUEST:"
+	vmctl console "$1" --show-log | grep '^GUEST:' | tail -n 6 | sed 's/^/#   /'
+}
 state_is() { vmctl dominfo "$1" | grep -q "^State *$2\$"; }
 # boot NAME: start, wait for the guest's init, show what it said.
 boot() {

@@ -9,7 +9,7 @@ D=/tmp/vmxd
 CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.write=written-by-the-guest"
 plan 16
 
-console_has() { grep -q "$1" $D/run/vm/*.log; }
+console_has() { vmctl console lab-guest --show-log | grep -q "$1"; }
 state_is() { vmctl dominfo lab-guest | grep -q "^State *$1\$"; }
 reason_is() { vmctl dominfo lab-guest | grep -q "^Reason *$1\$"; }
 
@@ -57,7 +57,8 @@ ok disk_converted_after_poweroff vmctl disk convert $D/disk.qcow2 $D/disk.raw --
 is disk_holds_the_guest_data "$(dd if=$D/disk.raw bs=512 count=1 2>/dev/null | head -n 1 | sed 's/ *$//')" written-by-the-guest
 is every_page_returned "$(cat $SYSFS/pages_pinned)" 0
 if [ "$tap_failed" -gt 0 ]; then
-	tail -n 30 $D/run/vm/*.log | sed 's/^/# guest| /'
+	vmctl console lab-guest --show-log | tail -n 30 | sed 's/^/# guest| /'
+	tail -n 20 $D/run/vm/*[0-9a-f].log | sed 's/^/# runner| /'
 	sed 's/^/# vmxd| /' $D/vmxd.log | tail -n 30
 fi
 kill $vmxd_pid
