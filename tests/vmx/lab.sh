@@ -59,12 +59,13 @@ unpack_kernel() {
 	echo "$deb" > "$stamp"
 }
 
-# An executable and the shared libraries it needs, at the same paths.
+# An executable into $P/bin and the shared libraries it needs under $P, at
+# their paths (the lab's init links /lib and /lib64 to them).
 copy_with_libs() {
-	cp "$1" "$2/"
+	cp "$1" "$P/bin/"
 	ldd "$1" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }' | while read -r lib; do
-		mkdir -p "$r$(dirname "$lib")"
-		cp -L "$lib" "$r$lib"
+		mkdir -p "$P$(dirname "$lib")"
+		cp -L "$lib" "$P$lib"
 	done
 }
 
@@ -82,7 +83,7 @@ extract_vmlinux() {
 # The nested Linux guest: the lab's own kernel, uncompressed, and a busybox
 # initramfs whose /init reports on the console and powers off.
 build_linux_guest() {
-	g=$r/lab/guest gr=$W/guest-rootfs
+	g=$P/guest gr=$W/guest-rootfs
 	mkdir -p "$g"
 	extract_vmlinux "$W/kernel/boot/vmlinuz-$KVER" "$g/vmlinux"
 	rm -rf "$gr" && mkdir -p "$gr/bin" "$gr/proc" "$gr/sys" "$gr/dev"
@@ -101,7 +102,8 @@ build_linux_guest() {
 
 build_initramfs() {
 	r=$W/rootfs k=$W/kernel/lib/modules/$KVER/kernel
-	rm -rf "$r" && mkdir -p "$r/bin" "$r/lab/bin" "$r/lab/suites" "$r/dev" "$r/proc" "$r/sys" "$r/tmp"
+	rm -rf "$r" && mkdir -p "$r/bin" "$r/lab/bin" "$r/lab/suites" "$r/lab/cdrom" "$r/dev" \
+		"$r/proc" "$r/sys" "$r/tmp" "$r/cdrom"
 	cp /bin/busybox "$r/bin/"
 	cp "$HERE/init" "$r/init" && chmod +x "$r/init"
 	cp "$TOP/driver/vmxcore.ko" "$k/arch/x86/kernel/msr.ko" "$k/virt/lib/irqbypass.ko" \
@@ -109,15 +111,16 @@ build_initramfs() {
 	# Debug info is 95% of the module; loading it costs emulated time every insmod.
 	strip --strip-debug "$r/lab/vmxcore.ko"
 	cp "$TOP/$BUILD"/lab/bin/* "$r/lab/bin/"
-	for b in vmxd-runner vmxd vmctl; do
-		copy_with_libs "$TOP/$BUILD/bin/$b" "$r/lab/bin"
+	for m in drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/ata/libata \
+		 drivers/ata/ata_piix drivers/cdrom/cdrom drivers/scsi/sr_mod fs/isofs/isofs; do
+		cp "$k/$m.ko" "$r/lab/cdrom/"
 	done
+	strip --strip-debug "$r"/lab/cdrom/*.ko
 	# Runners drop to nobody.
 	mkdir -p "$r/etc"
 	echo 'root:x:0:0:root:/:/bin/sh' > "$r/etc/passwd"
 	echo 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >> "$r/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' > "$r/etc/group"
-	build_linux_guest
 	cp "$HERE"/suites/*.sh "$r/lab/suites/"
 	: > "$r/lab/suites.list"
 	for s in $SUITES; do
@@ -128,6 +131,20 @@ build_initramfs() {
 	( cd "$r" && find . | cpio -o -H newc 2>/dev/null | gzip -1 ) > "$W/iso/initrd.gz"
 }
 
+# What the suites need but the boot does not: vmxd, vmctl, vmxd-runner and
+# their libraries (50 MB, mostly ICU), the nested guest (66 MB of vmlinux).
+# It lies on the boot CD, which init mounts at /cdrom: in the initramfs the
+# lab kernel would spend many emulated minutes unpacking it at every boot.
+build_payload() {
+	P=$W/iso/payload
+	rm -rf "$P" && mkdir -p "$P/bin" "$P/examples"
+	for b in vmxd-runner vmxd vmctl; do
+		copy_with_libs "$TOP/$BUILD/bin/$b"
+	done
+	cp "$TOP"/etc/examples/*.xml "$P/examples/"
+	build_linux_guest
+}
+
 build_iso() {
 	mkdir -p "$W/iso/isolinux"
 	cp "$W/kernel/boot/vmlinuz-$KVER" "$W/iso/vmlinuz"
@@ -136,7 +153,9 @@ build_iso() {
 		'  APPEND initrd=/initrd.gz console=ttyS0,115200 panic=-1 loglevel=5 mitigations=off watchdog_thresh=2 rcupdate.rcu_cpu_stall_timeout=8' \
 		> "$W/iso/isolinux/isolinux.cfg"
 	build_initramfs
-	xorriso -as mkisofs -quiet -o "$W/lab.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+	build_payload
+	# Rock Ridge: long names, modes (executables) and symlinks on the CD.
+	xorriso -as mkisofs -quiet -R -o "$W/lab.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
 		-no-emul-boot -boot-load-size 4 -boot-info-table "$W/iso"
 }
 
