@@ -78,6 +78,8 @@ static void ctl_request(struct runner_ctl *c, struct runner_ctl_peer *p,
 		proto_msg_response(&m, req->pm_id, result);
 	proto_send_fd(p->fd, &m, NULL);
 	proto_msg_clear(&m);
+	if (c->after_reply)
+		c->after_reply(c->opaque);
 }
 
 static void ctl_peer_input(struct runner_ctl *c, struct runner_ctl_peer *p)

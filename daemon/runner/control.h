@@ -43,6 +43,12 @@ struct runner_ctl {
 	/* Fills the hello's data: uuid, state, pid, ... */
 	void (*describe)(void *opaque, json_object *data);
 	void *opaque;
+	/*
+	 * Optional (NULL from runner_ctl_init; set it after): called once a
+	 * request is answered, before the next is read, for what must follow
+	 * the answer, e.g. an event about the new state or the runner's exit.
+	 */
+	void (*after_reply)(void *opaque);
 	struct runner_ctl_peer peers[RUNNER_CTL_MAX_PEERS];
 };
 

@@ -12,8 +12,9 @@
  *   sim.shutdown_ms=N         time from power button to power-off (100)
  *
  * Process: detached from vmxd; listens on the socket passed as fd 3 and
- * serves any number of vmxd connections over its life (vmxd may restart).
- * On exit it writes the reason to <pidfile minus .pid>.exit.
+ * serves any number of vmxd connections over its life (vmxd may restart),
+ * through daemon/runner/control.c like the real runner. On exit it writes
+ * the reason to <pidfile minus .pid>.exit.
  *
  * Console (daemon/runner/console.c, <pidfile minus .pid>.console): the
  * simulation prints a boot banner that says it is one, a login-prompt-like
@@ -30,21 +31,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "daemon/runner/console.h"
+#include "daemon/runner/control.h"
 #include "daemon/runner/sandbox.h"
-#include "proto/proto.h"
-
-#define SIM_MAX_PEERS 8
-
-struct sim_peer {
-	int fd;                 /* -1: free */
-	int hello;
-	struct proto_rbuf rb;
-};
 
 struct sim {
 	const char *uuid, *name;
@@ -54,7 +46,10 @@ struct sim {
 	long poweroff_at, crash_at;  /* monotonic ms, 0: never */
 	long paused_since;
 	int exit_fd;
-	struct sim_peer peers[SIM_MAX_PEERS];
+	struct runner_ctl ctl;
+	/* Set by a verb, acted on once its reply is out (sim_after_reply). */
+	int acpi_event;
+	const char *exit_reason;
 	struct console con;
 	int con_open;
 	char line[256];         /* console input of the current line */
@@ -71,20 +66,6 @@ static long sim_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void sim_event(struct sim *s, const char *state, const char *reason)
-{
-	struct proto_msg m;
-	json_object *d = json_object_new_object();
-
-	json_object_object_add(d, "state", json_object_new_string(state));
-	json_object_object_add(d, "reason", json_object_new_string(reason));
-	proto_msg_event(&m, "domain-state", d);
-	for (int i = 0; i < SIM_MAX_PEERS; i++)
-		if (s->peers[i].fd >= 0 && s->peers[i].hello)
-			proto_send_fd(s->peers[i].fd, &m, NULL);
-	proto_msg_clear(&m);
 }
 
 /* ---- the simulated serial console ---- */
@@ -209,13 +190,8 @@ static void sim_exit(struct sim *s, const char *reason, int status)
 	sim_con_flush(s);
 	if (s->con_open)
 		console_close(&s->con);
-	sim_event(s, "shutoff", reason);
-	if (s->exit_fd >= 0) {
-		ssize_t n = write(s->exit_fd, reason, strlen(reason));
-
-		(void)n;
-		close(s->exit_fd);
-	}
+	runner_ctl_event(&s->ctl, "shutoff", reason);
+	runner_write_exit_reason(s->exit_fd, reason);
 	exit(status);
 }
 
@@ -256,88 +232,110 @@ static void sim_read_cmdline(const char *xml_path, char *out, size_t len)
 	}
 }
 
-static void sim_reply(struct sim_peer *p, struct proto_msg *req, int ok,
-		      const char *fmt)
-{
-	struct proto_msg m;
+/* ---- vmxd's requests: the same verbs any runner answers (PROTOCOL.md) ---- */
 
-	if (ok)
-		proto_msg_response(&m, req->pm_id, NULL);
-	else
-		proto_msg_error(&m, req->pm_id, PROTO_E_STATE, "%s", fmt);
-	proto_send_fd(p->fd, &m, NULL);
+static void sim_describe(void *opaque, json_object *data)
+{
+	struct sim *s = opaque;
+
+	json_object_object_add(data, "uuid", json_object_new_string(s->uuid));
+	json_object_object_add(data, "state", json_object_new_string(s->state));
+	json_object_object_add(data, "simulation", json_object_new_boolean(1));
 }
 
-static void sim_status(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+static int sim_status(void *opaque, const struct proto_msg *req, json_object **result,
+		      struct vx_err *err)
 {
-	struct proto_msg m;
-	json_object *r = json_object_new_object();
+	struct sim *s = opaque;
 
-	json_object_object_add(r, "state", json_object_new_string(s->state));
-	json_object_object_add(r, "pid", json_object_new_int(getpid()));
-	proto_msg_response(&m, req->pm_id, r);
-	proto_send_fd(p->fd, &m, NULL);
-	proto_msg_clear(&m);
+	(void)req;
+	(void)err;
+	*result = json_object_new_object();
+	json_object_object_add(*result, "state", json_object_new_string(s->state));
+	json_object_object_add(*result, "pid", json_object_new_int(getpid()));
+	return 0;
 }
 
-static void sim_destroy(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+/* vmxd is answered first, then sees the runner go (sim_after_reply). */
+static int sim_destroy(void *opaque, const struct proto_msg *req, json_object **result,
+		       struct vx_err *err)
 {
-	sim_reply(p, req, 1, NULL);
-	sim_exit(s, "destroyed", 0);
+	struct sim *s = opaque;
+
+	(void)req;
+	(void)result;
+	(void)err;
+	s->exit_reason = "destroyed";
+	return 0;
 }
 
 /* The ACPI power button: the guest powers off shutdown_ms later, or never. */
-static void sim_shutdown(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+static int sim_shutdown(void *opaque, const struct proto_msg *req, json_object **result,
+			struct vx_err *err)
 {
-	sim_reply(p, req, 1, NULL);
+	struct sim *s = opaque;
+
+	(void)req;
+	(void)result;
+	(void)err;
 	if (!s->ignore_acpi && !s->poweroff_at) {
 		s->poweroff_at = sim_now() + s->shutdown_ms;
 		snprintf(s->state, sizeof(s->state), "shutdown");
-		sim_event(s, "shutdown", "acpi");
+		s->acpi_event = 1;
 	}
+	return 0;
 }
 
-static void sim_reboot(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+static int sim_reboot(void *opaque, const struct proto_msg *req, json_object **result,
+		      struct vx_err *err)
 {
-	sim_reply(p, req, 1, NULL);
+	struct sim *s = opaque;
+
+	(void)req;
+	(void)result;
+	(void)err;
 	snprintf(s->state, sizeof(s->state), "running");
 	sim_con_printf(s, "\r\n");
 	sim_con_klog(s, "sim: simulated reboot");
 	s->line_len = 0;
 	sim_con_banner(s);
+	return 0;
 }
 
-static void sim_suspend(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+/* -EBUSY: vmxd's 'state' error, as for the real runner. */
+static int sim_suspend(void *opaque, const struct proto_msg *req, json_object **result,
+		       struct vx_err *err)
 {
-	if (strcmp(s->state, "running") != 0) {
-		sim_reply(p, req, 0, "guest is not running");
-		return;
-	}
+	struct sim *s = opaque;
+
+	(void)req;
+	(void)result;
+	if (strcmp(s->state, "running") != 0)
+		return vx_err_set(err, -EBUSY, "guest is not running");
 	snprintf(s->state, sizeof(s->state), "paused");
 	s->paused_since = sim_now();
-	sim_reply(p, req, 1, NULL);
+	return 0;
 }
 
-static void sim_resume(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+static int sim_resume(void *opaque, const struct proto_msg *req, json_object **result,
+		      struct vx_err *err)
 {
-	if (strcmp(s->state, "paused") != 0) {
-		sim_reply(p, req, 0, "guest is not paused");
-		return;
-	}
+	struct sim *s = opaque;
+
+	(void)req;
+	(void)result;
+	if (strcmp(s->state, "paused") != 0)
+		return vx_err_set(err, -EBUSY, "guest is not paused");
 	/* Guest timers do not run while paused. */
 	if (s->poweroff_at)
 		s->poweroff_at += sim_now() - s->paused_since;
 	if (s->crash_at)
 		s->crash_at += sim_now() - s->paused_since;
 	snprintf(s->state, sizeof(s->state), "running");
-	sim_reply(p, req, 1, NULL);
+	return 0;
 }
 
-/* The daemon's requests; the same verbs any runner answers (PROTOCOL.md). */
-static const struct {
-	const char *verb;
-	void (*fn)(struct sim *s, struct sim_peer *p, struct proto_msg *req);
-} sim_handlers[] = {
+static const struct runner_ctl_verb sim_verbs[] = {
 	{ "status",   sim_status },
 	{ "shutdown", sim_shutdown },
 	{ "destroy",  sim_destroy },
@@ -346,66 +344,17 @@ static const struct {
 	{ "resume",   sim_resume },
 };
 
-static void sim_request(struct sim *s, struct sim_peer *p, struct proto_msg *req)
+/* The reply goes first: vmxd learns the guest's new state after its answer. */
+static void sim_after_reply(void *opaque)
 {
-	struct proto_msg m;
+	struct sim *s = opaque;
 
-	for (size_t i = 0; i < sizeof(sim_handlers) / sizeof(sim_handlers[0]); i++)
-		if (strcmp(sim_handlers[i].verb, req->pm_name) == 0) {
-			sim_handlers[i].fn(s, p, req);
-			return;
-		}
-	proto_msg_error(&m, req->pm_id, PROTO_E_UNKNOWN_VERB,
-			"runner: unknown verb '%s'", req->pm_name);
-	proto_send_fd(p->fd, &m, NULL);
-}
-
-static void sim_peer_close(struct sim_peer *p)
-{
-	close(p->fd);
-	p->fd = -1;
-	proto_rbuf_free(&p->rb);
-}
-
-static void sim_peer_input(struct sim *s, struct sim_peer *p)
-{
-	uint8_t buf[16384];
-	struct proto_msg m;
-	ssize_t n = recv(p->fd, buf, sizeof(buf), 0);
-	int rc;
-
-	if (n <= 0) {
-		if (n < 0 && errno == EINTR)
-			return;
-		sim_peer_close(p);
-		return;
+	if (s->acpi_event) {
+		s->acpi_event = 0;
+		runner_ctl_event(&s->ctl, "shutdown", "acpi");
 	}
-	if (proto_rbuf_append(&p->rb, buf, (size_t)n, NULL) < 0) {
-		sim_peer_close(p);
-		return;
-	}
-	while (p->fd >= 0 && (rc = proto_rbuf_next(&p->rb, &m, NULL)) != 0) {
-		if (rc < 0) {
-			sim_peer_close(p);
-			return;
-		}
-		if (m.pm_type == PROTO_HELLO) {
-			struct proto_msg h;
-			json_object *d = json_object_new_object();
-
-			json_object_object_add(d, "uuid", json_object_new_string(s->uuid));
-			json_object_object_add(d, "state", json_object_new_string(s->state));
-			json_object_object_add(d, "pid", json_object_new_int(getpid()));
-			json_object_object_add(d, "simulation", json_object_new_boolean(1));
-			proto_msg_hello(&h, "vmxd-runner-sim", d);
-			proto_send_fd(p->fd, &h, NULL);
-			proto_msg_clear(&h);
-			p->hello = 1;
-		} else if (m.pm_type == PROTO_REQUEST && p->hello) {
-			sim_request(s, p, &m);
-		}
-		proto_msg_clear(&m);
-	}
+	if (s->exit_reason)
+		sim_exit(s, s->exit_reason, 0);
 }
 
 int main(int argc, char **argv)
@@ -426,7 +375,6 @@ int main(int argc, char **argv)
 	char *cmdline = s.cmdline, path[1024];
 	int ch, lfd = 3;
 	long v;
-	FILE *f;
 
 	memset(&s, 0, sizeof(s));
 	s.exit_fd = -1;
@@ -457,22 +405,18 @@ int main(int argc, char **argv)
 	if ((v = sim_opt(cmdline, "sim.crash_ms")) >= 0)
 		s.crash_at = sim_now() + v;
 	snprintf(s.state, sizeof(s.state), "running");
-	for (int i = 0; i < SIM_MAX_PEERS; i++)
-		s.peers[i].fd = -1;
 
-	if ((f = fopen(pidfile, "we"))) {
-		fprintf(f, "%d\n", (int)getpid());
-		fclose(f);
-	}
+	/* Best effort, as it always was: hello tells vmxd the pid too. */
+	(void)runner_write_pidfile(pidfile, &err);
 	/* Opened now: the sandbox below forbids creating files. */
-	snprintf(path, sizeof(path), "%.*s.exit",
-		 (int)(strlen(pidfile) > 4 ? strlen(pidfile) - 4 : strlen(pidfile)),
-		 pidfile);
-	s.exit_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	s.exit_fd = runner_open_exit_file(pidfile);
 	if (fcntl(lfd, F_GETFD) < 0) {
 		fprintf(stderr, "vmxd-runner-sim: no listening socket on fd %d\n", lfd);
 		return 2;
 	}
+	runner_ctl_init(&s.ctl, lfd, "vmxd-runner-sim", sim_verbs,
+			sizeof(sim_verbs) / sizeof(sim_verbs[0]), sim_describe, &s);
+	s.ctl.after_reply = sim_after_reply;
 	/* A console is a convenience: the guest runs without one. */
 	if (console_path_from_pidfile(pidfile, path, sizeof(path)) < 0 ||
 	    console_open(&s.con, path, NULL, &err) < 0)
@@ -488,8 +432,8 @@ int main(int argc, char **argv)
 	sim_con_banner(&s);
 
 	for (;;) {
-		struct pollfd pfd[SIM_MAX_PEERS + 1 + CONSOLE_POLLFDS];
-		int idx[SIM_MAX_PEERS + 1], n = 0, ncon = 0, timeout = -1;
+		struct pollfd pfd[RUNNER_CTL_MAX_PEERS + 1 + CONSOLE_POLLFDS];
+		int n, ncon = 0, timeout = -1;
 		long now = sim_now();
 
 		if (strcmp(s.state, "paused") != 0) {
@@ -502,15 +446,7 @@ int main(int argc, char **argv)
 			if (s.poweroff_at && (timeout < 0 || s.poweroff_at - now < timeout))
 				timeout = (int)(s.poweroff_at - now);
 		}
-		pfd[n].fd = lfd;
-		pfd[n].events = POLLIN;
-		idx[n++] = -1;
-		for (int i = 0; i < SIM_MAX_PEERS; i++)
-			if (s.peers[i].fd >= 0) {
-				pfd[n].fd = s.peers[i].fd;
-				pfd[n].events = POLLIN;
-				idx[n++] = i;
-			}
+		n = runner_ctl_pollfds(&s.ctl, pfd, RUNNER_CTL_MAX_PEERS + 1);
 		if (s.con_open)
 			ncon = console_pollfds(&s.con, pfd + n, CONSOLE_POLLFDS);
 		if (poll(pfd, (nfds_t)(n + ncon), timeout) < 0) {
@@ -520,25 +456,7 @@ int main(int argc, char **argv)
 		}
 		if (ncon)
 			console_handle(&s.con, pfd + n, ncon);
-		for (int k = 1; k < n; k++)
-			if (pfd[k].revents)
-				sim_peer_input(&s, &s.peers[idx[k]]);
-		if (pfd[0].revents & POLLIN) {
-			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), slot = -1;
-
-			for (int i = 0; i < SIM_MAX_PEERS && fd >= 0; i++)
-				if (s.peers[i].fd < 0) {
-					slot = i;
-					break;
-				}
-			if (fd >= 0 && slot < 0) {
-				close(fd); /* more daemons than any sane setup has */
-			} else if (fd >= 0) {
-				s.peers[slot].fd = fd;
-				s.peers[slot].hello = 0;
-				proto_rbuf_init(&s.peers[slot].rb);
-			}
-		}
+		runner_ctl_handle(&s.ctl, pfd, n);
 		/* Last: a resume above lets input that waited through a pause in. */
 		sim_con_input(&s);
 	}

@@ -15,6 +15,7 @@
 #include "vmm/acpi_pm.h"
 #include "vmm/boot_linux.h"
 #include "vmm/bus.h"
+#include "tests/vmm/pio_fixture.h"
 
 #define RAM_SIZE	(2u << 20)
 
@@ -402,7 +403,7 @@ static void acpi_iasl_accepts_tables(void **state)
 /* The PM block on a port bus. */
 
 struct pfx {
-	struct vmm_bus bus;
+	struct pio_fixture io;	/* first: pio_fixture_teardown */
 	struct vmm_acpi_pm pm;
 	int level, raises, poweroffs, resets;
 };
@@ -432,31 +433,12 @@ static int pfx_setup(void **state)
 	struct vmm_acpi_pm_cb cb = { pfx_set_irq, pfx_poweroff, pfx_reset, &f };
 
 	memset(&f, 0, sizeof(f));
-	vmm_bus_init(&f.bus, VMM_BUS_PIO);
+	pio_fixture_init(&f.io, 0, 0);
 	vmm_acpi_pm_init(&f.pm, &cb);
-	if (vmm_acpi_pm_register(&f.pm, &f.bus, NULL))
+	if (vmm_acpi_pm_register(&f.pm, &f.io.bus, NULL))
 		return -1;
 	*state = &f;
 	return 0;
-}
-
-static int pfx_teardown(void **state)
-{
-	vmm_bus_destroy(&((struct pfx *)*state)->bus);
-	return 0;
-}
-
-static uint32_t in(struct pfx *f, unsigned port, unsigned size)
-{
-	uint64_t v;
-
-	assert_int_equal(vmm_bus_read(&f->bus, port, size, &v), 0);
-	return (uint32_t)v;
-}
-
-static void out(struct pfx *f, unsigned port, unsigned size, uint32_t v)
-{
-	assert_int_equal(vmm_bus_write(&f->bus, port, size, v), 0);
 }
 
 static void pm_power_button_needs_enable(void **state)
@@ -464,34 +446,34 @@ static void pm_power_button_needs_enable(void **state)
 	struct pfx *f = *state;
 
 	vmm_acpi_press_power_button(&f->pm);
-	assert_int_equal(in(f, 0x600, 2), ACPI_PM1_PWRBTN);
+	assert_int_equal(inw(&f->io, 0x600), ACPI_PM1_PWRBTN);
 	assert_int_equal(f->level, 0);
 	/* ACPICA clears stale status at boot, then the button driver sets
 	 * PWRBTN_EN (read-modify-write) and checks that it stuck. */
-	out(f, 0x600, 2, 0xffff);
-	assert_int_equal(in(f, 0x600, 2), 0);
-	out(f, 0x602, 2, in(f, 0x602, 2) | ACPI_PM1_PWRBTN);
-	assert_int_equal(in(f, 0x602, 2), ACPI_PM1_PWRBTN);
+	outw(&f->io, 0x600, 0xffff);
+	assert_int_equal(inw(&f->io, 0x600), 0);
+	outw(&f->io, 0x602, inw(&f->io, 0x602) | ACPI_PM1_PWRBTN);
+	assert_int_equal(inw(&f->io, 0x602), ACPI_PM1_PWRBTN);
 	assert_int_equal(f->level, 0);
 	vmm_acpi_press_power_button(&f->pm);
 	assert_int_equal(f->level, 1);
 	assert_int_equal(f->raises, 1);
 	/* The SCI handler: STS & EN, then write 1 to clear the bit. */
-	assert_int_equal(in(f, 0x600, 2) & in(f, 0x602, 2), ACPI_PM1_PWRBTN);
-	out(f, 0x600, 2, 0);			/* writing 0 clears nothing */
+	assert_int_equal(inw(&f->io, 0x600) & inw(&f->io, 0x602), ACPI_PM1_PWRBTN);
+	outw(&f->io, 0x600, 0);			/* writing 0 clears nothing */
 	assert_int_equal(f->level, 1);
-	out(f, 0x600, 2, ACPI_PM1_PWRBTN);
-	assert_int_equal(in(f, 0x600, 2), 0);
+	outw(&f->io, 0x600, ACPI_PM1_PWRBTN);
+	assert_int_equal(inw(&f->io, 0x600), 0);
 	assert_int_equal(f->level, 0);
 	/* Enabling with the status already set raises the line at once;
 	 * disabling lowers it with the status still set. */
 	vmm_acpi_press_power_button(&f->pm);
-	out(f, 0x602, 2, 0);
+	outw(&f->io, 0x602, 0);
 	assert_int_equal(f->level, 0);
-	assert_int_equal(in(f, 0x600, 2), ACPI_PM1_PWRBTN);
-	out(f, 0x603, 1, ACPI_PM1_PWRBTN >> 8);	/* byte access, high half */
+	assert_int_equal(inw(&f->io, 0x600), ACPI_PM1_PWRBTN);
+	outb(&f->io, 0x603, ACPI_PM1_PWRBTN >> 8);	/* byte access, high half */
 	assert_int_equal(f->level, 1);
-	out(f, 0x601, 1, 0x01);
+	outb(&f->io, 0x601, 0x01);
 	assert_int_equal(f->level, 0);
 }
 
@@ -499,19 +481,19 @@ static void pm_pm1_cnt_reads(void **state)
 {
 	struct pfx *f = *state;
 
-	assert_int_equal(in(f, 0x604, 2), ACPI_PM1_SCI_EN);	/* ACPI mode */
-	out(f, 0x604, 2, 0);
-	assert_int_equal(in(f, 0x604, 2), ACPI_PM1_SCI_EN);
+	assert_int_equal(inw(&f->io, 0x604), ACPI_PM1_SCI_EN);	/* ACPI mode */
+	outw(&f->io, 0x604, 0);
+	assert_int_equal(inw(&f->io, 0x604), ACPI_PM1_SCI_EN);
 	/* SLP_TYP holds; SLP_EN and GBL_RLS read 0. */
-	out(f, 0x604, 2, 3 << 10 | ACPI_PM1_GBL_RLS);
-	assert_int_equal(in(f, 0x604, 2), 3 << 10 | ACPI_PM1_SCI_EN);
+	outw(&f->io, 0x604, 3 << 10 | ACPI_PM1_GBL_RLS);
+	assert_int_equal(inw(&f->io, 0x604), 3 << 10 | ACPI_PM1_SCI_EN);
 	/* Reserved bytes and the write-only reset register read 0. */
-	assert_int_equal(in(f, 0x606, 2), 0);
-	assert_int_equal(in(f, 0x608, 4), 0);
-	assert_int_equal(in(f, 0x60c, 4), 0);
+	assert_int_equal(inw(&f->io, 0x606), 0);
+	assert_int_equal(inl(&f->io, 0x608), 0);
+	assert_int_equal(inl(&f->io, 0x60c), 0);
 	/* Outside the block: nobody. */
-	assert_int_equal(in(f, 0x610, 1), 0xff);
-	assert_int_equal(in(f, 0x5ff, 1), 0xff);
+	assert_int_equal(inb(&f->io, 0x610), 0xff);
+	assert_int_equal(inb(&f->io, 0x5ff), 0xff);
 }
 
 /* acpi_hw_legacy_sleep: clear WAK_STS and all status, write SLP_TYP,
@@ -520,13 +502,13 @@ static void linux_enter_sleep(struct pfx *f, unsigned typ)
 {
 	uint16_t cnt;
 
-	out(f, 0x600, 2, ACPI_PM1_WAK_STS);
-	out(f, 0x600, 2, 0x8731);
-	cnt = (uint16_t)in(f, 0x604, 2);
+	outw(&f->io, 0x600, ACPI_PM1_WAK_STS);
+	outw(&f->io, 0x600, 0x8731);
+	cnt = inw(&f->io, 0x604);
 	cnt &= (uint16_t)~(ACPI_PM1_SLP_TYP | ACPI_PM1_SLP_EN);
 	cnt |= (uint16_t)(typ << 10);
-	out(f, 0x604, 2, cnt);
-	out(f, 0x604, 2, cnt | ACPI_PM1_SLP_EN);
+	outw(&f->io, 0x604, cnt);
+	outw(&f->io, 0x604, cnt | ACPI_PM1_SLP_EN);
 }
 
 static void pm_s5_powers_off(void **state)
@@ -537,10 +519,10 @@ static void pm_s5_powers_off(void **state)
 	assert_int_equal(f->poweroffs, 1);
 	assert_int_equal(f->resets, 0);
 	/* SLP_TYP 5 without SLP_EN is only a value. */
-	out(f, 0x604, 2, 5 << 10);
+	outw(&f->io, 0x604, 5 << 10);
 	assert_int_equal(f->poweroffs, 1);
 	/* A byte write of the high half does it too. */
-	out(f, 0x605, 1, (5 << 2) | 0x20);
+	outb(&f->io, 0x605, (5 << 2) | 0x20);
 	assert_int_equal(f->poweroffs, 2);
 }
 
@@ -555,12 +537,12 @@ static void pm_other_sleep_types_wake_at_once(void **state)
 		linux_enter_sleep(f, typ);
 		assert_int_equal(f->poweroffs, 0);
 		/* ACPICA polls WAK_STS after S1-S3. */
-		assert_int_equal(in(f, 0x600, 2) & ACPI_PM1_WAK_STS,
+		assert_int_equal(inw(&f->io, 0x600) & ACPI_PM1_WAK_STS,
 				 ACPI_PM1_WAK_STS);
 		assert_int_equal(f->level, 0);	/* wake status is no SCI */
 	}
-	out(f, 0x601, 1, 0x80);
-	assert_int_equal(in(f, 0x600, 2), 0);
+	outb(&f->io, 0x601, 0x80);
+	assert_int_equal(inw(&f->io, 0x600), 0);
 }
 
 static void pm_reset_register(void **state)
@@ -568,12 +550,12 @@ static void pm_reset_register(void **state)
 	struct pfx *f = *state;
 
 	/* acpi_reset: one 8-bit write of RESET_VALUE to RESET_REG. */
-	out(f, VMM_ACPI_RESET_PORT, 1, VMM_ACPI_RESET_VALUE);
+	outb(&f->io, VMM_ACPI_RESET_PORT, VMM_ACPI_RESET_VALUE);
 	assert_int_equal(f->resets, 1);
-	out(f, VMM_ACPI_RESET_PORT, 1, 0x02);	/* SYS_RST alone: no reset */
-	out(f, VMM_ACPI_RESET_PORT, 1, 0x00);
+	outb(&f->io, VMM_ACPI_RESET_PORT, 0x02);	/* SYS_RST alone: no reset */
+	outb(&f->io, VMM_ACPI_RESET_PORT, 0x00);
 	assert_int_equal(f->resets, 1);
-	out(f, VMM_ACPI_RESET_PORT, 1, 0x0e);	/* full reset */
+	outb(&f->io, VMM_ACPI_RESET_PORT, 0x0e);	/* full reset */
 	assert_int_equal(f->resets, 2);
 	assert_int_equal(f->poweroffs, 0);
 }
@@ -614,9 +596,9 @@ static void pm_garbage_is_harmless(void **state)
 		for (port = 0x5f8; port < 0x618; port++) {
 			for (s = 0; s < 3; s++) {
 				x = x * 1103515245u + 12345u;
-				assert_int_equal(vmm_bus_read(&f->bus, port,
+				assert_int_equal(vmm_bus_read(&f->io.bus, port,
 							      sizes[s], &v), 0);
-				assert_int_equal(vmm_bus_write(&f->bus, port,
+				assert_int_equal(vmm_bus_write(&f->io.bus, port,
 							       sizes[s], x >> 3), 0);
 				if ((x >> 28) == 0)
 					vmm_acpi_press_power_button(&f->pm);
@@ -632,7 +614,7 @@ static void pm_garbage_is_harmless(void **state)
 }
 
 #define TT(fn) cmocka_unit_test_setup_teardown(fn, tfx_setup, tfx_teardown)
-#define TP(fn) cmocka_unit_test_setup_teardown(fn, pfx_setup, pfx_teardown)
+#define TP(fn) cmocka_unit_test_setup_teardown(fn, pfx_setup, pio_fixture_teardown)
 
 int main(void)
 {

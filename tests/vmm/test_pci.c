@@ -11,9 +11,11 @@
 
 #include "vmm/bus.h"
 #include "vmm/pci.h"
+#include "tests/vmm/pio_fixture.h"
 
 struct fx {
-	struct vmm_bus pio, mmio;
+	struct pio_fixture io;
+	struct vmm_bus mmio;
 	struct vmm_pci pci;
 	struct vmm_pci_dev dev;
 	uint8_t regs[0x4000];		/* behind the device's BARs */
@@ -64,10 +66,10 @@ static int fx_setup(void **state)
 	static struct fx f;
 
 	memset(&f, 0, sizeof(f));
-	vmm_bus_init(&f.pio, VMM_BUS_PIO);
+	pio_fixture_init(&f.io, 0, 0);
 	vmm_bus_init(&f.mmio, VMM_BUS_MMIO);
 	vmm_pci_init(&f.pci, &f.mmio);
-	if (vmm_pci_register(&f.pci, &f.pio, NULL))
+	if (vmm_pci_register(&f.pci, &f.io.bus, NULL))
 		return -1;
 	*state = &f;
 	return 0;
@@ -78,22 +80,9 @@ static int fx_teardown(void **state)
 	struct fx *f = *state;
 
 	vmm_pci_destroy(&f->pci);
-	vmm_bus_destroy(&f->pio);
+	vmm_bus_destroy(&f->io.bus);
 	vmm_bus_destroy(&f->mmio);
 	return 0;
-}
-
-static uint32_t in(struct fx *f, uint16_t port, unsigned size)
-{
-	uint64_t v;
-
-	assert_int_equal(vmm_bus_read(&f->pio, port, size, &v), 0);
-	return (uint32_t)v;
-}
-
-static void out(struct fx *f, uint16_t port, unsigned size, uint32_t v)
-{
-	assert_int_equal(vmm_bus_write(&f->pio, port, size, v), 0);
 }
 
 static uint32_t cfg_addr(unsigned bus, unsigned slot, unsigned fn,
@@ -106,15 +95,15 @@ static uint32_t cfg_addr(unsigned bus, unsigned slot, unsigned fn,
 static uint32_t cfg_read(struct fx *f, unsigned slot, unsigned reg,
 			 unsigned size)
 {
-	out(f, 0xcf8, 4, cfg_addr(0, slot, 0, reg));
-	return in(f, (uint16_t)(0xcfc + (reg & 3)), size);
+	outl(&f->io, 0xcf8, cfg_addr(0, slot, 0, reg));
+	return (uint32_t)pio_in(&f->io, 0xcfc + (reg & 3), size);
 }
 
 static void cfg_write(struct fx *f, unsigned slot, unsigned reg,
 		      unsigned size, uint32_t v)
 {
-	out(f, 0xcf8, 4, cfg_addr(0, slot, 0, reg));
-	out(f, (uint16_t)(0xcfc + (reg & 3)), size, v);
+	outl(&f->io, 0xcf8, cfg_addr(0, slot, 0, reg));
+	pio_out(&f->io, 0xcfc + (reg & 3), size, v);
 }
 
 /* A device with a 32-bit 4 KiB BAR 0 and a 64-bit 16 KiB BAR 2/3. */
@@ -138,14 +127,14 @@ static void pci_linux_type1_probe(void **state)
 	struct fx *f = *state;
 	uint32_t tmp;
 
-	out(f, 0xcfb, 1, 0x01);
-	tmp = in(f, 0xcf8, 4);
-	out(f, 0xcf8, 4, 0x80000000u);
-	assert_int_equal(in(f, 0xcf8, 4), 0x80000000u);
-	out(f, 0xcf8, 4, tmp);
+	outb(&f->io, 0xcfb, 0x01);
+	tmp = inl(&f->io, 0xcf8);
+	outl(&f->io, 0xcf8, 0x80000000u);
+	assert_int_equal(inl(&f->io, 0xcf8), 0x80000000u);
+	outl(&f->io, 0xcf8, tmp);
 	/* Reserved bits read back as zero. */
-	out(f, 0xcf8, 4, 0xffffffffu);
-	assert_int_equal(in(f, 0xcf8, 4), 0x80fffffcu);
+	outl(&f->io, 0xcf8, 0xffffffffu);
+	assert_int_equal(inl(&f->io, 0xcf8), 0x80fffffcu);
 	/* The sanity check: a host bridge among the devfns of bus 0. */
 	assert_int_equal(cfg_read(f, 0, PCI_CLASS_DEVICE, 2), 0x0600);
 }
@@ -178,18 +167,18 @@ static void pci_absent_reads_all_ones(void **state)
 		cfg_write(f, slot, 4, 4, 0x12345678);	/* dropped */
 	}
 	/* Function 1, bus 1, and the enable bit clear. */
-	out(f, 0xcf8, 4, cfg_addr(0, 0, 1, 0));
-	assert_int_equal(in(f, 0xcfc, 4), 0xffffffffu);
-	out(f, 0xcf8, 4, cfg_addr(1, 0, 0, 0));
-	assert_int_equal(in(f, 0xcfc, 4), 0xffffffffu);
-	out(f, 0xcf8, 4, 0x00000000u);
-	assert_int_equal(in(f, 0xcfc, 4), 0xffffffffu);
+	outl(&f->io, 0xcf8, cfg_addr(0, 0, 1, 0));
+	assert_int_equal(inl(&f->io, 0xcfc), 0xffffffffu);
+	outl(&f->io, 0xcf8, cfg_addr(1, 0, 0, 0));
+	assert_int_equal(inl(&f->io, 0xcfc), 0xffffffffu);
+	outl(&f->io, 0xcf8, 0x00000000u);
+	assert_int_equal(inl(&f->io, 0xcfc), 0xffffffffu);
 	/* Byte and word cycles at 0xcf8 are not the address register. */
-	out(f, 0xcf8, 4, cfg_addr(0, 0, 0, 0));
-	out(f, 0xcf8, 2, 0);
-	out(f, 0xcf9, 1, 0);
-	assert_int_equal(in(f, 0xcf8, 4), cfg_addr(0, 0, 0, 0));
-	assert_int_equal(in(f, 0xcfa, 2), 0xffff);
+	outl(&f->io, 0xcf8, cfg_addr(0, 0, 0, 0));
+	outw(&f->io, 0xcf8, 0);
+	outb(&f->io, 0xcf9, 0);
+	assert_int_equal(inl(&f->io, 0xcf8), cfg_addr(0, 0, 0, 0));
+	assert_int_equal(inw(&f->io, 0xcfa), 0xffff);
 }
 
 static void pci_device_header_and_interrupt_line(void **state)
@@ -209,8 +198,8 @@ static void pci_device_header_and_interrupt_line(void **state)
 	/* Firmware left memory decoding on. */
 	assert_int_equal(cfg_read(f, 3, PCI_COMMAND, 2), PCI_COMMAND_MEMORY);
 	/* Unaligned word at 0xcfd: bytes 1-2 of the dword. */
-	out(f, 0xcf8, 4, cfg_addr(0, 3, 0, 0));
-	assert_int_equal(in(f, 0xcfd, 2), 0x7812);
+	outl(&f->io, 0xcf8, cfg_addr(0, 3, 0, 0));
+	assert_int_equal(inw(&f->io, 0xcfd), 0x7812);
 	/* No expansion ROM. */
 	cfg_write(f, 3, PCI_ROM_ADDRESS, 4, 0xffffffffu);
 	assert_int_equal(cfg_read(f, 3, PCI_ROM_ADDRESS, 4), 0);
@@ -398,12 +387,12 @@ static void pci_garbage_is_harmless(void **state)
 		if (port + s > 0xd00)
 			continue;
 		if (i % 3 == 0)
-			out(f, 0xcf8, 4, 0x80000000u | ((x >> 4) & 0xfffc) |
+			outl(&f->io, 0xcf8, 0x80000000u | ((x >> 4) & 0xfffc) |
 				((x & 1) ? 0x800 : 0));
 		else if ((x >> 24) & 1)
-			assert_int_equal(vmm_bus_read(&f->pio, port, s, &v), 0);
+			assert_int_equal(vmm_bus_read(&f->io.bus, port, s, &v), 0);
 		else
-			assert_int_equal(vmm_bus_write(&f->pio, port, s,
+			assert_int_equal(vmm_bus_write(&f->io.bus, port, s,
 						       x * 2654435761u), 0);
 	}
 	assert_int_equal(cfg_read(f, 0, 0, 4), 0x12378086u);

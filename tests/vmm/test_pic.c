@@ -10,9 +10,10 @@
 
 #include "vmm/bus.h"
 #include "vmm/pic.h"
+#include "tests/vmm/pio_fixture.h"
 
 struct fx {
-	struct vmm_bus bus;
+	struct pio_fixture io;	/* first: pio_fixture_teardown */
 	struct vmm_pic pic;
 	int calls, level;
 };
@@ -30,31 +31,12 @@ static int fx_setup(void **state)
 	static struct fx f;
 
 	memset(&f, 0, sizeof(f));
-	vmm_bus_init(&f.bus, VMM_BUS_PIO);
+	pio_fixture_init(&f.io, 0, 0);
 	vmm_pic_init(&f.pic, fx_intr, &f);
-	if (vmm_pic_register(&f.pic, &f.bus, NULL))
+	if (vmm_pic_register(&f.pic, &f.io.bus, NULL))
 		return -1;
 	*state = &f;
 	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	vmm_bus_destroy(&((struct fx *)*state)->bus);
-	return 0;
-}
-
-static uint8_t in(struct fx *f, unsigned port)
-{
-	uint64_t v;
-
-	assert_int_equal(vmm_bus_read(&f->bus, port, 1, &v), 0);
-	return (uint8_t)v;
-}
-
-static void out(struct fx *f, unsigned port, uint8_t v)
-{
-	assert_int_equal(vmm_bus_write(&f->bus, port, 1, v), 0);
 }
 
 /* An edge device: the line goes up and straight down again (the PIT). */
@@ -68,9 +50,9 @@ static uint8_t read_isr(struct fx *f, unsigned port)
 {
 	uint8_t v;
 
-	out(f, port, PIC_OCW3 | PIC_OCW3_RR | PIC_OCW3_RIS);
-	v = in(f, port);
-	out(f, port, PIC_OCW3 | PIC_OCW3_RR);
+	outb(&f->io, port, PIC_OCW3 | PIC_OCW3_RR | PIC_OCW3_RIS);
+	v = inb(&f->io, port);
+	outb(&f->io, port, PIC_OCW3 | PIC_OCW3_RR);
 	return v;
 }
 
@@ -78,34 +60,34 @@ static uint8_t read_isr(struct fx *f, unsigned port)
  * masks: everything but the cascade. icw4 is 0x01, or 0x03 for auto-EOI. */
 static void linux_init(struct fx *f, uint8_t icw4)
 {
-	out(f, 0x21, 0xff);
-	out(f, 0xa1, 0xff);
-	out(f, 0x20, 0x11);	/* ICW1: edge, cascade, ICW4 */
-	out(f, 0x21, 0x30);	/* ICW2: IRQ 0-7 at 0x30 */
-	out(f, 0x21, 0x04);	/* ICW3: slave on IR2 */
-	out(f, 0x21, icw4);
-	out(f, 0xa0, 0x11);
-	out(f, 0xa1, 0x38);
-	out(f, 0xa1, 0x02);	/* ICW3: slave ID 2 */
-	out(f, 0xa1, icw4);
-	out(f, 0x21, 0xfb);
-	out(f, 0xa1, 0xff);
+	outb(&f->io, 0x21, 0xff);
+	outb(&f->io, 0xa1, 0xff);
+	outb(&f->io, 0x20, 0x11);	/* ICW1: edge, cascade, ICW4 */
+	outb(&f->io, 0x21, 0x30);	/* ICW2: IRQ 0-7 at 0x30 */
+	outb(&f->io, 0x21, 0x04);	/* ICW3: slave on IR2 */
+	outb(&f->io, 0x21, icw4);
+	outb(&f->io, 0xa0, 0x11);
+	outb(&f->io, 0xa1, 0x38);
+	outb(&f->io, 0xa1, 0x02);	/* ICW3: slave ID 2 */
+	outb(&f->io, 0xa1, icw4);
+	outb(&f->io, 0x21, 0xfb);
+	outb(&f->io, 0xa1, 0xff);
 }
 
 static void unmask(struct fx *f, uint16_t irqs)
 {
-	out(f, 0x21, in(f, 0x21) & (uint8_t)~irqs & 0xfb);
-	out(f, 0xa1, in(f, 0xa1) & (uint8_t)~(irqs >> 8));
+	outb(&f->io, 0x21, inb(&f->io, 0x21) & (uint8_t)~irqs & 0xfb);
+	outb(&f->io, 0xa1, inb(&f->io, 0xa1) & (uint8_t)~(irqs >> 8));
 }
 
 /* Linux's mask_and_ack_8259A: specific EOIs, slave first. */
 static void eoi(struct fx *f, int irq)
 {
 	if (irq >= 8) {
-		out(f, 0xa0, PIC_OCW2_SEOI | (irq & 7));
-		out(f, 0x20, PIC_OCW2_SEOI | VMM_PIC_CASCADE_IRQ);
+		outb(&f->io, 0xa0, PIC_OCW2_SEOI | (irq & 7));
+		outb(&f->io, 0x20, PIC_OCW2_SEOI | VMM_PIC_CASCADE_IRQ);
 	} else {
-		out(f, 0x20, PIC_OCW2_SEOI | irq);
+		outb(&f->io, 0x20, PIC_OCW2_SEOI | irq);
 	}
 }
 
@@ -114,8 +96,8 @@ static void pic_linux_init_then_irq0(void **state)
 	struct fx *f = *state;
 
 	linux_init(f, 0x01);
-	assert_int_equal(in(f, 0x21), 0xfb);
-	assert_int_equal(in(f, 0xa1), 0xff);
+	assert_int_equal(inb(&f->io, 0x21), 0xfb);
+	assert_int_equal(inb(&f->io, 0xa1), 0xff);
 	assert_int_equal(f->pic.s.chip[0].vector_base, 0x30);
 	assert_int_equal(f->pic.s.chip[1].vector_base, 0x38);
 	assert_int_equal(f->pic.s.chip[0].init_step, 0);
@@ -128,7 +110,7 @@ static void pic_linux_init_then_irq0(void **state)
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x30);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 	assert_int_equal(read_isr(f, 0x20), 0x01);
-	assert_int_equal(in(f, 0x20), 0x00);	/* IRR: taken */
+	assert_int_equal(inb(&f->io, 0x20), 0x00);	/* IRR: taken */
 	eoi(f, 0);
 	assert_int_equal(read_isr(f, 0x20), 0x00);
 }
@@ -141,12 +123,12 @@ static void pic_masked_irq_waits_for_unmask(void **state)
 	pulse(f, 3);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 	assert_int_equal(f->calls, 0);
-	assert_int_equal(in(f, 0x20), 0x08);	/* latched all the same */
+	assert_int_equal(inb(&f->io, 0x20), 0x08);	/* latched all the same */
 	unmask(f, 1 << 3);
 	assert_int_equal(vmm_pic_pending(&f->pic), 1);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x33);
 	/* Masking a level in service does not end it. */
-	out(f, 0x21, 0xff);
+	outb(&f->io, 0x21, 0xff);
 	assert_int_equal(read_isr(f, 0x20), 0x08);
 }
 
@@ -162,10 +144,10 @@ static void pic_priority_and_nesting(void **state)
 	/* In service: IRQ 4 (lower) and IRQ 0 again (equal) wait. */
 	pulse(f, 0);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
-	assert_int_equal(in(f, 0x20), 0x11);
-	out(f, 0x20, PIC_OCW2_EOI);
+	assert_int_equal(inb(&f->io, 0x20), 0x11);
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x30);
-	out(f, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x34);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 	/* A higher level nests inside IRQ 4. */
@@ -174,9 +156,9 @@ static void pic_priority_and_nesting(void **state)
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x31);
 	assert_int_equal(read_isr(f, 0x20), 0x12);
 	/* Non-specific EOI ends the highest in service: IRQ 1. */
-	out(f, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	assert_int_equal(read_isr(f, 0x20), 0x10);
-	out(f, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	assert_int_equal(read_isr(f, 0x20), 0x00);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 }
@@ -191,11 +173,11 @@ static void pic_specific_eoi(void **state)
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x35);
 	pulse(f, 3);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x33);
-	out(f, 0x20, PIC_OCW2_SEOI | 5);	/* the outer one */
+	outb(&f->io, 0x20, PIC_OCW2_SEOI | 5);	/* the outer one */
 	assert_int_equal(read_isr(f, 0x20), 0x08);
-	out(f, 0x20, PIC_OCW2_SEOI | 6);	/* not in service: nothing */
+	outb(&f->io, 0x20, PIC_OCW2_SEOI | 6);	/* not in service: nothing */
 	assert_int_equal(read_isr(f, 0x20), 0x08);
-	out(f, 0x20, PIC_OCW2_SEOI | 3);
+	outb(&f->io, 0x20, PIC_OCW2_SEOI | 3);
 	assert_int_equal(read_isr(f, 0x20), 0x00);
 }
 
@@ -235,9 +217,9 @@ static void pic_slave_irq8_through_cascade(void **state)
 	/* IRQ 9 waits for IRQ 8's EOI, on both chips. */
 	pulse(f, 9);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
-	out(f, 0xa0, PIC_OCW2_SEOI | 0);
+	outb(&f->io, 0xa0, PIC_OCW2_SEOI | 0);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
-	out(f, 0x20, PIC_OCW2_SEOI | 2);
+	outb(&f->io, 0x20, PIC_OCW2_SEOI | 2);
 	assert_int_equal(vmm_pic_pending(&f->pic), 1);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x39);
 	/* IRQ 0 outranks the whole slave and nests inside it. */
@@ -263,23 +245,23 @@ static void pic_elcr_level_line_stays_pending(void **state)
 	struct fx *f = *state;
 
 	linux_init(f, 0x01);
-	out(f, 0x4d0, 0xff);
-	out(f, 0x4d1, 0xff);
-	assert_int_equal(in(f, 0x4d0), VMM_PIC_ELCR1_MASK);	/* 0-2 edge */
-	assert_int_equal(in(f, 0x4d1), VMM_PIC_ELCR2_MASK);	/* 8, 13 */
-	out(f, 0x4d0, 0x00);
-	out(f, 0x4d1, 0x0c);	/* IRQ 10, 11 level (PCI INTx) */
-	assert_int_equal(in(f, 0x4d1), 0x0c);
+	outb(&f->io, 0x4d0, 0xff);
+	outb(&f->io, 0x4d1, 0xff);
+	assert_int_equal(inb(&f->io, 0x4d0), VMM_PIC_ELCR1_MASK);	/* 0-2 edge */
+	assert_int_equal(inb(&f->io, 0x4d1), VMM_PIC_ELCR2_MASK);	/* 8, 13 */
+	outb(&f->io, 0x4d0, 0x00);
+	outb(&f->io, 0x4d1, 0x0c);	/* IRQ 10, 11 level (PCI INTx) */
+	assert_int_equal(inb(&f->io, 0x4d1), 0x0c);
 	unmask(f, 1 << 10);
 	vmm_pic_set_irq(&f->pic, 10, 1);
-	assert_int_equal(in(f, 0xa0), 0x04);
+	assert_int_equal(inb(&f->io, 0xa0), 0x04);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x3a);
 	eoi(f, 10);
 	/* Still high: again. */
 	assert_int_equal(vmm_pic_pending(&f->pic), 1);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x3a);
 	vmm_pic_set_irq(&f->pic, 10, 0);
-	assert_int_equal(in(f, 0xa0), 0x00);	/* IRR follows the line */
+	assert_int_equal(inb(&f->io, 0xa0), 0x00);	/* IRR follows the line */
 	eoi(f, 10);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 	/* A level line raised twice is still one request. */
@@ -320,8 +302,8 @@ static void pic_spurious_irq7_and_irq15(void **state)
 	struct fx *f = *state;
 
 	linux_init(f, 0x01);
-	out(f, 0x4d0, 0x20);	/* IRQ 5 level */
-	out(f, 0x4d1, 0x08);	/* IRQ 11 level */
+	outb(&f->io, 0x4d0, 0x20);	/* IRQ 5 level */
+	outb(&f->io, 0x4d1, 0x08);	/* IRQ 11 level */
 	unmask(f, 1 << 3 | 1 << 5 | 1 << 11);
 	/* The line drops between INTR and INTA. */
 	vmm_pic_set_irq(&f->pic, 5, 1);
@@ -331,10 +313,10 @@ static void pic_spurious_irq7_and_irq15(void **state)
 	assert_int_equal(read_isr(f, 0x20), 0x00);	/* IR7 not in service */
 	/* Masked between INTR and INTA. */
 	pulse(f, 3);
-	out(f, 0x21, 0xff);
+	outb(&f->io, 0x21, 0xff);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x37);
 	assert_int_equal(read_isr(f, 0x20), 0x00);
-	out(f, 0x21, 0xf3);
+	outb(&f->io, 0x21, 0xf3);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x33);
 	eoi(f, 3);
 	/* Slave: the master latched IR2's edge, so it answers; the slave has
@@ -346,7 +328,7 @@ static void pic_spurious_irq7_and_irq15(void **state)
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x3f);
 	assert_int_equal(read_isr(f, 0x20), 0x04);
 	assert_int_equal(read_isr(f, 0xa0), 0x00);
-	out(f, 0x20, PIC_OCW2_SEOI | 2);
+	outb(&f->io, 0x20, PIC_OCW2_SEOI | 2);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 	/* Nothing at all: the master's IR7. */
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x37);
@@ -363,17 +345,17 @@ static void pic_ocw3_reads_irr_and_isr(void **state)
 	pulse(f, 12);
 	/* IRR: masked requests too; IR2 stays low (the slave's IR4 is
 	 * masked, so its INT is). */
-	assert_int_equal(in(f, 0x20), 0x42);
-	assert_int_equal(in(f, 0xa0), 0x10);
+	assert_int_equal(inb(&f->io, 0x20), 0x42);
+	assert_int_equal(inb(&f->io, 0xa0), 0x10);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x31);
-	out(f, 0x20, PIC_OCW3 | PIC_OCW3_RR | PIC_OCW3_RIS);
-	assert_int_equal(in(f, 0x20), 0x02);
+	outb(&f->io, 0x20, PIC_OCW3 | PIC_OCW3_RR | PIC_OCW3_RIS);
+	assert_int_equal(inb(&f->io, 0x20), 0x02);
 	/* OCW3 without RR keeps what is read. */
-	out(f, 0x20, PIC_OCW3);
-	assert_int_equal(in(f, 0x20), 0x02);
-	out(f, 0x20, PIC_OCW3 | PIC_OCW3_RR);
-	assert_int_equal(in(f, 0x20), 0x40);
-	assert_int_equal(in(f, 0x21), 0xf9);	/* the odd port: IMR */
+	outb(&f->io, 0x20, PIC_OCW3);
+	assert_int_equal(inb(&f->io, 0x20), 0x02);
+	outb(&f->io, 0x20, PIC_OCW3 | PIC_OCW3_RR);
+	assert_int_equal(inb(&f->io, 0x20), 0x40);
+	assert_int_equal(inb(&f->io, 0x21), 0xf9);	/* the odd port: IMR */
 }
 
 static void pic_poll_mode(void **state)
@@ -381,18 +363,18 @@ static void pic_poll_mode(void **state)
 	struct fx *f = *state;
 
 	linux_init(f, 0x01);
-	out(f, 0x21, 0xff);	/* a poller runs with INT unused */
-	out(f, 0x21, 0xf7);
+	outb(&f->io, 0x21, 0xff);	/* a poller runs with INT unused */
+	outb(&f->io, 0x21, 0xf7);
 	pulse(f, 3);
-	out(f, 0x20, PIC_OCW3 | PIC_OCW3_POLL);
-	assert_int_equal(in(f, 0x20), 0x83);
+	outb(&f->io, 0x20, PIC_OCW3 | PIC_OCW3_POLL);
+	assert_int_equal(inb(&f->io, 0x20), 0x83);
 	assert_int_equal(read_isr(f, 0x20), 0x08);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 	/* Nothing requested: bit 7 clear, and poll is one read only. */
-	out(f, 0x20, PIC_OCW3 | PIC_OCW3_POLL);
-	assert_int_equal(in(f, 0x20), 0x00);
-	assert_int_equal(in(f, 0x20), 0x00);	/* IRR again */
-	out(f, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x20, PIC_OCW3 | PIC_OCW3_POLL);
+	assert_int_equal(inb(&f->io, 0x20), 0x00);
+	assert_int_equal(inb(&f->io, 0x20), 0x00);	/* IRR again */
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	assert_int_equal(read_isr(f, 0x20), 0x00);
 }
 
@@ -412,14 +394,14 @@ static void pic_intr_callback_on_changes_only(void **state)
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x30);
 	assert_int_equal(f->calls, 2);
 	assert_int_equal(f->level, 0);
-	out(f, 0x21, 0xff);	/* masks and reads change nothing */
-	(void)in(f, 0x20);
+	outb(&f->io, 0x21, 0xff);	/* masks and reads change nothing */
+	(void)inb(&f->io, 0x20);
 	assert_int_equal(f->calls, 2);
-	out(f, 0x21, 0xee);
-	out(f, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x21, 0xee);
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	assert_int_equal(f->calls, 3);
 	assert_int_equal(f->level, 1);
-	out(f, 0x21, 0xff);
+	outb(&f->io, 0x21, 0xff);
 	assert_int_equal(f->calls, 4);
 	assert_int_equal(f->level, 0);
 }
@@ -433,32 +415,32 @@ static void pic_rotation_and_set_priority(void **state)
 	pulse(f, 0);
 	pulse(f, 1);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x30);
-	out(f, 0x20, PIC_OCW2_ROT_EOI);		/* IR0 becomes the lowest */
+	outb(&f->io, 0x20, PIC_OCW2_ROT_EOI);		/* IR0 becomes the lowest */
 	pulse(f, 0);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x31);
-	out(f, 0x20, PIC_OCW2_ROT_SEOI | 1);	/* now IR2 is the highest */
+	outb(&f->io, 0x20, PIC_OCW2_ROT_SEOI | 1);	/* now IR2 is the highest */
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x30);
-	out(f, 0x20, PIC_OCW2_EOI);
-	out(f, 0x20, PIC_OCW2_SET_PRIO | 4);	/* IR5 highest */
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x20, PIC_OCW2_SET_PRIO | 4);	/* IR5 highest */
 	pulse(f, 3);
 	pulse(f, 6);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x36);
 	/* IR3 is lower than IR6 now: it waits. */
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
-	out(f, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x33);
-	out(f, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	/* Rotate in auto-EOI mode. */
 	linux_init(f, 0x03);
 	unmask(f, 0xffff);
-	out(f, 0x20, PIC_OCW2_ROT_AEOI_SET);
+	outb(&f->io, 0x20, PIC_OCW2_ROT_AEOI_SET);
 	pulse(f, 0);
 	pulse(f, 1);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x30);
 	pulse(f, 0);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x31);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x30);
-	out(f, 0x20, PIC_OCW2_ROT_AEOI_CLR);
+	outb(&f->io, 0x20, PIC_OCW2_ROT_AEOI_CLR);
 	assert_int_equal(f->pic.s.chip[0].rotate_aeoi, 0);
 }
 
@@ -473,15 +455,15 @@ static void pic_special_mask_mode(void **state)
 	pulse(f, 4);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 	/* Special mask mode, IR0 masked: its service holds nothing off. */
-	out(f, 0x20, PIC_OCW3 | PIC_OCW3_ESMM | PIC_OCW3_SMM);
-	out(f, 0x21, 0x01);
+	outb(&f->io, 0x20, PIC_OCW3 | PIC_OCW3_ESMM | PIC_OCW3_SMM);
+	outb(&f->io, 0x21, 0x01);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x34);
-	out(f, 0x20, PIC_OCW2_SEOI | 4);
-	out(f, 0x20, PIC_OCW3 | PIC_OCW3_ESMM);
-	out(f, 0x21, 0x00);
+	outb(&f->io, 0x20, PIC_OCW2_SEOI | 4);
+	outb(&f->io, 0x20, PIC_OCW3 | PIC_OCW3_ESMM);
+	outb(&f->io, 0x21, 0x00);
 	pulse(f, 4);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);	/* IR0 blocks again */
-	out(f, 0x20, PIC_OCW2_SEOI | 0);
+	outb(&f->io, 0x20, PIC_OCW2_SEOI | 0);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x34);
 }
 
@@ -490,22 +472,22 @@ static void pic_single_mode_and_power_on(void **state)
 	struct fx *f = *state;
 
 	/* Power-on: as a BIOS leaves it, all masked. */
-	assert_int_equal(in(f, 0x21), 0xfb);
-	assert_int_equal(in(f, 0xa1), 0xff);
+	assert_int_equal(inb(&f->io, 0x21), 0xfb);
+	assert_int_equal(inb(&f->io, 0xa1), 0xff);
 	pulse(f, 0);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);
 	/* ICW1 single without ICW4: ICW2 is the last word. */
-	out(f, 0x20, PIC_ICW1_INIT | PIC_ICW1_SNGL);
-	assert_int_equal(in(f, 0x21), 0x00);	/* ICW1 clears IMR */
-	out(f, 0x21, 0x48);
+	outb(&f->io, 0x20, PIC_ICW1_INIT | PIC_ICW1_SNGL);
+	assert_int_equal(inb(&f->io, 0x21), 0x00);	/* ICW1 clears IMR */
+	outb(&f->io, 0x21, 0x48);
 	assert_int_equal(f->pic.s.chip[0].init_step, 0);
-	out(f, 0x21, 0xfa);	/* OCW1 */
-	assert_int_equal(in(f, 0x21), 0xfa);
+	outb(&f->io, 0x21, 0xfa);	/* OCW1 */
+	assert_int_equal(inb(&f->io, 0x21), 0xfa);
 	assert_int_equal(vmm_pic_pending(&f->pic), 0);	/* edge reset */
 	pulse(f, 0);
 	pulse(f, 2);		/* the cascade is not a device's */
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x48);
-	out(f, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x4f);	/* spurious */
 	vmm_pic_set_irq(&f->pic, -1, 1);
 	vmm_pic_set_irq(&f->pic, 16, 1);
@@ -527,10 +509,10 @@ static void pic_special_fully_nested(void **state)
 	/* Special fully nested on the master: the slave's higher level
 	 * nests. */
 	linux_init(f, 0x01);
-	out(f, 0x20, 0x11);
-	out(f, 0x21, 0x30);
-	out(f, 0x21, 0x04);
-	out(f, 0x21, PIC_ICW4_SFNM | PIC_ICW4_UPM);
+	outb(&f->io, 0x20, 0x11);
+	outb(&f->io, 0x21, 0x30);
+	outb(&f->io, 0x21, 0x04);
+	outb(&f->io, 0x21, PIC_ICW4_SFNM | PIC_ICW4_UPM);
 	unmask(f, 1 << 8 | 1 << 9);
 	pulse(f, 9);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x39);
@@ -552,20 +534,20 @@ static void pic_icw1_restarts_a_running_chip(void **state)
 	pulse(f, 0);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x30);
 	pulse(f, 4);
-	out(f, 0x20, PIC_OCW2_EOI);
+	outb(&f->io, 0x20, PIC_OCW2_EOI);
 	assert_int_equal(f->level, 1);
 	/* ICW1 drops the request (INT falls) and what was in service. */
-	out(f, 0x20, 0x11);
+	outb(&f->io, 0x20, 0x11);
 	assert_int_equal(f->level, 0);
 	assert_int_equal(f->pic.s.chip[0].isr, 0);
 	assert_int_equal(f->pic.s.chip[0].irr, 0);
 	/* Odd-port writes are ICWs until the sequence ends. */
-	out(f, 0x21, 0x20);
-	out(f, 0x21, 0x04);
-	assert_int_equal(in(f, 0x21), 0x00);
-	out(f, 0x21, 0x01);
-	out(f, 0x21, 0xef);	/* OCW1 */
-	assert_int_equal(in(f, 0x21), 0xef);
+	outb(&f->io, 0x21, 0x20);
+	outb(&f->io, 0x21, 0x04);
+	assert_int_equal(inb(&f->io, 0x21), 0x00);
+	outb(&f->io, 0x21, 0x01);
+	outb(&f->io, 0x21, 0xef);	/* OCW1 */
+	assert_int_equal(inb(&f->io, 0x21), 0xef);
 	pulse(f, 4);
 	assert_int_equal(vmm_pic_ack(&f->pic), 0x24);
 }
@@ -604,10 +586,10 @@ static void pic_garbage_is_harmless(void **state)
 		for (s = 0; s < 3; s++)
 			for (v = 0; v < 256; v++) {
 				x = x * 1103515245u + 12345u;
-				assert_int_equal(vmm_bus_write(&f->bus,
+				assert_int_equal(vmm_bus_write(&f->io.bus,
 					ports[p], sizes[s],
 					v | (x & ~0xffu)), 0);
-				assert_int_equal(vmm_bus_read(&f->bus,
+				assert_int_equal(vmm_bus_read(&f->io.bus,
 					ports[(x >> 8) % 6],
 					sizes[(x >> 12) % 3], &r), 0);
 				/* -1..16: out-of-range lines are ignored */
@@ -622,7 +604,7 @@ static void pic_garbage_is_harmless(void **state)
 			}
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, pio_fixture_teardown)
 
 int main(void)
 {

@@ -9,27 +9,15 @@
 
 #include "vmm/bus.h"
 #include "vmm/rtc.h"
+#include "tests/vmm/pio_fixture.h"
 
 #define S 1000000000ll
 
 struct fx {
-	struct vmm_bus bus;
+	struct pio_fixture io;	/* first: pio_fixture_teardown */
 	struct vmm_rtc rtc;
-	struct vmm_clock clock;
-	uint64_t mono;
-	int64_t real;
 	int level, raises;
 };
-
-static uint64_t fake_mono(void *opaque)
-{
-	return ((struct fx *)opaque)->mono;
-}
-
-static int64_t fake_real(void *opaque)
-{
-	return ((struct fx *)opaque)->real;
-}
 
 static void fx_raise(void *opaque, int level)
 {
@@ -37,12 +25,6 @@ static void fx_raise(void *opaque, int level)
 
 	f->level = level;
 	f->raises += level;
-}
-
-static void advance(struct fx *f, int64_t ns)
-{
-	f->mono += (uint64_t)ns;
-	f->real += ns;
 }
 
 /* 2026-11-25 12:34:56.5 UTC, a Wednesday. */
@@ -59,36 +41,24 @@ static int fx_setup(void **state)
 	static struct fx f;
 
 	memset(&f, 0, sizeof(f));
-	f.mono = 1000 * S;
-	f.real = when(2026, 11, 25, 12, 34, 56) + S / 2;
-	f.clock = (struct vmm_clock){ fake_mono, fake_real, &f };
-	vmm_bus_init(&f.bus, VMM_BUS_PIO);
-	vmm_rtc_init(&f.rtc, &f.clock, fx_raise, &f);
-	if (vmm_rtc_register(&f.rtc, &f.bus, NULL))
+	pio_fixture_init(&f.io, 1000 * S, when(2026, 11, 25, 12, 34, 56) + S / 2);
+	vmm_rtc_init(&f.rtc, &f.io.clock, fx_raise, &f);
+	if (vmm_rtc_register(&f.rtc, &f.io.bus, NULL))
 		return -1;
 	*state = &f;
 	return 0;
 }
 
-static int fx_teardown(void **state)
-{
-	vmm_bus_destroy(&((struct fx *)*state)->bus);
-	return 0;
-}
-
 static uint8_t rd(struct fx *f, uint8_t reg)
 {
-	uint64_t v;
-
-	assert_int_equal(vmm_bus_write(&f->bus, 0x70, 1, reg), 0);
-	assert_int_equal(vmm_bus_read(&f->bus, 0x71, 1, &v), 0);
-	return (uint8_t)v;
+	outb(&f->io, 0x70, reg);
+	return inb(&f->io, 0x71);
 }
 
 static void wr(struct fx *f, uint8_t reg, uint8_t v)
 {
-	assert_int_equal(vmm_bus_write(&f->bus, 0x70, 1, reg), 0);
-	assert_int_equal(vmm_bus_write(&f->bus, 0x71, 1, v), 0);
+	outb(&f->io, 0x70, reg);
+	outb(&f->io, 0x71, v);
 }
 
 static void rtc_reads_bcd_time(void **state)
@@ -112,10 +82,10 @@ static void rtc_time_advances(void **state)
 {
 	struct fx *f = *state;
 
-	advance(f, 65 * S);
+	pio_clock_advance(&f->io, 65 * S);
 	assert_int_equal(rd(f, RTC_SECONDS), 0x01);
 	assert_int_equal(rd(f, RTC_MINUTES), 0x36);
-	advance(f, 12 * 3600 * S);	/* past midnight, new day */
+	pio_clock_advance(&f->io, 12 * 3600 * S);	/* past midnight, new day */
 	assert_int_equal(rd(f, RTC_HOURS), 0x00);
 	assert_int_equal(rd(f, RTC_DAY_OF_MONTH), 0x26);
 	assert_int_equal(rd(f, RTC_DAY_OF_WEEK), 5);
@@ -132,9 +102,9 @@ static void rtc_binary_and_12_hour_modes(void **state)
 	wr(f, RTC_REG_B, RTC_B_DM_BINARY);	/* 12 hour */
 	assert_int_equal(rd(f, RTC_HOURS), 0x80 | 12);	/* 12 PM */
 	wr(f, RTC_REG_B, 0);			/* BCD 12 hour */
-	advance(f, 12 * 3600 * S);		/* 00:34 */
+	pio_clock_advance(&f->io, 12 * 3600 * S);		/* 00:34 */
 	assert_int_equal(rd(f, RTC_HOURS), 0x12);	/* 12 AM */
-	advance(f, 13 * 3600 * S);		/* 13:34 */
+	pio_clock_advance(&f->io, 13 * 3600 * S);		/* 13:34 */
 	assert_int_equal(rd(f, RTC_HOURS), 0x81);
 }
 
@@ -145,7 +115,7 @@ static void rtc_set_time_with_set_bit(void **state)
 	uint8_t b = rd(f, RTC_REG_B);
 
 	wr(f, RTC_REG_B, b | RTC_B_SET);
-	advance(f, 5 * S);	/* frozen while SET */
+	pio_clock_advance(&f->io, 5 * S);	/* frozen while SET */
 	assert_int_equal(rd(f, RTC_SECONDS), 0x56);
 	assert_int_equal(rd(f, RTC_REG_A) & RTC_A_UIP, 0);
 	wr(f, RTC_YEAR, 0x99);
@@ -156,7 +126,7 @@ static void rtc_set_time_with_set_bit(void **state)
 	wr(f, RTC_SECONDS, 0x50);
 	wr(f, RTC_CENTURY, 0x19);
 	wr(f, RTC_REG_B, b);
-	advance(f, 12 * S);
+	pio_clock_advance(&f->io, 12 * S);
 	assert_int_equal(rd(f, RTC_SECONDS), 0x02);
 	assert_int_equal(rd(f, RTC_MINUTES), 0x00);
 	assert_int_equal(rd(f, RTC_HOURS), 0x00);
@@ -175,9 +145,9 @@ static void rtc_write_field_of_running_clock(void **state)
 	wr(f, RTC_MINUTES, 0x00);
 	assert_int_equal(rd(f, RTC_MINUTES), 0x00);
 	assert_int_equal(rd(f, RTC_HOURS), 0x12);
-	advance(f, 3 * S);
+	pio_clock_advance(&f->io, 3 * S);
 	assert_int_equal(rd(f, RTC_SECONDS), 0x59);
-	advance(f, 1 * S);
+	pio_clock_advance(&f->io, 1 * S);
 	assert_int_equal(rd(f, RTC_MINUTES), 0x01);
 }
 
@@ -186,14 +156,14 @@ static void rtc_uip_before_each_second(void **state)
 	struct fx *f = *state;
 
 	assert_int_equal(rd(f, RTC_REG_A) & RTC_A_UIP, 0);
-	advance(f, S / 2 - 100000);	/* 100 us before the tick */
+	pio_clock_advance(&f->io, S / 2 - 100000);	/* 100 us before the tick */
 	assert_int_equal(rd(f, RTC_REG_A), RTC_A_UIP | 0x26);
-	advance(f, 100000);
+	pio_clock_advance(&f->io, 100000);
 	assert_int_equal(rd(f, RTC_REG_A) & RTC_A_UIP, 0);
 	assert_int_equal(rd(f, RTC_SECONDS), 0x57);
 	/* Divider held in reset: no updates, no UIP. */
 	wr(f, RTC_REG_A, 0x76);
-	advance(f, S - 1000);
+	pio_clock_advance(&f->io, S - 1000);
 	assert_int_equal(rd(f, RTC_REG_A) & RTC_A_UIP, 0);
 }
 
@@ -206,10 +176,10 @@ static void rtc_update_interrupt(void **state)
 	assert_int_equal(rd(f, RTC_REG_C), 0);
 	wr(f, RTC_REG_B, RTC_B_24H | RTC_B_UIE);
 	next = vmm_rtc_next_event(&f->rtc);
-	assert_true(next == f->mono + S / 2);
-	advance(f, S / 2 - 1);
+	assert_true(next == f->io.mono + S / 2);
+	pio_clock_advance(&f->io, S / 2 - 1);
 	assert_int_equal(vmm_rtc_tick(&f->rtc), 0);
-	advance(f, 1);
+	pio_clock_advance(&f->io, 1);
 	assert_int_equal(vmm_rtc_tick(&f->rtc), 1);
 	assert_int_equal(f->level, 1);
 	assert_true(vmm_rtc_next_event(&f->rtc) == UINT64_MAX);
@@ -226,20 +196,20 @@ static void rtc_periodic_interrupt(void **state)
 
 	wr(f, RTC_REG_B, RTC_B_24H | RTC_B_PIE);
 	next = vmm_rtc_next_event(&f->rtc);
-	assert_true(next > f->mono && next - f->mono <= period);
-	f->mono = next;
+	assert_true(next > f->io.mono && next - f->io.mono <= period);
+	f->io.mono = next;
 	assert_int_equal(vmm_rtc_tick(&f->rtc), 1);
 	assert_int_equal(rd(f, RTC_REG_C), RTC_C_IRQF | RTC_C_PF);
 	/* Rate 15: 2 Hz. */
 	wr(f, RTC_REG_A, 0x2f);
 	next = vmm_rtc_next_event(&f->rtc);
-	assert_true(next - f->mono <= S / 2);
-	f->mono += S / 2;
+	assert_true(next - f->io.mono <= S / 2);
+	f->io.mono += S / 2;
 	assert_int_equal(rd(f, RTC_REG_C) & RTC_C_PF, RTC_C_PF);
 	/* Rate 0: no periodic interrupt. */
 	wr(f, RTC_REG_A, 0x20);
 	assert_true(vmm_rtc_next_event(&f->rtc) == UINT64_MAX);
-	f->mono += S;
+	f->io.mono += S;
 	assert_int_equal(rd(f, RTC_REG_C) & RTC_C_PF, 0);
 }
 
@@ -251,10 +221,10 @@ static void rtc_alarm_interrupt(void **state)
 	wr(f, RTC_MINUTES_ALARM, 0xc0);	/* any minute */
 	wr(f, RTC_HOURS_ALARM, 0x12);
 	wr(f, RTC_REG_B, RTC_B_24H | RTC_B_AIE);
-	advance(f, S);			/* :57 */
+	pio_clock_advance(&f->io, S);			/* :57 */
 	assert_int_equal(vmm_rtc_tick(&f->rtc), 0);
 	assert_int_equal(rd(f, RTC_REG_C) & ~RTC_C_PF, RTC_C_UF);
-	advance(f, S);			/* :58 */
+	pio_clock_advance(&f->io, S);			/* :58 */
 	assert_int_equal(vmm_rtc_tick(&f->rtc), 1);
 	assert_int_equal(rd(f, RTC_REG_C) & ~RTC_C_PF,
 			 RTC_C_IRQF | RTC_C_AF | RTC_C_UF);
@@ -276,7 +246,7 @@ static void rtc_cmos_ram_and_nmi_bit(void **state)
 	assert_int_equal(rd(f, RTC_REG_D), RTC_D_VRT);
 	wr(f, RTC_REG_C, 0xff);
 	assert_int_equal(rd(f, RTC_REG_C), 0);
-	assert_int_equal(vmm_bus_read(&f->bus, 0x70, 1, &v), 0);
+	assert_int_equal(vmm_bus_read(&f->io.bus, 0x70, 1, &v), 0);
 	assert_int_equal(v, 0xff);
 }
 
@@ -291,13 +261,13 @@ static void rtc_garbage_is_harmless(void **state)
 		x = x * 1103515245u + 12345u;
 		unsigned port = 0x70 + ((x >> 7) & 1);
 
-		advance(f, (x >> 12) % 3 ? (x >> 16) : (int64_t)(x >> 8) * 1000);
+		pio_clock_advance(&f->io, (x >> 12) % 3 ? (x >> 16) : (int64_t)(x >> 8) * 1000);
 		if ((x >> 3) & 1)
-			assert_int_equal(vmm_bus_read(&f->bus, port, 1, &v), 0);
+			assert_int_equal(vmm_bus_read(&f->io.bus, port, 1, &v), 0);
 		else if ((x >> 5) & 1)
-			assert_int_equal(vmm_bus_write(&f->bus, 0x70, 1, (x >> 20) % 16), 0);
+			assert_int_equal(vmm_bus_write(&f->io.bus, 0x70, 1, (x >> 20) % 16), 0);
 		else
-			assert_int_equal(vmm_bus_write(&f->bus, port, 1, x >> 24), 0);
+			assert_int_equal(vmm_bus_write(&f->io.bus, port, 1, x >> 24), 0);
 		if (i % 9 == 0) {
 			vmm_rtc_tick(&f->rtc);
 			(void)vmm_rtc_next_event(&f->rtc);
@@ -306,7 +276,7 @@ static void rtc_garbage_is_harmless(void **state)
 	}
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, pio_fixture_teardown)
 
 int main(void)
 {
