@@ -60,27 +60,29 @@ release_vm() { kill "$HOLD_PID" && wait "$HOLD_PID"; }
 # Counts kernel log lines matching a pattern (for "logged a clear reason").
 dmesg_count() { dmesg | grep -c "$1"; }
 
-# heartbeat_while PID: one line a minute while PID lives, so the host's
-# silence watchdog knows a long quiet step (a nested guest booting) is alive.
+# heartbeat_while PID: a line every 5 s of lab time while PID lives, so the
+# host's silence watchdog (240 s of wall time) knows a long quiet step (a
+# nested guest booting) is alive. Lab time runs many times slower than wall
+# time under Bochs.
 heartbeat_while() {
 	hb_n=0
 	while kill -0 "$1" 2>/dev/null; do
 		sleep 5
 		hb_n=$((hb_n + 5))
-		[ $((hb_n % 60)) = 0 ] && echo "# ... still running after ${hb_n}s"
+		echo "# ... still running after ${hb_n}s (lab clock)"
 	done
 }
 
-# wait_for SECONDS COMMAND...: polls once a second until the command
-# succeeds; a line a minute (to the console: this may run inside "ok")
-# keeps the host's silence watchdog informed.
+# wait_for SECONDS COMMAND...: polls once a second (lab clock) until the
+# command succeeds; a line every 5 s (to the console: this may run inside
+# "ok") keeps the host's silence watchdog informed.
 wait_for() {
 	wf_n=$1; shift
 	while [ "$wf_n" -gt 0 ]; do
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 1
 		wf_n=$((wf_n - 1))
-		[ $((wf_n % 60)) = 0 ] && echo "# ... waiting for '$*', ${wf_n}s left" > /dev/console
+		[ $((wf_n % 5)) = 0 ] && echo "# ... waiting for '$*', ${wf_n}s left" > /dev/console
 	done
 	return 1
 }
