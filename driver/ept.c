@@ -108,6 +108,47 @@ int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, bool writable)
 	return 0;
 }
 
+/*
+ * Maps @n pages from @gpa, backed from @uaddr, with one pin call: a guest
+ * touching its RAM would otherwise take one EPT violation per 4 KiB page
+ * (a Linux boot touches tens of thousands). Pages another vCPU mapped in
+ * the meantime keep their mapping. Returns how many pages from @gpa are
+ * mapped now (at least 1), or -EFAULT / -ENOMEM.
+ */
+int ept_map_range(struct vmx_ept *ept, u64 gpa, unsigned long uaddr,
+		  unsigned int n, bool writable)
+{
+	struct page **pages;
+	int got, i, ret;
+
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return -ENOMEM;
+	got = pin_user_pages_fast(uaddr, n, FOLL_LONGTERM | (writable ? FOLL_WRITE : 0), pages);
+	if (got <= 0) {
+		kvfree(pages);
+		return got < 0 ? got : -EFAULT;
+	}
+	for (i = 0; i < got; i++) {
+		u64 *leaf = ept_walk(ept, gpa + (u64)i * PAGE_SIZE, true);
+
+		if (!leaf) {
+			unpin_user_pages(pages + i, got - i);
+			break;
+		}
+		if (*leaf & EPT_READ) {
+			unpin_user_page(pages[i]);	/* mapped first elsewhere */
+			continue;
+		}
+		atomic_long_inc(&vmx_pages_pinned);
+		*leaf = page_to_phys(pages[i]) | EPT_READ | EPT_EXEC | EPT_MT_WB |
+			(writable ? EPT_WRITE : 0);
+	}
+	ret = i ? i : -ENOMEM;
+	kvfree(pages);
+	return ret;
+}
+
 static void ept_release_leaf(u64 *leaf)
 {
 	struct page *page = pfn_to_page((*leaf & EPT_ADDR_MASK) >> PAGE_SHIFT);

@@ -348,6 +348,31 @@ static int handle_invd(struct vmx_vcpu *vcpu)
  * guest goes on; anything else (no slot, or a write to a read-only slot) is
  * device memory for userspace (mmio.c).
  */
+/*
+ * A fault maps the 2 MiB-aligned window around it, clipped to the slot (as
+ * a huge page would cover it); the faulting page must come out mapped.
+ */
+#define EPT_FAULT_AROUND	(2ull << 20)
+
+static int ept_fault_in(struct vmx_vm *vm, const struct vmx_slot *slot, u64 gpa)
+{
+	u64 start = max(gpa & ~(EPT_FAULT_AROUND - 1), slot->gpa);
+	u64 end = min((gpa & ~(EPT_FAULT_AROUND - 1)) + EPT_FAULT_AROUND,
+		      slot->gpa + slot->size);
+	bool writable = !(slot->flags & VMXCORE_MEM_READONLY);
+	int got;
+
+	got = ept_map_range(&vm->ept, start, slot->uaddr + (start - slot->gpa),
+			    (end - start) >> PAGE_SHIFT, writable);
+	if (got < 0)
+		return got;
+	if (start + ((u64)got << PAGE_SHIFT) > (gpa & PAGE_MASK))
+		return 0;
+	/* A short pin stopped before the faulting page: that page alone. */
+	return ept_map(&vm->ept, gpa & PAGE_MASK, slot->uaddr + ((gpa & PAGE_MASK) - slot->gpa),
+		       writable);
+}
+
 static int handle_ept_violation(struct vmx_vcpu *vcpu)
 {
 	struct vmx_vm *vm = vcpu->vm;
@@ -359,9 +384,7 @@ static int handle_ept_violation(struct vmx_vcpu *vcpu)
 	mutex_lock(&vm->mem_lock);
 	slot = vm_find_slot(vm, gpa);
 	if (slot && !(write && (slot->flags & VMXCORE_MEM_READONLY)))
-		ret = ept_map(&vm->ept, gpa & PAGE_MASK,
-			      slot->uaddr + ((gpa & PAGE_MASK) - slot->gpa),
-			      !(slot->flags & VMXCORE_MEM_READONLY));
+		ret = ept_fault_in(vm, slot, gpa);
 	mutex_unlock(&vm->mem_lock);
 	if (!ret)
 		return 1;

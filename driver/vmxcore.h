@@ -62,6 +62,8 @@ struct vmx_ept {
 int ept_init(struct vmx_ept *ept);
 void ept_destroy(struct vmx_ept *ept);
 int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, bool writable);
+int ept_map_range(struct vmx_ept *ept, u64 gpa, unsigned long uaddr,
+		  unsigned int n, bool writable);
 void ept_unmap_range(struct vmx_ept *ept, u64 gpa, u64 size);
 void ept_flush_all_cpus(struct vmx_ept *ept);
 
