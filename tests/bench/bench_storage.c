@@ -8,9 +8,10 @@
  *   incremental backup after 5% of the clusters changed            vs the full backup
  *
  * BENCH_MB sets the disk size (default 1024), BENCH_DIR the directory
- * (default /var/tmp); BENCH_SKIP_IO=1 skips the 4 KiB part, BENCH_KEEP=1
- * keeps the files. Strided access visits offset (i * 7919 * 4 KiB) mod size,
- * which qemu-img bench can do too (-S), so both sides see the same pattern.
+ * (default /var/tmp), BENCH_SKIP_IO=1 skips the 4 KiB part, BENCH_KEEP=1
+ * keeps the files. Strided access
+ * visits offset (i * 7919 * 4 KiB) mod size, which qemu-img bench can do too
+ * (-S), so both sides see the same pattern.
  *
  * Convert and backup start from the same state on both sides: sync (no
  * earlier step's dirty pages are written back inside a timed run), then the
@@ -299,21 +300,12 @@ big:
 	prepare(path("src.raw"));
 	{
 		struct img *src = openi(path("src.raw"), 0), *dst;
-		uint64_t off, pnum;
-		int fb, ret;
 		double t0 = now();
 
 		newq(path("conv.qcow2"));
 		dst = openi(path("conv.qcow2"), IMG_RDWR);
-		for (off = 0; off < size; off += pnum) {
-			uint64_t len = size - off < (8 << 20) ? size - off : (8 << 20);
-			ret = img_status(src, off, len, &pnum, &fb, &err);
-			if (ret < 0)
-				die("status", &err);
-			if ((ret == 1 || fb) && (img_read(src, buf, off, (size_t)pnum, &err) ||
-						 img_write(dst, buf, off, (size_t)pnum, &err)))
-				die("convert", &err);
-		}
+		if (img_convert_range(src, dst, 0, size, buf, 8 << 20, &err))
+			die("convert", &err);
 		img_close(src, NULL);
 		if (img_close(dst, &err))
 			die("close", &err);
