@@ -149,9 +149,10 @@ int bpipe_init(struct bpipe *p, const struct pack_store *ps, uint32_t chunk_size
 	p->out_ctx = out_ctx;
 	p->csize = chunk_size;
 	p->zcap = ZSTD_compressBound(chunk_size);
+	/* Chunks over 4 MiB: one per batch, so the ring holds three of them. */
 	p->cap = (int)(BPIPE_BATCH_BYTES / chunk_size);
-	if (p->cap < 2)
-		p->cap = 2;
+	if (p->cap < 1)
+		p->cap = 1;
 	for (int i = 0; i < BPIPE_SLOTS; i++)
 		if (batch_alloc(p, &p->b[i]))
 			return vx_err_set(err, -ENOMEM, "backup: out of memory");
