@@ -11,6 +11,7 @@
 #include "image.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 
 /* Zero detection granule: a qcow2 cluster at the default size. */
@@ -69,6 +70,7 @@ int img_convert_range(struct img *src, struct img *dst, uint64_t off, uint64_t l
 				ret = write_nonzero(dst, buf, off, (size_t)n, err);
 			if (ret < 0)
 				return ret;
+			sync_file_range(dst->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 
 		}
 	}
