@@ -70,8 +70,10 @@ int img_convert_range(struct img *src, struct img *dst, uint64_t off, uint64_t l
 				ret = write_nonzero(dst, buf, off, (size_t)n, err);
 			if (ret < 0)
 				return ret;
+			/* Start writeback now (no wait, no durability): the
+			 * fdatasyncs of qcow2 allocation and close then find
+			 * the disk already busy with it. */
 			sync_file_range(dst->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-
 		}
 	}
 	return 0;
