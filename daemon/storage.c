@@ -653,7 +653,7 @@ static int conv_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	return 0;
 }
 
-/* One slice: up to 8 MiB of guest bytes, holes skipped. */
+/* One slice: up to 8 MiB of guest bytes, holes and zeros skipped. */
 static int conv_step(struct vmxd_job *j, struct vx_err *err)
 {
 	struct conv *c = j->j_priv;
@@ -661,23 +661,11 @@ static int conv_step(struct vmxd_job *j, struct vx_err *err)
 		       c->src->size : c->off + STOR_SLICE;
 	int rc;
 
-	while (c->off < end) {
-		uint64_t pnum;
-		int fb, data;
-
-		data = img_status(c->src, c->off, end - c->off, &pnum, &fb, err);
-		if (data < 0)
-			return data;
-		if (!pnum)
-			return vx_err_set(err, -EIO, "disk-convert: no progress at %llu",
-					  (unsigned long long)c->off);
-		if (data || fb) {
-			if ((rc = img_read(c->src, c->buf, c->off, pnum, err)) < 0 ||
-			    (rc = img_write(c->dst, c->buf, c->off, pnum, err)) < 0)
-				return rc;
-		}
-		c->off += pnum;
-	}
+	rc = img_convert_range(c->src, c->dst, c->off, end - c->off, c->buf,
+			       STOR_SLICE, err);
+	if (rc < 0)
+		return rc;
+	c->off = end;
 	j->j_progress = c->src->size ? (int)(c->off * 100 / c->src->size) : 100;
 	if (c->slice_ms) {
 		struct timespec ts = { c->slice_ms / 1000,

@@ -7,10 +7,13 @@
  * unlinks manifests first and only then collects chunks no remaining
  * manifest names. Backups hold the repository lock shared, prune and gc
  * exclusive, so gc never deletes a chunk a running backup has just
- * deduplicated against. Context: caller's thread.
+ * deduplicated against. backup_create reads the disk and writes the pack on
+ * the caller's thread while backup_pipe.c hashes and compresses on workers.
+ * Context: caller's thread.
  */
 #include "backup.h"
 #include "backup_pack.h"
+#include "backup_pipe.h"
 #include "bitmap.h"
 
 #include <dirent.h>
@@ -18,8 +21,6 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zstd.h>
-
-#define BACKUP_ZSTD_LEVEL 1   /* speed: backups should run near disk speed */
 
 struct manifest {
 	char id[BACKUP_ID_MAX];
@@ -101,13 +99,6 @@ static int unhex(const char *s, uint8_t h[32])
 			h[i / 2] |= (uint8_t)v;
 	}
 	return 0;
-}
-
-static int sha256(const void *data, size_t len, uint8_t out[32])
-{
-	unsigned int n = 32;
-
-	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
 }
 
 static int fsync_path(const char *path, struct vx_err *err)
@@ -250,130 +241,34 @@ static int chunk_load(struct repo *r, const uint8_t h[32], uint8_t *buf,
 	return pack_get(&r->ps, h, buf, len, err);
 }
 
-/*
- * Chunks are hashed and compressed in batches, the two halves of a batch on
- * two threads; the pack is then appended to in disk order by this thread.
- * The workers only read the pack index, which nothing changes meanwhile.
- */
-#define BATCH_BYTES (4u << 20)
-
-struct batch {
-	uint8_t *data;           /* cap chunks of chunk_size */
-	uint8_t *z;              /* cap compressed buffers of zcap */
-	size_t zcap, csize;
-	uint64_t *idx;           /* chunk number */
-	size_t *len, *zlen;
-	uint8_t (*hash)[32];
-	uint8_t *dup;
-	int n, cap;
-	ZSTD_CCtx *cctx[2];
-	struct pack_store *ps;
+/* Where the pipeline's finished chunks go: manifest, pack, stats. */
+struct run {
+	struct repo *r;
+	struct manifest *m;
+	struct backup_stats *st;
 };
 
-struct batch_job {
-	struct batch *b;
-	int from, to, ctx, failed;
-};
-
-static int batch_init(struct batch *b, struct repo *r, struct vx_err *err)
+static int chunk_out(void *ctx, const struct bpipe_chunk *c, struct vx_err *err)
 {
-	b->csize = r->chunk_size;
-	b->cap = (int)(BATCH_BYTES / r->chunk_size);
-	if (b->cap < 2)
-		b->cap = 2;
-	b->zcap = ZSTD_compressBound(r->chunk_size);
-	b->data = malloc((size_t)b->cap * r->chunk_size);
-	b->z = malloc((size_t)b->cap * b->zcap);
-	b->idx = calloc((size_t)b->cap, sizeof(*b->idx));
-	b->len = calloc((size_t)b->cap, sizeof(*b->len));
-	b->zlen = calloc((size_t)b->cap, sizeof(*b->zlen));
-	b->hash = calloc((size_t)b->cap, 32);
-	b->dup = calloc((size_t)b->cap, 1);
-	b->cctx[0] = ZSTD_createCCtx();
-	b->cctx[1] = ZSTD_createCCtx();
-	b->ps = &r->ps;
-	if (!b->data || !b->z || !b->idx || !b->len || !b->zlen || !b->hash || !b->dup ||
-	    !b->cctx[0] || !b->cctx[1])
-		return vx_err_set(err, -ENOMEM, "backup: out of memory");
-	return 0;
-}
+	struct run *u = ctx;
 
-static void batch_free(struct batch *b)
-{
-	free(b->data);
-	free(b->z);
-	free(b->idx);
-	free(b->len);
-	free(b->zlen);
-	free(b->hash);
-	free(b->dup);
-	ZSTD_freeCCtx(b->cctx[0]);
-	ZSTD_freeCCtx(b->cctx[1]);
-	memset(b, 0, sizeof(*b));
-}
-
-static void *batch_work(void *arg)
-{
-	struct batch_job *j = arg;
-	struct batch *b = j->b;
-
-	for (int k = j->from; k < j->to; k++) {
-		const uint8_t *d = b->data + (size_t)k * b->csize;
-		size_t zn;
-
-		if (sha256(d, b->len[k], b->hash[k])) {
-			j->failed = 1;
-			return NULL;
-		}
-		b->dup[k] = (uint8_t)pack_has(b->ps, b->hash[k]);
-		if (b->dup[k])
-			continue;
-		zn = ZSTD_compressCCtx(b->cctx[j->ctx], b->z + (size_t)k * b->zcap, b->zcap,
-				       d, b->len[k], BACKUP_ZSTD_LEVEL);
-		if (ZSTD_isError(zn)) {
-			j->failed = 1;
-			return NULL;
-		}
-		b->zlen[k] = zn;
-	}
-	return NULL;
-}
-
-static int batch_flush(struct repo *r, struct batch *b, struct manifest *m,
-		       struct backup_stats *st, struct vx_err *err)
-{
-	struct batch_job j[2] = {
-		{ .b = b, .from = 0, .to = b->n / 2, .ctx = 0 },
-		{ .b = b, .from = b->n / 2, .to = b->n, .ctx = 1 },
-	};
-	pthread_t t;
-	int threaded, ret = 0;
-
-	if (!b->n)
+	if (c->kind == BPIPE_FAIL)
+		return vx_err_set(err, -EIO, "backup: hashing or compressing chunk %llu failed",
+				  (unsigned long long)c->idx);
+	if (c->kind == BPIPE_ZERO) {
+		u->st->zero_chunks++;
 		return 0;
-	threaded = b->n >= 2 && pthread_create(&t, NULL, batch_work, &j[1]) == 0;
-	batch_work(&j[0]);
-	if (threaded)
-		pthread_join(t, NULL);
-	else
-		batch_work(&j[1]);
-	if (j[0].failed || j[1].failed)
-		return vx_err_set(err, -EIO, "backup: hashing or compressing a chunk failed");
-	for (int k = 0; !ret && k < b->n; k++) {
-		memcpy(m->hash[b->idx[k]], b->hash[k], 32);
-		m->present[b->idx[k]] = 1;
-		/* Also catches the same chunk twice in one batch. */
-		if (b->dup[k] || pack_has(&r->ps, b->hash[k])) {
-			st->dedup_chunks++;
-			continue;
-		}
-		ret = pack_put(&r->ps, b->hash[k], b->z + (size_t)k * b->zcap,
-			       (uint32_t)b->zlen[k], (uint32_t)b->len[k], err);
-		st->new_chunks++;
-		st->bytes_stored += b->zlen[k];
 	}
-	b->n = 0;
-	return ret;
+	memcpy(u->m->hash[c->idx], c->hash, 32);
+	u->m->present[c->idx] = 1;
+	/* Also catches a chunk this run has stored already. */
+	if (c->kind == BPIPE_DUP || pack_has(&u->r->ps, c->hash)) {
+		u->st->dedup_chunks++;
+		return 0;
+	}
+	u->st->new_chunks++;
+	u->st->bytes_stored += c->zlen;
+	return pack_put(&u->r->ps, c->hash, c->z, (uint32_t)c->zlen, (uint32_t)c->len, err);
 }
 
 static int manifest_load(const struct repo *r, const char *id, struct manifest *m,
@@ -577,13 +472,14 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 {
 	struct backup_stats st = { 0 };
 	struct manifest m = { 0 }, par = { 0 };
-	struct batch bt = { 0 };
+	struct run run = { .m = &m, .st = &st };
+	struct bpipe pipe;
 	struct repo r;
 	struct timespec ts;
 	uint8_t *bits = NULL;
-	uint64_t nbits = 0, i, off, len, pnum;
+	uint64_t nbits = 0, i, off, len, pnum, known_end = 0;
 	unsigned gbits = 0;
-	int ret, fb, have_par = 0;
+	int ret, fb, have_par = 0, have_pipe = 0, known_zero = 0;
 
 	if (!o->disk || !valid_name(o->disk, sizeof(m.disk)))
 		return vx_err_set(err, -EINVAL, "backup: disk name must be [A-Za-z0-9._-]+");
@@ -650,9 +546,13 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 	m.nchunks = (img->size + r.chunk_size - 1) / r.chunk_size;
 	m.hash = calloc(m.nchunks + 1, 32);
 	m.present = calloc(m.nchunks + 1, 1);
-	ret = batch_init(&bt, &r, err);
-	if (!ret && (!m.hash || !m.present))
+	if (!m.hash || !m.present) {
 		ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
+		goto out;
+	}
+	run.r = &r;
+	have_pipe = 1;
+	ret = bpipe_init(&pipe, &r.ps, r.chunk_size, chunk_out, &run, err);
 	if (ret < 0)
 		goto out;
 	st.chunks = m.nchunks;
@@ -669,33 +569,29 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 			memcpy(m.hash[i], par.hash[i], 32);
 			continue;
 		}
-		/* Unallocated, no backing: zero without reading. */
-		ret = img_status(img, off, len, &pnum, &fb, err);
-		if (ret < 0)
-			goto out;
-		if (ret == 0 && !fb && pnum == len) {
+		/* Unallocated, no backing: zero without reading. One status
+		 * call answers for a whole run of chunks. */
+		if (off >= known_end) {
+			ret = img_status(img, off, img->size - off, &pnum, &fb, err);
+			if (ret < 0)
+				goto out;
+			known_zero = ret == 0 && !fb;
+			known_end = off + pnum;
+		}
+		if (known_zero && off + len <= known_end) {
 			st.zero_chunks++;
 			continue;
 		}
-		uint8_t *dst = bt.data + (size_t)bt.n * r.chunk_size;
-		ret = img_read(img, dst, off, (size_t)len, err);
+		ret = img_read(img, bpipe_buf(&pipe), off, (size_t)len, err);
 		if (ret < 0)
 			goto out;
 		st.read_chunks++;
 		st.bytes_read += len;
-		if (dst[0] == 0 && !memcmp(dst, dst + 1, (size_t)len - 1)) {
-			st.zero_chunks++;
-			continue;
-		}
-		bt.idx[bt.n] = i;
-		bt.len[bt.n] = (size_t)len;
-		if (++bt.n == bt.cap) {
-			ret = batch_flush(&r, &bt, &m, &st, err);
-			if (ret < 0)
-				goto out;
-		}
+		ret = bpipe_add(&pipe, i, (size_t)len, err);
+		if (ret < 0)
+			goto out;
 	}
-	ret = batch_flush(&r, &bt, &m, &st, err);
+	ret = bpipe_finish(&pipe, err);
 	if (ret < 0)
 		goto out;
 	/* Chunks durable before the manifest that names them. */
@@ -712,9 +608,10 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 	if (stp)
 		*stp = st;
 out:
+	if (have_pipe)
+		bpipe_destroy(&pipe);
 	manifest_free(&m);
 	manifest_free(&par);
-	batch_free(&bt);
 	free(bits);
 	repo_close(&r);
 	return ret;

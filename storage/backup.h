@@ -14,7 +14,9 @@
  * after being written in full, and a manifest is written only after its
  * chunks are durable, so an interrupted backup or prune leaves every earlier
  * backup intact (at worst unreferenced data, which gc removes).
- * Context: caller's thread.
+ * Context: caller's thread. backup_create also hashes and compresses on
+ * worker threads of its own (backup_pipe.c), joined before it returns, also
+ * when the progress callback cancels; the callback runs on the caller's thread.
  */
 #ifndef BACKUP_H
 #define BACKUP_H

@@ -18,6 +18,7 @@
 #include <zstd.h>
 
 #define IDX_MAGIC "VXPIDX01"
+#define WBUF_SIZE (1u << 20)  /* frames are small: batch them into large writes */
 #define IDX_REC   48          /* hash, be64 off, be32 clen, be32 dlen */
 
 static uint64_t be64(const uint8_t *p)
@@ -189,6 +190,7 @@ void pack_close(struct pack_store *ps)
 	free(ps->fds);
 	free(ps->se);
 	free(ps->ht);
+	free(ps->wbuf);
 	memset(ps, 0, sizeof(*ps));
 	ps->wfd = -1;
 }
@@ -215,6 +217,46 @@ static const struct pack_ent *find(const struct pack_store *ps, const uint8_t h[
 int pack_has(struct pack_store *ps, const uint8_t hash[32])
 {
 	return find(ps, hash) != NULL;
+}
+
+int pack_has_committed(const struct pack_store *ps, const uint8_t hash[32])
+{
+	return ps->n && bsearch(hash, ps->e, ps->n, sizeof(*ps->e), ent_cmp);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t w;
+
+	while (len) {
+		w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes the buffered frames; starts writeback every 8 MiB so the final
+ * fsync overlaps the work. */
+static int wbuf_flush(struct pack_store *ps, struct vx_err *err)
+{
+	uint64_t start = ps->woff - ps->wlen;
+	int ret;
+
+	if (!ps->wlen)
+		return 0;
+	ret = write_all(ps->wfd, ps->wbuf, ps->wlen);
+	if (ret < 0)
+		return vx_err_errno(err, ret, "backup: write pack %s", ps->wname);
+	ps->wlen = 0;
+	if ((start >> 23) != (ps->woff >> 23))
+		sync_file_range(ps->wfd, (off_t)(((ps->woff >> 23) - 1) << 23), 8 << 20,
+				SYNC_FILE_RANGE_WRITE);
+	return 0;
 }
 
 static int ht_grow(struct pack_store *ps)
@@ -244,29 +286,35 @@ int pack_put(struct pack_store *ps, const uint8_t hash[32], const void *z,
 	char path[PATH_MAX];
 	struct timespec ts;
 	const uint8_t *p = z;
-	size_t left = zlen;
-	ssize_t w;
-	uint64_t k;
+	uint64_t k, off = ps->woff;
 	size_t i;
+	int ret;
 
 	if (ps->wfd < 0) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		snprintf(ps->wname, sizeof(ps->wname), "p%lld%09ld-%d",
 			 (long long)ts.tv_sec, ts.tv_nsec, (int)getpid());
 		snprintf(path, sizeof(path), "%s/tmp/%s.pack", ps->dir, ps->wname);
+		if (!ps->wbuf && !(ps->wbuf = malloc(WBUF_SIZE)))
+			return vx_err_set(err, -ENOMEM, "backup: out of memory");
 		ps->wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (ps->wfd < 0)
 			return vx_err_errno(err, -errno, "backup: create %s", path);
 		ps->woff = 0;
+		ps->wlen = 0;
 	}
-	while (left) {
-		w = write(ps->wfd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return vx_err_errno(err, -errno, "backup: write pack %s", ps->wname);
-		p += w;
-		left -= (size_t)w;
+	if (ps->wlen + zlen > WBUF_SIZE) {
+		ret = wbuf_flush(ps, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (zlen > WBUF_SIZE) {
+		ret = write_all(ps->wfd, p, zlen);
+		if (ret < 0)
+			return vx_err_errno(err, ret, "backup: write pack %s", ps->wname);
+	} else {
+		memcpy(ps->wbuf + ps->wlen, p, zlen);
+		ps->wlen += zlen;
 	}
 	if ((ps->sn + 1) * 2 > ps->htcap && ht_grow(ps))
 		return vx_err_set(err, -ENOMEM, "backup: out of memory");
@@ -279,7 +327,7 @@ int pack_put(struct pack_store *ps, const uint8_t hash[32], const void *z,
 		ps->scap = cap;
 	}
 	memcpy(ps->se[ps->sn].hash, hash, 32);
-	ps->se[ps->sn].off = ps->woff;
+	ps->se[ps->sn].off = off;
 	ps->se[ps->sn].clen = zlen;
 	ps->se[ps->sn].dlen = dlen;
 	ps->se[ps->sn].pack = UINT32_MAX;   /* this run's pack */
@@ -288,10 +336,6 @@ int pack_put(struct pack_store *ps, const uint8_t hash[32], const void *z,
 		;
 	ps->ht[i] = (uint32_t)ps->sn + 1;
 	ps->sn++;
-	/* Start writeback every 8 MiB so the final fsync overlaps the work. */
-	if ((ps->woff >> 23) != ((ps->woff + zlen) >> 23))
-		sync_file_range(ps->wfd, (off_t)((ps->woff >> 23) << 23), 8 << 20,
-				SYNC_FILE_RANGE_WRITE);
 	ps->woff += zlen;
 	return 0;
 }
@@ -339,6 +383,9 @@ int pack_commit(struct pack_store *ps, struct vx_err *err)
 
 	if (ps->wfd < 0)
 		return 0;
+	ret = wbuf_flush(ps, err);
+	if (ret < 0)
+		return ret;
 	if (fsync(ps->wfd) < 0)
 		return vx_err_errno(err, -errno, "backup: fsync pack %s", ps->wname);
 	close(ps->wfd);

@@ -36,7 +36,9 @@ struct pack_store {
 	/* The pack this run is writing. */
 	int wfd;
 	char wname[64];
-	uint64_t woff;
+	uint64_t woff;               /* pack size including wbuf */
+	uint8_t *wbuf;               /* frames not yet written (one write per 1 MiB) */
+	size_t wlen;
 	struct pack_ent *se;
 	size_t sn, scap;
 	uint32_t *ht;                /* open addressing over se, 0 = empty */
@@ -46,6 +48,8 @@ struct pack_store {
 int pack_open(struct pack_store *ps, const char *dir, struct vx_err *err);
 void pack_close(struct pack_store *ps);   /* drops an uncommitted pack */
 int pack_has(struct pack_store *ps, const uint8_t hash[32]);
+/* Earlier runs' chunks only: read-only, safe on other threads during pack_put. */
+int pack_has_committed(const struct pack_store *ps, const uint8_t hash[32]);
 int pack_put(struct pack_store *ps, const uint8_t hash[32], const void *z,
 	     uint32_t zlen, uint32_t dlen, struct vx_err *err);
 /* Makes this run's pack and index durable (before any manifest names them). */

@@ -97,6 +97,15 @@ int img_overlay_create(const char *overlay, const char *backing,
 		       const char *backing_fmt, struct vx_err *err);
 int img_commit(const char *top_path, struct vx_err *err);
 
+/*
+ * Copies guest bytes [off, off+len) of src into dst (convert.c). dst must be
+ * a new image, reading as zeros where never written: holes and all-zero data
+ * of src are skipped, as qemu-img convert does. buf is scratch of buflen
+ * bytes; a few MiB lets qcow2 allocate and write whole runs of clusters.
+ */
+int img_convert_range(struct img *src, struct img *dst, uint64_t off, uint64_t len,
+		      void *buf, size_t buflen, struct vx_err *err);
+
 /* Probes the format from the first bytes: "qcow2" or "raw". */
 int img_probe(const char *path, const char **fmt, struct vx_err *err);
 

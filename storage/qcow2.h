@@ -50,6 +50,9 @@
 
 #define QCOW2_MC_SLOTS         16
 #define QCOW2_RESV             256  /* clusters reserved per fdatasync */
+/* Sequential writers double their reservation up to this many clusters
+ * (and 256 MiB): a crash leaks at most that much, never disk space. */
+#define QCOW2_RESV_MAX         4096
 
 struct qcow2_mc_slot {
 	uint64_t off;        /* 0: empty */
@@ -136,6 +139,7 @@ struct qcow2 {
 	uint8_t *tmp;                 /* one cluster of scratch */
 	uint8_t *tmp2;
 	uint64_t resv_start, resv_n;  /* clusters with durable refcount 1, unused */
+	uint64_t resv_next;           /* size of the next reservation, 0: QCOW2_RESV */
 	uint64_t *pend;               /* clusters to count down after a sync */
 	size_t pend_n, pend_cap;
 	uint8_t *dc_buf;              /* last decompressed cluster */

@@ -423,6 +423,25 @@ static int alloc_raw(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *
 }
 
 /*
+ * The next reservation's size. One that was used up is followed by one twice
+ * as big: each costs an fdatasync, which also waits for the data written
+ * since the last one, so a sequential writer (convert, restore) would
+ * otherwise stall every QCOW2_RESV clusters.
+ */
+static uint64_t resv_size(struct qcow2 *s)
+{
+	uint64_t r = s->resv_next ? s->resv_next : QCOW2_RESV;
+	uint64_t max = QCOW2_RESV_MAX;
+
+	if (max > (256ull << 20) >> s->cluster_bits)
+		max = (256ull << 20) >> s->cluster_bits;
+	if (max < QCOW2_RESV)
+		max = QCOW2_RESV;
+	s->resv_next = r * 2 < max ? r * 2 : max;
+	return r;
+}
+
+/*
  * Power-loss ordering. A cluster's refcount must reach the disk before any
  * L2 entry naming it, and a dropped reference before the refcount falls.
  * Clusters are therefore handed out from a contiguous reservation whose
@@ -446,7 +465,9 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 	ret = qcow2_release(s, err);
 	if (ret < 0)
 		return ret;
-	r = QCOW2_RESV < half ? QCOW2_RESV : half;
+	r = resv_size(s);
+	if (r > half)
+		r = half;
 	if (r < n)
 		r = n;
 	ret = alloc_raw(s, r, off, err);
@@ -461,16 +482,57 @@ int qcow2_alloc(struct qcow2 *s, uint64_t n, uint64_t *off, struct vx_err *err)
 	return 0;
 }
 
+/*
+ * Returns the unused reservation: one refcount write per block and one hole
+ * punched for the whole run, not one of each per cluster.
+ */
 int qcow2_release(struct qcow2 *s, struct vx_err *err)
 {
-	int ret = 0;
+	uint64_t per = 1ull << s->rb_bits, c = s->resv_start, n = s->resv_n;
+	uint64_t bi, idx, end, i;
+	size_t pos, len, lo, hi;
+	uint8_t *b;
+	int ret;
 
-	while (!ret && s->resv_n) {
-		ret = qcow2_update_refcount(s, s->resv_start, -1, err);
-		s->resv_start++;
-		s->resv_n--;
+	while (n) {
+		bi = c >> s->rb_bits;
+		idx = c & (per - 1);
+		end = idx + n < per ? idx + n : per;
+		if (bi >= s->rt_entries || !s->rt[bi])
+			return vx_err_set(err, -EIO,
+					  "qcow2: %s: no refcount block for cluster 0x%llx (image corrupt)",
+					  s->img->path, (unsigned long long)c);
+		ret = qcow2_mc_get(s, s->rt[bi], &b, err);
+		if (ret < 0)
+			return ret;
+		lo = SIZE_MAX;
+		hi = 0;
+		for (i = idx; i < end; i++) {
+			if (qcow2_rb_get(s, b, i) != 1)
+				return vx_err_set(err, -EIO,
+						  "qcow2: %s: reserved cluster 0x%llx has refcount %llu, not 1",
+						  s->img->path, (unsigned long long)((bi << s->rb_bits) + i),
+						  (unsigned long long)qcow2_rb_get(s, b, i));
+			qcow2_rb_set(s, b, i, 0, &pos, &len);
+			lo = pos < lo ? pos : lo;
+			hi = pos + len > hi ? pos + len : hi;
+		}
+		ret = qcow2_pwrite(s, b + lo, hi - lo, s->rt[bi] + lo, "refcount block", err);
+		if (ret < 0)
+			return ret;
+		for (i = 0; i < end - idx; i++)
+			qcow2_mc_forget(s, (c + i) << s->cluster_bits);
+		/* Give the space back to the host file system; best effort. */
+		fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  (off_t)(c << s->cluster_bits), (off_t)((end - idx) << s->cluster_bits));
+		if (c < s->free_hint)
+			s->free_hint = c;
+		s->resv_start += end - idx;
+		s->resv_n -= end - idx;
+		c += end - idx;
+		n -= end - idx;
 	}
-	return ret;
+	return 0;
 }
 
 int qcow2_defer_free(struct qcow2 *s, uint64_t cluster, struct vx_err *err)
