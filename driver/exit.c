@@ -56,6 +56,11 @@ static int handle_external_interrupt(struct vmx_vcpu *vcpu)
 	return 1;	/* the host took it when vcpu.c enabled interrupts */
 }
 
+static int handle_preemption_timer(struct vmx_vcpu *vcpu)
+{
+	return 1;	/* only there to give the host its CPU back (vmcs.c) */
+}
+
 static int handle_exception_nmi(struct vmx_vcpu *vcpu)
 {
 	if ((vcpu->exit.intr_info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
@@ -401,6 +406,7 @@ static int handle_ept_misconfig(struct vmx_vcpu *vcpu)
 static int (*const vmx_exit_handlers[])(struct vmx_vcpu *vcpu) = {
 	[EXIT_REASON_EXCEPTION_NMI]	 = handle_exception_nmi,
 	[EXIT_REASON_EXTERNAL_INTERRUPT] = handle_external_interrupt,
+	[EXIT_REASON_PREEMPTION_TIMER]	 = handle_preemption_timer,
 	[EXIT_REASON_TRIPLE_FAULT]	 = handle_triple_fault,
 	[EXIT_REASON_INTERRUPT_WINDOW]	 = handle_interrupt_window,
 	[EXIT_REASON_CPUID]		 = handle_cpuid,

@@ -176,6 +176,8 @@ static int vcpu_enter_once(struct vmx_vcpu *vcpu)
 	vmcs_write_dirty(vcpu);
 	vcpu_inject_events(vcpu);
 	vcpu_msr_switch_sync(vcpu);
+	if (vcpu->preemption_timer)
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmcs_preemption_timer_units());
 
 	local_irq_disable();
 	vcpu_switch_to_guest(vcpu, &host);

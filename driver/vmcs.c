@@ -11,6 +11,7 @@
 #include <asm/msr.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/tsc.h>
 #include <asm/vmx.h>
 #include <asm/cpu_entry_area.h>
 
@@ -61,9 +62,20 @@ static void vmcs_setup_controls(struct vmx_vcpu *vcpu)
 
 	if (vcpu->vpid)
 		proc2 |= SECONDARY_EXEC_ENABLE_VPID;
-	/* Host interrupts and NMIs always exit: the host never loses one. */
-	vmcs_write(PIN_BASED_VM_EXEC_CONTROL,
-		   vmcs_adjust(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING, &c->pin));
+	u32 pin;
+
+	/*
+	 * Host interrupts and NMIs always exit: the host never loses one. The
+	 * VMX-preemption timer (where the CPU has it) bounds the time a guest
+	 * runs without an exit: Bochs, the project's VT-x lab, takes an
+	 * external-interrupt exit only while the guest has IF=1, so a guest
+	 * computing with interrupts off would keep the host CPU from its own
+	 * IPIs (a TLB shootdown then stalls every other CPU).
+	 */
+	pin = vmcs_adjust(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
+			  PIN_BASED_VMX_PREEMPTION_TIMER, &c->pin);
+	vcpu->preemption_timer = pin & PIN_BASED_VMX_PREEMPTION_TIMER;
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, pin);
 	/*
 	 * No MSR or I/O bitmaps: every port access and MSR access exits, and
 	 * MOV DR exits so the guest never reaches the host's debug registers.
@@ -293,6 +305,20 @@ void vmcs_read_exit(struct vmx_vcpu *vcpu)
 		e->cs_base = vmcs_read(GUEST_CS_BASE);
 		e->cs_ar = vmcs_read(GUEST_CS_AR_BYTES);
 	}
+}
+
+/*
+ * VMX-preemption timer units in VMX_PREEMPTION_TIMER_PERIOD_US: the timer
+ * counts down at the TSC rate divided by 2^IA32_VMX_MISC[4:0].
+ */
+#define VMX_PREEMPTION_TIMER_PERIOD_US	1000
+
+u32 vmcs_preemption_timer_units(void)
+{
+	u64 tsc_per_period = (u64)(tsc_khz ? tsc_khz : 1000000) * VMX_PREEMPTION_TIMER_PERIOD_US / 1000;
+	u64 units = tsc_per_period >> (vmx_caps()->misc & 0x1f);
+
+	return units ? min_t(u64, units, U32_MAX) : 1;
 }
 
 /* Fills a freshly VMCLEARed, current VMCS with a vCPU at RESET. */

@@ -182,6 +182,7 @@ struct vmx_vcpu {
 	int queued_irq;			/* external interrupt vector, -1 none */
 	bool queued_nmi;
 	bool window_exiting;		/* interrupt-window exiting is on */
+	bool preemption_timer;		/* VMX-preemption timer armed each entry */
 	struct fpu_guest guest_fpu;
 	struct vmxcore_cpuid *cpuid;	/* NULL: filtered host values */
 
@@ -202,6 +203,7 @@ void vcpu_msr_switch_sync(struct vmx_vcpu *vcpu);
 
 /* vmcs.c */
 int vmcs_setup(struct vmx_vcpu *vcpu);
+u32 vmcs_preemption_timer_units(void);
 void vmcs_write_host_percpu(void);
 void vmcs_write_dirty(struct vmx_vcpu *vcpu);
 void vmcs_read_exit(struct vmx_vcpu *vcpu);
