@@ -41,14 +41,16 @@ deb=$(ls "$CACHE"/linux-image-"$KVER"_*.deb 2>/dev/null | tail -n 1) ||
 [ -f "$TOP/driver/vmxcore.ko" ] || die "driver/vmxcore.ko not built (make module)"
 command -v bochs-bin >/dev/null || die "bochs-bin missing: run scripts/setup.sh"
 
-# Suites: every tests/vmx/suites/*.sh but lib.sh and demo.sh, in name order;
-# a "# lab: xfail" line marks the negative control.
+# Suites: every tests/vmx/suites/*.sh but lib.sh, demo.sh, bench.sh and those
+# marked "# lab: on-request" (run by --suites only), in name order; a
+# "# lab: xfail" line marks the negative control.
 if [ "$DEMO" = 1 ]; then
 	SUITES=demo
 elif [ "$BENCH" = 1 ]; then
 	SUITES=bench
 elif [ -z "$SUITES" ]; then
-	SUITES=$(cd "$HERE/suites" && ls *.sh | sed 's/\.sh$//' | grep -vxE 'lib|demo|bench' | tr '\n' ' ')
+	SUITES=$(cd "$HERE/suites" && ls *.sh | sed 's/\.sh$//' | grep -vxE 'lib|demo|bench' |
+		while read -r s; do grep -q '^# lab: on-request' "$s.sh" || echo "$s"; done | tr '\n' ' ')
 fi
 
 unpack_kernel() {
