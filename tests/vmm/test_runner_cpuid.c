@@ -73,6 +73,25 @@ static void cpuid_hides_what_the_core_does_not_give(void **state)
 	assert_int_equal(find(&t.head, 6, 0)->eax, 0);
 }
 
+/* The same host with XSAVE that its kernel turned off (OSXSAVE clear). */
+static void no_osxsave(uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+	all_features(leaf, sub, out);
+	if (leaf == 1)
+		out[2] &= ~(1u << 27);
+}
+
+static void cpuid_no_xsave_when_the_host_kernel_has_none(void **state)
+{
+	(void)state;
+	assert_int_equal(rn_cpuid_build(&t.head, VMXCORE_CPUID_MAX_ENTRIES, no_osxsave, 0), 0);
+	assert_false(find(&t.head, 1, 0)->ecx & (1u << 26));	/* XSAVE */
+	assert_false(find(&t.head, 1, 0)->ecx & (1u << 28));	/* AVX */
+	assert_false(find(&t.head, 7, 0)->ebx & (1u << 5));	/* AVX2 */
+	assert_int_equal(find(&t.head, 0xd, 0)->eax, 0);
+	assert_true(find(&t.head, 1, 0)->ecx & (1u << 0));	/* SSE3 stays */
+}
+
 static void cpuid_hypervisor_leaf_is_ours(void **state)
 {
 	const struct vmxcore_cpuid_entry *e;
@@ -100,6 +119,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cpuid_fits_and_caps_leaf_ranges),
 		cmocka_unit_test(cpuid_hides_what_the_core_does_not_give),
+		cmocka_unit_test(cpuid_no_xsave_when_the_host_kernel_has_none),
 		cmocka_unit_test(cpuid_hypervisor_leaf_is_ours),
 		cmocka_unit_test(cpuid_too_small_a_table_is_an_error),
 	};
