@@ -250,4 +250,45 @@ static __attribute__((unused)) int h_runner_pid(struct env *e, const char *name)
 	return p ? atoi(p + strlen("Runner pid")) : -1;
 }
 
+
+/* cmocka group fixtures: a vmxd of its own for each test. */
+static __attribute__((unused)) int h_setup(void **state)
+{
+	struct env *e = malloc(sizeof(*e));
+
+	if (!e || h_env_init(e) < 0) {
+		fprintf(stderr, "cannot start vmxd\n");
+		free(e);
+		return -1;
+	}
+	*state = e;
+	return 0;
+}
+
+/* vmxd must stop cleanly (under ASan that is also the leak check); its
+ * log's tail is shown when it does not. */
+static __attribute__((unused)) int h_teardown(void **state)
+{
+	struct env *e = *state;
+	int st = 0, rc = 0;
+
+	if (e->vmxd > 0) {
+		st = h_vmxd_stop(e, SIGTERM);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			char cmd[200];
+
+			fprintf(stderr, "vmxd did not stop cleanly (status %#x); its log:\n", st);
+			snprintf(cmd, sizeof(cmd), "tail -n 40 %s >&2", e->log);
+			if (system(cmd) != 0)
+				fprintf(stderr, "(no log)\n");
+			rc = -1;
+		}
+	}
+	h_env_destroy(e);
+	free(e);
+	return rc;
+}
+
+#define CTL(e, out, ...) h_ctl((e), (out), sizeof(out), __VA_ARGS__)
+
 #endif

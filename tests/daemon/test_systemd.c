@@ -12,7 +12,6 @@
 
 #include "tests/daemon/harness.h"
 
-#define CTL(e, out, ...) h_ctl((e), (out), sizeof(out), __VA_ARGS__)
 
 static int bind_unix(const char *path, int type)
 {

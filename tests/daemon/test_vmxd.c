@@ -17,42 +17,6 @@
 #include "tests/daemon/harness.h"
 #include "proto/proto.h"
 
-static int setup(void **state)
-{
-	struct env *e = malloc(sizeof(*e));
-
-	if (!e || h_env_init(e) < 0) {
-		fprintf(stderr, "cannot start vmxd\n");
-		return -1;
-	}
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	int st = 0, rc = 0;
-
-	if (e->vmxd > 0) {
-		st = h_vmxd_stop(e, SIGTERM);
-		/* A clean stop; under ASan this is also the leak check. */
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			char cmd[200];
-
-			fprintf(stderr, "vmxd did not stop cleanly (status %#x); its log:\n", st);
-			snprintf(cmd, sizeof(cmd), "tail -n 40 %s >&2", e->log);
-			if (system(cmd) != 0)
-				fprintf(stderr, "(no log)\n");
-			rc = -1;
-		}
-	}
-	h_env_destroy(e);
-	free(e);
-	return rc;
-}
-
-#define CTL(e, out, ...) h_ctl((e), (out), sizeof(out), __VA_ARGS__)
 
 static void vmctl_define_list_dumpxml_redefines_identically(void **state)
 {
@@ -902,7 +866,7 @@ static void vmxd_survives_random_requests(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 		T(vmctl_define_list_dumpxml_redefines_identically),
 		T(vmctl_lifecycle_of_a_test_domain),

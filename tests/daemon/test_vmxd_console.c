@@ -20,36 +20,6 @@
 #define BANNER "vmxcore simulation runner: no guest code runs"
 #define VCON_TAIL (80 * 1024)   /* more than console-log's 64 KiB default */
 
-static int setup(void **state)
-{
-	struct env *e = malloc(sizeof(*e));
-
-	if (!e || h_env_init(e) < 0) {
-		fprintf(stderr, "cannot start vmxd\n");
-		return -1;
-	}
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	int st = 0, rc = 0;
-
-	if (e->vmxd > 0) {
-		st = h_vmxd_stop(e, SIGTERM);
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			fprintf(stderr, "vmxd did not stop cleanly (status %#x)\n", st);
-			rc = -1;
-		}
-	}
-	h_env_destroy(e);
-	free(e);
-	return rc;
-}
-
-#define CTL(e, out, ...) h_ctl((e), (out), sizeof(out), __VA_ARGS__)
 
 /* A vmctl running in the background with pipes on stdin and stdout. */
 struct bg {
@@ -402,7 +372,7 @@ static void vmctl_console_restores_the_terminal_when_killed(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 		T(vmctl_console_pipe_sees_the_banner_and_its_echo),
 		T(vmctl_console_second_client_refused_and_force_takes_over),

@@ -19,42 +19,6 @@
 
 #define MiB (1024 * 1024)
 
-static int setup(void **state)
-{
-	struct env *e = malloc(sizeof(*e));
-
-	if (!e || h_env_init(e) < 0) {
-		fprintf(stderr, "cannot start vmxd\n");
-		return -1;
-	}
-	*state = e;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct env *e = *state;
-	int st = 0, rc = 0;
-
-	if (e->vmxd > 0) {
-		st = h_vmxd_stop(e, SIGTERM);
-		/* A clean stop; under ASan this is also the leak check. */
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-			char cmd[200];
-
-			fprintf(stderr, "vmxd did not stop cleanly (status %#x); its log:\n", st);
-			snprintf(cmd, sizeof(cmd), "tail -n 40 %s >&2", e->log);
-			if (system(cmd) != 0)
-				fprintf(stderr, "(no log)\n");
-			rc = -1;
-		}
-	}
-	h_env_destroy(e);
-	free(e);
-	return rc;
-}
-
-#define CTL(e, out, ...) h_ctl((e), (out), sizeof(out), __VA_ARGS__)
 
 static void ctl_ok(struct env *e, char *out, size_t len, const char *cmd)
 {
@@ -750,7 +714,7 @@ static void vmctl_storage_json_output(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 		T(vmctl_disk_create_info_convert),
 		T(vmctl_disk_errors),
