@@ -12,7 +12,6 @@
 
 #include "tests/daemon/harness.h"
 
-
 static int bind_unix(const char *path, int type)
 {
 	struct sockaddr_un sun;
