@@ -34,26 +34,42 @@ const char *machine_stop_name(enum rn_stop why)
 	return "?";
 }
 
-/* The first reason wins; every vCPU and the main loop are told. */
-void machine_stop(struct machine *m, enum rn_stop why, const char *fmt, ...)
+/* The first reason wins; every vCPU and the main loop are told. io_lock held. */
+static void machine_stop_va(struct machine *m, enum rn_stop why, const char *fmt, va_list ap)
 {
 	int expected = RN_RUNNING;
 	uint64_t one = 1;
-	va_list ap;
 
 	if (!atomic_compare_exchange_strong(&m->stop, &expected, (int)why))
 		return;
-	va_start(ap, fmt);
 	vsnprintf(m->stop_detail, sizeof(m->stop_detail), fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&m->io_lock);
 	pthread_cond_broadcast(&m->halt_cond);
 	pthread_cond_broadcast(&m->pause_cond);
-	pthread_mutex_unlock(&m->io_lock);
 	for (unsigned i = 0; i < m->nvcpus; i++)
 		rn_vcpu_kick(&m->vcpu[i]);
 	if (m->wake_fd >= 0 && write(m->wake_fd, &one, sizeof(one)) < 0)
 		perror("vmxd-runner: wake");
+}
+
+void machine_stop(struct machine *m, enum rn_stop why, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&m->io_lock);
+	va_start(ap, fmt);
+	machine_stop_va(m, why, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&m->io_lock);
+}
+
+/* The same from a device callback: inside a port write, io_lock held. */
+static void machine_stop_locked(struct machine *m, enum rn_stop why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	machine_stop_va(m, why, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -121,7 +137,7 @@ static void machine_intr(void *opaque, int level)
 
 static void machine_reset(void *opaque)
 {
-	machine_stop(opaque, RN_RESET, "the guest reset the machine");
+	machine_stop_locked(opaque, RN_RESET, "the guest reset the machine");
 }
 
 static void machine_sci(void *opaque, int level)
@@ -133,12 +149,12 @@ static void machine_sci(void *opaque, int level)
 
 static void machine_acpi_off(void *opaque)
 {
-	machine_stop(opaque, RN_POWEROFF, "the guest powered off (ACPI S5)");
+	machine_stop_locked(opaque, RN_POWEROFF, "the guest powered off (ACPI S5)");
 }
 
 static void machine_acpi_reset(void *opaque)
 {
-	machine_stop(opaque, RN_RESET, "the guest reset the machine (ACPI reset register)");
+	machine_stop_locked(opaque, RN_RESET, "the guest reset the machine (ACPI reset register)");
 }
 
 static void machine_console(void *opaque, uint8_t byte)
