@@ -3,7 +3,9 @@
  * dev.c: /dev/vmxcore, the system file descriptor, and its sysfs attributes
  * (/sys/class/misc/vmxcore/): vmx_cpus (CPUs now in VMX operation, as a CPU
  * list), vms (VMs alive), pages_pinned (guest pages EPT holds) and pages_ept
- * (EPT table pages): all return to 0 when every VM is gone.
+ * (EPT table pages): all return to 0 when every VM is gone; exit_stats
+ * ("REASON:COUNT ..." since load, the last above the table counted together,
+ * then the guest RIP of the latest exit).
  *
  * Environment: process context.
  */
@@ -66,7 +68,14 @@ static ssize_t pages_ept_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(pages_ept);
 
+static ssize_t exit_stats_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return vmx_exit_stats_show(buf);
+}
+static DEVICE_ATTR_RO(exit_stats);
+
 static struct attribute *vmx_dev_attrs[] = {
+	&dev_attr_exit_stats.attr,
 	&dev_attr_vmx_cpus.attr,
 	&dev_attr_vms.attr,
 	&dev_attr_pages_pinned.attr,

@@ -13,6 +13,7 @@
  * them before the next entry.
  */
 #include <linux/kernel.h>
+#include <linux/sysfs.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/vmx.h>
@@ -435,9 +436,43 @@ static int vmx_entry_failed(struct vmx_vcpu *vcpu)
 	return vmx_exit_to_user(vcpu, VMXCORE_EXIT_FAIL_ENTRY);
 }
 
+/*
+ * Exits counted by basic reason, module-wide, for operators and the lab
+ * (sysfs exit_stats): where a guest spends its exits shows what it is doing
+ * when it seems stuck. Unsynchronised reads of a still-moving count are fine.
+ */
+static atomic_long_t vmx_exit_counts[ARRAY_SIZE(vmx_exit_handlers) + 1];
+static unsigned long vmx_last_exit_rip;
+
+ssize_t vmx_exit_stats_show(char *buf)
+{
+	ssize_t len = 0;
+	long n;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(vmx_exit_counts); i++) {
+		n = atomic_long_read(&vmx_exit_counts[i]);
+		if (n)
+			len += sysfs_emit_at(buf, len, "%s%zu:%ld", len ? " " : "", i, n);
+	}
+	len += sysfs_emit_at(buf, len, "%slast_rip:%#lx\n", len ? " " : "",
+			     READ_ONCE(vmx_last_exit_rip));
+	return len;
+}
+
+static void vmx_count_exit(struct vmx_vcpu *vcpu, u32 basic)
+{
+	size_t i = min_t(size_t, basic, ARRAY_SIZE(vmx_exit_handlers));
+
+	atomic_long_inc(&vmx_exit_counts[i]);
+	WRITE_ONCE(vmx_last_exit_rip, vcpu->rip);
+}
+
 int vmx_handle_exit(struct vmx_vcpu *vcpu)
 {
 	u32 basic = vcpu->exit.reason & 0xffff;
+
+	vmx_count_exit(vcpu, basic);
 
 	if (vcpu->exit.reason & EXIT_REASON_ENTRY_FAILED_BIT)
 		return vmx_entry_failed(vcpu);

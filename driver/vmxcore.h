@@ -226,6 +226,7 @@ void vcpu_complete_mmio_load(struct vmx_vcpu *vcpu);
 
 /* exit.c */
 int vmx_handle_exit(struct vmx_vcpu *vcpu);
+ssize_t vmx_exit_stats_show(char *buf);
 void vmx_swap_io_elements(u8 *buf, unsigned int a, unsigned int b, unsigned int size);
 
 /* intr.c */
