@@ -256,23 +256,48 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 }
 
 /*
- * MOV DR. The guest's DR0-3 and DR6 are kept here and never loaded, so its
- * hardware breakpoints do not fire (a documented limit) and the host's debug
- * registers are never touched. DR7 lives in the VMCS.
+ * MOV DR. The guest's DR0-3, DR6 and DR7 are kept here and never loaded, so
+ * its hardware breakpoints do not fire (a documented limit) and the host's
+ * debug registers are never touched; GUEST_DR7 stays at its reset value so
+ * no breakpoint is armed with the host's DR0-3. The exit comes before the
+ * instruction's own checks (SDM Vol. 3C 26.1.3), so they are made here:
+ * #GP above CPL 0, DR4/DR5 alias DR6/DR7 unless CR4.DE makes them #UD, and
+ * #GP for a DR6/DR7 write with bits 63:32 set.
  */
+static unsigned long *vcpu_dr_slot(struct vmx_vcpu *vcpu, unsigned int dr)
+{
+	if (dr < 4)
+		return &vcpu->dr[dr];
+	if ((dr == 4 || dr == 5) && (vcpu->exit.cr4 & X86_CR4_DE))
+		return NULL;
+	return (dr & 1) ? &vcpu->dr7 : &vcpu->dr6;
+}
+
 static int handle_dr(struct vmx_vcpu *vcpu)
 {
 	unsigned long q = vcpu->exit.qualification;
 	unsigned int dr = q & 7;
 	unsigned long *reg = vcpu_gpr(vcpu, (q >> 8) & 15);
 	bool to_dr = !(q & (1u << 4));
-	unsigned long *slot = dr < 4 ? &vcpu->dr[dr] : (dr == 6 || dr == 4) ? &vcpu->dr6 : NULL;
+	unsigned long *slot = vcpu_dr_slot(vcpu, dr);
 
-	if (!slot) {		/* DR7 (and DR5): the VMCS holds it */
-		vcpu_inject_ud(vcpu);	/* keep DR7 guest-invisible for now */
+	if ((vcpu->exit.ss_ar >> 5) & 3) {
+		vcpu_inject_gp(vcpu);
 		return 1;
 	}
-	if (to_dr)
+	if (!slot) {
+		vcpu_inject_ud(vcpu);
+		return 1;
+	}
+	if (to_dr && dr >= 4 && (*reg >> 32)) {
+		vcpu_inject_gp(vcpu);
+		return 1;
+	}
+	if (to_dr && slot == &vcpu->dr6)
+		*slot = (*reg & VCPU_DR6_VOLATILE) | VCPU_DR6_FIXED_1;
+	else if (to_dr && slot == &vcpu->dr7)
+		*slot = (*reg & VCPU_DR7_VOLATILE) | VCPU_DR7_FIXED_1;
+	else if (to_dr)
 		*slot = *reg;
 	else
 		*reg = *slot;

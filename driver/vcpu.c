@@ -445,6 +445,8 @@ static struct vmx_vcpu *vcpu_alloc(struct vmx_vm *vm, unsigned int id)
 	vcpu->cpu = -1;
 	vcpu->pending_exception = -1;
 	vcpu->queued_irq = -1;
+	vcpu->dr6 = VCPU_DR6_FIXED_1;
+	vcpu->dr7 = VCPU_DR7_FIXED_1;
 	mutex_init(&vcpu->mutex);
 	INIT_LIST_HEAD(&vcpu->loaded_link);
 	vcpu->xcr0 = XFEATURE_MASK_FP;

@@ -304,6 +304,9 @@ void vmcs_read_exit(struct vmx_vcpu *vcpu)
 		vmcs_read_paging(vcpu);
 		e->cs_base = vmcs_read(GUEST_CS_BASE);
 		e->cs_ar = vmcs_read(GUEST_CS_AR_BYTES);
+	} else if ((e->reason & 0xffff) == EXIT_REASON_DR_ACCESS) {
+		e->ss_ar = vmcs_read(GUEST_SS_AR_BYTES);
+		e->cr4 = vmcs_read(GUEST_CR4);
 	}
 }
 

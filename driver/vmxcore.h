@@ -123,7 +123,17 @@ struct vmx_exit_info {
 	u64 cr0, cr3, cr4, efer;
 	u64 cs_base;			/* EPT violations: to fetch the instruction */
 	u32 cs_ar;
+	u32 ss_ar;			/* MOV DR: its DPL is the CPL */
 };
+
+/*
+ * Debug registers' bits that read as 1 (their reset values) and the ones MOV
+ * sets. DR6's RTM and bus-lock bits read 1: the guest is offered neither.
+ */
+#define VCPU_DR6_FIXED_1	0xffff0ff0ul
+#define VCPU_DR6_VOLATILE	0x0000e00ful
+#define VCPU_DR7_FIXED_1	0x00000400ul
+#define VCPU_DR7_VOLATILE	0xffff2bfful
 
 /* Guest state kept in the vCPU and written to the VMCS before entry. */
 #define VCPU_DIRTY_RIP		(1u << 0)
@@ -168,7 +178,7 @@ struct vmx_vcpu {
 	unsigned long rip, rsp, rflags;
 	struct vmxcore_sregs sregs;
 	u64 cr0_shadow, cr4_shadow;	/* what the guest believes */
-	unsigned long dr[4], dr6;	/* kept, not loaded: see exit.c */
+	unsigned long dr[4], dr6, dr7;	/* kept, not loaded: see exit.c */
 	u64 xcr0;
 	u64 kernel_gs_base;
 	u64 msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_tsc_aux;

@@ -451,6 +451,23 @@ static int t_msr(struct vm *vm, struct vcpu *v)
 	return ok;
 }
 
+/* MOV DR in and out: values kept, fixed bits, DR5 aliasing DR7, #UD under CR4.DE. */
+static int t_debug_registers(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t want[] = { 0x12345678, 0x401, 0x401, 0xffff0ff0 };
+	uint32_t val;
+	int ok = 1;
+
+	(void)vm;
+	if (vcpu_start_real(v, GUEST_real_debugregs, 0))
+		return 0;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ok = ok && expect_out(v, 0x44, 4, &val) && val == want[i];
+	ok = ok && expect_out(v, 0x42, 1, &val) && val == 0x06;
+	ok = ok && expect_out(v, 0x41, 2, &val) && val == 0x600d;
+	return ok && expect_exit(v, VMXCORE_EXIT_HLT);
+}
+
 static int t_prot32(struct vm *vm, struct vcpu *v)
 {
 	(void)vm;
@@ -962,7 +979,7 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "hello"))
 		return hello();
 	printf("# backend %s\n", be->name);
-	tap_plan(21);
+	tap_plan(22);
 	run_vm_test("real_mode_port_io_all_sizes", t_real_io);
 	run_vm_test("cpuid_filtered_in_kernel", t_cpuid);
 	run_vmxcore_only("cpuid_table_set_by_vmm", t_cpuid_table,
@@ -973,6 +990,7 @@ int main(int argc, char **argv)
 	run_vm_test("msr_allowed_and_refused_with_gp", t_msr);
 	run_vmxcore_only("msr_ioctls_read_guest_writes", t_msr_ioctls,
 			 "KVM_GET_MSRS takes struct kvm_msrs");
+	run_vm_test("debug_registers_kept_and_checked", t_debug_registers);
 	run_vm_test("string_io_rep_ins_outs_both_directions", t_string_io);
 	run_vm_test("protected_mode_32bit_guest", t_prot32);
 	run_vm_test("long_mode_64bit_guest_with_paging", t_long64);

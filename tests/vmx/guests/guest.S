@@ -82,6 +82,42 @@ real_gp_handler:			/* report, then skip the 2-byte RDMSR/WRMSR */
 	pop	%bp
 	iret
 
+	.globl real_debugregs
+real_debugregs:				/* MOV DR: kept values, fixed bits, DR5 alias, CR4.DE */
+	movw	$real_ud_handler, 0x18	/* IVT vector 6 (#UD) at 0:0x18 */
+	movw	$0, 0x1a
+	mov	$0x12345678, %eax
+	mov	%eax, %dr0
+	xor	%eax, %eax
+	mov	%dr0, %eax
+	out	%eax, $0x44		/* 0x12345678 */
+	mov	$0x1, %eax		/* L0: bit 10 reads as 1 */
+	mov	%eax, %dr7
+	mov	%dr7, %eax
+	out	%eax, $0x44		/* 0x401 */
+	mov	%dr5, %eax		/* CR4.DE clear: DR5 is DR7 */
+	out	%eax, $0x44		/* 0x401 */
+	xor	%eax, %eax
+	mov	%eax, %dr7
+	mov	%eax, %dr6
+	mov	%dr6, %eax
+	out	%eax, $0x44		/* 0xffff0ff0 */
+	mov	%cr4, %eax
+	or	$0x8, %eax		/* CR4.DE: DR4 and DR5 are #UD */
+	mov	%eax, %cr4
+	mov	%dr4, %eax
+	mov	$0x600d, %ax
+	out	%ax, $0x41
+	hlt
+real_ud_handler:			/* report, then skip the 3-byte MOV DR */
+	mov	$0x06, %al
+	out	%al, $0x42
+	push	%bp
+	mov	%sp, %bp
+	addw	$3, 2(%bp)
+	pop	%bp
+	iret
+
 	.globl real_spin
 real_spin:				/* a busy guest, for signals */
 	jmp	real_spin

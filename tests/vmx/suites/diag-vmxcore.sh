@@ -7,6 +7,18 @@
 G=$LAB/guest
 CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=7 tsc=unstable"
 plan 1
+
+# symbol RIP: the nested guest's kernel function at RIP. The guest runs the
+# lab's own kernel unrelocated (linked at 0xffffffff81000000; its own KASLR
+# is in the decompressor we skip), so the lab's /proc/kallsyms names it once
+# shifted by the lab's KASLR offset. Low 32 bits only: awk's numbers are doubles.
+symbol() {
+	text=$(awk '$3 == "_text" { print $1; exit }' /proc/kallsyms)
+	want=$(( ($1 - 0xffffffff81000000 + 0x$text) & 0xffffffff ))
+	awk -v want=$want '$2 ~ /^[tT]$/ { a = ("0x" substr($1, 9)) + 0
+		if (a <= want && a > best) { best = a; name = $3 } }
+		END { printf "%s+%#x\n", name, want - best }' /proc/kallsyms
+}
 load_vmxcore
 timeout 1200 $LAB/bin/vmxd-runner --backend vmxcore --kernel $G/vmlinux \
 	--initrd $G/initrd.gz --cmdline "$CMDLINE" --memory 128 \
@@ -26,6 +38,8 @@ while kill -0 $pid 2>/dev/null; do
 			echo "# task $t: $(tr '\n' ' ' < $t/stack 2>/dev/null | head -c 300)"
 		done
 		dmesg | tail -n 5 | sed 's/^/# dmesg| /'
+		rip=$(sed 's/.*last_rip://' $SYSFS/exit_stats)
+		echo "# last exit at $rip: $(symbol $rip)"
 	fi
 done
 wait $pid
