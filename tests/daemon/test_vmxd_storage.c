@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <json-c/json.h>
@@ -753,8 +754,9 @@ static void prune_fixture(struct env *e, char *a, char *b, char *repo, size_t le
 static void vmctl_backup_prune_gc_errors(void **state)
 {
 	struct env *e = *state;
-	char out[4096], a[200], b[200], repo[200], none[200];
+	char out[4096], a[200], b[200], repo[200], none[200], lock[300];
 	char ids[8][128];
+	int fd;
 
 	prune_fixture(e, a, b, repo, sizeof(a));
 	disk_path(e, "none", none, sizeof(none));
@@ -788,6 +790,18 @@ static void vmctl_backup_prune_gc_errors(void **state)
 	assert_non_null(strstr(out, "read-only"));
 	assert_int_equal(CTL(e, out, "-r backup-gc --repo %s", repo), 4);
 	assert_non_null(strstr(out, "read-only"));
+	/*
+	 * While the repository is in use (the shared lock a backup, verify or
+	 * restore holds, taken here as they take it), both fail as busy.
+	 */
+	snprintf(lock, sizeof(lock), "%s/lock", repo);
+	assert_true((fd = open(lock, O_RDWR)) >= 0);
+	assert_int_equal(flock(fd, LOCK_SH), 0);
+	assert_int_equal(CTL(e, out, "backup-prune --repo %s --keep 1", repo), 9);
+	assert_non_null(strstr(out, "busy"));
+	assert_int_equal(CTL(e, out, "backup-gc --repo %s", repo), 9);
+	assert_non_null(strstr(out, "busy"));
+	close(fd);
 	/* Nothing changed. */
 	assert_int_equal(backup_ids(e, repo, NULL, ids, NULL, 8), 6);
 	assert_int_equal(repo_chunks(repo, NULL), 6);
