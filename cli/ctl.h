@@ -92,6 +92,8 @@ int ctl_backup(struct ctl_opts *o, int argc, char **argv);
 int ctl_backup_list(struct ctl_opts *o, int argc, char **argv);
 int ctl_verify(struct ctl_opts *o, int argc, char **argv);
 int ctl_restore(struct ctl_opts *o, int argc, char **argv);
+int ctl_backup_prune(struct ctl_opts *o, int argc, char **argv);
+int ctl_backup_gc(struct ctl_opts *o, int argc, char **argv);
 
 /* cmd_vm.c */
 int ctl_define(struct ctl_opts *o, int argc, char **argv);
@@ -121,6 +123,8 @@ void ctl_print_json(json_object *o);
 void ctl_print_disk_info(struct ctl_opts *o, json_object *result);
 void ctl_print_snapshots(struct ctl_opts *o, json_object *result);
 void ctl_print_backups(struct ctl_opts *o, json_object *result);
+/* "64 MiB" for humans (buf holds it). */
+const char *ctl_size(int64_t n, char buf[32]);
 /* A progress bar on a terminal (stderr), nothing otherwise; done ends it. */
 void ctl_progress(struct ctl_opts *o, const char *what, int percent, int done);
 

@@ -43,6 +43,8 @@ const struct ctl_verb ctl_verbs[] = {
 	{ "backup-list", ctl_backup_list, 1, "--repo DIR [DOMAIN]", "list the backups in a repository" },
 	{ "verify",    ctl_verify,    1, "--repo DIR BACKUP_ID", "re-read and re-hash a backup" },
 	{ "restore",   ctl_restore,   1, "--repo DIR BACKUP_ID DEST [--format F]", "restore a backup to a new image" },
+	{ "backup-prune", ctl_backup_prune, 1, "--repo DIR --keep N [--disk NAME]", "keep each disk's newest N backups, gc the rest" },
+	{ "backup-gc", ctl_backup_gc, 1, "--repo DIR", "free chunks no backup references" },
 	{ NULL, NULL, 0, NULL, NULL },
 };
 

@@ -186,7 +186,7 @@ void ctl_progress(struct ctl_opts *o, const char *what, int percent, int done)
 }
 
 /* "64 MiB" for humans; exact bytes are in --json. */
-static const char *ctl_size(int64_t n, char buf[32])
+const char *ctl_size(int64_t n, char buf[32])
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	double d = (double)n;

@@ -132,6 +132,8 @@ static const struct job_ops *const job_kinds[] = {
 	&stor_backup_ops,
 	&stor_verify_ops,
 	&stor_restore_ops,
+	&stor_prune_ops,
+	&stor_gc_ops,
 };
 
 static const struct job_ops *job_kind(const char *kind)
@@ -159,6 +161,9 @@ static void job_event(struct vmxd_job *j, const char *event, const char *state,
 	/* What the job made (a backup job's commit adds the backup ids). */
 	if (state)
 		json_object_object_add(d, "arg", json_object_new_string(j->j_arg));
+	/* Counts a kind reports (what prune and gc freed). */
+	if (state && j->j_result)
+		json_object_object_add(d, "result", json_object_get(j->j_result));
 	vmxd_broadcast(j->j_vmxd, event, d);
 }
 
@@ -173,6 +178,8 @@ static void job_unlink_free(struct vmxd_job *j)
 		}
 	if (j->j_ops->jo_free)
 		j->j_ops->jo_free(j);
+	if (j->j_result)
+		json_object_put(j->j_result);
 	free(j);
 }
 

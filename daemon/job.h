@@ -45,6 +45,7 @@ struct vmxd_job {
 	int j_reported;           /* last progress sent as an event */
 	atomic_int j_cancel;      /* 1 cancel requested, 2 vmxd stopping */
 	void *j_priv;             /* the kind's state */
+	json_object *j_result;    /* set by jo_commit: the job-done event's result */
 	uv_work_t j_work;
 	int j_rc;
 	struct vx_err j_err;

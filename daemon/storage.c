@@ -1,8 +1,9 @@
 /*
  * storage: vmxd's disk, snapshot and backup verbs over libvxstorage, and the
- * storage job kinds (disk-convert, backup, verify, restore). vmxd is the one
- * place that opens images on a client's behalf, so the library's image locks
- * keep two verbs (or a verb and a runner) off the same disk.
+ * storage job kinds (disk-convert, backup, verify, restore, backup-prune,
+ * backup-gc). vmxd is the one place that opens images on a client's behalf,
+ * so the library's image locks keep two verbs (or a verb and a runner) off
+ * the same disk.
  * Context: loop thread; the jobs' st_step functions run on the thread pool.
  */
 #include "daemon/vmxd.h"
@@ -1211,4 +1212,160 @@ const struct job_ops stor_verify_ops = {
 
 const struct job_ops stor_restore_ops = {
 	"restore", rs_init, rs_step, rs_commit, rs_abort, rs_recover, rs_free,
+};
+
+/* ---- jobs "backup-prune" and "backup-gc": one library call each ---- */
+
+/*
+ * The library unlinks manifests before it collects chunks and leaves the
+ * repository consistent at every step, so cancel, failure and a vmxd crash
+ * have nothing to undo: a prune cut short has deleted some backups and left
+ * their chunks to the next gc. Cancel takes effect when the call returns,
+ * as verify's does.
+ */
+struct pg {
+	char repo[PATH_MAX];
+	char disk[64];           /* prune: "" means every disk */
+	int keep;                /* prune: backups kept per disk; 0 for gc */
+	struct backup_freed fr;
+};
+
+static int pg_init_repo(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	struct pg *p = calloc(1, sizeof(*p));
+	char cfg[PATH_MAX + 16];
+	const char *repo;
+	int rc;
+
+	if (!p)
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	j->j_priv = p;
+	if ((rc = stor_arg_path(args, "repo", &repo, err)) < 0)
+		return rc;
+	snprintf(cfg, sizeof(cfg), "%s/config.json", repo);
+	if (access(cfg, F_OK) < 0)
+		return vx_err_set(err, -ENOENT, "%s is not a backup repository", repo);
+	snprintf(p->repo, sizeof(p->repo), "%s", repo);
+	return 0;
+}
+
+/* At least 1: pruning a disk to nothing would be deleting it, not retention. */
+static int pg_arg_keep(json_object *args, int *keep, struct vx_err *err)
+{
+	json_object *v;
+	int64_t n;
+
+	if (!args || !json_object_object_get_ex(args, "keep", &v) || !v)
+		return vx_err_set(err, -EINVAL, "argument 'keep' missing: how many of "
+				  "each disk's newest backups to keep");
+	if (!json_object_is_type(v, json_type_int))
+		return vx_err_set(err, -EINVAL, "argument 'keep' must be a number");
+	n = json_object_get_int64(v);
+	if (n < 1 || n > 1000000)
+		return vx_err_set(err, -EINVAL, "argument 'keep' must be 1 or more (got "
+				  "%lld): prune keeps each disk's newest backups",
+				  (long long)n);
+	*keep = (int)n;
+	return 0;
+}
+
+/* A named disk must have backups here: a typo must not prune nothing quietly. */
+static int pg_disk_known(const struct pg *p, struct vx_err *err)
+{
+	struct backup_info *l;
+	int n, rc, found = 0;
+
+	if ((rc = backup_list(p->repo, &l, &n, err)) < 0)
+		return rc;
+	for (int i = 0; i < n && !found; i++)
+		found = strcmp(l[i].disk, p->disk) == 0;
+	free(l);
+	if (!found)
+		return vx_err_set(err, -ENOENT, "no backups of disk '%s' in %s", p->disk,
+				  p->repo);
+	return 0;
+}
+
+static int pr_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	const char *disk;
+	struct pg *p;
+	int rc, keep = 0;
+
+	if ((rc = pg_arg_keep(args, &keep, err)) < 0 ||
+	    (rc = stor_arg_str(args, "disk", 0, &disk, err)) < 0 ||
+	    (rc = pg_init_repo(j, args, err)) < 0)
+		return rc;
+	p = j->j_priv;
+	p->keep = keep;
+	if (disk) {
+		if (!*disk || strlen(disk) >= sizeof(p->disk))
+			return vx_err_set(err, -EINVAL, "argument 'disk' invalid: '%.100s'", disk);
+		snprintf(p->disk, sizeof(p->disk), "%s", disk);
+		if ((rc = pg_disk_known(p, err)) < 0)
+			return rc;
+	}
+	snprintf(j->j_arg, sizeof(j->j_arg), "%.400s keep %d %s%s", p->repo, keep,
+		 disk ? "of " : "per disk", p->disk);
+	return 0;
+}
+
+static int pr_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct pg *p = j->j_priv;
+	int rc = backup_prune_ex(p->repo, p->disk[0] ? p->disk : NULL, p->keep,
+				 &p->fr, err);
+
+	return rc < 0 ? rc : 1;
+}
+
+static int gc_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
+{
+	int rc = pg_init_repo(j, args, err);
+
+	if (rc == 0)
+		snprintf(j->j_arg, sizeof(j->j_arg), "%.500s",
+			 ((struct pg *)j->j_priv)->repo);
+	return rc;
+}
+
+static int gc_step(struct vmxd_job *j, struct vx_err *err)
+{
+	struct pg *p = j->j_priv;
+	int rc = backup_gc_ex(p->repo, &p->fr, err);
+
+	return rc < 0 ? rc : 1;
+}
+
+/* What went, for the job-done event (vmctl prints it). */
+static int pg_commit(struct vmxd_job *j, struct vx_err *err)
+{
+	struct pg *p = j->j_priv;
+	json_object *r = json_object_new_object();
+
+	(void)err;
+	if (p->keep)
+		json_object_object_add(r, "backups", json_object_new_int64((int64_t)p->fr.backups));
+	json_object_object_add(r, "chunks", json_object_new_int64((int64_t)p->fr.chunks));
+	json_object_object_add(r, "bytes", json_object_new_int64((int64_t)p->fr.bytes));
+	j->j_result = r;
+	log_info("%s %s: %llu backups deleted, %llu chunks (%llu bytes) freed",
+		 j->j_ops->jo_kind, p->repo, (unsigned long long)p->fr.backups,
+		 (unsigned long long)p->fr.chunks, (unsigned long long)p->fr.bytes);
+	return 0;
+}
+
+/* Leftovers of a prune or gc cut short are the next gc's to remove. */
+static void pg_recover(struct vmxd *v, const char *arg)
+{
+	(void)v;
+	(void)arg;
+}
+
+const struct job_ops stor_prune_ops = {
+	"backup-prune", pr_init, pr_step, pg_commit, rs_abort, pg_recover, rs_free,
+};
+
+const struct job_ops stor_gc_ops = {
+	"backup-gc", gc_init, gc_step, pg_commit, rs_abort, pg_recover, rs_free,
 };

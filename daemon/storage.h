@@ -32,10 +32,12 @@ int stor_backup_list(struct vmxd *v, json_object *args, json_object **res,
 /* Startup: undoes snapshots a crash left half made. */
 void stor_recover(struct vmxd *v);
 
-/* Job kinds: disk-convert, backup, verify, restore. */
+/* Job kinds: disk-convert, backup, verify, restore, backup-prune, backup-gc. */
 extern const struct job_ops stor_convert_ops;
 extern const struct job_ops stor_backup_ops;
 extern const struct job_ops stor_verify_ops;
 extern const struct job_ops stor_restore_ops;
+extern const struct job_ops stor_prune_ops;
+extern const struct job_ops stor_gc_ops;
 
 #endif

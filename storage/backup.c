@@ -728,7 +728,7 @@ static int hash_cmp(const void *a, const void *b)
 	return memcmp(a, b, 32);
 }
 
-static int gc_locked(struct repo *r, uint64_t *removed, struct vx_err *err)
+static int gc_locked(struct repo *r, struct backup_freed *fr, struct vx_err *err)
 {
 	struct backup_info *l = NULL;
 	uint8_t (*set)[32] = NULL;
@@ -767,7 +767,8 @@ static int gc_locked(struct repo *r, uint64_t *removed, struct vx_err *err)
 		qsort(set, nset, 32, hash_cmp);
 	ret = repo_packs(r, err);
 	if (!ret)
-		ret = pack_gc(&r->ps, (const uint8_t (*)[32])set, nset, removed, err);
+		ret = pack_gc(&r->ps, (const uint8_t (*)[32])set, nset, &fr->chunks,
+			      &fr->bytes, err);
 	if (ret < 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/tmp", r->dir);
@@ -801,24 +802,49 @@ int backup_repo_usage(const char *repo, uint64_t *chunks, uint64_t *bytes,
 	return ret;
 }
 
-int backup_gc(const char *repo, uint64_t *removed, struct vx_err *err)
+int backup_gc_ex(const char *repo, struct backup_freed *fr, struct vx_err *err)
 {
+	struct backup_freed f = { 0 };
 	struct repo r;
 	int ret = repo_open(&r, repo, 1, err);
 
 	if (ret < 0)
 		return ret;
-	ret = gc_locked(&r, removed, err);
+	ret = gc_locked(&r, &f, err);
 	repo_close(&r);
+	if (fr)
+		*fr = f;
 	return ret;
 }
 
-int backup_prune(const char *repo, const char *disk, int keep, struct vx_err *err)
+int backup_gc(const char *repo, uint64_t *removed, struct vx_err *err)
 {
+	struct backup_freed f = { 0 };
+	int ret = backup_gc_ex(repo, &f, err);
+
+	if (removed)
+		*removed = f.chunks;
+	return ret;
+}
+
+/* Whether l[k] is among the newest keep backups of its disk (l: oldest first). */
+static int prune_keeps(const struct backup_info *l, int n, int k, int keep)
+{
+	int newer = 0;
+
+	for (int i = k + 1; i < n && newer < keep; i++)
+		newer += !strcmp(l[i].disk, l[k].disk);
+	return newer < keep;
+}
+
+int backup_prune_ex(const char *repo, const char *disk, int keep,
+		    struct backup_freed *fr, struct vx_err *err)
+{
+	struct backup_freed f = { 0 };
 	struct backup_info *l = NULL;
 	char path[PATH_MAX];
 	struct repo r;
-	int n, mine = 0, ret;
+	int n, ret;
 
 	if (keep < 0)
 		return vx_err_set(err, -EINVAL, "backup: keep must be >= 0");
@@ -826,24 +852,32 @@ int backup_prune(const char *repo, const char *disk, int keep, struct vx_err *er
 	if (ret < 0)
 		return ret;
 	ret = list_locked(&r, &l, &n, err);
-	for (int k = 0; !ret && k < n; k++)
-		mine += !strcmp(l[k].disk, disk);
-	/* Oldest first: drop the first (mine - keep) of this disk. */
-	for (int k = 0; !ret && k < n && mine > keep; k++) {
-		if (strcmp(l[k].disk, disk))
+	for (int k = 0; !ret && k < n; k++) {
+		if ((disk && strcmp(l[k].disk, disk)) || prune_keeps(l, n, k, keep))
 			continue;
 		snprintf(path, sizeof(path), "%s/backups/%s.json", repo, l[k].id);
 		if (unlink(path) < 0)
 			ret = vx_err_errno(err, -errno, "backup: delete %s", path);
-		mine--;
+		else
+			f.backups++;
 	}
 	free(l);
+	/* Manifests gone for good before any chunk they named is collected. */
 	if (!ret) {
 		snprintf(path, sizeof(path), "%s/backups", repo);
 		ret = fsync_path(path, err);
 	}
 	if (!ret)
-		ret = gc_locked(&r, NULL, err);
+		ret = gc_locked(&r, &f, err);
 	repo_close(&r);
+	if (fr)
+		*fr = f;
 	return ret;
+}
+
+int backup_prune(const char *repo, const char *disk, int keep, struct vx_err *err)
+{
+	if (!disk)
+		return vx_err_set(err, -EINVAL, "backup: prune needs a disk name");
+	return backup_prune_ex(repo, disk, keep, NULL, err);
 }

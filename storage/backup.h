@@ -74,11 +74,26 @@ int backup_verify(const char *repo, const char *id, struct vx_err *err);
 /* Writes a new raw or qcow2 image at path (temp file, fsync, rename). */
 int backup_restore(const char *repo, const char *id, const char *path,
 		   const char *fmt, struct vx_err *err);
+/* What prune and gc removed. */
+struct backup_freed {
+	uint64_t backups;        /* manifests deleted (prune) */
+	uint64_t chunks;         /* chunks dropped from the packs */
+	uint64_t bytes;          /* their compressed bytes */
+};
+
 /* Keeps the newest keep backups of disk, deletes the others, then gc. */
 int backup_prune(const char *repo, const char *disk, int keep, struct vx_err *err);
+/*
+ * backup_prune with counts; disk NULL prunes every disk to its newest keep
+ * (one gc for all of them). fr may be NULL.
+ */
+int backup_prune_ex(const char *repo, const char *disk, int keep,
+		    struct backup_freed *fr, struct vx_err *err);
 /* Deletes chunks no manifest references (rewriting packs that keep some),
  * and leftovers in tmp/; *removed counts chunks dropped. */
 int backup_gc(const char *repo, uint64_t *removed, struct vx_err *err);
+/* backup_gc with chunk and byte counts (fr may be NULL). */
+int backup_gc_ex(const char *repo, struct backup_freed *fr, struct vx_err *err);
 /* Distinct chunks stored and their compressed bytes. */
 int backup_repo_usage(const char *repo, uint64_t *chunks, uint64_t *bytes,
 		      struct vx_err *err);

@@ -508,25 +508,29 @@ static int repack(struct pack_store *ps, uint32_t id, const uint8_t (*live)[32],
 }
 
 int pack_gc(struct pack_store *ps, const uint8_t (*live)[32], size_t nlive,
-	    uint64_t *removed, struct vx_err *err)
+	    uint64_t *removed, uint64_t *bytes, struct vx_err *err)
 {
 	char path[PATH_MAX], name[64];
 	size_t *total = calloc(ps->nnames + 1, sizeof(size_t));
 	size_t *alive = calloc(ps->nnames + 1, sizeof(size_t));
-	uint64_t rm = 0;
+	uint64_t *dead = calloc(ps->nnames + 1, sizeof(uint64_t));
+	uint64_t rm = 0, rmb = 0;
 	struct dirent *de;
 	DIR *d;
 	int ret = 0;
 
-	if (!total || !alive) {
+	if (!total || !alive || !dead) {
 		free(total);
 		free(alive);
+		free(dead);
 		return vx_err_set(err, -ENOMEM, "backup: out of memory");
 	}
 	for (size_t i = 0; i < ps->n; i++) {
 		total[ps->e[i].pack]++;
 		if (is_live(live, nlive, ps->e[i].hash))
 			alive[ps->e[i].pack]++;
+		else
+			dead[ps->e[i].pack] += ps->e[i].clen;
 	}
 	for (uint32_t p = 0; !ret && p < ps->nnames; p++) {
 		if (alive[p] == total[p])
@@ -537,6 +541,7 @@ int pack_gc(struct pack_store *ps, const uint8_t (*live)[32], size_t nlive,
 		if (ret < 0)
 			break;
 		rm += total[p] - alive[p];
+		rmb += dead[p];
 		snprintf(path, sizeof(path), "%s/packs/%s.idx", ps->dir, ps->names[p]);
 		unlink(path);
 		snprintf(path, sizeof(path), "%s/packs/%s.pack", ps->dir, ps->names[p]);
@@ -544,6 +549,7 @@ int pack_gc(struct pack_store *ps, const uint8_t (*live)[32], size_t nlive,
 	}
 	free(total);
 	free(alive);
+	free(dead);
 	if (ret < 0)
 		return ret;
 	/* Packs no index names: leftovers of interrupted runs. */
@@ -572,5 +578,7 @@ int pack_gc(struct pack_store *ps, const uint8_t (*live)[32], size_t nlive,
 	ret = sync_dir(path, err);
 	if (removed)
 		*removed = rm;
+	if (bytes)
+		*bytes = rmb;
 	return ret;
 }

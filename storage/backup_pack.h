@@ -57,9 +57,13 @@ int pack_commit(struct pack_store *ps, struct vx_err *err);
 /* Reads, decompresses and re-hashes one chunk of len bytes. */
 int pack_get(struct pack_store *ps, const uint8_t hash[32], uint8_t *buf,
 	     size_t len, struct vx_err *err);
-/* Keeps chunks in live (sorted), rewrites partly dead packs, drops the rest. */
+/*
+ * Keeps chunks in live (sorted), rewrites partly dead packs, drops the rest;
+ * *removed and *bytes (either may be NULL) count the chunks dropped and
+ * their compressed bytes.
+ */
 int pack_gc(struct pack_store *ps, const uint8_t (*live)[32], size_t nlive,
-	    uint64_t *removed, struct vx_err *err);
+	    uint64_t *removed, uint64_t *bytes, struct vx_err *err);
 void pack_usage(const struct pack_store *ps, uint64_t *chunks, uint64_t *bytes);
 
 #endif

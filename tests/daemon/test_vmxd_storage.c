@@ -1,7 +1,7 @@
 /*
  * Integration tests of the storage verbs: a real vmxd driven through the
  * real vmctl (disk create/info/convert, snapshot-*, backup, backup-list,
- * verify, restore). The test writes guest data into the images with the
+ * verify, restore, backup-prune, backup-gc). The test writes guest data into the images with the
  * storage library itself and checks bytes after revert and restore.
  */
 #include <setjmp.h>
@@ -10,11 +10,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <json-c/json.h>
 
 #include "tests/daemon/harness.h"
+#include "storage/backup.h"
 #include "storage/image.h"
 
 #define MiB (1024 * 1024)
@@ -690,6 +692,236 @@ static void vmctl_backup_cancel_leaves_nothing(void **state)
 	assert_string_equal(types[0], "full");
 }
 
+/* Distinct chunks stored in repo, read from its pack indexes by the library. */
+static uint64_t repo_chunks(const char *repo, uint64_t *bytes)
+{
+	struct vx_err err;
+	uint64_t chunks = 0, b = 0;
+
+	if (backup_repo_usage(repo, &chunks, &b, &err) < 0)
+		fail_msg("backup_repo_usage %s: %s", repo, err.msg);
+	if (bytes)
+		*bytes = b;
+	return chunks;
+}
+
+/* A prune or gc job's result member (what it freed), from vmctl --json. */
+static int64_t freed(json_object *done, const char *key)
+{
+	json_object *r, *v;
+
+	assert_true(json_object_object_get_ex(done, "result", &r));
+	assert_true(json_object_object_get_ex(r, key, &v));
+	return json_object_get_int64(v);
+}
+
+/* Whether the list holds id. */
+static int ids_have(char ids[][128], size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Three backups of a domain with a qcow2 and a raw disk; each backup changes
+ * the first 64 KiB of both (the rest is zero, stored as null), so every
+ * backup adds exactly one chunk per disk.
+ */
+static void prune_fixture(struct env *e, char *a, char *b, char *repo, size_t len)
+{
+	char out[4096], cmd[700];
+
+	disk_path(e, "a.qcow2", a, len);
+	disk_path(e, "b.raw", b, len);
+	disk_path(e, "repo", repo, len);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 2M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format raw --size 2M", b);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "pg", 2, "vda", a, "qcow2", "vdb", b, "raw");
+	for (int i = 0; i < 3; i++) {
+		img_fill(a, 0, 65536, 0x11 + i);
+		img_fill(b, 0, 65536, 0x21 + i);
+		snprintf(cmd, sizeof(cmd), "backup pg --repo %s", repo);
+		ctl_ok(e, out, sizeof(out), cmd);
+	}
+	assert_int_equal(repo_chunks(repo, NULL), 6);
+}
+
+/* Bad arguments and the read-only socket are refused; nothing changes. */
+static void vmctl_backup_prune_gc_errors(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200], repo[200], none[200], lock[300];
+	char ids[8][128];
+	int fd;
+
+	prune_fixture(e, a, b, repo, sizeof(a));
+	disk_path(e, "none", none, sizeof(none));
+	assert_int_equal(CTL(e, out, "backup-prune --repo %s --keep 0", repo), 1);
+	assert_non_null(strstr(out, "--keep must be a whole number, 1 or more (got '0')"));
+	assert_int_equal(CTL(e, out, "backup-prune --repo %s --keep -2", repo), 1);
+	assert_non_null(strstr(out, "--keep"));
+	assert_int_equal(CTL(e, out, "backup-prune --repo %s --keep two", repo), 1);
+	assert_non_null(strstr(out, "--keep"));
+	assert_int_equal(CTL(e, out, "backup-prune --repo %s", repo), 1);
+	assert_non_null(strstr(out, "--keep N missing"));
+	assert_int_equal(CTL(e, out, "backup-prune --keep 1"), 1);
+	assert_non_null(strstr(out, "--repo DIR missing"));
+	assert_int_equal(CTL(e, out, "backup-gc --repo %s --keep 1", repo), 1);
+	/* vmxd checks keep itself (for clients other than vmctl). */
+	assert_int_equal(CTL(e, out, "job-start backup-prune repo=%s keep=0", repo), 7);
+	assert_non_null(strstr(out, "argument 'keep' must be 1 or more"));
+	assert_int_equal(CTL(e, out, "job-start backup-prune repo=%s", repo), 7);
+	assert_non_null(strstr(out, "argument 'keep' missing"));
+	/* A missing repository is not found, and not created. */
+	assert_int_equal(CTL(e, out, "backup-prune --repo %s --keep 1", none), 5);
+	assert_non_null(strstr(out, "not a backup repository"));
+	assert_int_equal(CTL(e, out, "--json backup-gc --repo %s", none), 5);
+	assert_non_null(strstr(out, "\"status\": \"not-found\""));
+	assert_int_not_equal(access(none, F_OK), 0);
+	/* A disk name with no backups (a typo) is not found either. */
+	assert_int_equal(CTL(e, out, "backup-prune --repo %s --keep 1 --disk pg-vdz", repo), 5);
+	assert_non_null(strstr(out, "no backups of disk 'pg-vdz'"));
+	/* Both are write verbs: refused on the read-only socket. */
+	assert_int_equal(CTL(e, out, "-r backup-prune --repo %s --keep 1", repo), 4);
+	assert_non_null(strstr(out, "read-only"));
+	assert_int_equal(CTL(e, out, "-r backup-gc --repo %s", repo), 4);
+	assert_non_null(strstr(out, "read-only"));
+	/*
+	 * While the repository is in use (the shared lock a backup, verify or
+	 * restore holds, taken here as they take it), both fail as busy.
+	 */
+	snprintf(lock, sizeof(lock), "%s/lock", repo);
+	assert_true((fd = open(lock, O_RDWR)) >= 0);
+	assert_int_equal(flock(fd, LOCK_SH), 0);
+	assert_int_equal(CTL(e, out, "backup-prune --repo %s --keep 1", repo), 9);
+	assert_non_null(strstr(out, "busy"));
+	assert_int_equal(CTL(e, out, "backup-gc --repo %s", repo), 9);
+	assert_non_null(strstr(out, "busy"));
+	close(fd);
+	/* Nothing changed. */
+	assert_int_equal(backup_ids(e, repo, NULL, ids, NULL, 8), 6);
+	assert_int_equal(repo_chunks(repo, NULL), 6);
+}
+
+/*
+ * Prune keeps exactly the newest N of each disk and frees what only the
+ * others held; the kept backups (an incremental whose parent went among
+ * them) still verify and restore to the data they were taken of.
+ */
+static void vmctl_backup_prune_keeps_newest_per_disk(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200], repo[200], res[200], cmd[900];
+	char before[8][128], after[8][128], *newest[2] = { NULL, NULL };
+	uint64_t b0, b1;
+	json_object *o;
+	size_t n;
+
+	prune_fixture(e, a, b, repo, sizeof(a));
+	repo_chunks(repo, &b0);
+	assert_int_equal(backup_ids(e, repo, NULL, before, NULL, 8), 6);
+
+	snprintf(cmd, sizeof(cmd), "backup-prune --repo %s --keep 2", repo);
+	o = ctl_json(e, cmd);
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "state")), "done");
+	assert_int_equal(freed(o, "backups"), 2);
+	assert_int_equal(freed(o, "chunks"), 2);
+	/* Counted four ways: the job's report, and the indexes before and after. */
+	assert_int_equal(repo_chunks(repo, &b1), 4);
+	assert_int_equal(freed(o, "bytes"), (int64_t)(b0 - b1));
+	assert_true(b1 < b0);
+	json_object_put(o);
+
+	/* Exactly the oldest of each disk went (the list is oldest first). */
+	n = backup_ids(e, repo, NULL, after, NULL, 8);
+	assert_int_equal(n, 4);
+	for (size_t i = 0, seen_a = 0, seen_b = 0; i < 6; i++) {
+		int is_a = strncmp(before[i], "pg-vda-", 7) == 0;
+		int oldest = is_a ? !seen_a++ : !seen_b++;
+
+		assert_int_equal(ids_have(after, n, before[i]), !oldest);
+		newest[is_a ? 0 : 1] = before[i];
+	}
+	/* Every kept backup verifies; each restores to its own data. */
+	for (size_t i = 0; i < n; i++) {
+		int is_a = strncmp(after[i], "pg-vda-", 7) == 0;
+		int latest = strcmp(after[i], newest[is_a ? 0 : 1]) == 0;
+
+		assert_int_equal(CTL(e, out, "verify --repo %s %s", repo, after[i]), 0);
+		snprintf(res, sizeof(res), "%s/res%zu.raw", e->dir, i);
+		assert_int_equal(CTL(e, out, "restore --repo %s %s %s --format raw", repo,
+				     after[i], res), 0);
+		assert_int_equal(img_byte(res, 0), (is_a ? 0x11 : 0x21) + (latest ? 2 : 1));
+		assert_int_equal(img_byte(res, 65536), 0);
+		if (latest)
+			assert_true(img_same(is_a ? a : b, res));
+	}
+
+	/* Nothing is left to free: gc says 0 and changes nothing. */
+	snprintf(cmd, sizeof(cmd), "backup-gc --repo %s", repo);
+	ctl_ok(e, out, sizeof(out), cmd);
+	assert_non_null(strstr(out, ": 0 chunks (0 B, 0 bytes) freed"));
+	assert_int_equal(repo_chunks(repo, NULL), 4);
+	assert_int_equal(backup_ids(e, repo, NULL, after, NULL, 8), 4);
+
+	/* --disk prunes that disk alone; the other keeps its two. */
+	assert_int_equal(CTL(e, out, "backup-prune --repo %s --keep 1 --disk pg-vda", repo), 0);
+	assert_non_null(strstr(out, "newest 1 backup of pg-vda: 1 backup deleted, 1 chunk ("));
+	assert_int_equal(backup_ids(e, repo, NULL, after, NULL, 8), 3);
+	assert_true(ids_have(after, 3, newest[0]) && ids_have(after, 3, newest[1]));
+	assert_int_equal(repo_chunks(repo, NULL), 3);
+	/* A second prune to the same N deletes nothing. */
+	snprintf(cmd, sizeof(cmd), "backup-prune --repo %s --keep 2", repo);
+	o = ctl_json(e, cmd);
+	assert_int_equal(freed(o, "backups"), 0);
+	assert_int_equal(freed(o, "chunks"), 0);
+	json_object_put(o);
+	ctl_ok(e, out, sizeof(out), "job-list");
+	assert_non_null(strstr(out, "backup-prune"));
+	assert_non_null(strstr(out, "backup-gc"));
+}
+
+/*
+ * gc frees what no manifest references: a backup job that is cancelled or
+ * interrupted removes its manifests and leaves their chunks (bk_abort,
+ * bk_recover); removing a manifest by hand leaves the same state.
+ */
+static void vmctl_backup_gc_frees_unreferenced(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200], repo[200], path[1400], cmd[700];
+	char ids[8][128];
+	uint64_t b0, b1;
+	json_object *o;
+
+	prune_fixture(e, a, b, repo, sizeof(a));
+	assert_int_equal(backup_ids(e, repo, NULL, ids, NULL, 8), 6);
+	/* The oldest two (one per disk) hold the only 0x11 and 0x21 chunks. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/backups/%s.json", repo, ids[i]);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_int_equal(repo_chunks(repo, &b0), 6);
+	snprintf(cmd, sizeof(cmd), "backup-gc --repo %s", repo);
+	o = ctl_json(e, cmd);
+	assert_int_equal(freed(o, "chunks"), 2);
+	assert_int_equal(repo_chunks(repo, &b1), 4);
+	assert_int_equal(freed(o, "bytes"), (int64_t)(b0 - b1));
+	assert_null(json_object_object_get(json_object_object_get(o, "result"), "backups"));
+	json_object_put(o);
+	for (int i = 2; i < 6; i++)
+		assert_int_equal(CTL(e, out, "verify --repo %s %s", repo, ids[i]), 0);
+	/* Again: nothing left. */
+	o = ctl_json(e, cmd);
+	assert_int_equal(freed(o, "chunks"), 0);
+	assert_int_equal(freed(o, "bytes"), 0);
+	json_object_put(o);
+}
+
 static void vmctl_storage_json_output(void **state)
 {
 	struct env *e = *state;
@@ -699,7 +931,8 @@ static void vmctl_storage_json_output(void **state)
 		"disk convert %s/j.qcow2 %s/j.raw --format raw",
 		"snapshot-create js one", "snapshot-list js", "snapshot-revert js one",
 		"snapshot-delete js one", "backup js --repo %s/repo",
-		"backup-list --repo %s/repo js",
+		"backup-list --repo %s/repo js", "backup-prune --repo %s/repo --keep 1",
+		"backup-gc --repo %s/repo",
 	};
 
 	disk_path(e, "j.qcow2", a, sizeof(a));
@@ -727,6 +960,9 @@ int main(void)
 		T(vmxd_kill9_mid_backup_keeps_repo_consistent),
 		T(vmctl_backup_cancel_leaves_nothing),
 		T(vmxd_kill9_mid_snapshot_leaves_no_half_state),
+		T(vmctl_backup_prune_gc_errors),
+		T(vmctl_backup_prune_keeps_newest_per_disk),
+		T(vmctl_backup_gc_frees_unreferenced),
 		T(vmctl_storage_json_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,7 @@
  * The backup engine: full and incremental backups (incrementals read only
  * what the persistent bitmap marks, across a close and reopen), dedup across
  * backups and disks, verify catching corrupt chunks, restore compared with
- * qemu-img compare, prune + gc, and kills at random points of backup and
+ * qemu-img compare, prune + gc (one disk or all, with what they freed), and kills at random points of backup and
  * prune leaving every earlier backup verifiable and restorable.
  */
 #include <signal.h>
@@ -250,6 +250,68 @@ static void backup_prune_and_gc(void **state)
 	same(st_path("rp.raw"), st_path("dp.qcow2"));
 }
 
+/* Backs up three versions of name (first chunk changed each time). */
+static void backup_three(const char *repo, const char *name, unsigned seed,
+			 char last[BACKUP_ID_MAX])
+{
+	struct backup_opts o = { .disk = name };
+	struct vx_err err = { 0 };
+	char file[64];
+	uint8_t buf[65536];
+	struct img *img;
+
+	snprintf(file, sizeof(file), "%s.qcow2", name);
+	mkdisk(file, seed);
+	img = open_rw(st_path(file));
+	for (unsigned i = 0; i < 3; i++) {
+		st_fill(buf, sizeof(buf), 0, seed * 100 + i);
+		assert_int_equal(img_write(img, buf, 0, sizeof(buf), &err), 0);
+		assert_int_equal(backup_create(repo, img, &o, last, NULL, &err), 0);
+	}
+	img_close(img, NULL);
+}
+
+/* Prune of every disk keeps each one's newest; the counts are what went. */
+static void backup_prune_every_disk_counts(void **state)
+{
+	char last[2][BACKUP_ID_MAX], repo[256];
+	struct backup_freed fr;
+	struct backup_info *list;
+	struct vx_err err = { 0 };
+	uint64_t c0, b0, c1, b1;
+	int n;
+
+	(void)state;
+	st_skip_without_qemu();
+	/* A copy: st_path's buffers are reused. */
+	snprintf(repo, sizeof(repo), "%s", st_path("repo-every"));
+	assert_int_equal(backup_repo_init(repo, 0, &err), 0);
+	backup_three(repo, "ex", 7, last[0]);
+	backup_three(repo, "ey", 8, last[1]);
+	assert_int_equal(backup_repo_usage(repo, &c0, &b0, &err), 0);
+	assert_int_equal(c0, 2 * (128 + 2));
+	assert_int_equal(backup_prune(repo, NULL, 1, &err), -EINVAL);
+	assert_int_equal(backup_prune_ex(repo, NULL, 1, &fr, &err), 0);
+	assert_int_equal(fr.backups, 4);
+	assert_int_equal(backup_repo_usage(repo, &c1, &b1, &err), 0);
+	assert_int_equal(c1, 256);
+	assert_int_equal(fr.chunks, c0 - c1);
+	assert_int_equal(fr.bytes, b0 - b1);
+	assert_true(fr.bytes > 0);
+	assert_int_equal(backup_list(repo, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	for (int i = 0; i < n; i++)
+		assert_true(!strcmp(list[i].id, last[0]) || !strcmp(list[i].id, last[1]));
+	free(list);
+	/* Nothing left to collect; a second prune deletes nothing. */
+	assert_int_equal(backup_gc_ex(repo, &fr, &err), 0);
+	assert_int_equal(fr.chunks, 0);
+	assert_int_equal(fr.bytes, 0);
+	assert_int_equal(backup_prune_ex(repo, "ex", 1, &fr, &err), 0);
+	assert_int_equal(fr.backups, 0);
+	assert_int_equal(backup_verify(repo, last[1], &err), 0);
+}
+
 static void backup_incremental_needs_consistent_bitmap(void **state)
 {
 	struct backup_opts full = { .disk = "i", .bitmap = "bk", .clear_bitmap = 1 };
@@ -389,6 +451,7 @@ int main(void)
 		cmocka_unit_test(backup_dedup_across_disks),
 		cmocka_unit_test(backup_verify_detects_corruption),
 		cmocka_unit_test(backup_prune_and_gc),
+		cmocka_unit_test(backup_prune_every_disk_counts),
 		cmocka_unit_test(backup_incremental_needs_consistent_bitmap),
 		cmocka_unit_test(backup_interrupted_keeps_repo_consistent),
 		cmocka_unit_test(backup_raw_disk_full_only),
