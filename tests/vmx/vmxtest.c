@@ -979,7 +979,7 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "hello"))
 		return hello();
 	printf("# backend %s\n", be->name);
-	tap_plan(22);
+	tap_plan(25);
 	run_vm_test("real_mode_port_io_all_sizes", t_real_io);
 	run_vm_test("cpuid_filtered_in_kernel", t_cpuid);
 	run_vmxcore_only("cpuid_table_set_by_vmm", t_cpuid_table,
