@@ -13,3 +13,8 @@ UNIT_TESTS  += $(UNIT_C_TESTS)
 $(UNIT_C_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(UNIT_LINK)
 	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(UNIT_LINK) -Wl,--end-group \
 		$(UNIT_LDLIBS) -lcmocka
+
+# Driver units with no library of their own are compiled into their test
+# (tests/driver/test_X.c includes driver/X.c); name the sources so a clean
+# tree rebuilds the test when they change, before any .d file exists.
+$(BUILD)/tests/driver/test_lapic.o: driver/lapic.c driver/lapic.h
