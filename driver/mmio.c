@@ -100,15 +100,20 @@ static int vmx_movs_ram(struct vmx_vcpu *vcpu, const struct insn_mmio *d, u64 mm
 	u32 pf_error;
 	int ret;
 
-	if ((gla & ~PAGE_MASK) + d->size > PAGE_SIZE)
+	if ((gla & ~PAGE_MASK) + d->size > PAGE_SIZE) {
+		pr_info_ratelimited(VMX_PR_PREFIX "MOVS: element at %#llx crosses a page\n", gla);
 		return vmx_mmio_unsupported(vcpu, mmio_gpa, INSN_E_UNSUPPORTED, d->opcode);
+	}
 	ret = gmem_translate(vcpu, gla, gmem_access(vcpu, write), gpa, &pf_error);
 	if (ret == GMEM_FAULT) {
 		vcpu_inject_pf(vcpu, gla, pf_error);
 		return 1;
 	}
-	if (ret || !gmem_is_ram(vcpu->vm, *gpa, d->size, write))
+	if (ret || !gmem_is_ram(vcpu->vm, *gpa, d->size, write)) {
+		pr_info_ratelimited(VMX_PR_PREFIX "MOVS: its %s operand at %#llx is not RAM either\n",
+				    write ? "destination" : "source", gla);
 		return vmx_mmio_unsupported(vcpu, mmio_gpa, INSN_E_UNSUPPORTED, d->opcode);
+	}
 	return -1;	/* *gpa is RAM: go on */
 }
 
