@@ -861,6 +861,23 @@ static int t_mmio_movs(struct vm *vm, struct vcpu *v)
 	return ok;
 }
 
+/* 64-bit: REP MOVSQ from RAM found through the guest's page tables, MOVSL back. */
+static int t_mmio_movs64(struct vm *vm, struct vcpu *v)
+{
+	uint32_t val;
+	int ok;
+
+	if (vcpu_start_long(vm, v, GUEST_long_movs_mmio))
+		return 0;
+	ok = expect_mmio(v, 0x100000, 8, 1, 0x1122334455667788ull);
+	ok = ok && expect_mmio(v, 0x100008, 8, 1, 0x99aabbccddeeff00ull);
+	ok = ok && expect_out(v, 0xb5, 4, &val) && val == GUEST_long_movs_src + 16;
+	ok = ok && expect_mmio(v, 0x100010, 4, 0, 0xcafef00d);
+	ok = ok && expect_out(v, 0xb6, 4, &val) && val == 0xcafef00d;
+	ok = ok && expect_out(v, 0xb6, 4, &val) && val == 0x3204;
+	return ok && expect_exit(v, VMXCORE_EXIT_HLT);
+}
+
 /*
  * The guest's #PF handler reports the error code and CR2 (ports 0x7d, 0x7e);
  * @ret is the RUN that should have brought the first report.
@@ -1079,7 +1096,7 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "hello"))
 		return hello();
 	printf("# backend %s\n", be->name);
-	tap_plan(28);
+	tap_plan(29);
 	run_vm_test("real_mode_port_io_all_sizes", t_real_io);
 	run_vm_test("cpuid_filtered_in_kernel", t_cpuid);
 	run_vmxcore_only("cpuid_table_set_by_vmm", t_cpuid_table,
@@ -1108,6 +1125,7 @@ int main(int argc, char **argv)
 	run_vm_test("mmio_loads_and_stores_decoded", t_mmio);
 	run_vm_test("mmio_rep_stos_one_element_per_exit", t_mmio_stos);
 	run_vm_test("mmio_movs_ram_to_device_and_back", t_mmio_movs);
+	run_vm_test("mmio_movs_64bit_through_guest_paging", t_mmio_movs64);
 	run_vm_test("string_io_unmapped_or_read_only_raises_page_fault", t_string_io_page_fault);
 	t_two_vcpus();
 	if (on_vmxcore())

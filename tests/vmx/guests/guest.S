@@ -410,6 +410,27 @@ long_msr_bases:				/* FS/GS base and SYSENTER MSRs, via the VMCS */
 	out	%eax, $0x77
 	hlt
 
+	.globl long_movs_mmio
+long_movs_mmio:				/* REP MOVSQ to device memory, MOVSL back, through paging */
+	cld
+	lea	long_movs_src(%rip), %rsi
+	mov	$0x100000, %edi		/* mapped by the 2 MiB page, beyond RAM */
+	mov	$2, %ecx
+	rep movsq			/* 0x100000, 0x100008 */
+	mov	%esi, %eax
+	out	%eax, $0xb5		/* RSI after: long_movs_src + 16 */
+	mov	$0x100010, %esi
+	mov	$0x3200, %edi
+	movsl				/* device 0x100010 to RAM 0x3200 */
+	mov	0x3200, %eax
+	out	%eax, $0xb6		/* what landed */
+	mov	%edi, %eax
+	out	%eax, $0xb6		/* RDI after: 0x3204 */
+	hlt
+	.globl long_movs_src
+long_movs_src:
+	.quad	0x1122334455667788, 0x99aabbccddeeff00
+
 	.globl long_hello_demo
 long_hello_demo:			/* the demo, in 64-bit mode with paging */
 	lea	long_greeting(%rip), %rsi
