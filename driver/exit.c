@@ -125,7 +125,7 @@ static int handle_vmcall(struct vmx_vcpu *vcpu)
 }
 
 /* RSI/RDI/RCX change only in the instruction's address size (SDM INS/OUTS). */
-static void vmx_add_addr_sized(unsigned long *reg, long delta, unsigned int addr_size)
+void vmx_add_addr_sized(unsigned long *reg, long delta, unsigned int addr_size)
 {
 	if (addr_size == 2)
 		*reg = (*reg & ~0xfffful) | ((*reg + delta) & 0xffff);
@@ -151,6 +151,8 @@ static int handle_string_io(struct vmx_vcpu *vcpu, unsigned int size, bool in, b
 	u64 count = rep ? (*rcx & addr_mask) : 1;
 	u64 low_gla, gpa, room;
 	unsigned int n, i;
+	u32 pf_error;
+	int ret;
 
 	if (count == 0) {
 		vcpu_skip_instruction(vcpu);
@@ -163,7 +165,17 @@ static int handle_string_io(struct vmx_vcpu *vcpu, unsigned int size, bool in, b
 	if (n == 0)	/* one element straddles two pages */
 		return vmx_internal_error(vcpu, VMXCORE_INTERNAL_EMULATION, e->gla);
 	low_gla = down ? e->gla - (u64)(n - 1) * size : e->gla;
-	if (gmem_translate(vcpu, low_gla, in, &gpa))
+	ret = gmem_translate(vcpu, low_gla, gmem_access(vcpu, in), &gpa, &pf_error);
+	if (ret == GMEM_FAULT) {
+		/*
+		 * The batch lies in the page of the first element, so that
+		 * element faults first: #PF at its address, nothing moved,
+		 * RIP on the instruction (a fault).
+		 */
+		vcpu_inject_pf(vcpu, e->gla, pf_error);
+		return 1;
+	}
+	if (ret)
 		return vmx_internal_error(vcpu, VMXCORE_INTERNAL_EMULATION, low_gla);
 
 	run->io.direction = in ? VMXCORE_IO_IN : VMXCORE_IO_OUT;

@@ -14,6 +14,7 @@
  * Environment: the vCPU's VMCS current, preemption disabled.
  */
 #include <asm/processor-flags.h>
+#include <asm/trapnr.h>
 #include <asm/vmx.h>
 
 #include "vmxcore.h"
@@ -95,8 +96,12 @@ void vcpu_inject_events(struct vmx_vcpu *vcpu)
 		/* the queued ones wait for the next entry */
 	} else if (vector >= 0) {
 		info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
-		/* #DF #TS #NP #SS #GP #PF #AC push an error code, in protected mode. */
-		if (((1u << vector) & 0x27d00) && (vcpu->sregs.cr0 & X86_CR0_PE)) {
+		/*
+		 * #DF #TS #NP #SS #GP #PF #AC push an error code, in protected
+		 * mode (a #PF only arises with paging on, hence in it).
+		 */
+		if (((1u << vector) & 0x27d00) &&
+		    (vector == X86_TRAP_PF || (vcpu->sregs.cr0 & X86_CR0_PE))) {
 			info |= INTR_INFO_DELIVER_CODE_MASK;
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->pending_error_code);
 		}

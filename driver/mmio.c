@@ -6,10 +6,17 @@
  * userspace as VMXCORE_EXIT_MMIO. A load finishes at the next RUN, when the
  * data userspace supplied goes into the destination register.
  *
+ * STOS and MOVS move one element per exit, as the hardware restarts string
+ * instructions: the element's MMIO access goes to userspace, rSI/rDI (and
+ * rCX with REP) step, and RIP stays on a REP whose count is not exhausted,
+ * so the guest executes it again and the next element exits again.
+ *
  * Environment: process context, preemption enabled (guest memory is read
  * through the slots' user mappings).
  */
 #include <linux/kernel.h>
+#include <linux/mm.h>
+#include <asm/processor-flags.h>
 
 #include "vmxcore.h"
 
@@ -27,15 +34,16 @@ static enum insn_mode vmx_cs_mode(const struct vmx_exit_info *e)
 static unsigned int vmx_fetch_insn(struct vmx_vcpu *vcpu, u8 *buf)
 {
 	const struct vmx_exit_info *e = &vcpu->exit;
-	u64 gla = e->cs_base + vcpu->rip, gpa;
+	u64 gla = e->seg_base[INSN_SEG_CS] + vcpu->rip, gpa;
 	unsigned int got = 0;
+	u32 pf_error;
 
 	if (vmx_cs_mode(e) != INSN_MODE_64)
 		gla = (u32)gla;
 	while (got < 15) {
 		unsigned int chunk = min_t(u64, 15 - got, PAGE_SIZE - ((gla + got) & ~PAGE_MASK));
 
-		if (gmem_translate(vcpu, gla + got, false, &gpa) ||
+		if (gmem_translate(vcpu, gla + got, 0, &gpa, &pf_error) ||
 		    gmem_read(vcpu->vm, gpa, buf + got, chunk))
 			break;
 		got += chunk;
@@ -58,7 +66,123 @@ static int vmx_mmio_unsupported(struct vmx_vcpu *vcpu, u64 gpa, int err, unsigne
 	return 0;
 }
 
-/* Returns 0: always an exit to userspace (MMIO, or the reason it cannot be). */
+static u64 vmx_addr_mask(unsigned int addr_size)
+{
+	return addr_size == 8 ? ~0ull : (1ull << (8 * addr_size)) - 1;
+}
+
+/*
+ * The linear address of a string operand, @seg:@reg in the instruction's
+ * address size. In 64-bit mode only FS and GS have a base (SDM Vol. 3A
+ * 3.4.4); elsewhere the sum wraps at 4 GiB. Limits are not checked.
+ */
+static u64 vmx_string_gla(const struct vmx_vcpu *vcpu, const struct insn_mmio *d,
+			  enum insn_seg seg, unsigned long reg)
+{
+	const struct vmx_exit_info *e = &vcpu->exit;
+	u64 offset = reg & vmx_addr_mask(d->addr_size);
+
+	if (vmx_cs_mode(e) == INSN_MODE_64)
+		return (seg == INSN_SEG_FS || seg == INSN_SEG_GS) ? e->seg_base[seg] + offset : offset;
+	return (u32)(e->seg_base[seg] + offset);
+}
+
+/*
+ * The RAM operand of a MOVS whose other side is device memory, at @gla.
+ * Returns -1 with its guest-physical address in *@gpa; otherwise what the
+ * exit handler returns: 1 after queueing the #PF the guest takes there, 0
+ * with run->internal set (both sides device memory, an element across a
+ * page boundary, page tables outside RAM).
+ */
+static int vmx_movs_ram(struct vmx_vcpu *vcpu, const struct insn_mmio *d, u64 mmio_gpa,
+			u64 gla, bool write, u64 *gpa)
+{
+	u32 pf_error;
+	int ret;
+
+	if ((gla & ~PAGE_MASK) + d->size > PAGE_SIZE) {
+		pr_info_ratelimited(VMX_PR_PREFIX "MOVS: element at %#llx crosses a page\n", gla);
+		return vmx_mmio_unsupported(vcpu, mmio_gpa, INSN_E_UNSUPPORTED, d->opcode);
+	}
+	ret = gmem_translate(vcpu, gla, gmem_access(vcpu, write), gpa, &pf_error);
+	if (ret == GMEM_FAULT) {
+		vcpu_inject_pf(vcpu, gla, pf_error);
+		return 1;
+	}
+	if (ret || !gmem_is_ram(vcpu->vm, *gpa, d->size, write)) {
+		pr_info_ratelimited(VMX_PR_PREFIX "MOVS: its %s operand at %#llx is not RAM either\n",
+				    write ? "destination" : "source", gla);
+		return vmx_mmio_unsupported(vcpu, mmio_gpa, INSN_E_UNSUPPORTED, d->opcode);
+	}
+	return -1;	/* *gpa is RAM: go on */
+}
+
+/*
+ * One element of STOS or MOVS (@write: the hardware's EPT-violation bit,
+ * which names the MMIO side of a MOVS: a write is ES:rDI, a read seg:rSI).
+ */
+static int vmx_mmio_string(struct vmx_vcpu *vcpu, const struct insn_mmio *d, u64 gpa,
+			   bool write)
+{
+	struct vmxcore_run *run = vcpu->run;
+	unsigned long *gprs = vcpu->gprs.r;
+	u64 mask = vmx_addr_mask(d->addr_size), data = 0, ram_gpa;
+	long step = (vcpu->rflags & X86_EFLAGS_DF) ? -(long)d->size : (long)d->size;
+	int ret;
+
+	if (d->rep && !(gprs[GPR_RCX] & mask)) {
+		/* No element to move (the hardware does not access memory then). */
+		vcpu->rip += d->len;
+		vcpu->dirty |= VCPU_DIRTY_RIP;
+		return 1;
+	}
+	if (d->op == INSN_OP_STOS) {
+		if (!write)
+			return vmx_mmio_unsupported(vcpu, gpa, INSN_E_UNSUPPORTED, d->opcode);
+		data = insn_mmio_store_data(d, gprs[GPR_RAX]);
+	} else if (write) {
+		/* RAM (seg:rSI) to device memory (ES:rDI). */
+		ret = vmx_movs_ram(vcpu, d, gpa, vmx_string_gla(vcpu, d, d->seg, gprs[GPR_RSI]),
+				   false, &ram_gpa);
+		if (ret >= 0)
+			return ret;
+		if (gmem_read(vcpu->vm, ram_gpa, &data, d->size))
+			return vmx_mmio_unsupported(vcpu, gpa, INSN_E_UNSUPPORTED, d->opcode);
+	} else {
+		/* Device memory (seg:rSI) to RAM (ES:rDI), written at the next RUN. */
+		ret = vmx_movs_ram(vcpu, d, gpa,
+				   vmx_string_gla(vcpu, d, INSN_SEG_ES, gprs[GPR_RDI]),
+				   true, &ram_gpa);
+		if (ret >= 0)
+			return ret;
+		vcpu->pending_mmio = *d;
+		vcpu->pending_movs_gpa = ram_gpa;
+		vcpu->pending = VCPU_PENDING_MMIO_LOAD;
+	}
+
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = d->size;
+	run->mmio.is_write = write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	memcpy(run->mmio.data, &data, d->size);
+
+	vmx_add_addr_sized(&gprs[GPR_RDI], step, d->addr_size);
+	if (d->op == INSN_OP_MOVS)
+		vmx_add_addr_sized(&gprs[GPR_RSI], step, d->addr_size);
+	if (d->rep)
+		vmx_add_addr_sized(&gprs[GPR_RCX], -1, d->addr_size);
+	if (!d->rep || !(gprs[GPR_RCX] & mask)) {
+		vcpu->rip += d->len;
+		vcpu->dirty |= VCPU_DIRTY_RIP;
+	}
+	run->exit_reason = VMXCORE_EXIT_MMIO;
+	return 0;
+}
+
+/*
+ * Returns 0 for an exit to userspace (MMIO, or the reason it cannot be), 1
+ * to enter the guest again (an exception queued, or REP with rCX = 0).
+ */
 int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write)
 {
 	struct vmxcore_run *run = vcpu->run;
@@ -69,9 +193,8 @@ int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write)
 
 	if (ret)
 		return vmx_mmio_unsupported(vcpu, gpa, ret, d.opcode);
-	/* String forms would need a loop over RCX and both operands' memory. */
 	if (d.op == INSN_OP_STOS || d.op == INSN_OP_MOVS)
-		return vmx_mmio_unsupported(vcpu, gpa, INSN_E_UNSUPPORTED, d.opcode);
+		return vmx_mmio_string(vcpu, &d, gpa, write);
 
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = d.size;
@@ -102,5 +225,11 @@ void vcpu_complete_mmio_load(struct vmx_vcpu *vcpu)
 	u64 data = 0;
 
 	memcpy(&data, vcpu->run->mmio.data, d->size);
+	if (d->op == INSN_OP_MOVS) {
+		/* The page was RAM at the exit; if userspace removed it since, drop. */
+		if (gmem_write(vcpu->vm, vcpu->pending_movs_gpa, &data, d->size))
+			pr_info_ratelimited(VMX_PR_PREFIX "MOVS data for a vanished page dropped\n");
+		return;
+	}
 	vcpu->gprs.r[d->reg] = insn_mmio_load(d, vcpu->gprs.r[d->reg], data);
 }

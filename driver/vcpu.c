@@ -62,6 +62,17 @@ void vcpu_inject_ud(struct vmx_vcpu *vcpu)
 	vcpu_queue_exception(vcpu, X86_TRAP_UD, 0);
 }
 
+/*
+ * A page fault the core found while emulating an access at @gla: CR2 takes
+ * the address now (vcpu->sregs.cr2 is the guest's CR2, loaded into the real
+ * register around each entry), the vector goes in at the next entry.
+ */
+void vcpu_inject_pf(struct vmx_vcpu *vcpu, u64 gla, u32 error_code)
+{
+	vcpu->sregs.cr2 = gla;
+	vcpu_queue_exception(vcpu, X86_TRAP_PF, error_code);
+}
+
 /* Stores the data userspace gave for an INS exit where the guest wanted it. */
 static void vcpu_complete_ins(struct vmx_vcpu *vcpu)
 {
@@ -181,7 +192,16 @@ static int vcpu_enter_once(struct vmx_vcpu *vcpu)
 
 	local_irq_disable();
 	vcpu_switch_to_guest(vcpu, &host);
+	/*
+	 * CR2 is no VMCS field: the guest's goes into the real register and
+	 * comes back out after the exit, with interrupts off so no host page
+	 * fault can come between (an NMI handler restores what it changes).
+	 * The host keeps no CR2 value worth restoring (KVM does the same).
+	 */
+	if (native_read_cr2() != vcpu->sregs.cr2)
+		native_write_cr2(vcpu->sregs.cr2);
 	failed = vmx_vcpu_enter(&vcpu->gprs, vcpu->launched);
+	vcpu->sregs.cr2 = native_read_cr2();
 	vcpu_switch_to_host(vcpu, &host);
 	if (failed) {
 		local_irq_enable();

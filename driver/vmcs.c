@@ -299,11 +299,19 @@ void vmcs_read_exit(struct vmx_vcpu *vcpu)
 	if ((e->reason & 0xffff) == EXIT_REASON_IO_INSTRUCTION && (e->qualification & (1u << 4))) {
 		e->gla = vmcs_read(GUEST_LINEAR_ADDRESS);
 		e->instr_info = vmcs_read(VMX_INSTRUCTION_INFO);
+		e->ss_ar = vmcs_read(GUEST_SS_AR_BYTES);
 		vmcs_read_paging(vcpu);
 	} else if ((e->reason & 0xffff) == EXIT_REASON_EPT_VIOLATION) {
+		/* MMIO: the instruction at CS:RIP, STOS/MOVS operands at seg:rSI/rDI. */
 		vmcs_read_paging(vcpu);
-		e->cs_base = vmcs_read(GUEST_CS_BASE);
+		e->seg_base[INSN_SEG_ES] = vmcs_read(GUEST_ES_BASE);
+		e->seg_base[INSN_SEG_CS] = vmcs_read(GUEST_CS_BASE);
+		e->seg_base[INSN_SEG_SS] = vmcs_read(GUEST_SS_BASE);
+		e->seg_base[INSN_SEG_DS] = vmcs_read(GUEST_DS_BASE);
+		e->seg_base[INSN_SEG_FS] = vmcs_read(GUEST_FS_BASE);
+		e->seg_base[INSN_SEG_GS] = vmcs_read(GUEST_GS_BASE);
 		e->cs_ar = vmcs_read(GUEST_CS_AR_BYTES);
+		e->ss_ar = vmcs_read(GUEST_SS_AR_BYTES);
 	} else if ((e->reason & 0xffff) == EXIT_REASON_DR_ACCESS) {
 		e->ss_ar = vmcs_read(GUEST_SS_AR_BYTES);
 		e->cr4 = vmcs_read(GUEST_CR4);

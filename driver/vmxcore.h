@@ -72,7 +72,15 @@ struct vmx_vm;
 struct vmx_vcpu;
 int gmem_read(struct vmx_vm *vm, u64 gpa, void *buf, unsigned int len);
 int gmem_write(struct vmx_vm *vm, u64 gpa, const void *buf, unsigned int len);
-int gmem_translate(struct vmx_vcpu *vcpu, u64 gla, bool write, u64 *gpa);
+bool gmem_is_ram(struct vmx_vm *vm, u64 gpa, unsigned int len, bool write);
+
+/* #PF error-code bits (SDM Vol. 3A 4.7): what gmem_translate() reports. */
+#define GMEM_PF_P	(1u << 0)	/* a present entry denied the access */
+#define GMEM_PF_W	(1u << 1)	/* the access was a write */
+#define GMEM_PF_U	(1u << 2)	/* the access was made at CPL 3 */
+#define GMEM_FAULT	(-ENOENT)	/* gmem_translate(): the guest takes a #PF */
+int gmem_translate(struct vmx_vcpu *vcpu, u64 gla, u32 access, u64 *gpa, u32 *pf_error);
+u32 gmem_access(const struct vmx_vcpu *vcpu, bool write);
 
 /* vm.c */
 struct vmx_slot {
@@ -121,9 +129,10 @@ struct vmx_exit_info {
 	u32 instr_info;			/* VMX_INSTRUCTION_INFO (INS/OUTS: address size) */
 	/* Paging state at the exit, for gmem_translate() */
 	u64 cr0, cr3, cr4, efer;
-	u64 cs_base;			/* EPT violations: to fetch the instruction */
+	u64 seg_base[6];		/* EPT violations: by enum insn_seg (CS: to fetch
+					 * the instruction; the others: STOS/MOVS operands) */
 	u32 cs_ar;
-	u32 ss_ar;			/* MOV DR: its DPL is the CPL */
+	u32 ss_ar;			/* MOV DR, string I/O, EPT violations: DPL = CPL */
 };
 
 /*
@@ -187,6 +196,7 @@ struct vmx_vcpu {
 	enum vmx_pending pending;
 	struct vmx_pending_ins pending_ins;
 	struct insn_mmio pending_mmio;	/* the load that is waiting for data */
+	u64 pending_movs_gpa;		/* MOVS from MMIO: where the element goes */
 	int pending_exception;		/* vector to inject, -1 none */
 	u32 pending_error_code;
 	int queued_irq;			/* external interrupt vector, -1 none */
@@ -202,6 +212,7 @@ struct vmx_vcpu {
 int vcpu_create_fd(struct vmx_vm *vm, unsigned long id);
 void vcpu_inject_gp(struct vmx_vcpu *vcpu);
 void vcpu_inject_ud(struct vmx_vcpu *vcpu);
+void vcpu_inject_pf(struct vmx_vcpu *vcpu, u64 gla, u32 error_code);
 void vcpu_skip_instruction(struct vmx_vcpu *vcpu);
 
 /* msr_switch.c */
@@ -238,6 +249,7 @@ void vcpu_complete_mmio_load(struct vmx_vcpu *vcpu);
 int vmx_handle_exit(struct vmx_vcpu *vcpu);
 ssize_t vmx_exit_stats_show(char *buf);
 void vmx_swap_io_elements(u8 *buf, unsigned int a, unsigned int b, unsigned int size);
+void vmx_add_addr_sized(unsigned long *reg, long delta, unsigned int addr_size);
 
 /* intr.c */
 int vcpu_queue_interrupt(struct vmx_vcpu *vcpu, const struct vmxcore_interrupt *irq);

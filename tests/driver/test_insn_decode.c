@@ -1223,6 +1223,21 @@ static const struct insn_case insn_cases[] = {
 	  { 0x67, 0x66, 0xf3, 0xa5 }, 4, {
 		.op = INSN_OP_MOVS, .size = 4, .reg = -1, .rep = true,
 		.addr_size = 4, .seg = INSN_SEG_DS, .base = -1, .index = -1 } },
+	/* rep stos DWORD PTR es:[di],eax */
+	{ M16, "rep stosd",
+	  { 0x66, 0xf3, 0xab }, 3, {
+		.op = INSN_OP_STOS, .size = 4, .reg = 0, .rep = true,
+		.addr_size = 2, .seg = INSN_SEG_ES, .base = -1, .index = -1 } },
+	/* movs BYTE PTR es:[di],BYTE PTR fs:[si] */
+	{ M16, "movsb es:[di], fs:[si]",
+	  { 0x64, 0xa4 }, 2, {
+		.op = INSN_OP_MOVS, .size = 1, .reg = -1, .addr_size = 2,
+		.seg = INSN_SEG_FS, .base = -1, .index = -1 } },
+	/* cs stos BYTE PTR es:[di],al (an override cannot move STOS off ES) */
+	{ M16, "stosb with a CS override",
+	  { 0x2e, 0xaa }, 2, {
+		.op = INSN_OP_STOS, .size = 1, .reg = 0, .addr_size = 2,
+		.seg = INSN_SEG_ES, .base = -1, .index = -1 } },
 	/* mov ax,WORD PTR es:[bx] */
 	{ M16, "mov ax, es:[bx]",
 	  { 0x26, 0x8b, 0x07 }, 3, {

@@ -156,6 +156,81 @@ real_mmio:				/* loads and stores to unbacked memory */
 	mov	%ax, %ds
 	hlt
 
+	.globl real_stos_mmio
+real_stos_mmio:				/* REP STOSD into device memory, then STOSW with DF=1 */
+	cld
+	mov	$0xe000, %ax
+	mov	%ax, %es
+	mov	$0x10, %di
+	mov	$3, %cx
+	mov	$0x11223344, %eax
+	rep stosl			/* 0xe0010, 0xe0014, 0xe0018: an exit each */
+	mov	%cx, %ax
+	out	%ax, $0xb0		/* CX after: 0 */
+	mov	%di, %ax
+	out	%ax, $0xb0		/* DI after: 0x1c */
+	std
+	mov	$0x40, %di
+	mov	$1, %cx
+	mov	$0xbeef, %ax
+	rep stosw			/* 0xe0040, DI down to 0x3e */
+	cld
+	mov	%cx, %ax
+	out	%ax, $0xb1		/* CX after: 0 */
+	mov	%di, %ax
+	out	%ax, $0xb1		/* DI after: 0x3e */
+	xor	%ax, %ax
+	mov	%ax, %es
+	hlt
+
+	.globl real_movs_mmio
+real_movs_mmio:				/* MOVSB, REP MOVSW: RAM to device memory and back */
+	cld
+	xor	%ax, %ax
+	mov	%ax, %ds
+	mov	$0xe000, %ax
+	mov	%ax, %es
+	mov	$real_movs_src, %si
+	mov	$0x100, %di
+	movsb				/* 0x5a to 0xe0100 */
+	mov	$0x200, %di
+	mov	$2, %cx
+	rep movsw			/* 0x2211, 0x4433 to 0xe0200, 0xe0202 */
+	mov	%si, %ax
+	out	%ax, $0xb2		/* SI after: real_movs_src + 5 */
+	mov	%di, %ax
+	out	%ax, $0xb2		/* DI after: 0x204 */
+	mov	$0xe000, %ax
+	mov	%ax, %fs
+	xor	%ax, %ax
+	mov	%ax, %es
+	mov	$0x300, %si
+	mov	$0x3100, %di
+	movsb	%fs:(%si), %es:(%di)	/* device 0xe0300 (FS override) to RAM 0x3100 */
+	mov	$0xe000, %ax
+	mov	%ax, %ds
+	mov	$0x400, %si
+	mov	$2, %cx
+	rep movsw			/* device 0xe0400, 0xe0402 to RAM 0x3101, 0x3103 */
+	xor	%ax, %ax
+	mov	%ax, %ds
+	mov	%ax, %fs
+	mov	(0x3100), %eax
+	out	%eax, $0xb3		/* what landed: 0x3100-0x3103 */
+	mov	(0x3104), %al
+	out	%al, $0xb3		/* and 0x3104 */
+	mov	%cx, %ax
+	out	%ax, $0xb4		/* CX after: 0 */
+	mov	%si, %ax
+	out	%ax, $0xb4		/* SI after: 0x404 */
+	mov	%di, %ax
+	out	%ax, $0xb4		/* DI after: 0x3105 */
+	hlt
+	.globl real_movs_src
+real_movs_src:
+	.byte	0x5a
+	.word	0x2211, 0x4433
+
 	.globl real_irq
 real_irq:				/* an interrupt waits for STI, then arrives */
 	movw	$real_irq_handler, 0x80	/* IVT vector 0x20 at 0:0x80 */
@@ -335,6 +410,27 @@ long_msr_bases:				/* FS/GS base and SYSENTER MSRs, via the VMCS */
 	out	%eax, $0x77
 	hlt
 
+	.globl long_movs_mmio
+long_movs_mmio:				/* REP MOVSQ to device memory, MOVSL back, through paging */
+	cld
+	lea	long_movs_src(%rip), %rsi
+	mov	$0x100000, %edi		/* mapped by the 2 MiB page, beyond RAM */
+	mov	$2, %ecx
+	rep movsq			/* 0x100000, 0x100008 */
+	mov	%esi, %eax
+	out	%eax, $0xb5		/* RSI after: long_movs_src + 16 */
+	mov	$0x100010, %esi
+	mov	$0x3200, %edi
+	movsl				/* device 0x100010 to RAM 0x3200 */
+	mov	0x3200, %eax
+	out	%eax, $0xb6		/* what landed */
+	mov	%edi, %eax
+	out	%eax, $0xb6		/* RDI after: 0x3204 */
+	hlt
+	.globl long_movs_src
+long_movs_src:
+	.quad	0x1122334455667788, 0x99aabbccddeeff00
+
 	.globl long_hello_demo
 long_hello_demo:			/* the demo, in 64-bit mode with paging */
 	lea	long_greeting(%rip), %rsi
@@ -345,3 +441,66 @@ long_hello_demo:			/* the demo, in 64-bit mode with paging */
 long_greeting:
 	.ascii	"Hello from a 64-bit guest (paging on) under vmxcore.ko\n"
 long_greeting_end:
+
+/*
+ * #PF raised by the hypervisor for a string-I/O operand: the guest brings
+ * its own GDT (interrupt delivery loads CS from it) and an IDT at
+ * LONG_PF_IDT whose #PF handler reports the error code and CR2.
+ */
+	.set	LONG_PF_IDT, 0x6000
+
+	.globl long_pf
+long_pf:				/* REP OUTSB from an unmapped page, REP INSB to a read-only one */
+	lgdt	long_pf_gdtr(%rip)
+	lidt	long_pf_idtr(%rip)
+	lea	long_pf_handler(%rip), %rax	/* IDT[14]: 64-bit interrupt gate, CS 0x08 */
+	mov	$LONG_PF_IDT + 14 * 16, %edi
+	mov	%ax, (%rdi)
+	movw	$0x08, 2(%rdi)
+	movw	$0x8e00, 4(%rdi)
+	shr	$16, %rax
+	mov	%ax, 6(%rdi)
+	shr	$16, %rax
+	mov	%eax, 8(%rdi)
+	movl	$0, 12(%rdi)
+	cld
+	mov	$0x40000000, %esi	/* PDPT[1] empty: not mapped */
+	mov	$4, %ecx
+	mov	$0x7a, %dx
+	rep outsb			/* #PF: error code 0 (read, not present) */
+	mov	%ecx, %eax
+	out	%eax, $0x7c		/* RCX untouched: 4 */
+	movq	$0x13003, 0x11008	/* PDPT[1] -> a page directory at 0x13000 */
+	movq	$0x81, 0x13000		/* 2 MiB read-only page: 0x40000000 -> 0 */
+	mov	%cr3, %rax
+	mov	%rax, %cr3
+	mov	%cr0, %rax
+	or	$0x10000, %eax		/* CR0.WP: read-only for CPL 0 too */
+	mov	%rax, %cr0
+	mov	$0x40003000, %edi
+	mov	$4, %ecx
+	mov	$0x7b, %dx
+	rep insb			/* #PF: error code 3 (write, protection) */
+	mov	%ecx, %eax
+	out	%eax, $0x7c		/* RCX untouched: 4 */
+	hlt
+long_pf_handler:			/* error code, CR2; then skip the 2-byte REP INSB/OUTSB */
+	pop	%rax
+	out	%eax, $0x7d
+	mov	%cr2, %rax
+	out	%eax, $0x7e
+	shr	$32, %rax
+	out	%eax, $0x7e
+	addq	$2, (%rsp)
+	iretq
+	.p2align 3
+long_pf_gdt:
+	.quad	0
+	.quad	0x00af9b000000ffff	/* 0x08: 64-bit code, accessed */
+	.quad	0x00cf93000000ffff	/* 0x10: data, accessed */
+long_pf_gdtr:
+	.word	3 * 8 - 1
+	.quad	long_pf_gdt
+long_pf_idtr:
+	.word	15 * 16 - 1
+	.quad	LONG_PF_IDT
