@@ -58,7 +58,10 @@ static int vmx_mmio_unsupported(struct vmx_vcpu *vcpu, u64 gpa, int err, unsigne
 	return 0;
 }
 
-/* Returns 0: always an exit to userspace (MMIO, or the reason it cannot be). */
+/*
+ * Returns 0: an exit to userspace (MMIO, or the reason it cannot be); or 1
+ * when the in-kernel APIC handled the access (apic.c) and the guest goes on.
+ */
 int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write)
 {
 	struct vmxcore_run *run = vcpu->run;
@@ -72,6 +75,13 @@ int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write)
 	/* String forms would need a loop over RCX and both operands' memory. */
 	if (d.op == INSN_OP_STOS || d.op == INSN_OP_MOVS)
 		return vmx_mmio_unsupported(vcpu, gpa, INSN_E_UNSUPPORTED, d.opcode);
+
+	/* Hardware reported the access; the decoder must agree on direction. */
+	if (write && d.op == INSN_OP_LOAD)
+		return vmx_mmio_unsupported(vcpu, gpa, INSN_E_UNSUPPORTED, d.opcode);
+	/* The in-kernel APIC's page, while the APIC decodes it. */
+	if (vcpu_apic_mmio_covers(vcpu, gpa))
+		return vcpu_apic_mmio(vcpu, gpa, &d);
 
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = d.size;
@@ -87,9 +97,6 @@ int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write)
 		vcpu->pending_mmio = d;
 		vcpu->pending = VCPU_PENDING_MMIO_LOAD;
 	}
-	/* Hardware reported the access; the decoder must agree on direction. */
-	if (write && d.op == INSN_OP_LOAD)
-		return vmx_mmio_unsupported(vcpu, gpa, INSN_E_UNSUPPORTED, d.opcode);
 	vcpu->rip += d.len;
 	vcpu->dirty |= VCPU_DIRTY_RIP;
 	run->exit_reason = VMXCORE_EXIT_MMIO;
