@@ -196,7 +196,8 @@ struct vmxcore_apic_irq {
 	__u8 delivery;		/* VMXCORE_APIC_DM_* */
 	__u8 dest_mode;		/* 0 physical, 1 logical */
 	__u8 trigger;		/* 0 edge, 1 level */
-	__u8 level;		/* 1 assert; a level de-assert delivers nothing */
+	__u8 level;		/* 1 assert (always, for edge messages and MSIs);
+				 * 0, a level de-assert, delivers nothing */
 	__u32 dest;		/* APIC ID or logical destination; 0xff broadcast
 				 * (0xffffffff with VMXCORE_APIC_IRQ_DEST32) */
 	__u32 flags;		/* VMXCORE_APIC_IRQ_* */
