@@ -40,7 +40,7 @@
 #include "vmxcore.h"
 
 /* A periodic timer never fires more often than this (KVM bounds it too). */
-#define APIC_MIN_PERIOD_NS	(100 * NSEC_PER_USEC)
+#define APIC_MIN_PERIOD_NS	(200 * NSEC_PER_USEC)
 
 void vcpu_apic_kick(struct vmx_vcpu *vcpu)
 {

@@ -1174,6 +1174,17 @@ static void t_apic_init_sipi(void)
 	vm_close(&vm);
 }
 
+/* With the APIC, VMXCORE_INTERRUPT (the PIC) goes in only through LINT0 ExtINT. */
+static int t_apic_extint(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t one[] = { 1 }, two[] = { 2 }, three[] = { 3 }, isr[] = { 0x20 };
+
+	(void)vm;
+	return !vcpu_start_apic(v, GUEST_real_apic_extint, 0) && expect_seq(v, 0xb1, 1, one, 1) &&
+	       queue_irq(v, 0x20) && expect_seq(v, 0xb1, 1, two, 1) &&
+	       expect_seq(v, 0xb0, 1, isr, 1) && expect_seq(v, 0xb1, 1, three, 1);
+}
+
 /* vmxcore's ABI: the cap bits, and every argument of the two ioctls checked. */
 static void t_lapic_abi(void)
 {
@@ -1233,7 +1244,7 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "hello"))
 		return hello();
 	printf("# backend %s\n", be->name);
-	tap_plan(34);
+	tap_plan(35);
 	run_vm_test("real_mode_port_io_all_sizes", t_real_io);
 	run_vm_test("cpuid_filtered_in_kernel", t_cpuid);
 	run_vmxcore_only("cpuid_table_set_by_vmm", t_cpuid_table,
@@ -1274,9 +1285,13 @@ int main(int argc, char **argv)
 	run_apic_test("apic_msi_from_vmm_wakes_hlt", t_apic_msi);
 	run_apic_test("apic_hlt_with_if0_sleeps_until_signal", t_apic_halt_signal);
 	t_apic_init_sipi();
-	if (on_vmxcore())
+	if (on_vmxcore()) {
 		t_lapic_abi();
-	else
+		run_apic_test("apic_pic_interrupt_only_through_lint0_extint", t_apic_extint);
+	} else {
 		tap_skip("lapic_ioctls_validated", "vmxcore's own ioctls and caps");
+		tap_skip("apic_pic_interrupt_only_through_lint0_extint",
+			 "KVM_INTERRUPT is refused with a full in-kernel irqchip");
+	}
 	return tap_failed ? 1 : 0;
 }

@@ -381,6 +381,19 @@ apic_isr_\vec:
 	apic_stub 45
 	apic_stub 55
 	apic_stub 70
+	apic_stub 20
+
+	.globl real_apic_extint
+real_apic_extint:			/* the PIC's INTR waits for LINT0 = ExtINT */
+	ivt	0x20, apic_isr_20
+	apic_wr	0xf0, 0x1ff
+	sti
+	report	0xb1, 1			/* the VMM queues vector 0x20 here */
+	report	0xb1, 2			/* LINT0 masked (reset): not delivered */
+	apic_wr	0x350, 0x700		/* LVT LINT0: ExtINT, unmasked */
+	report	0xb1, 3
+	cli
+	hlt
 
 	.globl real_apic_self_ipi
 real_apic_self_ipi:			/* a self-IPI arrives at once */
