@@ -56,6 +56,9 @@ void vcpu_cpuid(struct vmx_vcpu *vcpu, u32 leaf, u32 subleaf, u32 out[4])
 
 	if (!t) {
 		vcpu_cpuid_default(leaf, subleaf, out);
+		/* With the in-kernel APIC the initial APIC ID is the vCPU id. */
+		if (leaf == 1 && vcpu_has_lapic(vcpu))
+			out[1] = (out[1] & 0x00ffffff) | (vcpu->id << 24);
 		return;
 	}
 	memset(out, 0, 4 * sizeof(u32));

@@ -102,9 +102,14 @@ static int handle_cpuid(struct vmx_vcpu *vcpu)
 	return 1;
 }
 
+/* With the in-kernel APIC, RUN sleeps until an interrupt (apic.c). */
 static int handle_hlt(struct vmx_vcpu *vcpu)
 {
 	vcpu_skip_instruction(vcpu);
+	if (vcpu_has_lapic(vcpu)) {
+		vcpu_apic_halt(vcpu);
+		return 1;
+	}
 	return vmx_exit_to_user(vcpu, VMXCORE_EXIT_HLT);
 }
 
@@ -320,8 +325,15 @@ static int handle_dr(struct vmx_vcpu *vcpu)
 static int handle_rdmsr(struct vmx_vcpu *vcpu)
 {
 	u32 msr = *vcpu_gpr(vcpu, GPR_RCX);
-	u64 *slot = vcpu_msr_slot(vcpu, msr), val;
+	u64 *slot = vcpu_msr_slot(vcpu, msr), val = 0;
+	int apic = vcpu_apic_msr(vcpu, msr, &val, false);
 
+	if (apic < 0) {
+		vcpu_inject_gp(vcpu);
+		return 1;
+	}
+	if (apic > 0)
+		goto done;	/* the in-kernel APIC's (apic.c) */
 	if (slot)
 		val = *slot;
 	else if (msr == MSR_IA32_TSC)
@@ -332,6 +344,7 @@ static int handle_rdmsr(struct vmx_vcpu *vcpu)
 		vcpu_inject_gp(vcpu);
 		return 1;
 	}
+done:
 	*vcpu_gpr(vcpu, GPR_RAX) = (u32)val;
 	*vcpu_gpr(vcpu, GPR_RDX) = val >> 32;
 	vcpu_skip_instruction(vcpu);
@@ -343,7 +356,15 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 	u32 msr = *vcpu_gpr(vcpu, GPR_RCX);
 	u64 val = (u32)*vcpu_gpr(vcpu, GPR_RAX) | ((u64)(u32)*vcpu_gpr(vcpu, GPR_RDX) << 32);
 	u64 *slot = vcpu_msr_slot(vcpu, msr);
+	int apic = vcpu_apic_msr(vcpu, msr, &val, true);
 
+	if (apic) {
+		if (apic < 0)
+			vcpu_inject_gp(vcpu);
+		else
+			vcpu_skip_instruction(vcpu);
+		return 1;
+	}
 	/*
 	 * LMA is the processor's, set when paging comes on with LME: a write
 	 * leaves it as it is (what RDMSR returned is written back by every

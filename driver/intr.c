@@ -11,6 +11,11 @@
  * Userspace may also ask for that exit (run->request_interrupt_window) to
  * learn when to queue its next interrupt.
  *
+ * With the in-kernel APIC (apic.c) the queued interrupt is the PIC's INTR:
+ * it goes first (ExtINT bypasses IRR) but only while the APIC passes ExtINT
+ * through; then the APIC's highest deliverable vector, acknowledged (IRR to
+ * ISR) as it is injected.
+ *
  * Environment: the vCPU's VMCS current, preemption disabled.
  */
 #include <asm/processor-flags.h>
@@ -85,6 +90,26 @@ static bool vcpu_redeliver_interrupted_event(struct vmx_vcpu *vcpu)
 	return true;
 }
 
+/* The PIC's (or userspace's) queued interrupt may go in now. */
+static bool vcpu_queued_irq_ready(struct vmx_vcpu *vcpu)
+{
+	return vcpu->queued_irq >= 0 && (!vcpu_has_lapic(vcpu) || vcpu_apic_accepts_pic(vcpu));
+}
+
+/* Takes the next external interrupt to inject, or returns -1. */
+static int vcpu_take_irq(struct vmx_vcpu *vcpu)
+{
+	int vector = -1;
+
+	if (vcpu_queued_irq_ready(vcpu)) {
+		vector = vcpu->queued_irq;
+		vcpu->queued_irq = -1;
+	} else if (vcpu_has_lapic(vcpu)) {
+		vector = vcpu_apic_pending_vector(vcpu, true);
+	}
+	return vector;
+}
+
 /* Writes at most one event into the VM-entry interruption field. */
 void vcpu_inject_events(struct vmx_vcpu *vcpu)
 {
@@ -92,7 +117,9 @@ void vcpu_inject_events(struct vmx_vcpu *vcpu)
 	bool want_window;
 	u32 info;
 
-	if (vcpu_redeliver_interrupted_event(vcpu)) {
+	if (vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) {
+		/* An entry given up after a kick (vcpu.c): its event still goes first. */
+	} else if (vcpu_redeliver_interrupted_event(vcpu)) {
 		/* the queued ones wait for the next entry */
 	} else if (vector >= 0) {
 		info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
@@ -111,11 +138,11 @@ void vcpu_inject_events(struct vmx_vcpu *vcpu)
 		vmcs_write(VM_ENTRY_INTR_INFO_FIELD,
 			   2 | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);	/* vector 2: NMI */
 		vcpu->queued_nmi = false;
-	} else if (vcpu->queued_irq >= 0 && vcpu_interruptible(vcpu)) {
+	} else if (vcpu_interruptible(vcpu) && (vector = vcpu_take_irq(vcpu)) >= 0) {
 		vmcs_write(VM_ENTRY_INTR_INFO_FIELD,
-			   vcpu->queued_irq | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
-		vcpu->queued_irq = -1;
+			   vector | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
 	}
-	want_window = vcpu->queued_irq >= 0 || vcpu->run->request_interrupt_window;
+	want_window = vcpu_queued_irq_ready(vcpu) || vcpu->run->request_interrupt_window ||
+		      (vcpu_has_lapic(vcpu) && vcpu_apic_pending_vector(vcpu, false) >= 0);
 	vcpu_set_window_exiting(vcpu, want_window);
 }

@@ -181,7 +181,9 @@ static int vmx_mmio_string(struct vmx_vcpu *vcpu, const struct insn_mmio *d, u64
 
 /*
  * Returns 0 for an exit to userspace (MMIO, or the reason it cannot be), 1
- * to enter the guest again (an exception queued, or REP with rCX = 0).
+ * to enter the guest again (an exception queued, REP with rCX = 0, or an
+ * access the in-kernel APIC handled: apic.c). String forms never reach the
+ * APIC page's model: they go to userspace like any device memory.
  */
 int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write)
 {
@@ -195,6 +197,13 @@ int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write)
 		return vmx_mmio_unsupported(vcpu, gpa, ret, d.opcode);
 	if (d.op == INSN_OP_STOS || d.op == INSN_OP_MOVS)
 		return vmx_mmio_string(vcpu, &d, gpa, write);
+
+	/* Hardware reported the access; the decoder must agree on direction. */
+	if (write && d.op == INSN_OP_LOAD)
+		return vmx_mmio_unsupported(vcpu, gpa, INSN_E_UNSUPPORTED, d.opcode);
+	/* The in-kernel APIC's page, while the APIC decodes it. */
+	if (vcpu_apic_mmio_covers(vcpu, gpa))
+		return vcpu_apic_mmio(vcpu, gpa, &d);
 
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = d.size;
@@ -210,9 +219,6 @@ int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write)
 		vcpu->pending_mmio = d;
 		vcpu->pending = VCPU_PENDING_MMIO_LOAD;
 	}
-	/* Hardware reported the access; the decoder must agree on direction. */
-	if (write && d.op == INSN_OP_LOAD)
-		return vmx_mmio_unsupported(vcpu, gpa, INSN_E_UNSUPPORTED, d.opcode);
 	vcpu->rip += d.len;
 	vcpu->dirty |= VCPU_DIRTY_RIP;
 	run->exit_reason = VMXCORE_EXIT_MMIO;

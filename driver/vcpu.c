@@ -175,22 +175,40 @@ static void vcpu_switch_to_host(struct vmx_vcpu *vcpu, struct vcpu_host_save *h)
 }
 
 /*
- * One entry and exit. Returns 0 after a VM exit (vcpu->exit filled), or
- * -EIO when the entry instruction failed (VMfail; run->internal filled).
+ * One entry and exit. Returns 0 after a VM exit (vcpu->exit filled),
+ * -EAGAIN when a kick came before the entry (in-kernel APIC: enter again,
+ * an event already written to the VMCS stays there), or -EIO when the entry
+ * instruction failed (VMfail; run->internal filled).
  */
 static int vcpu_enter_once(struct vmx_vcpu *vcpu)
 {
 	struct vcpu_host_save host;
 	int failed;
 
+	bool lapic = vcpu_has_lapic(vcpu);
+
 	vmx_vcpu_load(vcpu);
 	vmcs_write_dirty(vcpu);
+	if (lapic) {
+		/* Kicks from here on make us give the entry up (apic.c). */
+		atomic_set(&vcpu->apic.kicked, 0);
+		smp_mb__after_atomic();
+	}
 	vcpu_inject_events(vcpu);
 	vcpu_msr_switch_sync(vcpu);
 	if (vcpu->preemption_timer)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmcs_preemption_timer_units());
 
 	local_irq_disable();
+	if (lapic) {
+		WRITE_ONCE(vcpu->apic.guest_cpu, smp_processor_id());
+		smp_mb();
+		if (atomic_read(&vcpu->apic.kicked)) {
+			WRITE_ONCE(vcpu->apic.guest_cpu, -1);
+			local_irq_enable();
+			return -EAGAIN;
+		}
+	}
 	vcpu_switch_to_guest(vcpu, &host);
 	/*
 	 * CR2 is no VMCS field: the guest's goes into the real register and
@@ -203,6 +221,8 @@ static int vcpu_enter_once(struct vmx_vcpu *vcpu)
 	failed = vmx_vcpu_enter(&vcpu->gprs, vcpu->launched);
 	vcpu->sregs.cr2 = native_read_cr2();
 	vcpu_switch_to_host(vcpu, &host);
+	if (lapic)
+		WRITE_ONCE(vcpu->apic.guest_cpu, -1);
 	if (failed) {
 		local_irq_enable();
 		vcpu->run->exit_reason = VMXCORE_EXIT_INTERNAL_ERROR;
@@ -234,7 +254,8 @@ static void vcpu_fill_exit_common(struct vmx_vcpu *vcpu)
 	run->exit_qualification = vcpu->exit.qualification;
 	run->rip = vcpu->rip;
 	run->if_flag = !!(vcpu->rflags & X86_EFLAGS_IF);
-	run->ready_for_interrupt = vcpu_interruptible(vcpu) && vcpu->queued_irq < 0;
+	run->ready_for_interrupt = vcpu_interruptible(vcpu) && vcpu->queued_irq < 0 &&
+				   (!vcpu_has_lapic(vcpu) || vcpu_apic_accepts_pic(vcpu));
 }
 
 /* VMXCORE_RUN: enters the guest until an exit needs userspace. */
@@ -253,10 +274,18 @@ static int vcpu_run(struct vmx_vcpu *vcpu)
 			ret = -EINTR;
 			break;
 		}
+		/* In-kernel APIC: INIT/SIPI/NMI, and the sleep of HLT / wait-for-SIPI. */
+		if (vcpu_has_lapic(vcpu)) {
+			ret = vcpu_apic_prepare(vcpu);
+			if (ret)
+				break;
+		}
 		cond_resched();
 		preempt_disable();
 		ret = vcpu_enter_once(vcpu);
 		preempt_enable();
+		if (ret == -EAGAIN)
+			continue;
 		if (ret)
 			break;
 		ret = vmx_handle_exit(vcpu);
@@ -416,6 +445,7 @@ static int vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 
 static void vcpu_free(struct vmx_vcpu *vcpu)
 {
+	vcpu_apic_destroy(vcpu);
 	vmx_vcpu_clear(vcpu);
 	if (vcpu->vmcs)
 		__free_page(vcpu->vmcs);
@@ -467,6 +497,7 @@ static struct vmx_vcpu *vcpu_alloc(struct vmx_vm *vm, unsigned int id)
 	vcpu->queued_irq = -1;
 	vcpu->dr6 = VCPU_DR6_FIXED_1;
 	vcpu->dr7 = VCPU_DR7_FIXED_1;
+	vcpu_apic_init(vcpu);
 	mutex_init(&vcpu->mutex);
 	INIT_LIST_HEAD(&vcpu->loaded_link);
 	vcpu->xcr0 = XFEATURE_MASK_FP;
@@ -515,6 +546,10 @@ int vcpu_create_fd(struct vmx_vm *vm, unsigned long id)
 		vcpu_free(vcpu);
 		return -EEXIST;
 	}
+	vm->vcpus_created = true;
+	/* With the in-kernel APIC, APs wait for INIT and SIPI, as on hardware. */
+	if (vm->has_lapic && id != 0)
+		vcpu->apic.mp_state = VCPU_MP_WAIT_SIPI;
 	kref_get(&vm->ref);
 	fd = anon_inode_getfd("vmxcore-vcpu", &vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {

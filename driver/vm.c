@@ -118,6 +118,7 @@ static long vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vmx_vm *vm = file->private_data;
 	struct vmxcore_memory_slot m;
+	struct vmxcore_apic_irq irq;
 
 	if (vm->mm != current->mm)
 		return -EIO;	/* a VM serves the process that made it */
@@ -128,6 +129,12 @@ static long vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return vm_set_memory_slot(vm, &m);
 	case VMXCORE_CREATE_VCPU:
 		return vcpu_create_fd(vm, arg);
+	case VMXCORE_CREATE_LAPIC:
+		return arg ? -EINVAL : vm_create_lapic(vm);
+	case VMXCORE_APIC_IRQ:
+		if (copy_from_user(&irq, (void __user *)arg, sizeof(irq)))
+			return -EFAULT;
+		return vm_apic_irq(vm, &irq);
 	default:
 		return -ENOTTY;
 	}

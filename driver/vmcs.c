@@ -265,6 +265,10 @@ void vmcs_write_dirty(struct vmx_vcpu *vcpu)
 		vmcs_write(GUEST_RSP, vcpu->rsp);
 	if (dirty & VCPU_DIRTY_RFLAGS)
 		vmcs_write(GUEST_RFLAGS, vcpu->rflags);
+	if (dirty & VCPU_DIRTY_INTR_STATE)
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vcpu->exit.interruptibility);
+	if (dirty & VCPU_DIRTY_ENTRY_EVENT)
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
 	vcpu->dirty = 0;
 }
 

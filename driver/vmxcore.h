@@ -16,6 +16,9 @@
  *   gmem.c     guest memory through the slots, the guest page-table walk
  *   mmio.c     device-memory accesses: fetch, decode, hand to userspace
  *   cpuid.c    the guest's CPUID table and the MSRs the core keeps
+ *   apic.c     the in-kernel local APIC: lapic.c wired to MMIO, MSRs, an
+ *              hrtimer, injection, HLT, IPIs and INIT/SIPI
+ *   lapic.c    the local APIC register model (also built in userspace)
  *   msr_switch.c  guest SYSCALL MSRs loaded by VM entry, host's by VM exit
  *   insn_decode.c  the MMIO instruction decoder (also built in userspace)
  *   vmenter.S  the entry/exit stub
@@ -25,13 +28,17 @@
 
 #include <linux/atomic.h>
 #include <linux/cpumask.h>
+#include <linux/hrtimer.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <asm/fpu/types.h>
 #include "include/uapi/vmxcore.h"
 #include "insn_decode.h"
+#include "lapic.h"
 
 #define VMX_PR_PREFIX "vmxcore: "
 
@@ -96,8 +103,10 @@ struct vmx_vm {
 	struct mutex mem_lock;		/* slots and EPT */
 	struct vmx_slot slots[VMXCORE_MAX_SLOTS];
 	struct vmx_ept ept;
-	struct mutex vcpu_lock;
+	struct mutex vcpu_lock;		/* vcpus[], has_lapic, vcpus_created */
 	struct vmx_vcpu *vcpus[VMXCORE_MAX_VCPUS];
+	bool vcpus_created;		/* a vCPU was ever created */
+	bool has_lapic;			/* VMXCORE_CREATE_LAPIC: fixed once vCPUs exist */
 };
 int vm_create_fd(unsigned long type);
 unsigned int vm_count(void);
@@ -151,6 +160,8 @@ struct vmx_exit_info {
 #define VCPU_DIRTY_SREGS	(1u << 3)
 #define VCPU_DIRTY_CR		(1u << 4)	/* CR0/CR4 and their shadows */
 #define VCPU_DIRTY_EFER		(1u << 5)
+#define VCPU_DIRTY_INTR_STATE	(1u << 6)	/* exit.interruptibility -> VMCS */
+#define VCPU_DIRTY_ENTRY_EVENT	(1u << 7)	/* drop an event left in the entry field */
 
 /* Work the next RUN must finish before entering the guest. */
 enum vmx_pending {
@@ -166,6 +177,26 @@ struct vmx_pending_ins {
 	u64 gpa;		/* lowest guest-physical address written */
 	unsigned int size, count;
 	bool reverse;		/* RFLAGS.DF: elements go downwards */
+};
+
+/* Where an in-kernel-APIC vCPU is (apic.c). */
+enum vmx_mp_state {
+	VCPU_MP_RUNNABLE,
+	VCPU_MP_HALTED,		/* HLT: RUN sleeps until an interrupt can be taken */
+	VCPU_MP_WAIT_SIPI,	/* after INIT (and APs at creation): until SIPI */
+};
+
+/* The in-kernel local APIC of one vCPU; unused unless vm->has_lapic. */
+struct vmx_vcpu_apic {
+	spinlock_t lock;		/* l and the fields below it; taken in hardirq */
+	struct lapic l;
+	enum vmx_mp_state mp_state;	/* changed by the vCPU thread only */
+	bool init_pending, sipi_pending, nmi_pending;	/* from other vCPUs */
+	u8 sipi_vector;
+	struct hrtimer timer;		/* fires at lapic_timer_expiry() */
+	wait_queue_head_t wq;		/* the vCPU sleeping in HLT / wait-for-SIPI */
+	atomic_t kicked;		/* an event arrived since the last injection */
+	int guest_cpu;			/* CPU in guest mode with this vCPU, -1 none */
 };
 
 struct vmx_vcpu {
@@ -205,6 +236,7 @@ struct vmx_vcpu {
 	bool preemption_timer;		/* VMX-preemption timer armed each entry */
 	struct fpu_guest guest_fpu;
 	struct vmxcore_cpuid *cpuid;	/* NULL: filtered host values */
+	struct vmx_vcpu_apic apic;
 
 	struct vmx_exit_info exit;
 };
@@ -255,6 +287,24 @@ void vmx_add_addr_sized(unsigned long *reg, long delta, unsigned int addr_size);
 int vcpu_queue_interrupt(struct vmx_vcpu *vcpu, const struct vmxcore_interrupt *irq);
 void vcpu_inject_events(struct vmx_vcpu *vcpu);
 bool vcpu_interruptible(const struct vmx_vcpu *vcpu);
+
+/* apic.c */
+static inline bool vcpu_has_lapic(const struct vmx_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->vm->has_lapic);
+}
+void vcpu_apic_init(struct vmx_vcpu *vcpu);
+void vcpu_apic_destroy(struct vmx_vcpu *vcpu);
+void vcpu_apic_kick(struct vmx_vcpu *vcpu);
+int vcpu_apic_prepare(struct vmx_vcpu *vcpu);
+void vcpu_apic_halt(struct vmx_vcpu *vcpu);
+int vcpu_apic_mmio(struct vmx_vcpu *vcpu, u64 gpa, const struct insn_mmio *d);
+bool vcpu_apic_mmio_covers(struct vmx_vcpu *vcpu, u64 gpa);
+int vcpu_apic_msr(struct vmx_vcpu *vcpu, u32 msr, u64 *val, bool write);
+bool vcpu_apic_accepts_pic(struct vmx_vcpu *vcpu);
+int vcpu_apic_pending_vector(struct vmx_vcpu *vcpu, bool ack);
+int vm_create_lapic(struct vmx_vm *vm);
+int vm_apic_irq(struct vmx_vm *vm, const struct vmxcore_apic_irq *irq);
 
 /* vmenter.S */
 int vmx_vcpu_enter(struct vmx_gprs *gprs, bool launched);

@@ -1075,6 +1075,271 @@ static int hello(void)
 	return ok ? 0 : 1;
 }
 
+/*
+ * ---- The in-kernel local APIC (VMXCORE_CREATE_LAPIC; KVM_CREATE_IRQCHIP) ----
+ * Guests in guest.S reach the xAPIC page through FS; they report handler
+ * vectors on port 0xb0 and steps on 0xb1. KVM's in-kernel APIC gives the
+ * same results, so every test but the ABI one runs on both.
+ */
+#define APIC_BASE	0xfee00000u
+
+/* Real mode at 0:@rip, FS based at the xAPIC page (64 KiB limit). */
+static int vcpu_start_apic(struct vcpu *v, uint64_t rip, uint64_t rbx)
+{
+	struct vmxcore_sregs s;
+	int ret = vcpu_start_real(v, rip, rbx);
+
+	if (!ret)
+		ret = be->get_sregs(v, &s);
+	if (ret)
+		return ret;
+	s.fs.base = APIC_BASE;
+	s.fs.limit = 0xffff;
+	return be->set_sregs(v, &s);
+}
+
+static void on_alarm(int sig);
+
+/* A VM with an in-kernel APIC and vCPU 0 (the BSP). */
+static void run_apic_test(const char *name, vm_test_fn fn)
+{
+	struct vm vm;
+	struct vcpu v;
+	int ret = vm_open(&vm);
+	int ok = 0;
+
+	if (!ret)
+		ret = be->create_lapic(&vm.b);
+	if (!ret)
+		ret = vcpu_open(&vm, 0, &v);
+	if (!ret) {
+		/* A guest that never wakes must not hang the lab: a signal ends RUN. */
+		struct itimerval watchdog = { .it_value = { .tv_sec = 30 } }, off = { 0 };
+		struct sigaction sa = { .sa_handler = on_alarm };
+
+		sigaction(SIGALRM, &sa, NULL);
+		setitimer(ITIMER_REAL, &watchdog, NULL);
+		ok = fn(&vm, &v);
+		setitimer(ITIMER_REAL, &off, NULL);
+		vcpu_close(&v);
+	}
+	vm_close(&vm);
+	tap_check(!ret && ok, name, "setup %s", ret ? strerror(-ret) : "ok, assertions failed");
+}
+
+/* Expects OUTs of @n values to @port (byte-sized unless @size says). */
+static int expect_seq(struct vcpu *v, uint16_t port, uint8_t size, const uint32_t *want, int n)
+{
+	uint32_t val;
+
+	for (int i = 0; i < n; i++)
+		if (!expect_out(v, port, size, &val) || val != want[i]) {
+			printf("# step %d on port %#x: got %#x, want %#x\n", i, port, val, want[i]);
+			return 0;
+		}
+	return 1;
+}
+
+static int t_apic_self_ipi(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t isr[] = { 0x40 }, step[] = { 1 };
+
+	(void)vm;
+	return !vcpu_start_apic(v, GUEST_real_apic_self_ipi, 0) &&
+	       expect_seq(v, 0xb0, 1, isr, 1) && expect_seq(v, 0xb1, 1, step, 1);
+}
+
+/* A vector whose class is not above TPR waits in IRR until TPR drops. */
+static int t_apic_tpr(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t one[] = { 1 }, two[] = { 2 }, isr[] = { 0x45 };
+	uint32_t irr = 0;
+
+	(void)vm;
+	if (vcpu_start_apic(v, GUEST_real_apic_tpr, 0))
+		return 0;
+	if (!expect_out(v, 0xb2, 4, &irr) || !(irr & 0x20)) {
+		printf("# IRR[0x40..0x5f] = %#x, want bit 5 (vector 0x45 held)\n", irr);
+		return 0;
+	}
+	return expect_seq(v, 0xb1, 1, one, 1) && expect_seq(v, 0xb0, 1, isr, 1) &&
+	       expect_seq(v, 0xb1, 1, two, 1);
+}
+
+/* 0x60 preempts 0x50 in service; 0x55 waits for 0x50's EOI. */
+static int t_apic_nested(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t isr[] = { 0x50, 0x60, 0x61, 0x51, 0x55 }, step[] = { 1 };
+
+	(void)vm;
+	return !vcpu_start_apic(v, GUEST_real_apic_nested, 0) &&
+	       expect_seq(v, 0xb0, 1, isr, 5) && expect_seq(v, 0xb1, 1, step, 1);
+}
+
+/* One interrupt, the count not reloaded; HLT slept in the kernel (no HLT exit). */
+static int t_apic_oneshot(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t ticks[] = { 1 }, ccr[] = { 0 };
+
+	(void)vm;
+	return !vcpu_start_apic(v, GUEST_real_apic_oneshot, 0) &&
+	       expect_seq(v, 0xb6, 2, ticks, 1) && expect_seq(v, 0xb7, 4, ccr, 1);
+}
+
+/* Five periodic interrupts; the fifth handler stops the timer. */
+static int t_apic_periodic(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t ticks[] = { 5 }, ccr[] = { 0 };
+
+	(void)vm;
+	return !vcpu_start_apic(v, GUEST_real_apic_periodic, 0) &&
+	       expect_seq(v, 0xb6, 2, ticks, 1) && expect_seq(v, 0xb7, 4, ccr, 1);
+}
+
+/* A device model's message (MSI) wakes the vCPU from HLT. */
+static int t_apic_msi(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t step[] = { 1 }, isr[] = { 0x70 };
+	struct vmxcore_apic_irq irq = { .vector = 0x70, .delivery = VMXCORE_APIC_DM_FIXED,
+					.dest = 0, .level = 1 };
+	int n;
+
+	if (vcpu_start_apic(v, GUEST_real_apic_msi, 0) || !expect_seq(v, 0xb1, 1, step, 1))
+		return 0;
+	n = be->apic_irq(&vm->b, &irq);
+	if (n != 1) {
+		printf("# apic_irq reached %d vCPUs, want 1\n", n);
+		return 0;
+	}
+	return expect_seq(v, 0xb0, 1, isr, 1);
+}
+
+/* HLT with IF=0 sleeps in the kernel; a signal ends RUN with INTR. */
+static int t_apic_halt_signal(struct vm *vm, struct vcpu *v)
+{
+	struct itimerval it = { .it_value = { .tv_usec = 50000 } };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	int ret;
+
+	(void)vm;
+	if (vcpu_start_apic(v, GUEST_real_apic_halt, 0))
+		return 0;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	ret = vcpu_run(v);
+	if (ret != -EINTR || v->run->exit_reason != VMXCORE_EXIT_INTR) {
+		printf("# RUN returned %d exit %s\n", ret, exit_name(v->run->exit_reason));
+		return 0;
+	}
+	return 1;
+}
+
+struct ap_arg {
+	struct vcpu v;
+	volatile int done;
+	int ok;
+	uint32_t cs;
+};
+
+static void *ap_thread(void *p)
+{
+	struct ap_arg *a = p;
+	uint32_t val = 0;
+
+	a->ok = expect_out(&a->v, 0xb4, 1, &val) && val == 0x5a &&
+		expect_out(&a->v, 0xb5, 2, &a->cs) &&
+		a->cs == (GUEST_real_ap_trampoline >> 12) << 8;
+	a->done = 1;
+	return NULL;
+}
+
+/* The BSP's INIT and SIPI start vCPU 1 (blocked in RUN) in real mode. */
+static void t_apic_init_sipi(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct vm vm;
+	struct vcpu bsp;
+	struct ap_arg ap = { 0 };
+	pthread_t th;
+	uint32_t val = 0;
+	int ok = vm_open(&vm) == 0 && be->create_lapic(&vm.b) == 0;
+	int have_bsp = 0, have_ap = 0, bsp_ok = 0;
+
+	have_bsp = ok && vcpu_open(&vm, 0, &bsp) == 0;
+	have_ap = have_bsp && vcpu_open(&vm, 1, &ap.v) == 0;
+	ok = have_ap && vcpu_start_apic(&bsp, GUEST_real_apic_sipi,
+					GUEST_real_ap_trampoline >> 12) == 0;
+	sigaction(SIGUSR1, &sa, NULL);
+	if (ok && pthread_create(&th, NULL, ap_thread, &ap) == 0) {
+		bsp_ok = expect_out(&bsp, 0xb3, 1, &val) && val == 1;
+		/* 30 s for Bochs; then signals until the AP's RUN gives up. */
+		for (int i = 0; i < 300 && !ap.done; i++)
+			usleep(100000);
+		for (int i = 0; i < 100 && !ap.done; i++) {
+			pthread_kill(th, SIGUSR1);
+			usleep(100000);
+		}
+		pthread_join(th, NULL);
+	}
+	tap_check(ok && bsp_ok && ap.ok, "apic_init_sipi_starts_ap_in_real_mode",
+		  "setup %d, BSP reported %d, AP done %d ok %d (CS %#x)", ok, bsp_ok, ap.done,
+		  ap.ok, ap.cs);
+	if (have_ap)
+		vcpu_close(&ap.v);
+	if (have_bsp)
+		vcpu_close(&bsp);
+	vm_close(&vm);
+}
+
+/* With the APIC, VMXCORE_INTERRUPT (the PIC) goes in only through LINT0 ExtINT. */
+static int t_apic_extint(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t one[] = { 1 }, two[] = { 2 }, three[] = { 3 }, isr[] = { 0x20 };
+
+	(void)vm;
+	return !vcpu_start_apic(v, GUEST_real_apic_extint, 0) && expect_seq(v, 0xb1, 1, one, 1) &&
+	       queue_irq(v, 0x20) && expect_seq(v, 0xb1, 1, two, 1) &&
+	       expect_seq(v, 0xb0, 1, isr, 1) && expect_seq(v, 0xb1, 1, three, 1);
+}
+
+/* vmxcore's ABI: the cap bits, and every argument of the two ioctls checked. */
+static void t_lapic_abi(void)
+{
+	struct vmxcore_apic_irq irq = { .vector = 0x30, .level = 1 };
+	struct vmxcore_caps caps;
+	struct vm vm;
+	struct vcpu v;
+	int ok = vm_open(&vm) == 0;
+
+	ok = ok && ioctl(vm.b.sys, VMXCORE_GET_CAPS, &caps) == 0 &&
+	     (caps.flags & VMXCORE_CAP_LAPIC) && !(caps.flags & VMXCORE_CAP_LAPIC_TPR_SHADOW);
+	ok = ok && ioctl(vm.b.fd, VMXCORE_APIC_IRQ, &irq) < 0 && errno == ENXIO;
+	ok = ok && ioctl(vm.b.fd, VMXCORE_CREATE_LAPIC, 1) < 0 && errno == EINVAL;
+	ok = ok && ioctl(vm.b.fd, VMXCORE_CREATE_LAPIC, 0) == 0;
+	ok = ok && ioctl(vm.b.fd, VMXCORE_CREATE_LAPIC, 0) < 0 && errno == EEXIST;
+	ok = ok && ioctl(vm.b.fd, VMXCORE_APIC_IRQ, &irq) == 0;	/* no vCPU to reach */
+	irq.vector = 15;					/* an exception vector */
+	ok = ok && ioctl(vm.b.fd, VMXCORE_APIC_IRQ, &irq) < 0 && errno == EINVAL;
+	irq.vector = 0x30;
+	irq.delivery = 2;					/* SMI */
+	ok = ok && ioctl(vm.b.fd, VMXCORE_APIC_IRQ, &irq) < 0 && errno == EINVAL;
+	irq.delivery = VMXCORE_APIC_DM_FIXED;
+	irq.dest = 0x100;					/* 9 bits without DEST32 */
+	ok = ok && ioctl(vm.b.fd, VMXCORE_APIC_IRQ, &irq) < 0 && errno == EINVAL;
+	irq.dest = 0;
+	irq.reserved[2] = 1;
+	ok = ok && ioctl(vm.b.fd, VMXCORE_APIC_IRQ, &irq) < 0 && errno == EINVAL;
+	vm_close(&vm);
+	if (ok && vm_open(&vm) == 0) {				/* too late once a vCPU exists */
+		ok = vcpu_open(&vm, 0, &v) == 0;
+		ok = ok && ioctl(vm.b.fd, VMXCORE_CREATE_LAPIC, 0) < 0 && errno == EBUSY;
+		if (v.run)
+			vcpu_close(&v);
+		vm_close(&vm);
+	}
+	tap_check(ok, "lapic_ioctls_validated", "errno %d", errno);
+}
+
 /* Tests whose subject is vmxcore's own ABI or semantics, not the guest's. */
 static void run_vmxcore_only(const char *name, vm_test_fn fn, const char *why)
 {
@@ -1096,7 +1361,7 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "hello"))
 		return hello();
 	printf("# backend %s\n", be->name);
-	tap_plan(29);
+	tap_plan(39);
 	run_vm_test("real_mode_port_io_all_sizes", t_real_io);
 	run_vm_test("cpuid_filtered_in_kernel", t_cpuid);
 	run_vmxcore_only("cpuid_table_set_by_vmm", t_cpuid_table,
@@ -1133,5 +1398,21 @@ int main(int argc, char **argv)
 	else
 		tap_skip("pages_counted_while_vm_runs", "vmxcore's own page counters");
 	t_cycles_no_leak();
+	run_apic_test("apic_self_ipi_delivered", t_apic_self_ipi);
+	run_apic_test("apic_tpr_holds_lower_class_until_it_drops", t_apic_tpr);
+	run_apic_test("apic_eoi_nested_higher_preempts_lower_waits", t_apic_nested);
+	run_apic_test("apic_timer_one_shot_wakes_hlt_in_kernel", t_apic_oneshot);
+	run_apic_test("apic_timer_periodic_counts_five", t_apic_periodic);
+	run_apic_test("apic_msi_from_vmm_wakes_hlt", t_apic_msi);
+	run_apic_test("apic_hlt_with_if0_sleeps_until_signal", t_apic_halt_signal);
+	t_apic_init_sipi();
+	if (on_vmxcore()) {
+		t_lapic_abi();
+		run_apic_test("apic_pic_interrupt_only_through_lint0_extint", t_apic_extint);
+	} else {
+		tap_skip("lapic_ioctls_validated", "vmxcore's own ioctls and caps");
+		tap_skip("apic_pic_interrupt_only_through_lint0_extint",
+			 "KVM_INTERRUPT is refused with a full in-kernel irqchip");
+	}
 	return tap_failed ? 1 : 0;
 }

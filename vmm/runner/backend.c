@@ -115,6 +115,18 @@ static void vx_set_immediate_exit(struct vb_vcpu *v, int on)
 	__atomic_store_n(&v->run->immediate_exit, on, __ATOMIC_SEQ_CST);
 }
 
+static int vx_create_lapic(struct vb_vm *vm)
+{
+	return vb_errno(ioctl(vm->fd, VMXCORE_CREATE_LAPIC, 0));
+}
+
+static int vx_apic_irq(struct vb_vm *vm, const struct vmxcore_apic_irq *irq)
+{
+	int ret = ioctl(vm->fd, VMXCORE_APIC_IRQ, irq);
+
+	return ret < 0 ? -errno : ret;
+}
+
 const struct vb_ops vb_vmxcore = {
 	.name = "vmxcore", .dev = "/dev/vmxcore",
 	.create_vm = vx_create_vm, .set_slot = vx_set_slot, .create_vcpu = vx_create_vcpu,
@@ -122,6 +134,7 @@ const struct vb_ops vb_vmxcore = {
 	.set_regs = vx_set_regs, .get_sregs = vx_get_sregs, .set_sregs = vx_set_sregs,
 	.interrupt = vx_interrupt, .set_cpuid = vx_set_cpuid,
 	.set_immediate_exit = vx_set_immediate_exit,
+	.create_lapic = vx_create_lapic, .apic_irq = vx_apic_irq,
 };
 
 /* ---- KVM: the peer, translated to the common view ---- */
@@ -252,7 +265,14 @@ static int kvm_run_vcpu(struct vb_vcpu *v)
 	if (v->last_exit == KVM_EXIT_MMIO && !k->mmio.is_write)
 		memcpy(k->mmio.data, v->run->mmio.data, sizeof(k->mmio.data));
 	k->request_interrupt_window = v->run->request_interrupt_window;
-	ret = vb_errno(ioctl(v->fd, KVM_RUN, 0));
+	/*
+	 * With KVM's in-kernel irqchip an AP waiting for INIT/SIPI blocks in
+	 * KVM_RUN and returns -EAGAIN when woken: run again (vmxcore's RUN
+	 * keeps waiting in the kernel instead).
+	 */
+	do
+		ret = vb_errno(ioctl(v->fd, KVM_RUN, 0));
+	while (ret == -EAGAIN);
 	v->last_exit = k->exit_reason;
 	kvm_translate_exit(v);
 	/* KVM leaves exit_reason as it was when immediate_exit stops RUN. */
@@ -389,6 +409,25 @@ static void kvm_set_immediate_exit(struct vb_vcpu *v, int on)
 	__atomic_store_n(&k->immediate_exit, on, __ATOMIC_SEQ_CST);
 }
 
+static int kvm_create_lapic(struct vb_vm *vm)
+{
+	return vb_errno(ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0));
+}
+
+/* The message as an MSI: address 0xFEExx00x, data vector/mode/trigger. */
+static int kvm_apic_irq(struct vb_vm *vm, const struct vmxcore_apic_irq *irq)
+{
+	struct kvm_msi msi = {
+		.address_lo = 0xfee00000u | (irq->dest & 0xff) << 12 | (irq->dest_mode & 1) << 2,
+		.address_hi = (irq->flags & VMXCORE_APIC_IRQ_DEST32) ? irq->dest & ~0xffu : 0,
+		.data = (irq->vector & 0xff) | (irq->delivery & 7) << 8 | (irq->level & 1) << 14 |
+			(irq->trigger & 1) << 15,
+	};
+	int ret = ioctl(vm->fd, KVM_SIGNAL_MSI, &msi);
+
+	return ret < 0 ? -errno : ret;
+}
+
 const struct vb_ops vb_kvm = {
 	.name = "kvm", .dev = "/dev/kvm",
 	.create_vm = kvm_create_vm, .set_slot = kvm_set_slot, .create_vcpu = kvm_create_vcpu,
@@ -396,6 +435,7 @@ const struct vb_ops vb_kvm = {
 	.set_regs = kvm_set_regs, .get_sregs = kvm_get_sregs, .set_sregs = kvm_set_sregs,
 	.interrupt = kvm_interrupt, .set_cpuid = kvm_set_cpuid,
 	.set_immediate_exit = kvm_set_immediate_exit,
+	.create_lapic = kvm_create_lapic, .apic_irq = kvm_apic_irq,
 };
 
 const struct vb_ops *vb_find(const char *name)

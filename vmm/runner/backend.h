@@ -54,6 +54,16 @@ struct vb_ops {
 	 * vCPU's thread; the thread clears it after RUN returned.
 	 */
 	void (*set_immediate_exit)(struct vb_vcpu *v, int on);
+	/*
+	 * An in-kernel local APIC per vCPU, before any vCPU is created
+	 * (vmxcore: VMXCORE_CREATE_LAPIC; KVM: KVM_CREATE_IRQCHIP).
+	 */
+	int (*create_lapic)(struct vb_vm *vm);
+	/*
+	 * An interrupt message to APIC destinations (vmxcore: VMXCORE_APIC_IRQ;
+	 * KVM: KVM_SIGNAL_MSI). Returns the vCPUs reached, or -errno.
+	 */
+	int (*apic_irq)(struct vb_vm *vm, const struct vmxcore_apic_irq *irq);
 };
 
 extern const struct vb_ops vb_vmxcore, vb_kvm;

@@ -33,6 +33,14 @@ struct vmxcore_ctls {
 #define VMXCORE_CAP_VPID		(1u << 3)
 #define VMXCORE_CAP_UNRESTRICTED_GUEST	(1u << 4)
 #define VMXCORE_CAP_VMFUNC		(1u << 5) /* vmfunc is valid */
+/* The driver offers the in-kernel local APIC (VMXCORE_CREATE_LAPIC). */
+#define VMXCORE_CAP_LAPIC		(1u << 6)
+/*
+ * Hardware assists the in-kernel APIC uses; each is set only when used.
+ * This version emulates every APIC access by exits (no TPR shadow, no
+ * APIC-register virtualization, no posted interrupts): the bit stays clear.
+ */
+#define VMXCORE_CAP_LAPIC_TPR_SHADOW	(1u << 7)
 
 /*
  * The host CPU's VMX capabilities, as the driver read them from the VMX
@@ -172,6 +180,30 @@ struct vmxcore_interrupt {
 	__u32 flags;		/* VMXCORE_INTR_* */
 };
 
+/*
+ * VMXCORE_APIC_IRQ: an interrupt message toward local APIC destinations,
+ * as an MSI or an IOAPIC redirection entry sends it (SDM Vol. 3A 10.11).
+ */
+#define VMXCORE_APIC_DM_FIXED	0
+#define VMXCORE_APIC_DM_LOWEST	1	/* delivered to the first matching vCPU */
+#define VMXCORE_APIC_DM_NMI	4
+#define VMXCORE_APIC_DM_INIT	5
+
+#define VMXCORE_APIC_IRQ_DEST32	(1u << 0)	/* dest is a 32-bit x2APIC destination */
+
+struct vmxcore_apic_irq {
+	__u32 vector;		/* 16..255 for fixed and lowest priority; else ignored */
+	__u8 delivery;		/* VMXCORE_APIC_DM_* */
+	__u8 dest_mode;		/* 0 physical, 1 logical */
+	__u8 trigger;		/* 0 edge, 1 level */
+	__u8 level;		/* 1 assert (always, for edge messages and MSIs);
+				 * 0, a level de-assert, delivers nothing */
+	__u32 dest;		/* APIC ID or logical destination; 0xff broadcast
+				 * (0xffffffff with VMXCORE_APIC_IRQ_DEST32) */
+	__u32 flags;		/* VMXCORE_APIC_IRQ_* */
+	__u32 reserved[4];	/* must be 0 */
+};
+
 #define VMXCORE_IO_IN	0
 #define VMXCORE_IO_OUT	1
 
@@ -247,6 +279,39 @@ struct vmxcore_run {
 #define VMXCORE_SET_MEMORY_SLOT	_IOW(VMXCORE_IOCTL_TYPE, 0x40, struct vmxcore_memory_slot)
 /* arg: vCPU id, 0..VMXCORE_MAX_VCPUS-1. Returns a new vCPU fd. */
 #define VMXCORE_CREATE_VCPU	_IO(VMXCORE_IOCTL_TYPE, 0x41)
+/*
+ * arg: 0. Gives every vCPU of the VM an in-kernel local APIC (found through
+ * VMXCORE_CAP_LAPIC), like KVM's irqchip. Only before the first vCPU is
+ * created: -EBUSY after, -EEXIST the second time. Without it nothing
+ * changes: the VMM models interrupt controllers and uses VMXCORE_INTERRUPT.
+ * With it, per vCPU:
+ *   - APIC ID = vCPU id, vCPU 0 is the BSP (IA32_APIC_BASE bit 8); the xAPIC
+ *     page at IA32_APIC_BASE (0xFEE00000 at reset) and the x2APIC MSRs
+ *     0x800-0x8FF, IA32_APIC_BASE and IA32_TSC_DEADLINE are handled in the
+ *     kernel (no VMXCORE_EXIT_MMIO for the APIC page; a RAM slot over the
+ *     page takes precedence). The APIC timer counts at 1 GHz.
+ *   - HLT does not exit to userspace: RUN sleeps in the kernel until an
+ *     interrupt can be taken (RFLAGS.IF=1 and one deliverable), an NMI or
+ *     INIT arrives, or a signal / immediate_exit ends RUN with
+ *     VMXCORE_EXIT_INTR (the vCPU stays halted: the next RUN sleeps again).
+ *     HLT with IF=0 sleeps until NMI or INIT.
+ *   - vCPUs other than 0 start in wait-for-SIPI: RUN sleeps until an INIT
+ *     and a STARTUP IPI start them in real mode at CS:IP = vector<<8:0.
+ *   - IPIs (fixed, NMI, INIT, SIPI; lowest priority goes to the first
+ *     match) reach the VM's vCPUs in the kernel.
+ *   - VMXCORE_INTERRUPT is the PIC's INTR: it is injected only while the
+ *     APIC lets ExtINT through (globally disabled, or LVT LINT0 unmasked
+ *     with delivery mode ExtINT); otherwise it stays queued.
+ *   - EOIs of level-triggered vectors are not reported (no in-kernel IOAPIC).
+ */
+#define VMXCORE_CREATE_LAPIC	_IO(VMXCORE_IOCTL_TYPE, 0x42)
+/*
+ * Sends an interrupt message to the local APICs it addresses (the MSI path
+ * of device models). Returns how many vCPUs it reached (0: none matched or
+ * the message was a de-assert); -ENXIO without VMXCORE_CREATE_LAPIC,
+ * -EINVAL for a bad field or a non-zero reserved one.
+ */
+#define VMXCORE_APIC_IRQ	_IOW(VMXCORE_IOCTL_TYPE, 0x43, struct vmxcore_apic_irq)
 
 /* vCPU fd */
 #define VMXCORE_RUN		_IO(VMXCORE_IOCTL_TYPE, 0x80)

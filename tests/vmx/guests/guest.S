@@ -504,3 +504,203 @@ long_pf_gdtr:
 long_pf_idtr:
 	.word	15 * 16 - 1
 	.quad	LONG_PF_IDT
+ * In-kernel local APIC guests (real mode). The test sets FS to base
+ * 0xFEE00000 (limit 64 KiB), so %fs:REG is the xAPIC register at offset
+ * REG. Interrupt handlers report their vector (or a step) on port 0xb0 and
+ * EOI; the main flows report steps on 0xb1. None of them runs past its
+ * last report: an APIC guest that halts with IF=0 sleeps in the kernel.
+ */
+	.code16
+	.macro	apic_wr reg, val
+	movl	$\val, %fs:\reg
+	.endm
+	.macro	ivt vec, handler
+	movw	$\handler, 4 * \vec
+	movw	$0, 4 * \vec + 2
+	.endm
+	.macro	report port, val
+	mov	$\val, %al
+	out	%al, $\port
+	.endm
+
+apic_isr_generic:			/* AL holds the vector (pushed by the stubs) */
+	out	%al, $0xb0
+	apic_wr	0xb0, 0			/* EOI */
+	pop	%ax
+	iret
+	.macro	apic_stub vec
+apic_isr_\vec:
+	push	%ax
+	mov	$0x\vec, %al
+	jmp	apic_isr_generic
+	.endm
+	apic_stub 40
+	apic_stub 45
+	apic_stub 55
+	apic_stub 70
+	apic_stub 20
+
+	.globl real_apic_extint
+real_apic_extint:			/* the PIC's INTR waits for LINT0 = ExtINT */
+	ivt	0x20, apic_isr_20
+	apic_wr	0xf0, 0x1ff
+	sti
+	report	0xb1, 1			/* the VMM queues vector 0x20 here */
+	report	0xb1, 2			/* LINT0 masked (reset): not delivered */
+	apic_wr	0x350, 0x700		/* LVT LINT0: ExtINT, unmasked */
+	report	0xb1, 3
+	cli
+	hlt
+
+	.globl real_apic_self_ipi
+real_apic_self_ipi:			/* a self-IPI arrives at once */
+	ivt	0x40, apic_isr_40
+	apic_wr	0xf0, 0x1ff		/* SVR: software enable, spurious vector 0xff */
+	sti
+	apic_wr	0x300, 0x40040		/* ICR: shorthand self, fixed, vector 0x40 */
+	report	0xb1, 1
+	cli
+	hlt
+
+	.globl real_apic_tpr
+real_apic_tpr:				/* TPR holds a vector until its class is above */
+	ivt	0x45, apic_isr_45
+	apic_wr	0xf0, 0x1ff
+	apic_wr	0x80, 0x50		/* TPR class 5 */
+	sti
+	apic_wr	0x300, 0x40045		/* self-IPI 0x45 (class 4): held */
+	mov	%fs:0x220, %eax		/* IRR 0x40-0x5f: bit 5 */
+	out	%eax, $0xb2
+	apic_wr	0x80, 0x40		/* class 4: still held */
+	report	0xb1, 1
+	apic_wr	0x80, 0x30		/* class 3: 0x45 goes in */
+	report	0xb1, 2
+	cli
+	hlt
+
+	.globl real_apic_nested
+real_apic_nested:			/* a higher vector preempts, a lower one waits for EOI */
+	ivt	0x50, apic_isr_50
+	ivt	0x55, apic_isr_55
+	ivt	0x60, apic_isr_60
+	apic_wr	0xf0, 0x1ff
+	sti
+	apic_wr	0x300, 0x40050
+	report	0xb1, 1
+	cli
+	hlt
+apic_isr_50:
+	push	%ax
+	report	0xb0, 0x50
+	sti
+	apic_wr	0x300, 0x40060		/* class 6 > 5: preempts at once */
+	report	0xb0, 0x51		/* back after 0x60's EOI; 0x55 still held */
+	apic_wr	0xb0, 0			/* EOI 0x50: now 0x55 */
+	pop	%ax
+	iret
+apic_isr_60:
+	push	%ax
+	report	0xb0, 0x60
+	sti
+	apic_wr	0x300, 0x40055		/* class 5: below 0x60 and 0x50 in service */
+	report	0xb0, 0x61
+	apic_wr	0xb0, 0			/* EOI 0x60 */
+	pop	%ax
+	iret
+
+apic_isr_timer:				/* vector 0x30: count up to apic_limit, then stop */
+	push	%ax
+	mov	apic_ticks, %ax
+	cmp	apic_limit, %ax
+	jae	1f			/* one that was pending at the stop: not counted */
+	inc	%ax
+	mov	%ax, apic_ticks
+	cmp	apic_limit, %ax
+	jb	1f
+	apic_wr	0x380, 0		/* initial count 0: the timer stops */
+1:	apic_wr	0xb0, 0
+	pop	%ax
+	iret
+
+	.globl real_apic_oneshot
+real_apic_oneshot:			/* one-shot timer; HLT sleeps in the kernel */
+	ivt	0x30, apic_isr_timer
+	movw	$0, apic_ticks
+	movw	$0xffff, apic_limit
+	apic_wr	0xf0, 0x1ff
+	apic_wr	0x3e0, 0xb		/* divide by 1 */
+	apic_wr	0x320, 0x30		/* LVT timer: one-shot, vector 0x30 */
+	apic_wr	0x380, 1000000		/* 1 ms at 1 GHz */
+	sti
+1:	hlt
+	cmpw	$0, apic_ticks
+	je	1b
+	mov	apic_ticks, %ax
+	out	%ax, $0xb6		/* 1 */
+	mov	%fs:0x390, %eax
+	out	%eax, $0xb7		/* current count 0: not reloaded */
+	cli
+	hlt
+
+	.globl real_apic_periodic
+real_apic_periodic:			/* periodic timer: 5 interrupts, then stopped */
+	ivt	0x30, apic_isr_timer
+	movw	$0, apic_ticks
+	movw	$5, apic_limit
+	apic_wr	0xf0, 0x1ff
+	apic_wr	0x3e0, 0xb
+	apic_wr	0x320, 0x20030		/* periodic, vector 0x30 */
+	apic_wr	0x380, 1000000
+	sti
+1:	hlt
+	cmpw	$5, apic_ticks
+	jb	1b
+	mov	apic_ticks, %ax
+	out	%ax, $0xb6		/* 5 */
+	mov	%fs:0x390, %eax
+	out	%eax, $0xb7		/* 0: stopped by the fifth */
+	cli
+	hlt
+apic_ticks:
+	.word	0
+apic_limit:
+	.word	0
+
+	.globl real_apic_msi
+real_apic_msi:				/* waits in HLT for a message from the VMM */
+	ivt	0x70, apic_isr_70
+	apic_wr	0xf0, 0x1ff
+	sti
+	report	0xb1, 1
+1:	hlt
+	jmp	1b
+
+	.globl real_apic_halt
+real_apic_halt:				/* HLT with IF=0: only a signal ends RUN */
+	apic_wr	0xf0, 0x1ff
+	cli
+1:	hlt
+	jmp	1b
+
+	.globl real_apic_sipi
+real_apic_sipi:				/* BSP: INIT and SIPI (vector in BL) to APIC ID 1 */
+	apic_wr	0xf0, 0x1ff
+	apic_wr	0x310, 0x01000000	/* ICR high: destination APIC ID 1 */
+	apic_wr	0x300, 0x0000c500	/* INIT, level, assert */
+	apic_wr	0x300, 0x00008500	/* INIT, level, de-assert */
+	movzbl	%bl, %eax
+	or	$0x4600, %eax		/* STARTUP, vector BL */
+	mov	%eax, %fs:0x300
+	report	0xb3, 1
+	cli
+	hlt
+
+	.balign	4096
+	.globl real_ap_trampoline
+real_ap_trampoline:			/* AP: starts at CS:IP = vector<<8:0 */
+	report	0xb4, 0x5a
+	mov	%cs, %ax
+	out	%ax, $0xb5
+	cli
+1:	hlt
+	jmp	1b

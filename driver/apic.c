@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * apic.c: the in-kernel local APIC, opt-in per VM (VMXCORE_CREATE_LAPIC).
+ * lapic.c computes; this file connects it to the vCPU:
+ *
+ *   - the xAPIC page (mmio.c hands accesses inside it here) and the MSRs
+ *     IA32_APIC_BASE, IA32_TSC_DEADLINE, 0x800-0x8FF (exit.c);
+ *   - one hrtimer per vCPU at lapic_timer_expiry(), on CLOCK_MONOTONIC, the
+ *     now_ns of every lapic call being ktime_get_ns();
+ *   - injection before each entry (intr.c asks vcpu_apic_pending_vector());
+ *   - HLT and wait-for-SIPI: the vCPU sleeps in RUN on its wait queue;
+ *   - IPIs and VMXCORE_APIC_IRQ: matched over the VM's vCPUs, accepted into
+ *     the target's APIC, the target kicked.
+ *
+ * Kicks: whoever makes an event pending for a vCPU (its timer, another
+ * vCPU, a device model) sets apic.kicked, wakes the wait queue, and sends
+ * a reschedule IPI to the CPU running the guest (external-interrupt exiting
+ * turns it into a VM exit). The vCPU clears kicked before it evaluates the
+ * APIC for injection, publishes guest_cpu with interrupts off and gives the
+ * entry up if kicked was set meanwhile (vcpu.c), so no event waits for an
+ * unrelated exit.
+ *
+ * Locking: apic.lock (a spinlock, IRQ-safe: the hrtimer callback runs in
+ * hardirq context) covers the struct lapic and the cross-vCPU fields. IPI
+ * delivery holds vm->vcpu_lock (a mutex: process context only) so targets
+ * cannot go away, and one target's apic.lock at a time, never the sender's.
+ *
+ * Environment: process context with preemption enabled unless said
+ * otherwise; the timer callback in hardirq context.
+ */
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/sched/signal.h>
+#include <linux/smp.h>
+#include <linux/uaccess.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/tsc.h>
+
+#include "vmxcore.h"
+
+/* A periodic timer never fires more often than this (KVM bounds it too). */
+#define APIC_MIN_PERIOD_NS	(200 * NSEC_PER_USEC)
+
+void vcpu_apic_kick(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	int cpu;
+
+	atomic_set(&a->kicked, 1);
+	smp_mb__after_atomic();
+	wake_up_interruptible(&a->wq);
+	cpu = READ_ONCE(a->guest_cpu);
+	if (cpu >= 0 && cpu != raw_smp_processor_id())
+		smp_send_reschedule(cpu);
+}
+
+/* Hardirq context. */
+static enum hrtimer_restart vcpu_apic_timer_fn(struct hrtimer *t)
+{
+	struct vmx_vcpu *vcpu = container_of(t, struct vmx_vcpu, apic.timer);
+	u64 now = ktime_get_ns(), next;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vcpu->apic.lock, flags);
+	next = lapic_timer_expired(&vcpu->apic.l, now);
+	spin_unlock_irqrestore(&vcpu->apic.lock, flags);
+	vcpu_apic_kick(vcpu);
+	if (!next)
+		return HRTIMER_NORESTART;
+	hrtimer_set_expires(t, ns_to_ktime(max(next, now + APIC_MIN_PERIOD_NS)));
+	return HRTIMER_RESTART;
+}
+
+/*
+ * Reprograms the hrtimer after the APIC's timer changed. Only the vCPU's
+ * thread calls this, so nothing starts the timer between cancel and start.
+ */
+static void vcpu_apic_timer_update(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	unsigned long flags;
+	u64 exp;
+
+	hrtimer_cancel(&a->timer);
+	spin_lock_irqsave(&a->lock, flags);
+	exp = lapic_timer_expiry(&a->l);
+	spin_unlock_irqrestore(&a->lock, flags);
+	if (exp)
+		hrtimer_start(&a->timer, ns_to_ktime(exp), HRTIMER_MODE_ABS);
+}
+
+void vcpu_apic_init(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+
+	spin_lock_init(&a->lock);
+	lapic_reset(&a->l, vcpu->id, vcpu->id == 0);
+	a->mp_state = VCPU_MP_RUNNABLE;
+	hrtimer_init(&a->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);
+	a->timer.function = vcpu_apic_timer_fn;
+	init_waitqueue_head(&a->wq);
+	atomic_set(&a->kicked, 0);
+	a->guest_cpu = -1;
+}
+
+void vcpu_apic_destroy(struct vmx_vcpu *vcpu)
+{
+	hrtimer_cancel(&vcpu->apic.timer);
+}
+
+/*
+ * Delivers @ipi to @t if it is a target (@is_self: @t sent it). Returns
+ * whether it matched. Caller holds vm->vcpu_lock.
+ */
+static bool vcpu_apic_deliver(struct vmx_vcpu *t, const struct lapic_ipi *ipi, bool is_self)
+{
+	struct vmx_vcpu_apic *a = &t->apic;
+	unsigned long flags;
+	bool hit, kick = false;
+
+	spin_lock_irqsave(&a->lock, flags);
+	hit = lapic_match_dest(&a->l, ipi, is_self);
+	if (hit) {
+		switch (ipi->delivery) {
+		case LAPIC_DM_FIXED:
+		case LAPIC_DM_LOWEST:
+			kick = lapic_accept(&a->l, ipi->vector, ipi->level_trig);
+			break;
+		case LAPIC_DM_NMI:
+			a->nmi_pending = kick = true;
+			break;
+		case LAPIC_DM_INIT:
+			if (ipi->level_trig && !ipi->assert)
+				break;	/* INIT level de-assert: no effect here */
+			a->init_pending = kick = true;
+			a->sipi_pending = false;
+			break;
+		case LAPIC_DM_SIPI:
+			/* Only a CPU waiting for SIPI takes one (SDM 10.4.7.3). */
+			if (a->mp_state == VCPU_MP_WAIT_SIPI || a->init_pending) {
+				a->sipi_pending = kick = true;
+				a->sipi_vector = ipi->vector;
+			}
+			break;
+		default:
+			break;	/* SMI (no SMM), reserved modes */
+		}
+	}
+	spin_unlock_irqrestore(&a->lock, flags);
+	if (kick)
+		vcpu_apic_kick(t);
+	return hit;
+}
+
+/* Walks the VM's vCPUs; lowest priority goes to the first match. */
+static int vm_apic_deliver(struct vmx_vm *vm, const struct lapic_ipi *ipi,
+			   struct vmx_vcpu *src)
+{
+	int i, n = 0;
+
+	mutex_lock(&vm->vcpu_lock);
+	for (i = 0; i < VMXCORE_MAX_VCPUS; i++) {
+		struct vmx_vcpu *t = vm->vcpus[i];
+
+		if (!t || !vcpu_apic_deliver(t, ipi, t == src))
+			continue;
+		n++;
+		if (ipi->delivery == LAPIC_DM_LOWEST)
+			break;
+	}
+	mutex_unlock(&vm->vcpu_lock);
+	return n;
+}
+
+/* What a register write asks of us. EVAL, LINT and BASE need nothing:
+ * injection and the MMIO range are evaluated afresh each time. Level EOIs
+ * have no in-kernel IOAPIC to go to yet. */
+static void vcpu_apic_fx(struct vmx_vcpu *vcpu, const struct lapic_fx *fx)
+{
+	if (fx->flags & LAPIC_FX_TIMER)
+		vcpu_apic_timer_update(vcpu);
+	if (fx->flags & LAPIC_FX_IPI)
+		vm_apic_deliver(vcpu->vm, &fx->ipi, vcpu);
+}
+
+bool vcpu_apic_mmio_covers(struct vmx_vcpu *vcpu, u64 gpa)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	unsigned long flags;
+	bool in;
+
+	if (!vcpu_has_lapic(vcpu))
+		return false;
+	spin_lock_irqsave(&a->lock, flags);
+	in = lapic_mmio_mapped(&a->l) && gpa - lapic_base_addr(&a->l) < PAGE_SIZE;
+	spin_unlock_irqrestore(&a->lock, flags);
+	return in;
+}
+
+/*
+ * An access decoded by mmio.c inside the APIC page. Dword accesses are the
+ * architectural ones; a narrower read gets the bytes of its aligned dword,
+ * other writes are dropped (undefined on hardware). Returns 1: re-enter.
+ */
+int vcpu_apic_mmio(struct vmx_vcpu *vcpu, u64 gpa, const struct insn_mmio *d)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	u32 off = (u32)(gpa & ~PAGE_MASK), val = 0;
+	struct lapic_fx fx = { 0 };
+	unsigned long flags;
+	u64 data;
+
+	if (d->op == INSN_OP_LOAD) {
+		spin_lock_irqsave(&a->lock, flags);
+		if (lapic_mmio_read(&a->l, off & ~3u, &val, ktime_get_ns()))
+			val = 0;
+		spin_unlock_irqrestore(&a->lock, flags);
+		data = (u64)val >> ((off & 3) * 8);
+		if (d->size < 8)
+			data &= (1ull << (d->size * 8)) - 1;
+		vcpu->gprs.r[d->reg] = insn_mmio_load(d, vcpu->gprs.r[d->reg], data);
+	} else {
+		data = d->op == INSN_OP_STORE_IMM ? d->imm :
+		       insn_mmio_store_data(d, vcpu->gprs.r[d->reg]);
+		if (d->size == 4 && !(off & 3)) {
+			spin_lock_irqsave(&a->lock, flags);
+			lapic_mmio_write(&a->l, off, (u32)data, ktime_get_ns(), &fx);
+			spin_unlock_irqrestore(&a->lock, flags);
+			vcpu_apic_fx(vcpu, &fx);
+		}
+	}
+	vcpu->rip += d->len;
+	vcpu->dirty |= VCPU_DIRTY_RIP;
+	return 1;
+}
+
+/*
+ * RDMSR/WRMSR of IA32_APIC_BASE, IA32_TSC_DEADLINE and 0x800-0x8FF with an
+ * in-kernel APIC. Returns 0 when @msr is not the APIC's (or the VM has no
+ * APIC), 1 when done, -1 for #GP.
+ */
+int vcpu_apic_msr(struct vmx_vcpu *vcpu, u32 msr, u64 *val, bool write)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	struct lapic_fx fx = { 0 };
+	u64 now = ktime_get_ns();
+	unsigned long flags;
+	int ret = 0;
+
+	if (!vcpu_has_lapic(vcpu))
+		return 0;
+	if (msr != LAPIC_MSR_APIC_BASE && msr != LAPIC_MSR_TSC_DEADLINE &&
+	    (msr < LAPIC_MSR_X2APIC_FIRST || msr > LAPIC_MSR_X2APIC_LAST))
+		return 0;
+	spin_lock_irqsave(&a->lock, flags);
+	if (msr == LAPIC_MSR_APIC_BASE) {
+		if (write)
+			ret = lapic_set_base(&a->l, *val, boot_cpu_data.x86_phys_bits, &fx);
+		else
+			*val = lapic_base_msr(&a->l);
+	} else if (msr == LAPIC_MSR_TSC_DEADLINE) {
+		/* The guest's TSC is the host's (RDTSC does not exit, no offset). */
+		if (!write)
+			*val = lapic_tsc_deadline_read(&a->l);
+		else if (lapic_tsc_deadline_write(&a->l, *val, rdtsc(), now,
+						  tsc_khz ? tsc_khz : 1000000))
+			fx.flags |= LAPIC_FX_TIMER;
+	} else if (write) {
+		ret = lapic_msr_write(&a->l, msr, *val, now, &fx);
+	} else {
+		ret = lapic_msr_read(&a->l, msr, val, now);
+	}
+	spin_unlock_irqrestore(&a->lock, flags);
+	if (ret)
+		return -1;
+	vcpu_apic_fx(vcpu, &fx);
+	return 1;
+}
+
+bool vcpu_apic_accepts_pic(struct vmx_vcpu *vcpu)
+{
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&vcpu->apic.lock, flags);
+	ok = lapic_accept_pic_intr(&vcpu->apic.l);
+	spin_unlock_irqrestore(&vcpu->apic.lock, flags);
+	return ok;
+}
+
+/* The vector to inject next, or -1; @ack moves it from IRR to ISR. */
+int vcpu_apic_pending_vector(struct vmx_vcpu *vcpu, bool ack)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	unsigned long flags;
+	int v;
+
+	spin_lock_irqsave(&a->lock, flags);
+	v = lapic_pending_vector(&a->l);
+	if (v >= 0 && ack)
+		lapic_ack(&a->l, v);
+	spin_unlock_irqrestore(&a->lock, flags);
+	return v;
+}
+
+/* HLT (exit.c, RIP already past it): RUN sleeps before the next entry. */
+void vcpu_apic_halt(struct vmx_vcpu *vcpu)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vcpu->apic.lock, flags);
+	vcpu->apic.mp_state = VCPU_MP_HALTED;
+	spin_unlock_irqrestore(&vcpu->apic.lock, flags);
+	/* The STI / MOV SS shadow ends with the HLT: the wake-up interrupt goes
+	 * in at the next entry rather than after an interrupt-window exit. */
+	vcpu->exit.interruptibility &= ~3u;
+	vcpu->dirty |= VCPU_DIRTY_INTR_STATE;
+}
+
+/* What INIT then SIPI leave: real mode at CS:IP = vector<<8:0 (SDM 9.4.4). */
+static void vcpu_apic_sipi_reset(struct vmx_vcpu *vcpu, u8 vector)
+{
+	vmcs_reset_sregs(&vcpu->sregs);
+	vcpu->sregs.cs.selector = (u16)vector << 8;
+	vcpu->sregs.cs.base = (u64)vector << 12;
+	memset(&vcpu->gprs, 0, sizeof(vcpu->gprs));
+	vcpu->rip = 0;
+	vcpu->rsp = 0;
+	vcpu->rflags = X86_EFLAGS_FIXED;
+	vcpu->pending = VCPU_PENDING_NONE;
+	vcpu->pending_exception = -1;
+	vcpu->queued_irq = -1;
+	vcpu->queued_nmi = false;
+	vcpu->exit.interruptibility = 0;
+	vcpu->exit.idt_vectoring = 0;
+	vcpu->dirty |= VCPU_DIRTY_SREGS | VCPU_DIRTY_CR | VCPU_DIRTY_EFER | VCPU_DIRTY_RIP |
+		       VCPU_DIRTY_RSP | VCPU_DIRTY_RFLAGS | VCPU_DIRTY_INTR_STATE |
+		       VCPU_DIRTY_ENTRY_EVENT;
+}
+
+/* Takes INIT, SIPI and NMI sent by others; the vCPU's thread. */
+static void vcpu_apic_take_events(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	bool init, sipi, nmi;
+	unsigned long flags;
+	u8 vector;
+
+	spin_lock_irqsave(&a->lock, flags);
+	init = a->init_pending;
+	sipi = a->sipi_pending;
+	nmi = a->nmi_pending;
+	vector = a->sipi_vector;
+	a->init_pending = a->sipi_pending = a->nmi_pending = false;
+	if (init) {
+		lapic_init_reset(&a->l);
+		a->mp_state = VCPU_MP_WAIT_SIPI;
+	}
+	if (sipi && a->mp_state == VCPU_MP_WAIT_SIPI)
+		a->mp_state = VCPU_MP_RUNNABLE;
+	else
+		sipi = false;
+	if (nmi && a->mp_state == VCPU_MP_HALTED)
+		a->mp_state = VCPU_MP_RUNNABLE;
+	spin_unlock_irqrestore(&a->lock, flags);
+
+	if (init)
+		hrtimer_cancel(&a->timer);
+	if (sipi)
+		vcpu_apic_sipi_reset(vcpu, vector);
+	else if (nmi && !init)
+		vcpu->queued_nmi = true;
+}
+
+/* Can a halted vCPU go on? Interrupts need RFLAGS.IF; NMIs do not. */
+static bool vcpu_apic_can_wake(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	bool if_set = vcpu->rflags & X86_EFLAGS_IF;
+	unsigned long flags;
+	bool wake;
+
+	spin_lock_irqsave(&a->lock, flags);
+	if (a->init_pending || a->sipi_pending || a->nmi_pending)
+		wake = true;
+	else if (a->mp_state == VCPU_MP_WAIT_SIPI)
+		wake = false;
+	else
+		wake = vcpu->queued_nmi ||
+		       (if_set && (lapic_pending_vector(&a->l) >= 0 ||
+				   (vcpu->queued_irq >= 0 && lapic_accept_pic_intr(&a->l))));
+	spin_unlock_irqrestore(&a->lock, flags);
+	return wake;
+}
+
+/*
+ * Before each entry (vcpu.c's run loop): takes events, and sleeps while
+ * the vCPU is halted or waits for SIPI. Returns 0 to enter, or -EINTR with
+ * run->exit_reason VMXCORE_EXIT_INTR on a signal or immediate_exit.
+ */
+int vcpu_apic_prepare(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	unsigned long flags;
+
+	for (;;) {
+		vcpu_apic_take_events(vcpu);
+		if (a->mp_state == VCPU_MP_RUNNABLE)
+			return 0;
+		if (a->mp_state == VCPU_MP_HALTED && vcpu_apic_can_wake(vcpu)) {
+			spin_lock_irqsave(&a->lock, flags);
+			a->mp_state = VCPU_MP_RUNNABLE;
+			spin_unlock_irqrestore(&a->lock, flags);
+			return 0;
+		}
+		if (signal_pending(current) || READ_ONCE(vcpu->run->immediate_exit)) {
+			vcpu->run->exit_reason = VMXCORE_EXIT_INTR;
+			return -EINTR;
+		}
+		wait_event_interruptible(a->wq, vcpu_apic_can_wake(vcpu));
+	}
+}
+
+/* VMXCORE_CREATE_LAPIC */
+int vm_create_lapic(struct vmx_vm *vm)
+{
+	int ret = 0;
+
+	mutex_lock(&vm->vcpu_lock);
+	if (vm->has_lapic)
+		ret = -EEXIST;
+	else if (vm->vcpus_created)
+		ret = -EBUSY;
+	else
+		WRITE_ONCE(vm->has_lapic, true);
+	mutex_unlock(&vm->vcpu_lock);
+	return ret;
+}
+
+/* VMXCORE_APIC_IRQ */
+int vm_apic_irq(struct vmx_vm *vm, const struct vmxcore_apic_irq *irq)
+{
+	bool dest32 = irq->flags & VMXCORE_APIC_IRQ_DEST32;
+	struct lapic_ipi ipi = {
+		.vector = irq->vector, .delivery = irq->delivery, .logical = irq->dest_mode,
+		.shorthand = LAPIC_SH_NONE, .assert = irq->level, .level_trig = irq->trigger,
+		.x2apic = dest32, .dest = irq->dest,
+	};
+
+	if (!READ_ONCE(vm->has_lapic))
+		return -ENXIO;
+	if ((irq->flags & ~VMXCORE_APIC_IRQ_DEST32) ||
+	    memchr_inv(irq->reserved, 0, sizeof(irq->reserved)))
+		return -EINVAL;
+	if (irq->vector > 255 || irq->dest_mode > 1 || irq->trigger > 1 || irq->level > 1 ||
+	    (!dest32 && irq->dest > 0xff))
+		return -EINVAL;
+	switch (irq->delivery) {
+	case VMXCORE_APIC_DM_FIXED:
+	case VMXCORE_APIC_DM_LOWEST:
+		if (irq->vector < 16)
+			return -EINVAL;
+		break;
+	case VMXCORE_APIC_DM_NMI:
+	case VMXCORE_APIC_DM_INIT:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!irq->level)
+		return 0;	/* a de-assert message: nothing to deliver */
+	return vm_apic_deliver(vm, &ipi, NULL);
+}
