@@ -66,7 +66,7 @@ check-unit-san:
 check-unit: check-unit-plain check-unit-san
 
 check-vmx: module $(LAB_BINS)
-	sh tests/vmx/lab.sh --build $(BUILD) --kver $(KVER) --kdir $(KDIR)
+	sh tests/vmx/labs.sh --build $(BUILD) --kver $(KVER) --kdir $(KDIR)
 
 check:
 	rm -rf build/results

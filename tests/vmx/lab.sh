@@ -6,10 +6,14 @@
 # serial log (tests/vmx/judge.c). See tests/vmx/README.md.
 #
 # usage: lab.sh --build DIR --kver KVER [--cpus N] [--demo] [--suites "a b"]
-#               [--timeout SECONDS] [--silence SECONDS]
+#               [--group NAME] [--timeout SECONDS] [--silence SECONDS]
+#
+# Suites fall in groups ("# lab: group NAME", default "core"); one lab boot
+# runs one group, so make check-vmx boots one Bochs per group side by side
+# (tests/vmx/labs.sh). A group other than core works in $BUILD/lab-NAME.
 set -eu
 
-BUILD=build KVER= CPUS=2 DEMO=0 BENCH=0 SUITES= TIMEOUT=3600 SILENCE=240
+BUILD=build KVER= CPUS=2 DEMO=0 BENCH=0 SUITES= GROUP=core TIMEOUT=3600 SILENCE=240
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) BUILD=$2; shift ;;
@@ -19,6 +23,7 @@ while [ $# -gt 0 ]; do
 	--demo) DEMO=1 ;;
 	--bench) BENCH=1 ;;
 	--suites) SUITES=$2; shift ;;
+	--group) GROUP=$2; shift ;;
 	--timeout) TIMEOUT=$2; shift ;;
 	--silence) SILENCE=$2; shift ;;
 	*) echo "lab.sh: unknown argument '$1'" >&2; exit 2 ;;
@@ -29,6 +34,7 @@ done
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 W=$TOP/$BUILD/lab
+[ "$GROUP" = core ] || W=$TOP/$BUILD/lab-$GROUP
 CACHE=${VMXCORE_CACHE:-/var/cache/vmxcore}
 RESULTS=$TOP/${TAP_RESULTS:-build/results}
 [ -n "$KVER" ] || KVER=$(sh "$TOP/scripts/kver.sh")
@@ -41,16 +47,23 @@ deb=$(ls "$CACHE"/linux-image-"$KVER"_*.deb 2>/dev/null | tail -n 1) ||
 [ -f "$TOP/driver/vmxcore.ko" ] || die "driver/vmxcore.ko not built (make module)"
 command -v bochs-bin >/dev/null || die "bochs-bin missing: run scripts/setup.sh"
 
-# Suites: every tests/vmx/suites/*.sh but lib.sh, demo.sh, bench.sh and those
-# marked "# lab: on-request" (run by --suites only), in name order; a
-# "# lab: xfail" line marks the negative control.
+# Suites: every tests/vmx/suites/*.sh of the group but lib.sh, demo.sh,
+# bench.sh and those marked "# lab: on-request" (run by --suites only), in
+# name order; a "# lab: xfail" line marks the negative control.
 if [ "$DEMO" = 1 ]; then
-	SUITES=demo
+	SUITES="demo demo-vm"
 elif [ "$BENCH" = 1 ]; then
 	SUITES=bench
 elif [ -z "$SUITES" ]; then
 	SUITES=$(cd "$HERE/suites" && ls *.sh | sed 's/\.sh$//' | grep -vxE 'lib|demo|bench' |
-		while read -r s; do grep -q '^# lab: on-request' "$s.sh" || echo "$s"; done | tr '\n' ' ')
+		while read -r s; do
+			grep -q '^# lab: on-request' "$s.sh" && continue
+			# The negative control runs in every group: each boot proves its judge.
+			grep -q '^# lab: xfail' "$s.sh" && { echo "$s"; continue; }
+			g=$(sed -n 's/^# lab: group \([a-z0-9-]*\).*/\1/p' "$s.sh")
+			[ "${g:-core}" = "$GROUP" ] && echo "$s"
+		done | tr '\n' ' ')
+	[ -n "$SUITES" ] || die "no suite in group '$GROUP'"
 fi
 
 unpack_kernel() {
@@ -248,6 +261,7 @@ write_bochsrc
 boot
 
 label=vmx-lab
+[ "$GROUP" = core ] || label=vmx-lab-$GROUP
 [ "$DEMO" = 1 ] && label=demo
 [ "$BENCH" = 1 ] && label=bench
 if [ "$BENCH" = 1 ]; then

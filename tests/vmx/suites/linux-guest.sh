@@ -1,4 +1,4 @@
-# lab: on-request (nested Linux boot; not yet passing in the lab: tests/vmx/README.md)
+# lab: group guests (a nested Linux boot per backend: its own Bochs, beside the core group)
 # A real guest: Debian's kernel (the lab's own, uncompressed) and a busybox
 # initramfs booted by vmxd-runner on vmxcore, then the same on kvm_intel in
 # this boot (the differential check). The guest prints "GUEST:" lines on

@@ -1,4 +1,4 @@
-# lab: on-request (nested Linux boot; not yet passing in the lab: tests/vmx/README.md)
+# lab: group guests (vmxd and vmctl running a Linux guest on vmxcore)
 # The product path on real VT-x: vmxd and vmctl drive a Linux guest on
 # vmxcore through vmxd-runner. Define from XML, start, the guest's console
 # reaches its init, suspend and resume, an ACPI shutdown the guest honours,
