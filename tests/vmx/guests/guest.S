@@ -504,6 +504,8 @@ long_pf_gdtr:
 long_pf_idtr:
 	.word	15 * 16 - 1
 	.quad	LONG_PF_IDT
+
+/*
  * In-kernel local APIC guests (real mode). The test sets FS to base
  * 0xFEE00000 (limit 64 KiB), so %fs:REG is the xAPIC register at offset
  * REG. Interrupt handlers report their vector (or a step) on port 0xb0 and
