@@ -5,8 +5,9 @@
  * A leaf maps one page of a memory slot's user memory, pinned
  * (FOLL_LONGTERM) for as long as the leaf exists. A page pinned for writing
  * keeps EPT_PINNED_W in its leaf; the hardware W bit may come and go with
- * dirty logging (dirty.c), which write-protects leaves without unpinning. Leaves are removed when
- * their slot is deleted and when the VM is destroyed; each pin and each table
+ * dirty logging (dirty.c), which write-protects leaves without unpinning.
+ * Leaves are removed when their slot is deleted and when the VM is
+ * destroyed; each pin and each table
  * page is counted (vmx_pages_pinned, vmx_pages_ept) so tests can prove that
  * destroying a VM gives every page back.
  *
