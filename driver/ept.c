@@ -7,9 +7,9 @@
  * keeps EPT_PINNED_W in its leaf; the hardware W bit may come and go with
  * dirty logging (dirty.c), which write-protects leaves without unpinning.
  * Leaves are removed when their slot is deleted and when the VM is
- * destroyed; each pin and each table
- * page is counted (vmx_pages_pinned, vmx_pages_ept) so tests can prove that
- * destroying a VM gives every page back.
+ * destroyed; each pin and each table page is counted (vmx_pages_pinned,
+ * vmx_pages_ept) so tests can prove that destroying a VM gives every page
+ * back.
  *
  * Environment: process context, the VM's mem_lock held by the caller.
  */
