@@ -120,6 +120,7 @@ int vmx_caps_init(void)
 	rdmsrl(MSR_IA32_VMX_VMCS_ENUM, c->vmcs_enum);
 	vmx_read_optional_caps(c);
 	c->flags |= VMXCORE_CAP_LAPIC;	/* software only: no TPR shadow (yet) */
+	c->flags |= VMXCORE_CAP_DIRTY_LOG;	/* by EPT write protection, not PML */
 
 	pr_info(VMX_PR_PREFIX "VMCS revision %#x, %u bytes, EPT %s, VPID %s, unrestricted guest %s\n",
 		c->vmcs_revision, c->vmcs_size,

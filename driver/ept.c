@@ -3,10 +3,13 @@
  * ept.c: extended page tables, 4 levels, 4 KiB leaves, filled on demand.
  *
  * A leaf maps one page of a memory slot's user memory, pinned
- * (FOLL_LONGTERM) for as long as the leaf exists. Leaves are removed when
- * their slot is deleted and when the VM is destroyed; each pin and each table
- * page is counted (vmx_pages_pinned, vmx_pages_ept) so tests can prove that
- * destroying a VM gives every page back.
+ * (FOLL_LONGTERM) for as long as the leaf exists. A page pinned for writing
+ * keeps EPT_PINNED_W in its leaf; the hardware W bit may come and go with
+ * dirty logging (dirty.c), which write-protects leaves without unpinning.
+ * Leaves are removed when their slot is deleted and when the VM is
+ * destroyed; each pin and each table page is counted (vmx_pages_pinned,
+ * vmx_pages_ept) so tests can prove that destroying a VM gives every page
+ * back.
  *
  * Environment: process context, the VM's mem_lock held by the caller.
  */
@@ -23,6 +26,8 @@
 #define EPT_EXEC	(1ull << 2)
 #define EPT_MT_WB	(6ull << 3)	/* leaf memory type: write-back */
 #define EPT_ADDR_MASK	0x000ffffffffff000ull
+/* Software bit (leaf bits 56:52 are ignored by the CPU): pinned with FOLL_WRITE. */
+#define EPT_PINNED_W	(1ull << 52)
 #define EPT_LEVELS	4
 
 #define EPTP_MT_WB	6ull
@@ -84,11 +89,26 @@ static u64 *ept_walk(struct vmx_ept *ept, u64 gpa, bool create)
 	return &table[ept_index(gpa, 1)];
 }
 
+static unsigned int ept_pin_flags(unsigned int how)
+{
+	return FOLL_LONGTERM | ((how & EPT_MAP_WRITABLE) ? FOLL_WRITE : 0);
+}
+
+/* The leaf for @page: writable pages lose W while they are write-protected. */
+static u64 ept_leaf(struct page *page, unsigned int how)
+{
+	u64 leaf = page_to_phys(page) | EPT_READ | EPT_EXEC | EPT_MT_WB;
+
+	if (how & EPT_MAP_WRITABLE)
+		leaf |= EPT_PINNED_W | ((how & EPT_MAP_WRITE_PROTECT) ? 0 : EPT_WRITE);
+	return leaf;
+}
+
 /*
- * Maps the page at @uaddr (in current->mm) at @gpa. Returns 0, -EFAULT when
- * the user page cannot be pinned, -ENOMEM.
+ * Maps the page at @uaddr (in current->mm) at @gpa, @how being EPT_MAP_*.
+ * Returns 0, -EFAULT when the user page cannot be pinned, -ENOMEM.
  */
-int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, bool writable)
+int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, unsigned int how)
 {
 	struct page *page;
 	u64 *leaf;
@@ -99,12 +119,11 @@ int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, bool writable)
 		return -ENOMEM;
 	if (*leaf & EPT_READ)
 		return 0;	/* another vCPU mapped it first */
-	got = pin_user_pages_fast(uaddr, 1, FOLL_LONGTERM | (writable ? FOLL_WRITE : 0), &page);
+	got = pin_user_pages_fast(uaddr, 1, ept_pin_flags(how), &page);
 	if (got != 1)
 		return got < 0 ? got : -EFAULT;
 	atomic_long_inc(&vmx_pages_pinned);
-	*leaf = page_to_phys(page) | EPT_READ | EPT_EXEC | EPT_MT_WB |
-		(writable ? EPT_WRITE : 0);
+	*leaf = ept_leaf(page, how);
 	return 0;
 }
 
@@ -116,7 +135,7 @@ int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, bool writable)
  * mapped now (at least 1), or -EFAULT / -ENOMEM.
  */
 int ept_map_range(struct vmx_ept *ept, u64 gpa, unsigned long uaddr,
-		  unsigned int n, bool writable)
+		  unsigned int n, unsigned int how)
 {
 	struct page **pages;
 	int got, i, ret;
@@ -124,7 +143,7 @@ int ept_map_range(struct vmx_ept *ept, u64 gpa, unsigned long uaddr,
 	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	if (!pages)
 		return -ENOMEM;
-	got = pin_user_pages_fast(uaddr, n, FOLL_LONGTERM | (writable ? FOLL_WRITE : 0), pages);
+	got = pin_user_pages_fast(uaddr, n, ept_pin_flags(how), pages);
 	if (got <= 0) {
 		kvfree(pages);
 		return got < 0 ? got : -EFAULT;
@@ -141,8 +160,7 @@ int ept_map_range(struct vmx_ept *ept, u64 gpa, unsigned long uaddr,
 			continue;
 		}
 		atomic_long_inc(&vmx_pages_pinned);
-		*leaf = page_to_phys(pages[i]) | EPT_READ | EPT_EXEC | EPT_MT_WB |
-			(writable ? EPT_WRITE : 0);
+		*leaf = ept_leaf(pages[i], how);
 	}
 	ret = i ? i : -ENOMEM;
 	kvfree(pages);
@@ -153,7 +171,7 @@ static void ept_release_leaf(u64 *leaf)
 {
 	struct page *page = pfn_to_page((*leaf & EPT_ADDR_MASK) >> PAGE_SHIFT);
 
-	if (*leaf & EPT_WRITE)
+	if (*leaf & EPT_PINNED_W)
 		unpin_user_pages_dirty_lock(&page, 1, true);
 	else
 		unpin_user_page(page);
@@ -172,6 +190,56 @@ void ept_unmap_range(struct vmx_ept *ept, u64 gpa, u64 size)
 		if (leaf && (*leaf & EPT_READ))
 			ept_release_leaf(leaf);
 	}
+}
+
+/*
+ * Gives the leaf at @gpa its W bit back, if it is mapped and was pinned for
+ * writing. Returns whether the page is writable now. Granting needs no
+ * INVEPT: a CPU still holding the read-only translation takes an EPT
+ * violation, which drops that cached translation (SDM Vol. 3C, "Operations
+ * that Invalidate Cached Mappings"), and its handler finds the leaf writable.
+ */
+bool ept_allow_write(struct vmx_ept *ept, u64 gpa)
+{
+	u64 *leaf = ept_walk(ept, gpa, false);
+
+	if (!leaf || !(*leaf & EPT_READ) || !(*leaf & EPT_PINNED_W))
+		return false;
+	*leaf |= EPT_WRITE;
+	return true;
+}
+
+/*
+ * Takes W away from the leaf at @gpa. Returns whether it had W, in which
+ * case the caller must ept_flush_all_cpus() before relying on it.
+ */
+bool ept_write_protect(struct vmx_ept *ept, u64 gpa)
+{
+	u64 *leaf = ept_walk(ept, gpa, false);
+
+	if (!leaf || !(*leaf & EPT_WRITE))
+		return false;
+	*leaf &= ~EPT_WRITE;
+	return true;
+}
+
+/*
+ * Write-protects (@protect) or gives W back to every mapped page of
+ * [gpa, gpa + size) pinned for writing. Returns whether a W bit was taken
+ * away (the caller flushes then).
+ */
+bool ept_protect_range(struct vmx_ept *ept, u64 gpa, u64 size, bool protect)
+{
+	u64 end = gpa + size;
+	bool taken = false;
+
+	for (; gpa < end; gpa += PAGE_SIZE) {
+		if (protect)
+			taken |= ept_write_protect(ept, gpa);
+		else
+			ept_allow_write(ept, gpa);
+	}
+	return taken;
 }
 
 static void ept_destroy_level(u64 *table, int level)

@@ -418,25 +418,37 @@ static int handle_invd(struct vmx_vcpu *vcpu)
  */
 #define EPT_FAULT_AROUND	(2ull << 20)
 
+/* How a slot's pages are mapped: logging slots start write-protected. */
+static unsigned int ept_slot_how(const struct vmx_slot *slot)
+{
+	if (slot->flags & VMXCORE_MEM_READONLY)
+		return 0;
+	return EPT_MAP_WRITABLE | (slot->dirty_bitmap ? EPT_MAP_WRITE_PROTECT : 0);
+}
+
 static int ept_fault_in(struct vmx_vm *vm, const struct vmx_slot *slot, u64 gpa)
 {
 	u64 start = max(gpa & ~(EPT_FAULT_AROUND - 1), slot->gpa);
 	u64 end = min((gpa & ~(EPT_FAULT_AROUND - 1)) + EPT_FAULT_AROUND,
 		      slot->gpa + slot->size);
-	bool writable = !(slot->flags & VMXCORE_MEM_READONLY);
+	unsigned int how = ept_slot_how(slot);
 	int got;
 
 	got = ept_map_range(&vm->ept, start, slot->uaddr + (start - slot->gpa),
-			    (end - start) >> PAGE_SHIFT, writable);
+			    (end - start) >> PAGE_SHIFT, how);
 	if (got < 0)
 		return got;
 	if (start + ((u64)got << PAGE_SHIFT) > (gpa & PAGE_MASK))
 		return 0;
 	/* A short pin stopped before the faulting page: that page alone. */
 	return ept_map(&vm->ept, gpa & PAGE_MASK, slot->uaddr + ((gpa & PAGE_MASK) - slot->gpa),
-		       writable);
+		       how);
 }
 
+/*
+ * A write to RAM also lands here when the page is mapped write-protected
+ * (dirty logging, dirty.c): it is logged and made writable.
+ */
 static int handle_ept_violation(struct vmx_vcpu *vcpu)
 {
 	struct vmx_vm *vm = vcpu->vm;
@@ -447,8 +459,11 @@ static int handle_ept_violation(struct vmx_vcpu *vcpu)
 
 	mutex_lock(&vm->mem_lock);
 	slot = vm_find_slot(vm, gpa);
-	if (slot && !(write && (slot->flags & VMXCORE_MEM_READONLY)))
+	if (slot && !(write && (slot->flags & VMXCORE_MEM_READONLY))) {
 		ret = ept_fault_in(vm, slot, gpa);
+		if (!ret && write)
+			ret = dirty_log_write_fault(vm, slot, gpa);
+	}
 	mutex_unlock(&vm->mem_lock);
 	if (!ret)
 		return 1;

@@ -29,6 +29,8 @@ static int gmem_copy(struct vmx_vm *vm, u64 gpa, void *buf, unsigned int len, bo
 		uaddr = (void __user *)(slot->uaddr + (gpa - slot->gpa));
 		ret = write ? copy_to_user(uaddr, buf, len) : copy_from_user(buf, uaddr, len);
 		ret = ret ? -EFAULT : 0;
+		if (write)
+			dirty_log_mark(slot, gpa);	/* even a partial copy wrote */
 	}
 	mutex_unlock(&vm->mem_lock);
 	return ret;

@@ -28,9 +28,12 @@ unsigned int vm_count(void)
 static void vm_destroy(struct kref *ref)
 {
 	struct vmx_vm *vm = container_of(ref, struct vmx_vm, ref);
+	int i;
 
 	/* No vCPU is left, so no CPU can be using these tables. */
 	ept_destroy(&vm->ept);
+	for (i = 0; i < VMXCORE_MAX_SLOTS; i++)
+		kvfree(vm->slots[i].dirty_bitmap);
 	mmdrop(vm->mm);
 	kfree(vm);
 	atomic_dec(&vm_alive);
@@ -75,22 +78,61 @@ static int vm_delete_slot(struct vmx_vm *vm, struct vmx_slot *slot)
 		return -EINVAL;
 	ept_unmap_range(&vm->ept, slot->gpa, slot->size);
 	ept_flush_all_cpus(&vm->ept);
-	slot->used = false;
+	kvfree(slot->dirty_bitmap);
+	*slot = (struct vmx_slot){ 0 };
 	return 0;
 }
 
 /*
- * VMXCORE_SET_MEMORY_SLOT. Adds a slot (its id must be free), or deletes one
- * (size 0). Misaligned, overlapping, out-of-range or unknown-flag requests
- * get -EINVAL and change nothing.
+ * Setting a slot in use again is allowed only to turn dirty logging on or
+ * off: same range and memory, flags differing in VMXCORE_MEM_LOG_DIRTY.
+ */
+static int vm_change_slot(struct vmx_vm *vm, struct vmx_slot *slot,
+			  const struct vmxcore_memory_slot *m)
+{
+	if (m->guest_phys != slot->gpa || m->size != slot->size ||
+	    m->user_addr != slot->uaddr || (m->flags ^ slot->flags) != VMXCORE_MEM_LOG_DIRTY)
+		return -EINVAL;
+	slot->flags = m->flags;
+	if (!(m->flags & VMXCORE_MEM_LOG_DIRTY)) {
+		dirty_log_stop(vm, slot);
+		return 0;
+	}
+	if (dirty_log_start(vm, slot)) {
+		slot->flags &= ~VMXCORE_MEM_LOG_DIRTY;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int vm_add_slot(struct vmx_vm *vm, struct vmx_slot *slot,
+		       const struct vmxcore_memory_slot *m)
+{
+	if (vm_slot_overlaps(vm, m->guest_phys, m->size))
+		return -EINVAL;
+	*slot = (struct vmx_slot){ .flags = m->flags, .gpa = m->guest_phys,
+				   .size = m->size, .uaddr = m->user_addr };
+	/* Nothing is mapped yet: starting the log only allocates it. */
+	if ((m->flags & VMXCORE_MEM_LOG_DIRTY) && dirty_log_start(vm, slot))
+		return -ENOMEM;
+	slot->used = true;
+	return 0;
+}
+
+/*
+ * VMXCORE_SET_MEMORY_SLOT. Adds a slot (its id must be free), deletes one
+ * (size 0), or turns a slot's dirty logging on or off (vm_change_slot()).
+ * Misaligned, overlapping, out-of-range or unknown-flag requests get -EINVAL
+ * and change nothing; -ENOMEM when the dirty log cannot be allocated.
  */
 static int vm_set_memory_slot(struct vmx_vm *vm, const struct vmxcore_memory_slot *m)
 {
 	u64 gpa_limit = 1ull << boot_cpu_data.x86_phys_bits;
 	struct vmx_slot *slot;
-	int ret = -EINVAL;
+	int ret;
 
-	if (m->slot >= VMXCORE_MAX_SLOTS || (m->flags & ~VMXCORE_MEM_READONLY))
+	if (m->slot >= VMXCORE_MAX_SLOTS ||
+	    (m->flags & ~(VMXCORE_MEM_READONLY | VMXCORE_MEM_LOG_DIRTY)))
 		return -EINVAL;
 	if (!PAGE_ALIGNED(m->guest_phys) || !PAGE_ALIGNED(m->size) ||
 	    !PAGE_ALIGNED(m->user_addr))
@@ -104,12 +146,10 @@ static int vm_set_memory_slot(struct vmx_vm *vm, const struct vmxcore_memory_slo
 	slot = &vm->slots[m->slot];
 	if (m->size == 0)
 		ret = vm_delete_slot(vm, slot);
-	else if (!slot->used && !vm_slot_overlaps(vm, m->guest_phys, m->size)) {
-		*slot = (struct vmx_slot){ .used = true, .flags = m->flags,
-					   .gpa = m->guest_phys, .size = m->size,
-					   .uaddr = m->user_addr };
-		ret = 0;
-	}
+	else if (slot->used)
+		ret = vm_change_slot(vm, slot, m);
+	else
+		ret = vm_add_slot(vm, slot, m);
 	mutex_unlock(&vm->mem_lock);
 	return ret;
 }
@@ -119,6 +159,7 @@ static long vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct vmx_vm *vm = file->private_data;
 	struct vmxcore_memory_slot m;
 	struct vmxcore_apic_irq irq;
+	struct vmxcore_dirty_log log;
 
 	if (vm->mm != current->mm)
 		return -EIO;	/* a VM serves the process that made it */
@@ -135,6 +176,10 @@ static long vm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (copy_from_user(&irq, (void __user *)arg, sizeof(irq)))
 			return -EFAULT;
 		return vm_apic_irq(vm, &irq);
+	case VMXCORE_GET_DIRTY_LOG:
+		if (copy_from_user(&log, (void __user *)arg, sizeof(log)))
+			return -EFAULT;
+		return vm_get_dirty_log(vm, &log);
 	default:
 		return -ENOTTY;
 	}

@@ -9,6 +9,7 @@
  *   dev.c      /dev/vmxcore: the system fd's ioctls and sysfs attributes
  *   vm.c       VM file descriptors, memory slots
  *   ept.c      EPT tables: fill on violation, pin and release pages
+ *   dirty.c    dirty page logging: write-protected slots, GET_DIRTY_LOG
  *   vcpu.c     vCPU file descriptors, register ioctls, the run loop
  *   vmcs.c     VMCS layout: controls, host state, guest state transfer
  *   exit.c     the exit-handler table
@@ -68,10 +69,16 @@ struct vmx_ept {
 };
 int ept_init(struct vmx_ept *ept);
 void ept_destroy(struct vmx_ept *ept);
-int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, bool writable);
+/* ept_map*() @how */
+#define EPT_MAP_WRITABLE	(1u << 0)	/* pin for writing, guest may write */
+#define EPT_MAP_WRITE_PROTECT	(1u << 1)	/* ... but its first write faults */
+int ept_map(struct vmx_ept *ept, u64 gpa, unsigned long uaddr, unsigned int how);
 int ept_map_range(struct vmx_ept *ept, u64 gpa, unsigned long uaddr,
-		  unsigned int n, bool writable);
+		  unsigned int n, unsigned int how);
 void ept_unmap_range(struct vmx_ept *ept, u64 gpa, u64 size);
+bool ept_allow_write(struct vmx_ept *ept, u64 gpa);
+bool ept_write_protect(struct vmx_ept *ept, u64 gpa);
+bool ept_protect_range(struct vmx_ept *ept, u64 gpa, u64 size, bool protect);
 void ept_flush_all_cpus(struct vmx_ept *ept);
 
 /* gmem.c */
@@ -95,6 +102,7 @@ struct vmx_slot {
 	u32 flags;
 	u64 gpa, size;
 	unsigned long uaddr;
+	unsigned long *dirty_bitmap;	/* VMXCORE_MEM_LOG_DIRTY: a bit per page */
 };
 
 struct vmx_vm {
@@ -112,6 +120,13 @@ int vm_create_fd(unsigned long type);
 unsigned int vm_count(void);
 void vm_put(struct vmx_vm *vm);
 const struct vmx_slot *vm_find_slot(struct vmx_vm *vm, u64 gpa);
+
+/* dirty.c */
+int dirty_log_start(struct vmx_vm *vm, struct vmx_slot *slot);
+void dirty_log_stop(struct vmx_vm *vm, struct vmx_slot *slot);
+void dirty_log_mark(const struct vmx_slot *slot, u64 gpa);
+int dirty_log_write_fault(struct vmx_vm *vm, const struct vmx_slot *slot, u64 gpa);
+int vm_get_dirty_log(struct vmx_vm *vm, const struct vmxcore_dirty_log *log);
 
 /* vcpu.c */
 enum vmx_gpr {

@@ -1349,6 +1349,364 @@ static void run_vmxcore_only(const char *name, vm_test_fn fn, const char *why)
 		tap_skip(name, why);
 }
 
+/*
+ * ---- Dirty page logging ----
+ *
+ * A second slot of DIRTY_PAGES pages at DIRTY_GPA logs its writes; the
+ * guests run in 32-bit protected mode (guest.S prot_dirty_*). The bitmaps
+ * are two 64-bit words: page 64 checks the second one.
+ */
+#define DIRTY_SLOT	1
+#define DIRTY_GPA	0x100000u
+#define DIRTY_PAGES	96
+#define DIRTY_WORDS	((DIRTY_PAGES + 63) / 64)
+#define DIRTY_SIZE	(DIRTY_PAGES * 4096ul)
+#define DIRTY_PG(i)	(DIRTY_GPA + (uint32_t)(i) * 4096u)
+
+static unsigned char *dirty_slot_add(struct vm *vm)
+{
+	unsigned char *mem = mmap(NULL, DIRTY_SIZE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem == MAP_FAILED)
+		return NULL;
+	if (be->set_slot(&vm->b, DIRTY_SLOT, DIRTY_GPA, DIRTY_SIZE, mem, VMXCORE_MEM_LOG_DIRTY)) {
+		munmap(mem, DIRTY_SIZE);
+		return NULL;
+	}
+	return mem;
+}
+
+static void dirty_slot_remove(struct vm *vm, unsigned char *mem)
+{
+	be->set_slot(&vm->b, DIRTY_SLOT, 0, 0, NULL, 0);
+	munmap(mem, DIRTY_SIZE);
+}
+
+static int dirty_bit(const uint64_t *bm, unsigned int page)
+{
+	return (bm[page / 64] >> (page % 64)) & 1;
+}
+
+static void dirty_print(const char *what, const uint64_t *bm)
+{
+	printf("# %s:", what);
+	for (unsigned int p = 0; p < DIRTY_PAGES; p++)
+		if (dirty_bit(bm, p))
+			printf(" %u", p);
+	printf("\n");
+}
+
+/* Collects the log and checks it names exactly @pages (-1 ends the list). */
+static int dirty_expect(struct vm *vm, const int *pages)
+{
+	uint64_t got[DIRTY_WORDS], want[DIRTY_WORDS] = { 0 };
+	int ret;
+
+	memset(got, 0xa5, sizeof(got));		/* every bit must be written */
+	for (; *pages >= 0; pages++)
+		want[*pages / 64] |= 1ull << (*pages % 64);
+	ret = be->get_dirty_log(&vm->b, DIRTY_SLOT, got);
+	if (ret || memcmp(got, want, sizeof(got))) {
+		printf("# dirty log: ret %d\n", ret);
+		dirty_print("want", want);
+		dirty_print("got ", got);
+		return 0;
+	}
+	return 1;
+}
+
+/* Feeds prot_dirty_cmds @n commands (guest.S), then lets it halt. */
+static int dirty_cmds(struct vcpu *v, const uint32_t *cmds, int n)
+{
+	struct vmxcore_run *r = v->run;
+
+	for (int i = 0; i <= n; i++) {
+		uint32_t cmd = i < n ? cmds[i] : 0;
+
+		if (vcpu_run(v) || r->exit_reason != VMXCORE_EXIT_IO ||
+		    r->io.direction != VMXCORE_IO_IN || r->io.port != 0xd0 || r->io.size != 4) {
+			printf("# command %d: expected IN 0xd0; got exit %s port %#x hw %u\n", i,
+			       exit_name(r->exit_reason), r->io.port, r->hw_exit_reason);
+			return 0;
+		}
+		memcpy((char *)r + r->io.data_offset, &cmd, 4);
+		if ((cmd & 3) == 2 && !answer_ins(v, 0xd2, 1, 4, "dirt"))
+			return 0;
+	}
+	return expect_exit(v, VMXCORE_EXIT_HLT);
+}
+
+#define CMDS(...)	(const uint32_t[]){ __VA_ARGS__ }, \
+			(int)(sizeof((const uint32_t[]){ __VA_ARGS__ }) / sizeof(uint32_t))
+#define PAGES(...)	(const int[]){ __VA_ARGS__, -1 }
+
+/*
+ * Exactly the written pages are reported (reads are not, a page written
+ * twice once, a string IN the kernel completes is); the log is empty right
+ * after; later writes show up again, also on pages written before; logging
+ * turned off forgets, turned on again write-protects what was writable.
+ */
+static int t_dirty_exact(struct vm *vm, struct vcpu *v)
+{
+	unsigned char *mem = dirty_slot_add(vm);
+	int ok;
+
+	if (!mem || vcpu_start_prot(v, GUEST_prot_dirty_cmds))
+		return 0;
+	ok = dirty_expect(vm, PAGES(-1));
+	ok = ok && dirty_cmds(v, CMDS(DIRTY_PG(5) | 1, DIRTY_PG(1), DIRTY_PG(3), DIRTY_PG(3),
+				      DIRTY_PG(6) | 1, DIRTY_PG(10), DIRTY_PG(63), DIRTY_PG(64),
+				      DIRTY_PG(20), DIRTY_PG(20) | 1, DIRTY_PG(95),
+				      DIRTY_PG(50) | 2));
+	ok = ok && dirty_expect(vm, PAGES(1, 3, 10, 20, 50, 63, 64, 95));
+	ok = ok && !memcmp(mem + 50 * 4096, "dirt", 4) && mem[95 * 4096] == 0x5a;
+	ok = ok && dirty_expect(vm, PAGES(-1));
+	ok = ok && dirty_cmds(v, CMDS(DIRTY_PG(3), DIRTY_PG(40), DIRTY_PG(1) | 1, DIRTY_PG(64)));
+	ok = ok && dirty_expect(vm, PAGES(3, 40, 64));
+	/* Off: writes go through unlogged. On again: an empty log. */
+	ok = ok && be->set_slot(&vm->b, DIRTY_SLOT, DIRTY_GPA, DIRTY_SIZE, mem, 0) == 0;
+	ok = ok && dirty_cmds(v, CMDS(DIRTY_PG(7), DIRTY_PG(3)));
+	ok = ok && be->set_slot(&vm->b, DIRTY_SLOT, DIRTY_GPA, DIRTY_SIZE, mem,
+				VMXCORE_MEM_LOG_DIRTY) == 0;
+	ok = ok && mem[7 * 4096] == 0x5a && dirty_expect(vm, PAGES(-1));
+	ok = ok && dirty_cmds(v, CMDS(DIRTY_PG(8), DIRTY_PG(7) | 1, DIRTY_PG(3)));
+	ok = ok && dirty_expect(vm, PAGES(3, 8));
+	dirty_slot_remove(vm, mem);
+	return ok;
+}
+
+/*
+ * Two vCPUs write their own pages round after round while this thread
+ * collects the log and copies the reported pages, as a live backup would:
+ * once the guests halted and a last collection is copied, the copy must
+ * equal the slot (no write missed), pages the guests never wrote must never
+ * have been reported, and reports cannot outnumber the guests' stores.
+ */
+#define DIRTY_ROUNDS	24
+#define DIRTY_SHARE	(DIRTY_PAGES / 2)	/* pages per vCPU */
+#define DIRTY_WRITTEN	40			/* of those, the guest writes */
+
+struct dirty_writer {
+	struct vcpu v;
+	int ok;
+	int done;				/* atomic: the thread finished */
+};
+
+static void *dirty_writer_thread(void *p)
+{
+	struct dirty_writer *w = p;
+	uint32_t round;
+
+	w->ok = 1;
+	for (uint32_t r = 1; w->ok && r <= DIRTY_ROUNDS; r++)
+		w->ok = expect_out(&w->v, 0xd1, 4, &round) && round == r;
+	w->ok = w->ok && expect_exit(&w->v, VMXCORE_EXIT_HLT);
+	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static int dirty_writer_start(struct vm *vm, int id, struct dirty_writer *w)
+{
+	struct vmxcore_regs r;
+
+	if (vcpu_open(vm, id, &w->v) || vcpu_start_prot(&w->v, GUEST_prot_dirty_rounds) ||
+	    be->get_regs(&w->v, &r))
+		return -1;
+	r.rbx = DIRTY_PG(id * DIRTY_SHARE);
+	r.rcx = DIRTY_WRITTEN;
+	r.rdx = DIRTY_ROUNDS;
+	r.rsi = 0x7a900000u + (uint32_t)id;
+	return be->set_regs(&w->v, &r);
+}
+
+struct dirty_tally {
+	long collections, reports, unchanged, never_written;
+	int errors;
+};
+
+/* One collection: copies every reported page of @live into @copy. */
+static void dirty_collect(struct vm *vm, const unsigned char *live, unsigned char *copy,
+			  struct dirty_tally *t)
+{
+	uint64_t bm[DIRTY_WORDS];
+
+	if (be->get_dirty_log(&vm->b, DIRTY_SLOT, bm)) {
+		t->errors++;
+		return;
+	}
+	t->collections++;
+	for (unsigned int p = 0; p < DIRTY_PAGES; p++) {
+		if (!dirty_bit(bm, p))
+			continue;
+		t->reports++;
+		if (p % DIRTY_SHARE >= DIRTY_WRITTEN)
+			t->never_written++;
+		if (!memcmp(copy + p * 4096ul, live + p * 4096ul, 4096))
+			t->unchanged++;
+		memcpy(copy + p * 4096ul, live + p * 4096ul, 4096);
+	}
+}
+
+/* The guests' stores: two per page and round where (i + r) % 4 != 0. */
+static long dirty_rounds_stores(void)
+{
+	long stores = 0;
+
+	for (int r = 1; r <= DIRTY_ROUNDS; r++)
+		for (int i = 0; i < DIRTY_WRITTEN; i++)
+			stores += ((i + r) & 3) ? 2 : 0;
+	return 2 * stores;	/* two vCPUs */
+}
+
+static void t_dirty_two_vcpus(void)
+{
+	const char *name = "dirty_log_two_vcpus_writing_none_missed";
+	struct dirty_writer w[2] = { 0 };
+	struct dirty_tally t = { 0 };
+	unsigned char *mem = NULL, *copy = calloc(1, DIRTY_SIZE);
+	pthread_t th[2];
+	int started = 0, ok, last_round_seen = 1;
+	struct vm vm;
+
+	ok = copy && vm_open(&vm) == 0 && (mem = dirty_slot_add(&vm)) != NULL;
+	for (int i = 0; ok && i < 2; i++)
+		ok = dirty_writer_start(&vm, i, &w[i]) == 0;
+	for (int i = 0; ok && i < 2; i++)
+		started += pthread_create(&th[i], NULL, dirty_writer_thread, &w[i]) == 0;
+	ok = ok && started == 2;
+	while (ok && !(__atomic_load_n(&w[0].done, __ATOMIC_SEQ_CST) &&
+		       __atomic_load_n(&w[1].done, __ATOMIC_SEQ_CST))) {
+		dirty_collect(&vm, mem, copy, &t);
+		usleep(1000);
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	dirty_collect(&vm, mem, copy, &t);	/* the guests are halted now */
+	/* The last round the guest really ran is in every page it wrote then. */
+	for (int i = 0; mem && i < DIRTY_WRITTEN; i++)
+		if ((i + DIRTY_ROUNDS) & 3) {
+			uint32_t got;
+
+			memcpy(&got, mem + (size_t)(DIRTY_SHARE + i) * 4096 + 8 * DIRTY_ROUNDS, 4);
+			last_round_seen &= got == DIRTY_ROUNDS;
+		}
+	ok = ok && w[0].ok && w[1].ok && t.errors == 0 && last_round_seen;
+	ok = ok && !memcmp(copy, mem, DIRTY_SIZE) && t.never_written == 0 &&
+	     t.reports <= dirty_rounds_stores();
+	printf("# %ld collections, %ld pages reported for %ld guest stores; %ld reported with"
+	       " no change since the last copy (false positives), %ld never written\n",
+	       t.collections, t.reports, dirty_rounds_stores(), t.unchanged, t.never_written);
+	if (mem && copy && memcmp(copy, mem, DIRTY_SIZE))
+		for (unsigned int p = 0; p < DIRTY_PAGES; p++)
+			if (memcmp(copy + p * 4096ul, mem + p * 4096ul, 4096))
+				printf("# page %u changed but its last write was not reported\n", p);
+	tap_check(ok, name, "vCPU0 ok=%d, vCPU1 ok=%d, log errors %d, last round %s",
+		  w[0].ok, w[1].ok, t.errors, last_round_seen ? "seen" : "missing");
+	for (int i = 0; i < 2; i++)
+		if (w[i].v.run)
+			vcpu_close(&w[i].v);
+	if (mem)
+		dirty_slot_remove(&vm, mem);
+	vm_close(&vm);
+	free(copy);
+}
+
+static int dirty_log_errno(struct vm *vm, uint32_t slot, uint32_t padding, void *bitmap)
+{
+	struct vmxcore_dirty_log l = { .slot = slot, .padding = padding,
+				       .dirty_bitmap = (uintptr_t)bitmap };
+
+	return ioctl(vm->b.fd, VMXCORE_GET_DIRTY_LOG, &l) < 0 ? errno : 0;
+}
+
+/* vmxcore's ABI: the cap bit, every argument checked, a failed copy keeps the log. */
+static int t_dirty_abi(struct vm *vm, struct vcpu *v)
+{
+	struct vmxcore_caps caps;
+	uint64_t bm[DIRTY_WORDS];
+	unsigned char *mem;
+	int ok;
+
+	ok = ioctl(vm->b.sys, VMXCORE_GET_CAPS, &caps) == 0 && (caps.flags & VMXCORE_CAP_DIRTY_LOG);
+	ok = ok && dirty_log_errno(vm, VMXCORE_MAX_SLOTS, 0, bm) == EINVAL;
+	ok = ok && dirty_log_errno(vm, 5, 0, bm) == ENOENT;		/* no such slot */
+	ok = ok && dirty_log_errno(vm, 0, 0, bm) == ENOENT;		/* not logging */
+	ok = ok && ioctl(vm->b.fd, VMXCORE_GET_DIRTY_LOG, NULL) < 0 && errno == EFAULT;
+	mem = dirty_slot_add(vm);
+	if (!ok || !mem || vcpu_start_prot(v, GUEST_prot_dirty_cmds))
+		return 0;
+	ok = dirty_log_errno(vm, DIRTY_SLOT, 1, bm) == EINVAL;		/* padding */
+	ok = ok && dirty_cmds(v, CMDS(DIRTY_PG(2)));
+	ok = ok && dirty_log_errno(vm, DIRTY_SLOT, 0, (void *)8) == EFAULT;
+	ok = ok && dirty_expect(vm, PAGES(2));				/* kept */
+	/* A slot in use changes only in VMXCORE_MEM_LOG_DIRTY. */
+	ok = ok && slot_errno(vm, DIRTY_SLOT, DIRTY_GPA + 4096, DIRTY_SIZE - 4096, mem + 4096,
+			      0) == EINVAL;
+	ok = ok && slot_errno(vm, DIRTY_SLOT, DIRTY_GPA, DIRTY_SIZE, mem,
+			      VMXCORE_MEM_LOG_DIRTY | VMXCORE_MEM_READONLY) == EINVAL;
+	ok = ok && slot_errno(vm, DIRTY_SLOT, DIRTY_GPA, DIRTY_SIZE, mem, VMXCORE_MEM_LOG_DIRTY) ==
+		   EINVAL;						/* no change */
+	ok = ok && slot_errno(vm, DIRTY_SLOT, DIRTY_GPA, DIRTY_SIZE, mem, 1u << 2) == EINVAL;
+	ok = ok && slot_errno(vm, DIRTY_SLOT, DIRTY_GPA, DIRTY_SIZE, mem, 0) == 0;
+	ok = ok && dirty_log_errno(vm, DIRTY_SLOT, 0, bm) == ENOENT;	/* logging off */
+	dirty_slot_remove(vm, mem);
+	return ok;
+}
+
+/* Pages a logging slot pinned are counted, kept across toggles, and given back. */
+static void t_dirty_pages_returned(void)
+{
+	long pinned_live = -1, pinned_toggled = -1, pinned_deleted = -1;
+	unsigned char *mem = NULL;
+	struct vm vm;
+	struct vcpu v;
+	int ok;
+
+	ok = vm_open(&vm) == 0 && vcpu_open(&vm, 0, &v) == 0;
+	if (ok) {
+		ok = (mem = dirty_slot_add(&vm)) != NULL &&
+		     vcpu_start_prot(&v, GUEST_prot_dirty_cmds) == 0 &&
+		     dirty_cmds(&v, CMDS(DIRTY_PG(0), DIRTY_PG(90)));
+		pinned_live = sysfs_long("pages_pinned");
+		ok = ok && be->set_slot(&vm.b, DIRTY_SLOT, DIRTY_GPA, DIRTY_SIZE, mem, 0) == 0 &&
+		     be->set_slot(&vm.b, DIRTY_SLOT, DIRTY_GPA, DIRTY_SIZE, mem,
+				  VMXCORE_MEM_LOG_DIRTY) == 0 &&
+		     dirty_cmds(&v, CMDS(DIRTY_PG(1))) && dirty_expect(&vm, PAGES(1));
+		pinned_toggled = sysfs_long("pages_pinned");
+		ok = ok && be->set_slot(&vm.b, DIRTY_SLOT, 0, 0, NULL, 0) == 0;
+		pinned_deleted = sysfs_long("pages_pinned");
+		vcpu_close(&v);
+	}
+	if (mem)
+		munmap(mem, DIRTY_SIZE);
+	vm_close(&vm);
+	/* The guest's first fault mapped all of slot 0 (code), its first write
+	 * all of the logging slot: both lie in one 2 MiB fault window each. */
+	ok = ok && pinned_live == GUEST_RAM_SIZE / 4096 + DIRTY_PAGES &&
+	     pinned_toggled == pinned_live && pinned_deleted == GUEST_RAM_SIZE / 4096 &&
+	     sysfs_long("pages_pinned") == 0 && sysfs_long("pages_ept") == 0;
+	tap_check(ok, "dirty_log_slot_pages_counted_and_returned",
+		  "pinned %ld live, %ld after toggling, %ld after delete (want %d, same, %d);"
+		  " after destroy %ld pinned, %ld EPT tables", pinned_live, pinned_toggled,
+		  pinned_deleted, GUEST_RAM_SIZE / 4096 + DIRTY_PAGES, GUEST_RAM_SIZE / 4096,
+		  sysfs_long("pages_pinned"), sysfs_long("pages_ept"));
+}
+
+/* The dirty-log tests, in main()'s order. */
+static void run_dirty_log_tests(void)
+{
+	run_vm_test("dirty_log_reports_exactly_written_pages", t_dirty_exact);
+	t_dirty_two_vcpus();
+	if (on_vmxcore()) {
+		run_vm_test("dirty_log_ioctl_validated", t_dirty_abi);
+		t_dirty_pages_returned();
+	} else {
+		tap_skip("dirty_log_ioctl_validated", "vmxcore's own ioctl and caps");
+		tap_skip("dirty_log_slot_pages_counted_and_returned", "vmxcore's own page counters");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	be = vb_find(argc > 1 ? argv[1] : "vmxcore");
@@ -1361,7 +1719,7 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "hello"))
 		return hello();
 	printf("# backend %s\n", be->name);
-	tap_plan(39);
+	tap_plan(43);
 	run_vm_test("real_mode_port_io_all_sizes", t_real_io);
 	run_vm_test("cpuid_filtered_in_kernel", t_cpuid);
 	run_vmxcore_only("cpuid_table_set_by_vmm", t_cpuid_table,
@@ -1414,5 +1772,6 @@ int main(int argc, char **argv)
 		tap_skip("apic_pic_interrupt_only_through_lint0_extint",
 			 "KVM_INTERRUPT is refused with a full in-kernel irqchip");
 	}
+	run_dirty_log_tests();
 	return tap_failed ? 1 : 0;
 }

@@ -127,6 +127,13 @@ static int vx_apic_irq(struct vb_vm *vm, const struct vmxcore_apic_irq *irq)
 	return ret < 0 ? -errno : ret;
 }
 
+static int vx_get_dirty_log(struct vb_vm *vm, uint32_t slot, uint64_t *bitmap)
+{
+	struct vmxcore_dirty_log log = { .slot = slot, .dirty_bitmap = (uintptr_t)bitmap };
+
+	return vb_errno(ioctl(vm->fd, VMXCORE_GET_DIRTY_LOG, &log));
+}
+
 const struct vb_ops vb_vmxcore = {
 	.name = "vmxcore", .dev = "/dev/vmxcore",
 	.create_vm = vx_create_vm, .set_slot = vx_set_slot, .create_vcpu = vx_create_vcpu,
@@ -135,6 +142,7 @@ const struct vb_ops vb_vmxcore = {
 	.interrupt = vx_interrupt, .set_cpuid = vx_set_cpuid,
 	.set_immediate_exit = vx_set_immediate_exit,
 	.create_lapic = vx_create_lapic, .apic_irq = vx_apic_irq,
+	.get_dirty_log = vx_get_dirty_log,
 };
 
 /* ---- KVM: the peer, translated to the common view ---- */
@@ -154,7 +162,8 @@ static int kvm_set_slot(struct vb_vm *vm, uint32_t slot, uint64_t gpa, uint64_t 
 	struct kvm_userspace_memory_region r = {
 		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
 		.userspace_addr = (uintptr_t)mem,
-		.flags = (flags & VMXCORE_MEM_READONLY) ? KVM_MEM_READONLY : 0,
+		.flags = ((flags & VMXCORE_MEM_READONLY) ? KVM_MEM_READONLY : 0) |
+			 ((flags & VMXCORE_MEM_LOG_DIRTY) ? KVM_MEM_LOG_DIRTY_PAGES : 0),
 	};
 
 	return vb_errno(ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r));
@@ -428,6 +437,13 @@ static int kvm_apic_irq(struct vb_vm *vm, const struct vmxcore_apic_irq *irq)
 	return ret < 0 ? -errno : ret;
 }
 
+static int kvm_get_dirty_log(struct vb_vm *vm, uint32_t slot, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
+
+	return vb_errno(ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log));
+}
+
 const struct vb_ops vb_kvm = {
 	.name = "kvm", .dev = "/dev/kvm",
 	.create_vm = kvm_create_vm, .set_slot = kvm_set_slot, .create_vcpu = kvm_create_vcpu,
@@ -436,6 +452,7 @@ const struct vb_ops vb_kvm = {
 	.interrupt = kvm_interrupt, .set_cpuid = kvm_set_cpuid,
 	.set_immediate_exit = kvm_set_immediate_exit,
 	.create_lapic = kvm_create_lapic, .apic_irq = kvm_apic_irq,
+	.get_dirty_log = kvm_get_dirty_log,
 };
 
 const struct vb_ops *vb_find(const char *name)

@@ -64,6 +64,14 @@ struct vb_ops {
 	 * KVM: KVM_SIGNAL_MSI). Returns the vCPUs reached, or -errno.
 	 */
 	int (*apic_irq)(struct vb_vm *vm, const struct vmxcore_apic_irq *irq);
+	/*
+	 * Dirty page logging: set_slot's VMXCORE_MEM_LOG_DIRTY (KVM:
+	 * KVM_MEM_LOG_DIRTY_PAGES), then this fills @bitmap (a bit per page of
+	 * the slot, whole 64-bit words) with the pages written since the
+	 * previous call and clears the log (VMXCORE_GET_DIRTY_LOG;
+	 * KVM_GET_DIRTY_LOG).
+	 */
+	int (*get_dirty_log)(struct vb_vm *vm, uint32_t slot, uint64_t *bitmap);
 };
 
 extern const struct vb_ops vb_vmxcore, vb_kvm;

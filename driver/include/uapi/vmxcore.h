@@ -41,6 +41,8 @@ struct vmxcore_ctls {
  * APIC-register virtualization, no posted interrupts): the bit stays clear.
  */
 #define VMXCORE_CAP_LAPIC_TPR_SHADOW	(1u << 7)
+/* Dirty page logging: VMXCORE_MEM_LOG_DIRTY and VMXCORE_GET_DIRTY_LOG. */
+#define VMXCORE_CAP_DIRTY_LOG		(1u << 8)
 
 /*
  * The host CPU's VMX capabilities, as the driver read them from the VMX
@@ -75,6 +77,14 @@ struct vmxcore_caps {
 
 /* VMXCORE_SET_MEMORY_SLOT: guest-physical range backed by user memory. */
 #define VMXCORE_MEM_READONLY	(1u << 0)	/* guest writes exit as MMIO */
+/*
+ * Record which pages of the slot are written (VMXCORE_GET_DIRTY_LOG). May be
+ * given when the slot is added, or turned on and off on a slot in use by
+ * setting the slot again with the same guest_phys, size and user_addr and
+ * only this flag changed (as KVM_MEM_LOG_DIRTY_PAGES). Turning it on starts
+ * an empty log: pages written before are not reported.
+ */
+#define VMXCORE_MEM_LOG_DIRTY	(1u << 1)
 
 struct vmxcore_memory_slot {
 	__u32 slot;		/* 0..VMXCORE_MAX_SLOTS-1 */
@@ -82,6 +92,18 @@ struct vmxcore_memory_slot {
 	__u64 guest_phys;	/* page-aligned */
 	__u64 size;		/* page-aligned; 0 deletes the slot */
 	__u64 user_addr;	/* page-aligned address in the caller's memory */
+};
+
+/*
+ * VMXCORE_GET_DIRTY_LOG: @dirty_bitmap points to (slot size / 4096) bits
+ * rounded up to whole 64-bit words, little-endian: bit i of word w (bit
+ * 64 * w + i) is the page at guest_phys + (64 * w + i) * 4096. Bits past
+ * the slot's last page are written as 0.
+ */
+struct vmxcore_dirty_log {
+	__u32 slot;		/* a slot with VMXCORE_MEM_LOG_DIRTY */
+	__u32 padding;		/* must be 0 */
+	__u64 dirty_bitmap;	/* user address of the bitmap */
 };
 
 /* General-purpose registers, RIP and RFLAGS. */
@@ -312,6 +334,18 @@ struct vmxcore_run {
  * -EINVAL for a bad field or a non-zero reserved one.
  */
 #define VMXCORE_APIC_IRQ	_IOW(VMXCORE_IOCTL_TYPE, 0x43, struct vmxcore_apic_irq)
+
+/*
+ * Fills the bitmap with the pages written since the previous call on the
+ * slot (or since logging began) and clears the log, atomically with respect
+ * to the guest: a write that lands after a page's bit was taken is reported
+ * by the next call, so a VMM that copies the reported pages after each call
+ * loses none. Writes by the kernel on the guest's behalf (string IN,
+ * emulated MOVS) count. Returns 0; -EINVAL for a slot id out of range or
+ * non-zero padding, -ENOENT for a slot not in use or not logging, -EFAULT
+ * when the bitmap cannot be written (the log is then left as it was).
+ */
+#define VMXCORE_GET_DIRTY_LOG	_IOW(VMXCORE_IOCTL_TYPE, 0x44, struct vmxcore_dirty_log)
 
 /* vCPU fd */
 #define VMXCORE_RUN		_IO(VMXCORE_IOCTL_TYPE, 0x80)

@@ -327,6 +327,63 @@ prot_io:				/* 32-bit protected mode, flat */
 	out	%eax, $0x61
 	hlt
 
+/*
+ * Dirty page logging guests (32-bit protected mode, flat). prot_dirty_cmds
+ * does what IN from port 0xd0 says, one command at a time: 0 = HLT (RUN
+ * again for more), a page address = write it, | 1 = read it, | 2 = REP
+ * INSB 4 bytes into it from port 0xd2 (the kernel writes on its behalf).
+ */
+	.globl prot_dirty_cmds
+prot_dirty_cmds:
+1:	in	$0xd0, %eax
+	test	%eax, %eax
+	jz	4f
+	test	$1, %eax
+	jnz	2f
+	test	$2, %eax
+	jnz	3f
+	movl	$0x5a5a5a5a, (%eax)
+	jmp	1b
+2:	and	$~3, %eax
+	mov	(%eax), %ecx
+	jmp	1b
+3:	and	$~3, %eax
+	mov	%eax, %edi
+	mov	$4, %ecx
+	mov	$0xd2, %dx
+	cld
+	rep insb
+	jmp	1b
+4:	hlt
+	jmp	1b
+
+/*
+ * prot_dirty_rounds: EBX = first page, ECX = pages, EDX = rounds, ESI = tag.
+ * Round r (1..EDX) writes r and the tag at offset 8 * r of every page i
+ * with (i + r) % 4 != 0, then reports r on port 0xd1; HLT at the end.
+ */
+	.globl prot_dirty_rounds
+prot_dirty_rounds:
+	mov	$1, %ebp
+1:	xor	%edi, %edi
+2:	lea	(%edi,%ebp), %eax
+	test	$3, %eax
+	jz	3f
+	mov	%edi, %eax
+	shl	$12, %eax
+	add	%ebx, %eax
+	mov	%ebp, (%eax,%ebp,8)
+	mov	%esi, 4(%eax,%ebp,8)
+3:	inc	%edi
+	cmp	%ecx, %edi
+	jne	2b
+	mov	%ebp, %eax
+	out	%eax, $0xd1
+	inc	%ebp
+	cmp	%edx, %ebp
+	jbe	1b
+	hlt
+
 	.code64
 	.globl long_io
 long_io:				/* 64-bit mode with paging */
