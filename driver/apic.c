@@ -30,14 +30,19 @@
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/tsc.h>
+#include <asm/vmx.h>
 
 #include "vmxcore.h"
+#include "vmx_ops.h"
 
 /* A periodic timer never fires more often than this (KVM bounds it too). */
 #define APIC_MIN_PERIOD_NS	(200 * NSEC_PER_USEC)
@@ -107,6 +112,9 @@ void vcpu_apic_init(struct vmx_vcpu *vcpu)
 void vcpu_apic_destroy(struct vmx_vcpu *vcpu)
 {
 	hrtimer_cancel(&vcpu->apic.timer);
+	if (vcpu->apic.vapic_page)
+		__free_page(vcpu->apic.vapic_page);
+	vcpu->apic.vapic_page = NULL;
 }
 
 /*
@@ -471,4 +479,166 @@ int vm_apic_irq(struct vmx_vm *vm, const struct vmxcore_apic_irq *irq)
 	if (!irq->level)
 		return 0;	/* a de-assert message: nothing to deliver */
 	return vm_apic_deliver(vm, &ipi, NULL);
+}
+
+/*
+ * ---- Hardware assists: TPR shadow (SDM Vol. 3C 29.1) ----
+ * With "use TPR shadow", MOV to/from CR8 in 64-bit mode reads and writes
+ * VTPR in the vCPU's virtual-APIC page without exits; a write that takes
+ * VTPR[7:4] below the TPR threshold exits (trap-like) so that the
+ * interrupt it unmasks is injected. The model stays the authority outside
+ * the guest: VTPR is loaded from it before each entry and read back after
+ * each exit. Every other APIC access exits as before.
+ */
+#define APIC_VTPR_OFFSET	0x80
+
+/* At vCPU creation, before vmcs_setup(): the page, when the VM has an APIC. */
+int vcpu_apic_alloc_assists(struct vmx_vcpu *vcpu)
+{
+	if (!vcpu_has_lapic(vcpu) || !vmx_use_tpr_shadow())
+		return 0;
+	vcpu->apic.vapic_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	return vcpu->apic.vapic_page ? 0 : -ENOMEM;
+}
+
+static u32 *vcpu_apic_vtpr(struct vmx_vcpu *vcpu)
+{
+	return (u32 *)((u8 *)page_address(vcpu->apic.vapic_page) + APIC_VTPR_OFFSET);
+}
+
+/*
+ * Before entry, after injection (the VMCS current, interrupts may be on):
+ * VTPR from the model and the threshold from what TPR now holds back. The
+ * threshold never exceeds VTPR[7:4], as VM entry requires (SDM 26.2.1.1).
+ */
+void vcpu_apic_tpr_to_guest(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	unsigned long flags;
+	u32 tpr, threshold;
+
+	if (!a->vapic_page)
+		return;
+	spin_lock_irqsave(&a->lock, flags);
+	tpr = a->l.tpr;
+	threshold = lapic_tpr_threshold(&a->l);
+	spin_unlock_irqrestore(&a->lock, flags);
+	WRITE_ONCE(*vcpu_apic_vtpr(vcpu), tpr);
+	vmcs_write(TPR_THRESHOLD, threshold);
+}
+
+/* After an exit: the guest may have moved VTPR through CR8. */
+void vcpu_apic_tpr_from_guest(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	unsigned long flags;
+	u32 vtpr;
+
+	if (!a->vapic_page)
+		return;
+	vtpr = READ_ONCE(*vcpu_apic_vtpr(vcpu)) & 0xff;
+	spin_lock_irqsave(&a->lock, flags);
+	a->l.tpr = vtpr;
+	spin_unlock_irqrestore(&a->lock, flags);
+}
+
+/*
+ * MOV to/from CR8 that exited (no TPR shadow): CR8[3:0] is TPR[7:4] (SDM
+ * Vol. 3A 10.8.6.1). Returns 0, or -1 for #GP (bits 63:4 set on a write).
+ * Without an in-kernel APIC CR8 is a plain register the VMM never sees.
+ */
+int vcpu_apic_cr8(struct vmx_vcpu *vcpu, unsigned long *val, bool write)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	unsigned long flags;
+
+	if (write && (*val >> 4))
+		return -1;
+	if (!vcpu_has_lapic(vcpu)) {
+		if (write)
+			vcpu->cr8 = *val;
+		else
+			*val = vcpu->cr8;
+		return 0;
+	}
+	spin_lock_irqsave(&a->lock, flags);
+	if (write)
+		a->l.tpr = (*val & 0xf) << 4;
+	else
+		*val = (a->l.tpr >> 4) & 0xf;
+	spin_unlock_irqrestore(&a->lock, flags);
+	return 0;
+}
+
+/*
+ * ---- VMXCORE_GET_LAPIC / VMXCORE_SET_LAPIC ----
+ * The vCPU's mutex is held: it is out of the guest, so the model is
+ * current (TPR included). The timer callback may run meanwhile; the lock
+ * keeps it out while the state moves.
+ */
+static void vcpu_apic_state_to_user(const struct lapic_state *s, struct vmxcore_lapic_state *u)
+{
+	BUILD_BUG_ON(sizeof(u->regs) != LAPIC_STATE_REGS);
+	memset(u, 0, sizeof(*u));
+	memcpy(u->regs, s->regs, sizeof(u->regs));
+	u->apic_base = s->apic_base;
+	u->tsc_deadline = s->tsc_deadline;
+	u->timer_remaining_ns = s->timer_remaining_ns;
+	u->flags = s->timer_armed ? VMXCORE_LAPIC_TIMER_ARMED : 0;
+	u->esr_pending = s->esr_pending;
+}
+
+static int vcpu_apic_state_from_user(const struct vmxcore_lapic_state *u, struct lapic_state *s)
+{
+	if ((u->flags & ~VMXCORE_LAPIC_TIMER_ARMED) || memchr_inv(u->reserved, 0, sizeof(u->reserved)))
+		return -EINVAL;
+	memcpy(s->regs, u->regs, sizeof(s->regs));
+	s->apic_base = u->apic_base;
+	s->tsc_deadline = u->tsc_deadline;
+	s->timer_remaining_ns = u->timer_remaining_ns;
+	s->timer_armed = u->flags & VMXCORE_LAPIC_TIMER_ARMED;
+	s->esr_pending = u->esr_pending;
+	return 0;
+}
+
+long vcpu_apic_state_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	struct vmxcore_lapic_state *u;
+	struct lapic_state *s;
+	unsigned long flags;
+	long ret = 0;
+
+	if (!vcpu_has_lapic(vcpu))
+		return -ENXIO;
+	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!u || !s) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (!set) {
+		spin_lock_irqsave(&a->lock, flags);
+		lapic_save(&a->l, ktime_get_ns(), s);
+		spin_unlock_irqrestore(&a->lock, flags);
+		vcpu_apic_state_to_user(s, u);
+		ret = copy_to_user(uarg, u, sizeof(*u)) ? -EFAULT : 0;
+		goto out;
+	}
+	if (copy_from_user(u, uarg, sizeof(*u))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	ret = vcpu_apic_state_from_user(u, s);
+	if (ret)
+		goto out;
+	spin_lock_irqsave(&a->lock, flags);
+	ret = lapic_restore(&a->l, s, ktime_get_ns(), boot_cpu_data.x86_phys_bits);
+	spin_unlock_irqrestore(&a->lock, flags);
+	if (!ret)
+		vcpu_apic_timer_update(vcpu);
+out:
+	kfree(u);
+	kfree(s);
+	return ret;
 }

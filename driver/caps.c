@@ -7,19 +7,31 @@
  * afterwards, so readers need no lock.
  */
 #include <linux/kernel.h>
+#include <linux/moduleparam.h>
 #include <linux/string.h>
 #include <linux/string_helpers.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
+#include <asm/vmx.h>
 
 #include "vmxcore.h"
 #include "caps_decode.h"
 
 static struct vmxcore_caps vmx_host_caps;
 
+/* Off: the in-kernel APIC runs without hardware assists (tests both paths). */
+static bool apic_assists = true;
+module_param(apic_assists, bool, 0444);
+MODULE_PARM_DESC(apic_assists, "Use the CPU's APIC virtualization (TPR shadow) where it has it (default: on)");
+
 const struct vmxcore_caps *vmx_caps(void)
 {
 	return &vmx_host_caps;
+}
+
+bool vmx_use_tpr_shadow(void)
+{
+	return vmx_host_caps.flags & VMXCORE_CAP_LAPIC_TPR_SHADOW;
 }
 
 static void vmx_read_ctls(u64 basic, unsigned int index, struct vmxcore_ctls *ctls)
@@ -119,13 +131,16 @@ int vmx_caps_init(void)
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, c->cr4_fixed1);
 	rdmsrl(MSR_IA32_VMX_VMCS_ENUM, c->vmcs_enum);
 	vmx_read_optional_caps(c);
-	c->flags |= VMXCORE_CAP_LAPIC;	/* software only: no TPR shadow (yet) */
+	c->flags |= VMXCORE_CAP_LAPIC;
+	if (apic_assists && (c->proc.allowed1 & CPU_BASED_TPR_SHADOW))
+		c->flags |= VMXCORE_CAP_LAPIC_TPR_SHADOW;
 	c->flags |= VMXCORE_CAP_DIRTY_LOG;	/* by EPT write protection, not PML */
 
-	pr_info(VMX_PR_PREFIX "VMCS revision %#x, %u bytes, EPT %s, VPID %s, unrestricted guest %s\n",
+	pr_info(VMX_PR_PREFIX "VMCS revision %#x, %u bytes, EPT %s, VPID %s, unrestricted guest %s, TPR shadow %s\n",
 		c->vmcs_revision, c->vmcs_size,
 		str_yes_no(c->flags & VMXCORE_CAP_EPT),
 		str_yes_no(c->flags & VMXCORE_CAP_VPID),
-		str_yes_no(c->flags & VMXCORE_CAP_UNRESTRICTED_GUEST));
+		str_yes_no(c->flags & VMXCORE_CAP_UNRESTRICTED_GUEST),
+		str_yes_no(c->flags & VMXCORE_CAP_LAPIC_TPR_SHADOW));
 	return 0;
 }

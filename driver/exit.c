@@ -230,6 +230,31 @@ static int handle_io(struct vmx_vcpu *vcpu)
 	return vmx_exit_to_user(vcpu, VMXCORE_EXIT_IO);
 }
 
+/* MOV to/from CR8 without TPR shadow: the APIC's TPR (apic.c). */
+static int handle_cr8(struct vmx_vcpu *vcpu, unsigned long *reg, bool write)
+{
+	unsigned long val = *reg;
+
+	if (vcpu_apic_cr8(vcpu, &val, write)) {
+		vcpu_inject_gp(vcpu);
+		return 1;
+	}
+	if (!write)
+		*reg = val;
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+/*
+ * TPR shadow: the guest lowered CR8 below the class of an interrupt TPR
+ * was holding (trap-like: RIP is past the MOV). The exit already copied
+ * VTPR into the model (vcpu.c); the next entry injects.
+ */
+static int handle_tpr_below_threshold(struct vmx_vcpu *vcpu)
+{
+	return 1;
+}
+
 /* MOV to CR0/CR4, CLTS, LMSW on host-owned bits (SDM Vol. 3C table 28-3). */
 static int handle_cr(struct vmx_vcpu *vcpu)
 {
@@ -237,6 +262,8 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 	unsigned int cr = q & 15, type = (q >> 4) & 3;
 	u64 val = *vcpu_gpr(vcpu, (q >> 8) & 15);
 
+	if (cr == 8 && type <= 1)
+		return handle_cr8(vcpu, vcpu_gpr(vcpu, (q >> 8) & 15), type == 0);
 	switch (type) {
 	case 0:	/* MOV to CR */
 		if (cr == 0) {
@@ -495,6 +522,7 @@ static int (*const vmx_exit_handlers[])(struct vmx_vcpu *vcpu) = {
 	[EXIT_REASON_EPT_VIOLATION]	 = handle_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG]	 = handle_ept_misconfig,
 	[EXIT_REASON_XSETBV]		 = handle_xsetbv,
+	[EXIT_REASON_TPR_BELOW_THRESHOLD] = handle_tpr_below_threshold,
 };
 
 /* The hardware refused to enter (SDM Vol. 3C 26.8): say why, stop. */

@@ -456,7 +456,7 @@ static bool lapic_reg_lvt(const struct lapic *l, uint32_t reg, unsigned int *idx
 	return false;
 }
 
-static enum lapic_reg_rc lapic_reg_read(struct lapic *l, uint32_t reg, bool x2,
+static enum lapic_reg_rc lapic_reg_read(const struct lapic *l, uint32_t reg, bool x2,
 					uint64_t now_ns, uint32_t *val)
 {
 	unsigned int idx;
@@ -804,5 +804,149 @@ int lapic_set_base(struct lapic *l, uint64_t val, unsigned int maxphyaddr, struc
 		l->ldr = lapic_x2apic_ldr(l->id);
 	}
 	lapic_fx_end(l, before, fx);
+	return 0;
+}
+
+uint32_t lapic_tpr_threshold(const struct lapic *l)
+{
+	int irr = lapic_vec_highest(l->irr);
+
+	if (!lapic_enabled(l) || irr < 0 || ((uint32_t)irr >> 4) > ((l->tpr >> 4) & 0xf))
+		return 0;
+	return (uint32_t)irr >> 4;
+}
+
+/* State save/restore */
+
+static void lapic_state_put(struct lapic_state *s, uint32_t reg, uint32_t val)
+{
+	unsigned int i;
+
+	for (i = 0; i < 4; i++)
+		s->regs[reg + i] = (uint8_t)(val >> (8 * i));
+}
+
+static uint32_t lapic_state_get(const struct lapic_state *s, uint32_t reg)
+{
+	return s->regs[reg] | (uint32_t)s->regs[reg + 1] << 8 |
+	       (uint32_t)s->regs[reg + 2] << 16 | (uint32_t)s->regs[reg + 3] << 24;
+}
+
+void lapic_save(const struct lapic *l, uint64_t now_ns, struct lapic_state *s)
+{
+	bool x2 = lapic_x2apic_mode(l);
+	uint32_t reg, val;
+
+	for (reg = 0; reg < LAPIC_STATE_REGS; reg++)
+		s->regs[reg] = 0;
+	for (reg = 0; reg < LAPIC_STATE_REGS; reg += 0x10) {
+		if (lapic_reg_read(l, reg, false, now_ns, &val) != LAPIC_REG_OK)
+			val = 0;
+		lapic_state_put(s, reg, val);
+	}
+	lapic_state_put(s, LAPIC_REG_ID, x2 ? l->id : l->id << 24);
+	lapic_state_put(s, LAPIC_REG_ICR_HIGH, l->icr_high);
+	s->apic_base = l->apic_base;
+	s->tsc_deadline = l->tsc_deadline;
+	s->timer_armed = l->timer_armed;
+	s->timer_remaining_ns = l->timer_armed && l->timer_expiry_ns > now_ns ?
+				l->timer_expiry_ns - now_ns : 0;
+	s->esr_pending = l->esr_pending;
+}
+
+static int lapic_base_valid(uint64_t base, unsigned int maxphyaddr)
+{
+	uint64_t reserved = 0xffull | (1ull << 9);
+
+	if (maxphyaddr < 64)
+		reserved |= ~0ull << maxphyaddr;
+	return !(base & reserved) && !((base & LAPIC_BASE_EXTD) && !(base & LAPIC_BASE_EN));
+}
+
+/* The restored timer of @t (registers already loaded): armed or not. */
+static int lapic_restore_timer(struct lapic *t, const struct lapic_state *s, uint64_t now_ns)
+{
+	t->timer_armed = false;
+	t->timer_expiry_ns = 0;
+	t->timer_start_ns = 0;
+	t->timer_period_ns = (uint64_t)t->timer_icr * lapic_tick_ns(t);
+	if (!s->timer_armed)
+		return 0;
+	if (!lapic_hw_enabled(t) || s->timer_remaining_ns > ~0ull - now_ns)
+		return -EINVAL;
+	switch (lapic_timer_mode(t)) {
+	case LAPIC_TIMER_ONESHOT:
+	case LAPIC_TIMER_PERIODIC:
+		if (!t->timer_icr || s->timer_remaining_ns > t->timer_period_ns)
+			return -EINVAL;
+		break;
+	case LAPIC_TIMER_TSC_DEADLINE:
+		if (!t->tsc_deadline)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	t->timer_armed = true;
+	t->timer_expiry_ns = now_ns + s->timer_remaining_ns;
+	t->timer_start_ns = t->timer_expiry_ns - t->timer_period_ns;
+	return 0;
+}
+
+int lapic_restore(struct lapic *l, const struct lapic_state *s, uint64_t now_ns,
+		  unsigned int maxphyaddr)
+{
+	struct lapic t = *l;
+	bool x2;
+	unsigned int i;
+
+	if (!lapic_base_valid(s->apic_base, maxphyaddr))
+		return -EINVAL;
+	t.apic_base = s->apic_base;
+	x2 = lapic_x2apic_mode(&t);
+	t.id = lapic_state_get(s, LAPIC_REG_ID);
+	if (x2 && t.id != t.initial_id)
+		return -EINVAL;
+	if (!x2)
+		t.id >>= 24;
+	t.tpr = lapic_state_get(s, LAPIC_REG_TPR) & 0xff;
+	t.ldr = x2 ? lapic_x2apic_ldr(t.id) : lapic_state_get(s, LAPIC_REG_LDR) & 0xff000000u;
+	t.dfr = lapic_state_get(s, LAPIC_REG_DFR) | LAPIC_DFR_RESERVED;
+	t.svr = lapic_state_get(s, LAPIC_REG_SVR) & LAPIC_SVR_WRITABLE;
+	t.esr = lapic_state_get(s, LAPIC_REG_ESR);
+	t.esr_pending = s->esr_pending;
+	t.icr_low = lapic_state_get(s, LAPIC_REG_ICR_LOW) & LAPIC_ICR_LOW_WRITABLE;
+	t.icr_high = lapic_state_get(s, LAPIC_REG_ICR_HIGH);
+	if (!x2)
+		t.icr_high &= 0xff000000u;
+	for (i = 0; i < LAPIC_NR_LVT; i++) {
+		uint32_t reg = i == LAPIC_LVT_CMCI ? LAPIC_REG_LVT_CMCI :
+			       LAPIC_REG_LVT_TIMER + ((i - LAPIC_LVT_TIMER) << 4);
+		uint32_t val = lapic_state_get(s, reg);
+		uint32_t keep = lapic_lvt_writable[i];
+
+		if (i == LAPIC_LVT_CMCI && !t.cmci)
+			continue;	/* no such register: stays masked */
+		if (i == LAPIC_LVT_LINT0 || i == LAPIC_LVT_LINT1)
+			keep |= LAPIC_LVT_REMOTE_IRR;
+		t.lvt[i] = val & keep;
+		if (!(t.svr & LAPIC_SVR_ENABLE))
+			t.lvt[i] |= LAPIC_LVT_MASKED;
+	}
+	for (i = 0; i < 8; i++) {
+		t.isr[i] = lapic_state_get(s, LAPIC_REG_ISR + i * 0x10);
+		t.tmr[i] = lapic_state_get(s, LAPIC_REG_TMR + i * 0x10);
+		t.irr[i] = lapic_state_get(s, LAPIC_REG_IRR + i * 0x10);
+	}
+	/* Vectors 0-15 are never accepted (lapic_accept()). */
+	t.isr[0] &= 0xffff0000u;
+	t.tmr[0] &= 0xffff0000u;
+	t.irr[0] &= 0xffff0000u;
+	t.timer_icr = lapic_state_get(s, LAPIC_REG_TIMER_ICR);
+	t.timer_dcr = lapic_state_get(s, LAPIC_REG_TIMER_DCR) & LAPIC_DCR_WRITABLE;
+	t.tsc_deadline = lapic_timer_mode(&t) == LAPIC_TIMER_TSC_DEADLINE ? s->tsc_deadline : 0;
+	if (lapic_restore_timer(&t, s, now_ns))
+		return -EINVAL;
+	*l = t;
 	return 0;
 }

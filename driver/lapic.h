@@ -428,4 +428,52 @@ bool lapic_match_dest(const struct lapic *l, const struct lapic_ipi *ipi, bool i
  */
 bool lapic_accept_pic_intr(const struct lapic *l);
 
+/*
+ * State save/restore (the VMM's snapshots, VMXCORE_GET_LAPIC/SET_LAPIC).
+ *
+ * @regs is the register page as an xAPIC read of each 16-byte slot in
+ * 0x000-0x3F0 returns it (the dwords between slots read 0), with these
+ * exceptions so that x2APIC state fits the same layout: in x2APIC mode the
+ * ID at 0x020 is the 32-bit x2APIC ID and ICR high at 0x310 the 32-bit
+ * destination. Write-only registers (EOI, SELF IPI) and reserved slots read
+ * 0; 0x390 holds the current count at save time (informational: the timer
+ * resumes from @timer_remaining_ns). Little-endian dwords.
+ */
+#define LAPIC_STATE_REGS	0x400
+
+struct lapic_state {
+	uint8_t		regs[LAPIC_STATE_REGS];
+	uint64_t	apic_base;		/* IA32_APIC_BASE */
+	uint64_t	tsc_deadline;		/* IA32_TSC_DEADLINE as last written */
+	uint64_t	timer_remaining_ns;	/* until the timer fires; with timer_armed */
+	bool		timer_armed;
+	uint32_t	esr_pending;		/* errors the next ESR write latches */
+};
+
+/* Fills @s from @l at @now_ns. */
+void lapic_save(const struct lapic *l, uint64_t now_ns, struct lapic_state *s);
+
+/*
+ * Loads @s into @l at @now_ns: the timer, when armed, fires at now +
+ * remaining (periodic mode then goes on with the period of the initial
+ * count). The initial ID, @cmci and the bus clock are the vCPU's and stay.
+ * -EINVAL, @l unchanged, when @s cannot be a state of this APIC:
+ * IA32_APIC_BASE with reserved bits (7:0, 9, 63:@maxphyaddr) or EXTD
+ * without EN; an x2APIC ID other than the initial ID; an armed timer while
+ * the APIC is globally disabled, in the reserved timer mode, counting with
+ * initial count 0 or with more than one period left, or in TSC-deadline
+ * mode with deadline 0. Fields with read-only or reserved bits are masked
+ * as a register write would mask them. The caller reprograms its timer at
+ * lapic_timer_expiry().
+ */
+int lapic_restore(struct lapic *l, const struct lapic_state *s, uint64_t now_ns,
+		  unsigned int maxphyaddr);
+
+/*
+ * TPR threshold for a VMX TPR shadow (SDM Vol. 3C 29.1.2): the priority
+ * class of the highest IRR vector when TPR alone holds it back (lowering
+ * TPR below that class must exit so it can be delivered), else 0.
+ */
+uint32_t lapic_tpr_threshold(const struct lapic *l);
+
 #endif /* VMXCORE_LAPIC_H */

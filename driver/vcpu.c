@@ -195,6 +195,7 @@ static int vcpu_enter_once(struct vmx_vcpu *vcpu)
 		smp_mb__after_atomic();
 	}
 	vcpu_inject_events(vcpu);
+	vcpu_apic_tpr_to_guest(vcpu);
 	vcpu_msr_switch_sync(vcpu);
 	if (vcpu->preemption_timer)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmcs_preemption_timer_units());
@@ -234,6 +235,7 @@ static int vcpu_enter_once(struct vmx_vcpu *vcpu)
 		return -EIO;
 	}
 	vmcs_read_exit(vcpu);
+	vcpu_apic_tpr_from_guest(vcpu);
 	/* A refused entry (exit reason bit 31) leaves the launch state as it was. */
 	if (!(vcpu->exit.reason & (1u << 31)))
 		vcpu->launched = true;
@@ -423,6 +425,10 @@ static long vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VMXCORE_SET_XSAVE:
 		ret = vcpu_xsave_ioctl(vcpu, uarg, cmd == VMXCORE_SET_XSAVE);
 		break;
+	case VMXCORE_GET_LAPIC:
+	case VMXCORE_SET_LAPIC:
+		ret = vcpu_apic_state_ioctl(vcpu, uarg, cmd == VMXCORE_SET_LAPIC);
+		break;
 	case VMXCORE_INTERRUPT:
 		ret = copy_from_user(&irq, uarg, sizeof(irq)) ? -EFAULT :
 		      vcpu_queue_interrupt(vcpu, &irq);
@@ -511,7 +517,8 @@ static struct vmx_vcpu *vcpu_alloc(struct vmx_vm *vm, unsigned int id)
 		vpid = ida_alloc_range(&vmx_vpids, 1, 0xffff, GFP_KERNEL);
 		vcpu->vpid = vpid > 0 ? vpid : 0;	/* none left: run without */
 	}
-	if (!vcpu->vmcs || !vcpu->run_page || vcpu_msr_switch_alloc(vcpu)) {
+	if (!vcpu->vmcs || !vcpu->run_page || vcpu_msr_switch_alloc(vcpu) ||
+	    vcpu_apic_alloc_assists(vcpu)) {
 		vcpu_free(vcpu);
 		return NULL;
 	}
@@ -530,6 +537,10 @@ int vcpu_create_fd(struct vmx_vm *vm, unsigned long id)
 	BUILD_BUG_ON(offsetof(struct vmx_gprs, r[GPR_R15]) != 15 * 8);
 	if (id >= VMXCORE_MAX_VCPUS)
 		return -EINVAL;
+	/* From here on has_lapic is fixed: the VMCS and its pages depend on it. */
+	mutex_lock(&vm->vcpu_lock);
+	vm->vcpus_created = true;
+	mutex_unlock(&vm->vcpu_lock);
 	vcpu = vcpu_alloc(vm, id);
 	if (!vcpu)
 		return -ENOMEM;
@@ -546,7 +557,6 @@ int vcpu_create_fd(struct vmx_vm *vm, unsigned long id)
 		vcpu_free(vcpu);
 		return -EEXIST;
 	}
-	vm->vcpus_created = true;
 	/* With the in-kernel APIC, APs wait for INIT and SIPI, as on hardware. */
 	if (vm->has_lapic && id != 0)
 		vcpu->apic.mp_state = VCPU_MP_WAIT_SIPI;

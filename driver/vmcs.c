@@ -55,6 +55,18 @@ static u64 vmcs_cr4_host_owned(void)
 	return c->cr4_fixed0 | ~c->cr4_fixed1;
 }
 
+/*
+ * CR8 is the TPR (64-bit mode). With a virtual-APIC page the CPU keeps it
+ * there (TPR shadow, apic.c); otherwise MOV CR8 exits, so that the guest
+ * never reaches the host's real TPR.
+ */
+static u32 vmcs_cr8_controls(const struct vmx_vcpu *vcpu)
+{
+	if (vcpu->apic.vapic_page)
+		return CPU_BASED_TPR_SHADOW;
+	return CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING;
+}
+
 static void vmcs_setup_controls(struct vmx_vcpu *vcpu)
 {
 	const struct vmxcore_caps *c = vmx_caps();
@@ -82,10 +94,14 @@ static void vmcs_setup_controls(struct vmx_vcpu *vcpu)
 	 */
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
 		   vmcs_adjust(CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
-			       CPU_BASED_MOV_DR_EXITING |
+			       CPU_BASED_MOV_DR_EXITING | vmcs_cr8_controls(vcpu) |
 			       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, &c->proc) &
 		   ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
 		     CPU_BASED_INVLPG_EXITING));
+	if (vcpu->apic.vapic_page) {
+		vmcs_write(VIRTUAL_APIC_PAGE_ADDR, page_to_phys(vcpu->apic.vapic_page));
+		vmcs_write(TPR_THRESHOLD, 0);
+	}
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmcs_adjust(proc2, &c->proc2));
 	vmcs_write(VM_EXIT_CONTROLS,
 		   vmcs_adjust(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |

@@ -50,6 +50,7 @@ extern atomic_long_t vmx_pages_ept;	/* EPT table pages */
 /* caps.c */
 int vmx_caps_init(void);
 const struct vmxcore_caps *vmx_caps(void);
+bool vmx_use_tpr_shadow(void);
 bool vmx_can_run_vms(const char **why);
 
 /* vmxon.c */
@@ -212,6 +213,13 @@ struct vmx_vcpu_apic {
 	wait_queue_head_t wq;		/* the vCPU sleeping in HLT / wait-for-SIPI */
 	atomic_t kicked;		/* an event arrived since the last injection */
 	int guest_cpu;			/* CPU in guest mode with this vCPU, -1 none */
+	/*
+	 * TPR shadow (VMXCORE_CAP_LAPIC_TPR_SHADOW): while the guest runs, its
+	 * TPR is VTPR at offset 0x80 of this page; l.tpr is copied in before
+	 * each entry and back after each exit, so l is current whenever the
+	 * vCPU is out of the guest. NULL: CR8 accesses exit (exit.c).
+	 */
+	struct page *vapic_page;
 };
 
 struct vmx_vcpu {
@@ -247,6 +255,7 @@ struct vmx_vcpu {
 	u32 pending_error_code;
 	int queued_irq;			/* external interrupt vector, -1 none */
 	bool queued_nmi;
+	u8 cr8;				/* without an in-kernel APIC: CR8 as written */
 	bool window_exiting;		/* interrupt-window exiting is on */
 	bool preemption_timer;		/* VMX-preemption timer armed each entry */
 	struct fpu_guest guest_fpu;
@@ -320,6 +329,11 @@ bool vcpu_apic_accepts_pic(struct vmx_vcpu *vcpu);
 int vcpu_apic_pending_vector(struct vmx_vcpu *vcpu, bool ack);
 int vm_create_lapic(struct vmx_vm *vm);
 int vm_apic_irq(struct vmx_vm *vm, const struct vmxcore_apic_irq *irq);
+int vcpu_apic_alloc_assists(struct vmx_vcpu *vcpu);
+void vcpu_apic_tpr_to_guest(struct vmx_vcpu *vcpu);
+void vcpu_apic_tpr_from_guest(struct vmx_vcpu *vcpu);
+int vcpu_apic_cr8(struct vmx_vcpu *vcpu, unsigned long *val, bool write);
+long vcpu_apic_state_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set);
 
 /* vmenter.S */
 int vmx_vcpu_enter(struct vmx_gprs *gprs, bool launched);

@@ -1205,6 +1205,171 @@ static void x2apic_register_map(void **state)
 	assert_int_equal(msr_rd(&l, 0x82f), 0x10052);
 }
 
+/* ---- state save/restore, TPR threshold ---- */
+
+static uint32_t st_get(const struct lapic_state *s, uint32_t reg)
+{
+	uint32_t v;
+
+	memcpy(&v, s->regs + reg, 4);
+	return v;
+}
+
+static void st_put(struct lapic_state *s, uint32_t reg, uint32_t v)
+{
+	memcpy(s->regs + reg, &v, 4);
+}
+
+/* An APIC with something in every kind of register, a one-shot timer armed. */
+static void busy_apic(struct lapic *l)
+{
+	lapic_reset(l, 3, false);
+	wr(l, LAPIC_REG_SVR, 0x1ff);
+	wr(l, LAPIC_REG_TPR, 0x20);
+	wr(l, LAPIC_REG_LDR, 0x04000000);
+	wr(l, LAPIC_REG_ICR_HIGH, 0x05000000);
+	wr(l, LAPIC_REG_LVT_LINT0, 0x700);
+	wr(l, LAPIC_REG_TIMER_DCR, 0xb);		/* divide by 1 */
+	wr(l, LAPIC_REG_LVT_TIMER, 0x30);
+	wr(l, LAPIC_REG_TIMER_ICR, 1000);		/* fires at T0 + 1000 */
+	assert_true(lapic_accept(l, 0x51, false));
+	assert_true(lapic_ack(l, 0x51));
+	assert_true(lapic_accept(l, 0x62, true));
+}
+
+static void state_round_trip(void **unused)
+{
+	struct lapic l, r;
+	struct lapic_state s;
+	uint32_t off;
+
+	(void)unused;
+	busy_apic(&l);
+	lapic_save(&l, T0 + 400, &s);
+	assert_int_equal(st_get(&s, LAPIC_REG_ID), 0x03000000);
+	assert_int_equal(st_get(&s, LAPIC_REG_TPR), 0x20);
+	assert_int_equal(st_get(&s, LAPIC_REG_PPR), 0x50);
+	assert_int_equal(st_get(&s, LAPIC_REG_ISR + 0x20), 1u << 0x11);
+	assert_int_equal(st_get(&s, LAPIC_REG_IRR + 0x30), 1u << 2);
+	assert_int_equal(st_get(&s, LAPIC_REG_TMR + 0x30), 1u << 2);
+	assert_int_equal(st_get(&s, LAPIC_REG_LVT_TIMER), 0x30);
+	assert_int_equal(st_get(&s, LAPIC_REG_TIMER_CCR), 600);
+	assert_int_equal(st_get(&s, LAPIC_REG_EOI), 0);
+	assert_true(s.timer_armed);
+	assert_int_equal(s.timer_remaining_ns, 600);
+	assert_int_equal(s.apic_base, 0xfee00800);
+
+	/* Into a fresh APIC of the same vCPU, 1 s later: the timer goes on. */
+	lapic_reset(&r, 3, false);
+	assert_int_equal(lapic_restore(&r, &s, T0 + 1000000000ull, 52), 0);
+	for (off = 0x20; off < 0x400; off += 0x10)
+		if (off != LAPIC_REG_TIMER_CCR)
+			assert_int_equal(rd_at(&r, off, T0 + 1000000000ull),
+					 rd_at(&l, off, T0 + 400));
+	assert_int_equal(lapic_timer_expiry(&r), T0 + 1000000600ull);
+	assert_int_equal(rd_at(&r, LAPIC_REG_TIMER_CCR, T0 + 1000000100ull), 500);
+	assert_int_equal(lapic_pending_vector(&r), 0x62);
+	assert_int_equal(lapic_timer_expired(&r, T0 + 1000000600ull), 0);
+	assert_int_equal(rd(&r, LAPIC_REG_IRR + 0x10), 1u << 0x10);	/* 0x30 raised */
+}
+
+static void state_periodic_keeps_period(void **unused)
+{
+	struct lapic l, r;
+	struct lapic_state s;
+
+	(void)unused;
+	lapic_reset(&l, 0, true);
+	wr(&l, LAPIC_REG_SVR, 0x1ff);
+	wr(&l, LAPIC_REG_TIMER_DCR, 0x0);			/* divide by 2 */
+	wr(&l, LAPIC_REG_LVT_TIMER, 0x20030);
+	wr(&l, LAPIC_REG_TIMER_ICR, 100);			/* period 200 ns */
+	assert_int_equal(lapic_timer_expired(&l, T0 + 200), T0 + 400);
+	lapic_save(&l, T0 + 250, &s);			/* 50 ns into the 2nd period */
+	assert_int_equal(s.timer_remaining_ns, 150);
+	lapic_reset(&r, 0, true);
+	assert_int_equal(lapic_restore(&r, &s, 5 * T0, 52), 0);
+	assert_int_equal(lapic_timer_expiry(&r), 5 * T0 + 150);
+	assert_int_equal(lapic_timer_expired(&r, 5 * T0 + 150), 5 * T0 + 350);
+}
+
+static void state_x2apic_layout(void **unused)
+{
+	struct lapic l, r;
+	struct lapic_state s;
+
+	(void)unused;
+	lapic_reset(&l, 0x1234, false);
+	assert_int_equal(lapic_set_base(&l, 0xfee00c00, 52, &fx), 0);
+	msr_wr(&l, 0x830, 0x0000abcd000000f0ull);		/* fixed, vector 0xf0 ... */
+	lapic_save(&l, T0, &s);
+	assert_int_equal(st_get(&s, LAPIC_REG_ID), 0x1234);
+	assert_int_equal(st_get(&s, LAPIC_REG_ICR_HIGH), 0xabcd);
+	assert_int_equal(st_get(&s, LAPIC_REG_LDR), 0x01230010);
+	lapic_reset(&r, 0x1234, false);
+	assert_int_equal(lapic_restore(&r, &s, T0, 52), 0);
+	assert_true(lapic_x2apic_mode(&r));
+	assert_int_equal(msr_rd(&r, 0x802), 0x1234);
+	assert_int_equal(msr_rd(&r, 0x80d), 0x01230010);
+	assert_int_equal(msr_rd(&r, 0x830), 0x0000abcd000000f0ull);
+	/* Another vCPU's x2APIC state: the ID cannot change. */
+	lapic_reset(&r, 7, false);
+	assert_int_equal(lapic_restore(&r, &s, T0, 52), -EINVAL);
+}
+
+static void state_restore_rejects(void **unused)
+{
+	struct lapic l, before;
+	struct lapic_state s, bad;
+
+	(void)unused;
+	busy_apic(&l);
+	lapic_save(&l, T0, &s);
+	lapic_reset(&l, 3, false);
+	memcpy(&before, &l, sizeof(l));
+#define REJECTED(edit) do { bad = s; edit; \
+		assert_int_equal(lapic_restore(&l, &bad, T0, 36), -EINVAL); \
+		assert_memory_equal(&l, &before, sizeof(l)); } while (0)
+	REJECTED(bad.apic_base |= 1u << 9);			/* reserved bit 9 */
+	REJECTED(bad.apic_base |= 0x1);			/* reserved bits 7:0 */
+	REJECTED(bad.apic_base |= 1ull << 36);		/* above MAXPHYADDR 36 */
+	REJECTED(bad.apic_base = 0xfee00400);			/* EXTD without EN */
+	REJECTED(bad.apic_base = 0xfee00000);			/* armed while disabled */
+	REJECTED(st_put(&bad, LAPIC_REG_TIMER_ICR, 0));	/* armed with count 0 */
+	REJECTED(bad.timer_remaining_ns = 1001);		/* more than a period */
+	REJECTED(st_put(&bad, LAPIC_REG_LVT_TIMER, 0x60030));	/* reserved mode */
+	REJECTED(st_put(&bad, LAPIC_REG_LVT_TIMER, 0x40030));	/* deadline 0 */
+#undef REJECTED
+	/* Unarmed, with nothing to check against: accepted, bits masked. */
+	bad = s;
+	bad.timer_armed = false;
+	st_put(&bad, LAPIC_REG_SVR, 0xfffff1ff);
+	st_put(&bad, LAPIC_REG_IRR, 0xffffffff);
+	assert_int_equal(lapic_restore(&l, &bad, T0, 36), 0);
+	assert_int_equal(rd(&l, LAPIC_REG_SVR), 0x1ff);
+	assert_int_equal(rd(&l, LAPIC_REG_IRR), 0xffff0000);
+	assert_int_equal(lapic_timer_expiry(&l), 0);
+}
+
+static void tpr_threshold_tracks_held_class(void **unused)
+{
+	struct lapic l;
+
+	(void)unused;
+	lapic_reset(&l, 0, true);
+	wr(&l, LAPIC_REG_SVR, 0x1ff);
+	assert_int_equal(lapic_tpr_threshold(&l), 0);		/* nothing pending */
+	wr(&l, LAPIC_REG_TPR, 0x50);
+	lapic_accept(&l, 0x45, false);
+	assert_int_equal(lapic_tpr_threshold(&l), 4);		/* held by TPR */
+	lapic_accept(&l, 0x52, false);
+	assert_int_equal(lapic_tpr_threshold(&l), 5);		/* same class as TPR: held */
+	lapic_accept(&l, 0x61, false);
+	assert_int_equal(lapic_tpr_threshold(&l), 0);		/* deliverable now */
+	wr(&l, LAPIC_REG_SVR, 0xff);
+	assert_int_equal(lapic_tpr_threshold(&l), 0);		/* software-disabled */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1234,6 +1399,11 @@ int main(void)
 		cmocka_unit_test(dest_x2apic_cluster),
 		cmocka_unit_test(apic_base_transitions),
 		cmocka_unit_test(x2apic_register_map),
+		cmocka_unit_test(state_round_trip),
+		cmocka_unit_test(state_periodic_keeps_period),
+		cmocka_unit_test(state_x2apic_layout),
+		cmocka_unit_test(state_restore_rejects),
+		cmocka_unit_test(tpr_threshold_tracks_held_class),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,7 +43,7 @@ UNIT_LINK += $(BUILD)/libvxlabjudge.a
 $(BUILD)/libvxlabjudge.a: $(BUILD)/tests/vmx/judge.o
 	$(AR) rcs $@ $^
 
-# make bench-vmx: CPUID and OUT exit round trips, vmxcore vs kvm_intel, in one lab boot.
+# make bench-vmx: CPUID and OUT exit round trips, self-IPI and timer interrupt delivery, vmxcore vs kvm_intel, in one lab boot.
 .PHONY: bench-vmx
 bench-vmx: module $(LAB_BINS)
 	sh tests/vmx/lab.sh --build $(BUILD) --kver $(KVER) --bench

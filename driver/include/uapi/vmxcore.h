@@ -36,9 +36,14 @@ struct vmxcore_ctls {
 /* The driver offers the in-kernel local APIC (VMXCORE_CREATE_LAPIC). */
 #define VMXCORE_CAP_LAPIC		(1u << 6)
 /*
- * Hardware assists the in-kernel APIC uses; each is set only when used.
- * This version emulates every APIC access by exits (no TPR shadow, no
- * APIC-register virtualization, no posted interrupts): the bit stays clear.
+ * Hardware assists the in-kernel APIC uses; each is set only when the CPU
+ * has it and the module parameter apic_assists (default 1) allows it.
+ * TPR shadow: a virtual-APIC page per vCPU, so MOV to/from CR8 in 64-bit
+ * mode does not exit (only a drop below the class of a held interrupt
+ * does). Without it, CR8 accesses exit and are emulated. Every xAPIC page
+ * and x2APIC MSR access still exits. Bits 9-11 are reserved for
+ * APIC-register virtualization, virtual-interrupt delivery and x2APIC
+ * virtualization, which this version does not use.
  */
 #define VMXCORE_CAP_LAPIC_TPR_SHADOW	(1u << 7)
 /* Dirty page logging: VMXCORE_MEM_LOG_DIRTY and VMXCORE_GET_DIRTY_LOG. */
@@ -375,5 +380,41 @@ struct vmxcore_run {
 #define VMXCORE_SET_MSRS	_IOW(VMXCORE_IOCTL_TYPE, 0x88, struct vmxcore_msrs)
 #define VMXCORE_GET_XSAVE	_IOR(VMXCORE_IOCTL_TYPE, 0x89, struct vmxcore_xsave)
 #define VMXCORE_SET_XSAVE	_IOW(VMXCORE_IOCTL_TYPE, 0x8a, struct vmxcore_xsave)
+
+/*
+ * ---- In-kernel local APIC state (VMXCORE_CREATE_LAPIC VMs) ----
+ * GET reads, SET replaces the vCPU's APIC state, for snapshots and
+ * migration; -ENXIO on a VM without VMXCORE_CREATE_LAPIC.
+ *
+ * regs: the registers at their xAPIC offsets (0x000-0x3F0, one dword per
+ * 16-byte slot, little-endian), as an xAPIC read returns them: what KVM's
+ * struct kvm_lapic_state holds, the rest of the 4 KiB page being no state.
+ * In x2APIC mode the ID (0x020) is the 32-bit x2APIC ID and ICR high
+ * (0x310) the 32-bit destination. Current count (0x390) is informational:
+ * the timer resumes from timer_remaining_ns.
+ *
+ * SET checks, and changes nothing on -EINVAL: apic_base without reserved
+ * bits (7:0, 9, above MAXPHYADDR) and not x2APIC-enabled while disabled;
+ * in x2APIC mode the ID equal to the vCPU id; flags and reserved zero; an
+ * armed timer (VMXCORE_LAPIC_TIMER_ARMED) only with the APIC enabled, in
+ * one-shot or periodic mode with a non-zero initial count and at most one
+ * period left, or in TSC-deadline mode with a deadline. Read-only and
+ * reserved register bits are ignored. The timer is re-armed to fire
+ * timer_remaining_ns after the SET; IRR contents are delivered as usual.
+ */
+#define VMXCORE_LAPIC_TIMER_ARMED	(1u << 0)
+
+struct vmxcore_lapic_state {
+	__u8 regs[1024];
+	__u64 apic_base;		/* IA32_APIC_BASE */
+	__u64 tsc_deadline;		/* IA32_TSC_DEADLINE (TSC-deadline mode) */
+	__u64 timer_remaining_ns;	/* with VMXCORE_LAPIC_TIMER_ARMED */
+	__u32 flags;			/* VMXCORE_LAPIC_* */
+	__u32 esr_pending;		/* errors the next ESR write latches */
+	__u64 reserved[4];
+};
+
+#define VMXCORE_GET_LAPIC	_IOR(VMXCORE_IOCTL_TYPE, 0x8b, struct vmxcore_lapic_state)
+#define VMXCORE_SET_LAPIC	_IOW(VMXCORE_IOCTL_TYPE, 0x8c, struct vmxcore_lapic_state)
 
 #endif /* _UAPI_LINUX_VMXCORE_H */
