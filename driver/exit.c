@@ -255,6 +255,27 @@ static int handle_tpr_below_threshold(struct vmx_vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * An emulated MOV to CR0 (one that touched a host-owned bit) that turns
+ * paging on or off with EFER.LME set enters or leaves IA-32e mode (SDM Vol.
+ * 3A 9.8.5), as the processor does for a write that does not exit: an AP
+ * started by SIPI gets to long mode this way. Returns false for #GP (paging
+ * with LME but without CR4.PAE).
+ */
+static bool vcpu_cr0_long_mode(struct vmx_vcpu *vcpu, u64 cr0)
+{
+	u64 efer = vcpu->exit.efer;
+	bool pg_was = vcpu->exit.cr0 & X86_CR0_PG, pg = cr0 & X86_CR0_PG;
+
+	if (pg == pg_was || !(efer & EFER_LME))
+		return true;
+	if (pg && !(vcpu->exit.cr4 & X86_CR4_PAE))
+		return false;
+	vcpu->sregs.efer = pg ? efer | EFER_LMA : efer & ~(u64)EFER_LMA;
+	vcpu->dirty |= VCPU_DIRTY_EFER;
+	return true;
+}
+
 /* MOV to CR0/CR4, CLTS, LMSW on host-owned bits (SDM Vol. 3C table 28-3). */
 static int handle_cr(struct vmx_vcpu *vcpu)
 {
@@ -268,7 +289,8 @@ static int handle_cr(struct vmx_vcpu *vcpu)
 	case 0:	/* MOV to CR */
 		if (cr == 0) {
 			if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
-			    ((val & X86_CR0_NW) && !(val & X86_CR0_CD))) {
+			    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
+			    !vcpu_cr0_long_mode(vcpu, val)) {
 				vcpu_inject_gp(vcpu);
 				return 1;
 			}
@@ -395,12 +417,14 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 	/*
 	 * LMA is the processor's, set when paging comes on with LME: a write
 	 * leaves it as it is (what RDMSR returned is written back by every
-	 * read-modify-write, Linux's syscall_init among them).
+	 * read-modify-write, Linux's syscall_init among them). It is taken
+	 * from the VMCS at this exit: sregs only hold what userspace last saw,
+	 * and a vCPU that went to long mode inside RUN (an AP) has not been.
 	 */
 	if (msr == MSR_EFER)
 		val &= ~(u64)EFER_LMA;
 	if (msr == MSR_EFER && !(val & ~(u64)(EFER_SCE | EFER_LME | EFER_NX))) {
-		vcpu->sregs.efer = val | (vcpu->sregs.efer & EFER_LMA);
+		vcpu->sregs.efer = val | (vcpu->exit.efer & EFER_LMA);
 		vcpu->dirty |= VCPU_DIRTY_EFER;
 	} else if (slot && msr != MSR_EFER && vcpu_msr_value_ok(msr, val)) {
 		*slot = val;

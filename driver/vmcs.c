@@ -201,10 +201,22 @@ static struct vmxcore_segment *sregs_seg(struct vmxcore_sregs *s, int i)
 	return segs[i];
 }
 
+/* EFER, and the entry control that must agree with its LMA (SDM 26.3.1.1). */
+static void vmcs_write_efer(u64 efer)
+{
+	u32 entry = vmcs_read(VM_ENTRY_CONTROLS);
+
+	vmcs_write(GUEST_IA32_EFER, efer);
+	if (efer & EFER_LMA)
+		entry |= VM_ENTRY_IA32E_MODE;
+	else
+		entry &= ~VM_ENTRY_IA32E_MODE;
+	vmcs_write(VM_ENTRY_CONTROLS, entry);
+}
+
 static void vmcs_write_sregs(struct vmx_vcpu *vcpu)
 {
 	struct vmxcore_sregs *s = &vcpu->sregs;
-	u32 entry = vmcs_read(VM_ENTRY_CONTROLS);
 	int i;
 
 	for (i = 0; i < 8; i++) {
@@ -220,13 +232,7 @@ static void vmcs_write_sregs(struct vmx_vcpu *vcpu)
 	vmcs_write(GUEST_IDTR_BASE, s->idt.base);
 	vmcs_write(GUEST_IDTR_LIMIT, s->idt.limit);
 	vmcs_write(GUEST_CR3, s->cr3);
-	vmcs_write(GUEST_IA32_EFER, s->efer);
-	/* The entry control must agree with EFER.LMA (SDM 26.3.1.1). */
-	if (s->efer & EFER_LMA)
-		entry |= VM_ENTRY_IA32E_MODE;
-	else
-		entry &= ~VM_ENTRY_IA32E_MODE;
-	vmcs_write(VM_ENTRY_CONTROLS, entry);
+	vmcs_write_efer(s->efer);
 	vcpu->cr0_shadow = s->cr0;
 	vcpu->cr4_shadow = s->cr4;
 	vcpu->dirty |= VCPU_DIRTY_CR;
@@ -274,7 +280,7 @@ void vmcs_write_dirty(struct vmx_vcpu *vcpu)
 		vmcs_write(CR4_READ_SHADOW, vcpu->cr4_shadow);
 	}
 	if (dirty & VCPU_DIRTY_EFER)
-		vmcs_write(GUEST_IA32_EFER, vcpu->sregs.efer);
+		vmcs_write_efer(vcpu->sregs.efer);
 	if (dirty & VCPU_DIRTY_RIP)
 		vmcs_write(GUEST_RIP, vcpu->rip);
 	if (dirty & VCPU_DIRTY_RSP)
@@ -332,6 +338,10 @@ void vmcs_read_exit(struct vmx_vcpu *vcpu)
 		e->seg_base[INSN_SEG_GS] = vmcs_read(GUEST_GS_BASE);
 		e->cs_ar = vmcs_read(GUEST_CS_AR_BYTES);
 		e->ss_ar = vmcs_read(GUEST_SS_AR_BYTES);
+	} else if ((e->reason & 0xffff) == EXIT_REASON_CR_ACCESS ||
+		   (e->reason & 0xffff) == EXIT_REASON_MSR_WRITE) {
+		/* CR0 and EFER writes may switch IA-32e mode (exit.c). */
+		vmcs_read_paging(vcpu);
 	} else if ((e->reason & 0xffff) == EXIT_REASON_DR_ACCESS) {
 		e->ss_ar = vmcs_read(GUEST_SS_AR_BYTES);
 		e->cr4 = vmcs_read(GUEST_CR4);

@@ -12,6 +12,7 @@
 #               zlib1g-dev (storage: deflate-compressed qcow2 clusters)
 #   tests       libcmocka-dev qemu-utils (qemu-img: the qcow2 reference)
 #               libvirt-clients (virsh test driver, virt-xml-validate)
+#               acpica-tools (iasl -d: the ACPI tables, MADT included)
 #   VT-x lab    bochs bochs-term (its display: no GUI, no port) bochsbios vgabios busybox-static isolinux syslinux-common
 #               xorriso cpio xz-utils (the nested guest's vmlinux is unpacked on the host);
 #               plus linux-image-$KVER downloaded (not installed)
@@ -21,7 +22,7 @@ PACKAGES="build-essential pkg-config kmod
  linux-headers-amd64
  libuv1-dev libsqlite3-dev sqlite3 libxml2-dev libxml2-utils libjson-c-dev
  libssl-dev libzstd-dev libseccomp-dev libsystemd-dev zlib1g-dev
- libcmocka-dev qemu-utils libvirt-clients
+ libcmocka-dev qemu-utils libvirt-clients acpica-tools
  bochs bochs-term bochsbios vgabios busybox-static isolinux syslinux-common xorriso cpio xz-utils
  util-linux gzip ca-certificates"
 

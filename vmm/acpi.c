@@ -111,8 +111,29 @@
 #define AML_BYTE_PREFIX		0x0a
 #define AML_PACKAGE_OP		0x12
 
-/* The tables the XSDT and RSDT list. A MADT would be added here. */
-static const uint64_t vmm_acpi_sdt_entries[] = { VMM_ACPI_FADT };
+/* MADT (ACPI 6.5 5.2.12, "Multiple APIC Description Table"). */
+#define MADT_REV		5
+#define MADT_LAPIC_ADDR		36
+#define MADT_FLAGS		40
+#define MADT_ENTRIES		44
+#define MADT_PCAT_COMPAT	(1u << 0)	/* the 8259s exist */
+#define MADT_LAPIC_BASE		0xfee00000u
+#define MADT_T_LAPIC		0	/* Processor Local APIC, 8 bytes */
+#define MADT_T_IOAPIC		1	/* I/O APIC, 12 bytes */
+#define MADT_T_ISO		2	/* Interrupt Source Override, 10 bytes */
+#define MADT_T_LAPIC_NMI	4	/* Local APIC NMI, 6 bytes */
+#define MADT_LAPIC_ENABLED	(1u << 0)
+/* MPS INTI flags: polarity bits 1-0, trigger mode bits 3-2. */
+#define MPS_INTI_CONFORMS	0x0
+#define MPS_INTI_HIGH		0x1
+#define MPS_INTI_EDGE		(0x1 << 2)
+#define MPS_INTI_LEVEL		(0x3 << 2)
+#define MADT_ALL_PROCESSORS	0xff
+#define MADT_SIZE(n)		(MADT_ENTRIES + 12 + 2 * 10 + 6 + 8 * (n))
+
+/* The tables the XSDT and RSDT list: the FADT, and the MADT when there is
+ * one (vmm_acpi_build_smp). */
+static const uint64_t vmm_acpi_sdt_entries[] = { VMM_ACPI_FADT, VMM_ACPI_MADT };
 #define NENTRIES (sizeof(vmm_acpi_sdt_entries) / sizeof(vmm_acpi_sdt_entries[0]))
 
 /* Each table ends before the next one starts. */
@@ -124,6 +145,8 @@ _Static_assert(VMM_ACPI_XSDT + HDR_SIZE + 8 * NENTRIES <= VMM_ACPI_FADT,
 _Static_assert(VMM_ACPI_FADT + FADT_SIZE <= VMM_ACPI_FACS, "FADT overlaps");
 _Static_assert(VMM_ACPI_FACS % 64 == 0, "FACS must be 64-byte aligned");
 _Static_assert(VMM_ACPI_FACS + FACS_SIZE <= VMM_ACPI_DSDT, "FACS overlaps");
+_Static_assert(VMM_ACPI_MADT + MADT_SIZE(VMM_ACPI_MAX_CPUS) <= VMM_ACPI_BASE + VMM_ACPI_SIZE,
+	       "MADT does not fit");
 
 static void st16(uint8_t *p, uint16_t v)
 {
@@ -202,15 +225,16 @@ static void vmm_acpi_rsdp(uint8_t *p)
 	p[RSDP_XCHECKSUM] = vmm_acpi_checksum(p, RSDP_SIZE);
 }
 
-/* RSDT (4-byte entries) or XSDT (8-byte entries); returns its length. */
+/* RSDT (4-byte entries) or XSDT (8-byte entries) listing the first n
+ * tables of vmm_acpi_sdt_entries; returns its length. */
 static uint32_t vmm_acpi_sdt(uint8_t *t, const char *sig, uint8_t rev,
-			     unsigned entry_size)
+			     unsigned entry_size, size_t n)
 {
-	uint32_t len = HDR_SIZE + (uint32_t)(NENTRIES * entry_size);
+	uint32_t len = HDR_SIZE + (uint32_t)(n * entry_size);
 	size_t i;
 
 	vmm_acpi_header(t, sig, len, rev);
-	for (i = 0; i < NENTRIES; i++) {
+	for (i = 0; i < n; i++) {
 		if (entry_size == 4)
 			st32(t + HDR_SIZE + 4 * i,
 			     (uint32_t)vmm_acpi_sdt_entries[i]);
@@ -305,9 +329,73 @@ static uint32_t vmm_acpi_dsdt(uint8_t *t)
 	return len;
 }
 
+static uint8_t *vmm_acpi_madt_entry(uint8_t *p, uint8_t type, uint8_t len)
+{
+	p[0] = type;
+	p[1] = len;
+	return p + len;
+}
+
+/* An ISA IRQ that does not reach the IOAPIC pin of the same number, or
+ * not with ISA's edge, active-high signalling. */
+static uint8_t *vmm_acpi_madt_iso(uint8_t *p, uint8_t irq, uint32_t gsi,
+				  uint16_t flags)
+{
+	p[2] = 0;	/* bus: ISA */
+	p[3] = irq;
+	st32(p + 4, gsi);
+	st16(p + 8, flags);
+	return vmm_acpi_madt_entry(p, MADT_T_ISO, 10);
+}
+
+/*
+ * The MADT of an ncpus-vCPU machine: a Processor Local APIC per vCPU (ACPI
+ * processor UID = APIC ID = vCPU id, enabled), the I/O APIC (ID 0, GSI
+ * base 0), IRQ 0 (the PIT) on GSI 2 as on every PC since the IOAPIC's pin
+ * 0 belongs to the 8259's output, the SCI level and active high (its line
+ * in acpi_pm.c is asserted high while an event is pending), and LINT1 as
+ * the NMI input of every processor.
+ */
+static uint32_t vmm_acpi_madt(uint8_t *t, unsigned ncpus)
+{
+	uint32_t len = (uint32_t)MADT_SIZE(ncpus);
+	uint8_t *p = t + MADT_ENTRIES;
+
+	vmm_acpi_header(t, "APIC", len, MADT_REV);
+	st32(t + MADT_LAPIC_ADDR, MADT_LAPIC_BASE);
+	st32(t + MADT_FLAGS, MADT_PCAT_COMPAT);
+	for (unsigned i = 0; i < ncpus; i++) {
+		p[2] = (uint8_t)i;	/* ACPI processor UID */
+		p[3] = (uint8_t)i;	/* APIC ID */
+		st32(p + 4, MADT_LAPIC_ENABLED);
+		p = vmm_acpi_madt_entry(p, MADT_T_LAPIC, 8);
+	}
+	p[2] = VMM_ACPI_IOAPIC_ID;
+	p[3] = 0;
+	st32(p + 4, (uint32_t)VMM_ACPI_IOAPIC_ADDR);
+	st32(p + 8, 0);	/* GSI base */
+	p = vmm_acpi_madt_entry(p, MADT_T_IOAPIC, 12);
+	p = vmm_acpi_madt_iso(p, 0, VMM_ACPI_PIT_GSI, MPS_INTI_CONFORMS);
+	p = vmm_acpi_madt_iso(p, VMM_ACPI_SCI_IRQ, VMM_ACPI_SCI_IRQ,
+			      MPS_INTI_LEVEL | MPS_INTI_HIGH);
+	p[2] = MADT_ALL_PROCESSORS;
+	st16(p + 3, MPS_INTI_CONFORMS);
+	p[5] = 1;	/* LINT1 */
+	p = vmm_acpi_madt_entry(p, MADT_T_LAPIC_NMI, 6);
+	vmm_acpi_seal(t);
+	return (uint32_t)(p - t);
+}
+
 int vmm_acpi_build(uint8_t *ram, uint64_t ram_size,
 		   struct vmm_acpi_info *info, struct vx_err *err)
 {
+	return vmm_acpi_build_smp(ram, ram_size, 0, info, err);
+}
+
+int vmm_acpi_build_smp(uint8_t *ram, uint64_t ram_size, unsigned ncpus,
+		       struct vmm_acpi_info *info, struct vx_err *err)
+{
+	size_t ntables = ncpus ? 2 : 1;
 	struct vmm_acpi_info in = {
 		.rsdp = VMM_ACPI_RSDP, .rsdt = VMM_ACPI_RSDT,
 		.xsdt = VMM_ACPI_XSDT, .fadt = VMM_ACPI_FADT,
@@ -322,9 +410,16 @@ int vmm_acpi_build(uint8_t *ram, uint64_t ram_size,
 				  (unsigned long long)ram_size,
 				  (unsigned long long)VMM_ACPI_BASE,
 				  (unsigned long long)(VMM_ACPI_BASE + VMM_ACPI_SIZE));
+	if (ncpus > VMM_ACPI_MAX_CPUS)
+		return vx_err_set(err, -EINVAL, "acpi: %u CPUs, the MADT describes at most %u",
+				  ncpus, VMM_ACPI_MAX_CPUS);
 	memset(ram + VMM_ACPI_BASE, 0, VMM_ACPI_SIZE);
-	in.rsdt_len = vmm_acpi_sdt(ram + VMM_ACPI_RSDT, "RSDT", RSDT_REV, 4);
-	in.xsdt_len = vmm_acpi_sdt(ram + VMM_ACPI_XSDT, "XSDT", XSDT_REV, 8);
+	in.rsdt_len = vmm_acpi_sdt(ram + VMM_ACPI_RSDT, "RSDT", RSDT_REV, 4, ntables);
+	in.xsdt_len = vmm_acpi_sdt(ram + VMM_ACPI_XSDT, "XSDT", XSDT_REV, 8, ntables);
+	if (ncpus) {
+		in.madt = VMM_ACPI_MADT;
+		in.madt_len = vmm_acpi_madt(ram + VMM_ACPI_MADT, ncpus);
+	}
 	in.fadt_len = vmm_acpi_fadt(ram + VMM_ACPI_FADT);
 	in.facs_len = vmm_acpi_facs(ram + VMM_ACPI_FACS);
 	in.dsdt_len = vmm_acpi_dsdt(ram + VMM_ACPI_DSDT);

@@ -6,9 +6,18 @@
 
 #include <string.h>
 
+#include "vmm/acpi.h"
+
 void vmm_pc_set_irq(struct vmm_pc *pc, int irq, int level)
 {
 	vmm_pic_set_irq(&pc->pic, irq, level);
+	if (pc->ioapic && irq >= 0 && irq < VMM_PIC_NR_IRQS && irq != VMM_PIC_CASCADE_IRQ)
+		vmm_ioapic_set_irq(pc->ioapic, vmm_acpi_isa_gsi(irq), level);
+}
+
+void vmm_pc_attach_ioapic(struct vmm_pc *pc, struct vmm_ioapic *ioapic)
+{
+	pc->ioapic = ioapic;
 }
 
 int vmm_pc_ack(struct vmm_pc *pc)

@@ -29,6 +29,7 @@
 #include "vmm/bus.h"
 #include "vmm/clock.h"
 #include "vmm/i8042.h"
+#include "vmm/ioapic.h"
 #include "vmm/pic.h"
 #include "vmm/pit.h"
 #include "vmm/rtc.h"
@@ -57,6 +58,7 @@ struct vmm_pc {
 	struct vmm_pit pit;
 	struct vmm_rtc rtc;
 	struct vmm_pic pic;
+	struct vmm_ioapic *ioapic;	/* NULL: the PIC alone (vmm_pc_attach_ioapic) */
 	struct vmm_pc_cb cb;
 };
 
@@ -68,6 +70,15 @@ void vmm_pc_destroy(struct vmm_pc *pc);
 
 /* Drives ISA IRQ line irq (0-15) of the board. */
 void vmm_pc_set_irq(struct vmm_pc *pc, int irq, int level);
+
+/*
+ * Wires every ISA line to an IOAPIC pin too, as on a PC with one: IRQ n
+ * to pin n, but IRQ 0 (the PIT) to pin 2, the wiring the MADT's override
+ * describes (vmm_acpi_isa_gsi); the cascade IRQ 2 reaches no pin. The
+ * lines keep going to the PIC, which the guest masks once it uses the
+ * IOAPIC.
+ */
+void vmm_pc_attach_ioapic(struct vmm_pc *pc, struct vmm_ioapic *ioapic);
 
 /* The INTA cycle: the vector for the vCPU (see vmm_pic_ack). */
 int vmm_pc_ack(struct vmm_pc *pc);

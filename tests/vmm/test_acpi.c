@@ -304,6 +304,122 @@ static void acpi_build_refuses_small_ram(void **state)
 	assert_int_equal(vmm_acpi_build(f->ram, 0xe1000, NULL, &err), 0);
 }
 
+/* The SMP build: a 2-vCPU machine with its MADT. */
+
+static int sfx_setup(void **state)
+{
+	static struct tfx f;
+
+	f.ram = calloc(1, RAM_SIZE);
+	if (!f.ram || vmm_acpi_build_smp(f.ram, RAM_SIZE, 2, &f.info, NULL))
+		return -1;
+	*state = &f;
+	return 0;
+}
+
+static void acpi_no_madt_without_cpus(void **state)
+{
+	struct tfx *f = *state;
+
+	assert_int_equal(f->info.madt, 0);
+	assert_int_equal(f->info.madt_len, 0);
+	assert_memory_not_equal(f->ram + VMM_ACPI_MADT, "APIC", 4);
+}
+
+static void acpi_smp_root_tables_list_fadt_and_madt(void **state)
+{
+	struct tfx *f = *state;
+	const uint8_t *rsdt, *xsdt;
+
+	assert_int_equal(f->info.madt, VMM_ACPI_MADT);
+	rsdt = table(f, f->info.rsdt, "RSDT", f->info.rsdt_len, 1);
+	xsdt = table(f, f->info.xsdt, "XSDT", f->info.xsdt_len, 1);
+	assert_int_equal(f->info.rsdt_len, 36 + 2 * 4);
+	assert_int_equal(f->info.xsdt_len, 36 + 2 * 8);
+	assert_int_equal(ld32(rsdt + 36), f->info.fadt);
+	assert_int_equal(ld32(rsdt + 40), f->info.madt);
+	assert_int_equal(ld64(xsdt + 36), f->info.fadt);
+	assert_int_equal(ld64(xsdt + 44), f->info.madt);
+	table(f, f->info.fadt, "FACP", f->info.fadt_len, 6);
+}
+
+/* Walked as Linux's acpi_table_parse_madt walks it: type, length, body. */
+static void acpi_smp_madt_entries(void **state)
+{
+	struct tfx *f = *state;
+	const uint8_t *t = table(f, f->info.madt, "APIC", f->info.madt_len, 5);
+	const uint8_t *p = t + 44, *end = t + f->info.madt_len;
+	unsigned lapics = 0, ioapics = 0, isos = 0, nmis = 0;
+
+	assert_int_equal(ld32(t + 36), 0xfee00000);
+	assert_int_equal(ld32(t + 40), 1);		/* PCAT_COMPAT */
+	while (p < end) {
+		assert_true(p[1] >= 2 && p + p[1] <= end);
+		switch (p[0]) {
+		case 0:
+			assert_int_equal(p[1], 8);
+			assert_int_equal(p[2], lapics);		/* UID */
+			assert_int_equal(p[3], lapics);		/* APIC ID */
+			assert_int_equal(ld32(p + 4), 1);	/* enabled */
+			lapics++;
+			break;
+		case 1:
+			assert_int_equal(p[1], 12);
+			assert_int_equal(p[2], VMM_ACPI_IOAPIC_ID);
+			assert_int_equal(ld32(p + 4), 0xfec00000);
+			assert_int_equal(ld32(p + 8), 0);	/* GSI base */
+			ioapics++;
+			break;
+		case 2:
+			assert_int_equal(p[1], 10);
+			assert_int_equal(p[2], 0);		/* ISA */
+			if (p[3] == 0) {
+				assert_int_equal(ld32(p + 4), 2);
+				assert_int_equal(ld16(p + 8), 0);
+			} else {
+				assert_int_equal(p[3], VMM_ACPI_SCI_IRQ);
+				assert_int_equal(ld32(p + 4), VMM_ACPI_SCI_IRQ);
+				assert_int_equal(ld16(p + 8), 0xd);	/* level, high */
+			}
+			isos++;
+			break;
+		case 4:
+			assert_int_equal(p[1], 6);
+			assert_int_equal(p[2], 0xff);		/* all processors */
+			assert_int_equal(p[5], 1);		/* LINT1 */
+			nmis++;
+			break;
+		default:
+			fail_msg("MADT entry type %u", p[0]);
+		}
+		p += p[1];
+	}
+	assert_true(p == end);
+	assert_int_equal(lapics, 2);
+	assert_int_equal(ioapics, 1);
+	assert_int_equal(isos, 2);
+	assert_int_equal(nmis, 1);
+	assert_int_equal(vmm_acpi_isa_gsi(0), 2);
+	assert_int_equal(vmm_acpi_isa_gsi(4), 4);
+}
+
+static void acpi_smp_cpu_count_bounds(void **state)
+{
+	struct tfx *f = *state;
+	struct vmm_acpi_info info;
+	struct vx_err err;
+
+	assert_int_equal(vmm_acpi_build_smp(f->ram, RAM_SIZE, VMM_ACPI_MAX_CPUS + 1, &info, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err.msg, "255 CPUs"));
+	assert_int_equal(vmm_acpi_build_smp(f->ram, RAM_SIZE, VMM_ACPI_MAX_CPUS, &info, &err), 0);
+	assert_int_equal(sum(f->ram + info.madt, info.madt_len), 0);
+	assert_true(info.madt + info.madt_len <= VMM_ACPI_BASE + VMM_ACPI_SIZE);
+	assert_int_equal(f->ram[info.madt + 44 + 8 * 253 + 3], 253);
+	assert_int_equal(vmm_acpi_build_smp(f->ram, RAM_SIZE, 1, &info, &err), 0);
+	assert_int_equal(info.madt_len, 44 + 8 + 12 + 20 + 6);
+}
+
 static int run(const char *dir, const char *cmd)
 {
 	char buf[640];
@@ -396,6 +512,38 @@ static void acpi_iasl_accepts_tables(void **state)
 	fclose(fp);
 	assert_int_equal(n, f->info.dsdt_len);
 	assert_memory_equal(aml + 36, f->ram + f->info.dsdt + 36, n - 36);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The SMP build's root tables and MADT disassemble without complaint, and
+ * iasl reads the entries we meant. */
+static void acpi_smp_iasl_accepts_madt(void **state)
+{
+	struct tfx *f = *state;
+	char dir[] = "/tmp/vmm-acpi-XXXXXX", name[64], cmd[700];
+	static const char *const names[] = { "rsdt", "xsdt", "apic" };
+	const uint64_t addr[] = { f->info.rsdt, f->info.xsdt, f->info.madt };
+	const uint32_t len[] = { f->info.rsdt_len, f->info.xsdt_len, f->info.madt_len };
+	size_t i;
+
+	if (system("command -v iasl >/dev/null 2>&1") != 0) {
+		print_message("SKIP: iasl not installed (package acpica-tools)\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "%s.dat", names[i]);
+		write_file(dir, name, f->ram + addr[i], len[i]);
+		snprintf(name, sizeof(name), "iasl -d %s.dat", names[i]);
+		assert_int_equal(run(dir, name), 0);
+		snprintf(name, sizeof(name), "%s.dsl", names[i]);
+		assert_int_equal(iasl_complains(dir, name), 0);
+	}
+	snprintf(cmd, sizeof(cmd), "grep -c 'Subtable Type : 00 \\[Processor Local APIC\\]' '%s/apic.dsl' | grep -qx 2 && "
+		 "grep -q 'Interrupt Source Override' '%s/apic.dsl' && grep -q 'Address : FEC00000' '%s/apic.dsl'",
+		 dir, dir, dir);
+	assert_int_equal(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 }
@@ -614,6 +762,7 @@ static void pm_garbage_is_harmless(void **state)
 }
 
 #define TT(fn) cmocka_unit_test_setup_teardown(fn, tfx_setup, tfx_teardown)
+#define TS(fn) cmocka_unit_test_setup_teardown(fn, sfx_setup, tfx_teardown)
 #define TP(fn) cmocka_unit_test_setup_teardown(fn, pfx_setup, pio_fixture_teardown)
 
 int main(void)
@@ -627,6 +776,11 @@ int main(void)
 		TT(acpi_boot_params_rsdp),
 		TT(acpi_build_refuses_small_ram),
 		TT(acpi_iasl_accepts_tables),
+		TT(acpi_no_madt_without_cpus),
+		TS(acpi_smp_root_tables_list_fadt_and_madt),
+		TS(acpi_smp_madt_entries),
+		TS(acpi_smp_cpu_count_bounds),
+		TS(acpi_smp_iasl_accepts_madt),
 		TP(pm_power_button_needs_enable),
 		TP(pm_pm1_cnt_reads),
 		TP(pm_s5_powers_off),

@@ -221,12 +221,51 @@ static void pc_every_port_every_size_garbage(void **state)
 	vmm_pc_destroy(&f->pc);
 }
 
+/* With an IOAPIC attached, each ISA line reaches the pin the MADT names:
+ * the PIT (IRQ 0) pin 2, COM1 pin 4, the RTC pin 8; the PIC still sees
+ * them; IRQ 2 (cascade) and lines past 15 reach no pin. */
+struct io_seen {
+	int pins[VMM_IOAPIC_PINS];
+};
+
+static void io_deliver(void *opaque, const struct vmm_ioapic_msg *msg)
+{
+	((struct io_seen *)opaque)->pins[msg->pin]++;
+}
+
+static void pc_isa_lines_reach_ioapic_pins(void **state)
+{
+	struct fx *f = fx_new();
+	static struct io_seen seen;
+	static struct vmm_ioapic io;
+
+	(void)state;
+	memset(&seen, 0, sizeof(seen));
+	vmm_ioapic_init(&io, io_deliver, &seen);
+	for (int pin = 0; pin < VMM_IOAPIC_PINS; pin++)
+		io.rte[pin] = 0x30u + (unsigned)pin;	/* unmasked, edge */
+	vmm_pc_attach_ioapic(&f->pc, &io);
+	for (int irq = 0; irq < 18; irq++) {
+		vmm_pc_set_irq(&f->pc, irq, 1);
+		vmm_pc_set_irq(&f->pc, irq, 0);
+	}
+	assert_int_equal(seen.pins[0], 0);
+	assert_int_equal(seen.pins[2], 1);	/* IRQ 0; IRQ 2 reached nothing */
+	assert_int_equal(seen.pins[4], 1);
+	assert_int_equal(seen.pins[8], 1);
+	assert_int_equal(seen.pins[15], 1);
+	assert_int_equal(seen.pins[16], 0);
+	assert_int_equal(io.sent, 15);		/* 0, 1, 3..15 */
+	vmm_pc_destroy(&f->pc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pc_port_map),
 		cmocka_unit_test(pc_devices_reach_callbacks),
 		cmocka_unit_test(pc_every_port_every_size_garbage),
+		cmocka_unit_test(pc_isa_lines_reach_ioapic_pins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

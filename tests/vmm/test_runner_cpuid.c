@@ -114,6 +114,22 @@ static void cpuid_too_small_a_table_is_an_error(void **state)
 	assert_int_equal(rn_cpuid_build(&t.head, 10, all_features, 0), -ENOSPC);
 }
 
+/* A machine with the in-kernel APIC shows it in leaf 1, nothing more. */
+static void cpuid_apic_bit_only_when_given(void **state)
+{
+	uint32_t ecx;
+
+	(void)state;
+	assert_int_equal(rn_cpuid_build(&t.head, VMXCORE_CPUID_MAX_ENTRIES, all_features, 1), 0);
+	ecx = find(&t.head, 1, 0)->ecx;
+	rn_cpuid_give_apic(&t.head);
+	assert_true(find(&t.head, 1, 0)->edx & (1u << 9));
+	assert_int_equal(find(&t.head, 1, 0)->ecx, ecx);
+	assert_false(ecx & (1u << 21));		/* x2APIC */
+	assert_false(ecx & (1u << 24));		/* TSC deadline */
+	assert_int_equal(find(&t.head, 1, 0)->ebx >> 24, 1);	/* APIC ID */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +138,7 @@ int main(void)
 		cmocka_unit_test(cpuid_no_xsave_when_the_host_kernel_has_none),
 		cmocka_unit_test(cpuid_hypervisor_leaf_is_ours),
 		cmocka_unit_test(cpuid_too_small_a_table_is_an_error),
+		cmocka_unit_test(cpuid_apic_bit_only_when_given),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -143,6 +143,7 @@ const struct vb_ops vb_vmxcore = {
 	.set_immediate_exit = vx_set_immediate_exit,
 	.create_lapic = vx_create_lapic, .apic_irq = vx_apic_irq,
 	.get_dirty_log = vx_get_dirty_log,
+	.create_lapic_split = vx_create_lapic,
 };
 
 /* ---- KVM: the peer, translated to the common view ---- */
@@ -423,6 +424,16 @@ static int kvm_create_lapic(struct vb_vm *vm)
 	return vb_errno(ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0));
 }
 
+/* Local APICs in KVM, no PIC, IOAPIC or PIT there; 24 IOAPIC routes kept
+ * for a userspace IOAPIC (we send MSIs and set no routes, so KVM reports
+ * no EOIs). */
+static int kvm_create_lapic_split(struct vb_vm *vm)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+
+	return vb_errno(ioctl(vm->fd, KVM_ENABLE_CAP, &cap));
+}
+
 /* The message as an MSI: address 0xFEExx00x, data vector/mode/trigger. */
 static int kvm_apic_irq(struct vb_vm *vm, const struct vmxcore_apic_irq *irq)
 {
@@ -453,6 +464,7 @@ const struct vb_ops vb_kvm = {
 	.set_immediate_exit = kvm_set_immediate_exit,
 	.create_lapic = kvm_create_lapic, .apic_irq = kvm_apic_irq,
 	.get_dirty_log = kvm_get_dirty_log,
+	.create_lapic_split = kvm_create_lapic_split,
 };
 
 const struct vb_ops *vb_find(const char *name)

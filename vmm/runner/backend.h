@@ -60,6 +60,14 @@ struct vb_ops {
 	 */
 	int (*create_lapic)(struct vb_vm *vm);
 	/*
+	 * The runner's model: an in-kernel local APIC per vCPU, the PIC and
+	 * the IOAPIC left to userspace, before any vCPU is created (vmxcore:
+	 * VMXCORE_CREATE_LAPIC, which is exactly that; KVM: KVM_ENABLE_CAP
+	 * KVM_CAP_SPLIT_IRQCHIP, where KVM_INTERRUPT still carries the PIC's
+	 * vector through LINT0 and KVM_SIGNAL_MSI the IOAPIC's messages).
+	 */
+	int (*create_lapic_split)(struct vb_vm *vm);
+	/*
 	 * An interrupt message to APIC destinations (vmxcore: VMXCORE_APIC_IRQ;
 	 * KVM: KVM_SIGNAL_MSI). Returns the vCPUs reached, or -errno.
 	 */

@@ -4,8 +4,9 @@
  *   - no feature whose MSRs the core refuses (#GP): MCE/MCA, MTRR, PAT,
  *     thermal and power leaves, performance monitoring, speculation
  *     control and ARCH_CAPABILITIES, TSC_ADJUST;
- *   - no local APIC until the in-kernel one exists (issue 4): Linux then
- *     takes its timer and interrupts from the 8259 PIC and the PIT;
+ *   - no local APIC unless the machine has the in-kernel one
+ *     (rn_cpuid_give_apic, irqchip.c): Linux then takes its timer and
+ *     interrupts from the 8259 PIC and the PIT;
  *   - no instruction that needs a VM-execution control the core does not
  *     set (RDTSCP, INVPCID, XSAVES, WAITPKG), nor VMX/SMX;
  *   - one vCPU per package, its APIC ID its vCPU id, no topology leaves;
@@ -159,6 +160,20 @@ static int add_range(struct vmxcore_cpuid *t, unsigned max, rn_cpuid_source host
 		}
 	}
 	return rc;
+}
+
+/*
+ * The local APIC bit (leaf 1 EDX bit 9) for a machine with the in-kernel
+ * APIC (irqchip.c). x2APIC and the TSC-deadline timer stay hidden: Linux
+ * would use x2APIC only with interrupt remapping or a known hypervisor, and
+ * the APIC timer's one-shot and periodic modes are what both backends do
+ * alike.
+ */
+void rn_cpuid_give_apic(struct vmxcore_cpuid *t)
+{
+	for (uint32_t i = 0; i < t->nent; i++)
+		if (t->entries[i].function == 1)
+			t->entries[i].edx |= BIT(9);
 }
 
 int rn_cpuid_build(struct vmxcore_cpuid *t, unsigned max_entries,

@@ -335,6 +335,8 @@ static int machine_vcpu(struct machine *m, unsigned id, struct vx_err *err)
 		return vx_err_set(err, rc, "%s: vCPU %u: %s", m->ops->dev, id, strerror(-rc));
 	m->nvcpus++;
 	rc = rn_cpuid_build(&t.head, VMXCORE_CPUID_MAX_ENTRIES, rn_cpuid_host, id);
+	if (!rc && m->apic)
+		rn_cpuid_give_apic(&t.head);
 	if (!rc)
 		rc = m->ops->set_cpuid(&v->vb, &t.head);
 	if (rc)
@@ -375,8 +377,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	pthread_cond_init(&m->halt_cond, NULL);
 	pthread_cond_init(&m->pause_cond, NULL);
 	if (cfg->vcpus < 1 || cfg->vcpus > RUNNER_MAX_VCPUS)
-		return vx_err_set(err, -EINVAL,
-				  "%u vCPUs: this runner supports %d until the in-kernel local APIC exists",
+		return vx_err_set(err, -EINVAL, "%u vCPUs: must be 1 to %d",
 				  cfg->vcpus, RUNNER_MAX_VCPUS);
 	if (cfg->ram_bytes < (16u << 20) || cfg->ram_bytes > (3ull << 30) ||
 	    cfg->ram_bytes % 4096)
@@ -397,13 +398,15 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	if ((rc = machine_memory(m, err)) || (rc = machine_board(m, err)) ||
 	    (rc = rn_disks_attach(m, err)))
 		return rc;
+	if (cfg->vcpus > 1 && (rc = rn_irqchip_create(m, err)))
+		return rc;
 	for (unsigned i = 0; i < cfg->vcpus; i++)
 		if ((rc = machine_vcpu(m, i, err)))
 			return rc;
 	rc = vmm_boot_linux_load_files(m->ram, m->ram_bytes, cfg->kernel, cfg->initrd,
 				       cfg->cmdline, &info, err);
 	if (!rc)
-		rc = vmm_acpi_build(m->ram, m->ram_bytes, NULL, err);
+		rc = vmm_acpi_build_smp(m->ram, m->ram_bytes, m->apic ? cfg->vcpus : 0, NULL, err);
 	if (!rc)
 		rc = vmm_acpi_set_boot_rsdp(m->ram, m->ram_bytes, info.boot_params, err);
 	if (rc)

@@ -7,7 +7,15 @@
  *
  * Locking: machine.io_lock serialises every device and the buses (the
  * vCPU threads' exits, the main thread's timers and console input). The
- * PIC's output and the vCPUs' halt/kick state are under the same lock.
+ * PIC's output, the IOAPIC and the vCPUs' halt/kick state are under the
+ * same lock.
+ *
+ * Interrupt controllers (irqchip.c): one vCPU, the 8259 PIC alone, its
+ * vector injected by the runner (a "noapic nolapic" guest). More than one,
+ * an in-kernel local APIC per vCPU (backend create_lapic_split), the PIC's
+ * vector going in through the BSP's LINT0 (ExtINT, virtual wire), and the
+ * IOAPIC model (vmm/ioapic.c) sending its messages to the APICs through
+ * the backend; a MADT describes them.
  */
 #ifndef VMM_RUNNER_H
 #define VMM_RUNNER_H
@@ -18,6 +26,7 @@
 #include <stdint.h>
 
 #include "vmm/acpi_pm.h"
+#include "vmm/ioapic.h"
 #include "vmm/pc.h"
 #include "vmm/pci.h"
 #include "vmm/virtio_blk.h"
@@ -25,7 +34,7 @@
 #include "vmm/runner/backend.h"
 #include "vx_err.h"
 
-#define RUNNER_MAX_VCPUS	1	/* until the in-kernel LAPIC (issue 4) */
+#define RUNNER_MAX_VCPUS	16	/* vmxcore's vCPU ids 0..15 */
 #define RUNNER_MAX_DISKS	4
 
 enum rn_vcpu_where {
@@ -98,6 +107,9 @@ struct machine {
 	struct vmm_acpi_pm acpi_pm;	/* PM1 block: power button, S5, reset */
 	struct vmm_guest_mem guest_mem;	/* RAM as devices doing DMA see it */
 	struct vmm_pci pci;
+	int apic;			/* in-kernel local APICs and the IOAPIC (irqchip.c) */
+	struct vmm_ioapic ioapic;
+	unsigned irq_errors;		/* dropped IOAPIC messages, for the log's limit */
 	struct rn_disk disks[RUNNER_MAX_DISKS];
 	unsigned ndisks;
 	struct rn_vcpu vcpu[RUNNER_MAX_VCPUS];
@@ -132,6 +144,9 @@ int rn_disk_parse(const char *arg, struct rn_disk_conf *d, struct vx_err *err);
 int rn_disks_attach(struct machine *m, struct vx_err *err);
 void rn_disks_close(struct machine *m);
 
+/* irqchip.c */
+int rn_irqchip_create(struct machine *m, struct vx_err *err);
+
 /* vcpu.c */
 void *rn_vcpu_thread(void *arg);
 void rn_vcpu_kick(struct rn_vcpu *v);
@@ -141,5 +156,6 @@ typedef void (*rn_cpuid_source)(uint32_t leaf, uint32_t sub, uint32_t out[4]);
 int rn_cpuid_build(struct vmxcore_cpuid *t, unsigned max_entries,
 		   rn_cpuid_source host, unsigned vcpu_id);
 void rn_cpuid_host(uint32_t leaf, uint32_t sub, uint32_t out[4]);
+void rn_cpuid_give_apic(struct vmxcore_cpuid *t);
 
 #endif

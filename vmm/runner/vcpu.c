@@ -6,6 +6,11 @@
  * for an interrupt-window exit. A HLT waits in the runner until the PIC
  * has something or the machine stops.
  *
+ * With the in-kernel local APICs (more than one vCPU, irqchip.c) HLT and
+ * wait-for-SIPI sleep inside RUN, so a vCPU blocked there is "in the
+ * guest" and the same kick (a signal) gets it out for pause and stop; the
+ * PIC's vector still goes to vCPU 0, accepted only through LINT0 ExtINT.
+ *
  * Kicks: a vCPU inside RUN is made to return by setting immediate_exit and
  * sending SIGUSR1 to its thread (a signal pending in the kernel ends RUN
  * with -EINTR; immediate_exit covers a signal that arrives just before).
@@ -47,9 +52,16 @@ static void rn_vcpu_interrupts(struct rn_vcpu *v)
 		return;
 	pthread_mutex_lock(&m->io_lock);
 	if (vmm_pic_pending(&m->pc.pic)) {
+		/*
+		 * With the APIC, "not ready" while IF is set mostly means LINT0
+		 * refuses ExtINT (masked: the guest uses the IOAPIC). vmxcore's
+		 * window exit does not look at LINT0, so asking would exit at
+		 * once, forever; ask only while IF is clear. A new request from
+		 * the PIC kicks vCPU 0 again.
+		 */
 		if (run->ready_for_interrupt)
 			vector = vmm_pc_ack(&m->pc);
-		else
+		else if (!m->apic || !run->if_flag)
 			run->request_interrupt_window = 1;
 	}
 	pthread_mutex_unlock(&m->io_lock);
