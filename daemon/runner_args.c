@@ -4,8 +4,15 @@
  * type 'kvm' domain also gets its machine (--kernel --initrd --cmdline
  * --memory --cpus), derived here from the XML vmxd already validated, so
  * the sandboxed VMM never parses XML. What the VMM cannot give yet is
- * refused here, naming the element, before any process starts: network
- * interfaces (no virtio-net yet), cdroms, more than 4 disks.
+ * refused here, naming the element, before any process starts: cdroms,
+ * more than 4 disks, interfaces of type 'network' (vmxd has no network
+ * driver), more than 2 interfaces.
+ *
+ * Interfaces: type 'ethernet' and 'bridge' become --nic tap=NAME,mac=MAC
+ * [,bridge=BR] (virtio-net, the only model). The runner, still root when
+ * it builds the machine, opens or creates the tap, brings it up and adds
+ * it to the bridge before it drops privileges; a tap it created goes away
+ * with it. Without <target dev=...> the kernel names the tap (vmxtap0...).
  */
 #include "daemon/vmxd.h"
 
@@ -60,6 +67,44 @@ static int runner_args_disks(struct runner_args *a, const struct xml_domain *d,
 	return rc;
 }
 
+/* Each interface as the runner's --nic tap=NAME,mac=MAC[,bridge=BR]. */
+static int runner_args_nics(struct runner_args *a, const struct xml_domain *d,
+			    struct vx_err *err)
+{
+	char spec[256];
+	int rc = 0;
+
+	if (d->xdom_nifaces > 2)
+		return vx_err_set(err, -ENOTSUP,
+				  "domain '%s': /domain/devices/interface[3]: the vmxcore runner takes at most 2 interfaces",
+				  d->xdom_name);
+	for (size_t i = 0; i < d->xdom_nifaces && !rc; i++) {
+		const struct xml_iface *f = &d->xdom_ifaces[i];
+		const char *tap = f->xi_target ? f->xi_target : "vmxtap%d";
+
+		if (strcmp(f->xi_type, "network") == 0)
+			return vx_err_set(err, -ENOTSUP,
+					  "domain '%s': /domain/devices/interface[%zu]: type 'network' needs a network driver, which vmxd does not have; use type 'bridge' or 'ethernet'",
+					  d->xdom_name, i + 1);
+		if (f->xi_model && strcmp(f->xi_model, "virtio") != 0)
+			return vx_err_set(err, -ENOTSUP,
+					  "domain '%s': /domain/devices/interface[%zu]/model: '%s' is not supported by the vmxcore runner (virtio only)",
+					  d->xdom_name, i + 1, f->xi_model);
+		if (strlen(tap) > 15 || strpbrk(tap, ",/ \t\n:") || !tap[0])
+			return vx_err_set(err, -EINVAL,
+					  "domain '%s': /domain/devices/interface[%zu]/target: '%s' is not an interface name (1 to 15 characters, no ',', '/', ':' or blanks)",
+					  d->xdom_name, i + 1, tap);
+		if (f->xi_source && (strlen(f->xi_source) > 15 || strpbrk(f->xi_source, ",/ \t\n:")))
+			return vx_err_set(err, -EINVAL,
+					  "domain '%s': /domain/devices/interface[%zu]/source: '%s' is not a bridge name",
+					  d->xdom_name, i + 1, f->xi_source);
+		snprintf(spec, sizeof(spec), "tap=%s,mac=%s%s%s", tap, f->xi_mac,
+			 f->xi_source ? ",bridge=" : "", f->xi_source ? f->xi_source : "");
+		rc = runner_args_pair(a, "--nic", spec);
+	}
+	return rc;
+}
+
 /* The machine of a type 'kvm' domain, or why it cannot run yet. */
 static int runner_args_machine(struct runner_args *a, const char *xml, const char *name,
 			       struct vx_err *err)
@@ -70,11 +115,7 @@ static int runner_args_machine(struct runner_args *a, const char *xml, const cha
 
 	if (rc < 0)
 		return rc;
-	if (d->xdom_nifaces)
-		rc = vx_err_set(err, -ENOTSUP,
-				"domain '%s': /domain/devices/interface: the vmxcore runner has no virtio-net yet",
-				name);
-	else if (d->xdom_ndisks > 4)
+	if (d->xdom_ndisks > 4)
 		rc = vx_err_set(err, -ENOTSUP,
 				"domain '%s': /domain/devices/disk[5]: the vmxcore runner takes at most 4 disks",
 				name);
@@ -90,6 +131,8 @@ static int runner_args_machine(struct runner_args *a, const char *xml, const cha
 		rc = runner_args_pair(a, "--cmdline", d->xdom_cmdline);
 	if (!rc)
 		rc = runner_args_disks(a, d, err);
+	if (!rc)
+		rc = runner_args_nics(a, d, err);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)((d->xdom_memory_kib + 1023) / 1024));
 	if (!rc)
 		rc = runner_args_pair(a, "--memory", num);

@@ -167,7 +167,7 @@ int rpc_verb_is_write(const char *verb);
 #define VMXD_VMXCORE_DEV "/dev/vmxcore"
 
 /* runner_args.c: a runner's argv (NULL-terminated, strings owned). */
-#define RUNNER_ARGS_MAX 32
+#define RUNNER_ARGS_MAX 40
 struct runner_args {
 	char *argv[RUNNER_ARGS_MAX];
 	int argc;

@@ -236,6 +236,11 @@ int vmm_virtq_pop(struct vmm_virtq *q, struct vmm_virtq_req *req)
 	return 1;
 }
 
+void vmm_virtq_unpop(struct vmm_virtq *q)
+{
+	q->last_avail--;
+}
+
 void vmm_virtq_push(struct vmm_virtq *q, uint16_t head, uint32_t len)
 {
 	uint8_t *e;

@@ -82,6 +82,11 @@ void vmm_virtq_reset(struct vmm_virtq *q);
  */
 int vmm_virtq_pop(struct vmm_virtq *q, struct vmm_virtq_req *req);
 
+/* Gives back the chain the last vmm_virtq_pop took, unused: the next pop
+ * takes it again (a device that cannot serve it yet, e.g. virtio-net with
+ * no frame to put in an rx buffer). */
+void vmm_virtq_unpop(struct vmm_virtq *q);
+
 /* Returns a chain to the driver with len bytes written into it. */
 void vmm_virtq_push(struct vmm_virtq *q, uint16_t head, uint32_t len);
 

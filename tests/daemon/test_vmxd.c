@@ -393,10 +393,10 @@ static void vmxd_missing_runner_binary_is_an_error(void **state)
 	assert_true(h_vmxd_start(e, NULL) > 0);
 	/* What the VMM cannot give yet is refused by name, before any process. */
 	assert_int_equal(CTL(e, out, "define %s", h_xml_extra(e, "d", "kvm", NULL,
-		"  <devices><interface type='bridge'><source bridge='br0'/>"
+		"  <devices><interface type='network'><source network='default'/>"
 		"<model type='virtio'/></interface></devices>\n")), 0);
 	assert_int_equal(CTL(e, out, "start d"), 7);
-	assert_non_null(strstr(out, "/domain/devices/interface: the vmxcore runner has no virtio-net yet"));
+	assert_non_null(strstr(out, "/domain/devices/interface[1]: type 'network' needs a network driver"));
 	/* A domain it could run, but the binary is missing. */
 	f = fopen(h_xml(e, "k", "kvm", NULL), "w");
 	fputs("<domain type='kvm'><name>k</name><memory unit='MiB'>64</memory>"

@@ -177,7 +177,7 @@ static void xml_dumpxml_validates_against_libvirt_schema(void **state)
 
 static void xml_shipped_examples_are_accepted(void **state)
 {
-	static const char *const files[] = { "demo-test.xml", "demo-kvm.xml" };
+	static const char *const files[] = { "demo-test.xml", "demo-kvm.xml", "net-kvm.xml" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

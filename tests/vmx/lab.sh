@@ -111,9 +111,10 @@ build_linux_guest() {
 	km=$W/kernel/lib/modules/$KVER/kernel/drivers
 	for m in virtio/virtio virtio/virtio_ring virtio/virtio_pci_legacy_dev \
 		 virtio/virtio_pci_modern_dev virtio/virtio_pci block/virtio_blk \
-		 input/evdev acpi/button; do
+		 net/net_failover net/virtio_net input/evdev acpi/button; do
 		cp "$km/$m.ko" "$gr/lib/modules/"
 	done
+	cp "$km/../net/core/failover.ko" "$gr/lib/modules/"
 	strip --strip-debug "$gr"/lib/modules/*.ko
 	( cd "$gr" && find . | cpio -o -H newc 2>/dev/null | gzip -1 ) > "$g/initrd.gz"
 }
@@ -125,7 +126,7 @@ build_initramfs() {
 	cp /bin/busybox "$r/bin/"
 	cp "$HERE/init" "$r/init" && chmod +x "$r/init"
 	cp "$TOP/driver/vmxcore.ko" "$k/arch/x86/kernel/msr.ko" "$k/virt/lib/irqbypass.ko" \
-	   "$k/arch/x86/kvm/kvm.ko" "$k/arch/x86/kvm/kvm-intel.ko" "$r/lab/"
+	   "$k/arch/x86/kvm/kvm.ko" "$k/arch/x86/kvm/kvm-intel.ko" "$k/drivers/net/tun.ko" "$r/lab/"
 	# Debug info is 95% of the module; loading it costs emulated time every insmod.
 	strip --strip-debug "$r/lab/vmxcore.ko"
 	cp "$TOP/$BUILD"/lab/bin/* "$r/lab/bin/"

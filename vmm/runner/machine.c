@@ -224,12 +224,14 @@ static void machine_on_wake(struct machine *m)
 	pthread_mutex_unlock(&m->io_lock);
 }
 
-/* The main thread's own fds: device timer, wake eventfd, signalfd. */
+/* The main thread's own fds: device timer, wake eventfd, signalfd, the
+ * NICs' taps. */
 void machine_pollfds(struct machine *m, int sigfd, struct pollfd p[MACHINE_POLLFDS])
 {
 	p[0] = (struct pollfd){ .fd = m->timer_fd, .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = m->wake_fd, .events = POLLIN };
 	p[2] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+	rn_nics_pollfds(m, p + 3);
 }
 
 /* After poll: timer, re-arm, and SIGINT/SIGTERM (the VM is destroyed). */
@@ -243,6 +245,7 @@ void machine_polled(struct machine *m, int sigfd, const struct pollfd p[MACHINE_
 		machine_on_wake(m);
 	if (p[2].revents && read(sigfd, &si, sizeof(si)) == sizeof(si))
 		machine_stop(m, RN_DESTROYED, "signal %u", si.ssi_signo);
+	rn_nics_polled(m, p + 3);
 }
 
 /* Main thread: bytes typed at the console; what does not fit now is
@@ -396,7 +399,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	if (m->timer_fd < 0 || m->wake_fd < 0)
 		return vx_err_errno(err, -errno, "timerfd/eventfd");
 	if ((rc = machine_memory(m, err)) || (rc = machine_board(m, err)) ||
-	    (rc = rn_disks_attach(m, err)))
+	    (rc = rn_disks_attach(m, err)) || (rc = rn_nics_attach(m, err)))
 		return rc;
 	if (cfg->vcpus > 1 && (rc = rn_irqchip_create(m, err)))
 		return rc;
@@ -445,6 +448,7 @@ void machine_destroy(struct machine *m)
 		m->ops->close_vcpu(&m->vcpu[i].vb);
 	}
 	vb_close_vm(&m->vm);
+	rn_nics_close(m);
 	rn_disks_close(m);
 	vmm_pc_destroy(&m->pc);
 	if (m->ram)

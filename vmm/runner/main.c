@@ -5,6 +5,7 @@
  *   vmxd-runner [--backend vmxcore|kvm] --kernel FILE [--initrd FILE]
  *               [--cmdline TEXT] [--memory MIB] [--cpus N]
  *               [--disk PATH[,format=raw|qcow2][,readonly]]...   (virtio-blk)
+ *               [--nic tap=NAME[,mac=MAC][,bridge=BR]]...         (virtio-net)
  * The guest's COM1 is this process's stdin and stdout. Exit status: 0 the
  * guest powered off, 3 it reset the machine, 2 it crashed, 4 stopped by a
  * signal, 1 the runner failed. The reason is printed on stderr.
@@ -44,7 +45,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: vmxd-runner [--backend vmxcore|kvm] --kernel FILE [--initrd FILE]\n"
 		   "                   [--cmdline TEXT] [--memory MIB] [--cpus N]\n"
-		   "                   [--disk PATH[,format=raw|qcow2][,readonly]]...\n");
+		   "                   [--disk PATH[,format=raw|qcow2][,readonly]]...\n"
+		   "                   [--nic tap=NAME[,mac=MAC][,bridge=BR]]...\n");
 }
 
 static void console_stdout(void *opaque, const uint8_t *buf, size_t len)
@@ -82,6 +84,7 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },
 		{ "disk", required_argument, NULL, 'd' },
+		{ "nic", required_argument, NULL, 't' },
 		{ "uuid", required_argument, NULL, 'u' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "xml", required_argument, NULL, 'x' },
@@ -125,6 +128,17 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 				return -1;
 			}
 			break;
+		case 't':
+			if (c->nnics == RUNNER_MAX_NICS) {
+				fprintf(stderr, "vmxd-runner: at most %d NICs\n", RUNNER_MAX_NICS);
+				return -1;
+			}
+			if (rn_nic_parse(optarg, c->nnics, &c->nics[c->nnics], &err)) {
+				fprintf(stderr, "vmxd-runner: %s\n", err.msg);
+				return -1;
+			}
+			c->nnics++;
+			break;
 		case 'u': d->uuid = optarg; break;
 		case 'N': d->name = optarg; break;
 		case 'x': d->xml = optarg; break;
@@ -163,6 +177,8 @@ static int rn_sandbox(const char *user, struct vx_err *err)
 		/* disk I/O through the storage library */
 		SCMP_SYS(pread64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(fsync),
 		SCMP_SYS(fdatasync), SCMP_SYS(fallocate), SCMP_SYS(flock), SCMP_SYS(fcntl),
+		/* frames to the NICs' taps, straight from guest RAM (net.c) */
+		SCMP_SYS(writev),
 	};
 	static const unsigned ioctl_types[] = { 0xB7, 0xAE };
 	const struct runner_sandbox_extra x = {

@@ -30,12 +30,14 @@
 #include "vmm/pc.h"
 #include "vmm/pci.h"
 #include "vmm/virtio_blk.h"
+#include "vmm/virtio_net.h"
 #include "storage/image.h"
 #include "vmm/runner/backend.h"
 #include "vx_err.h"
 
 #define RUNNER_MAX_VCPUS	16	/* vmxcore's vCPU ids 0..15 */
 #define RUNNER_MAX_DISKS	4
+#define RUNNER_MAX_NICS		2
 
 enum rn_vcpu_where {
 	RN_VCPU_USER,		/* in the runner: handling an exit */
@@ -79,6 +81,22 @@ struct rn_disk {
 	char serial[24];
 };
 
+/* One --nic: tap=NAME[,mac=MAC][,bridge=BR] (net.c). */
+struct rn_nic_conf {
+	char spec[256];			/* the option, split in place */
+	const char *tap;		/* interface name, may hold %d */
+	const char *bridge;		/* NULL: none */
+	uint8_t mac[6];
+};
+
+struct rn_nic {
+	struct machine *m;
+	int fd;				/* the tap; -1 when not open */
+	char ifname[16];		/* as the kernel named it */
+	uint8_t irq;
+	struct vmm_virtio_net net;
+};
+
 struct machine_config {
 	const char *backend;		/* "vmxcore" or "kvm" */
 	uint64_t ram_bytes;
@@ -86,6 +104,8 @@ struct machine_config {
 	const char *kernel, *initrd, *cmdline;
 	struct rn_disk_conf disks[RUNNER_MAX_DISKS];
 	unsigned ndisks;
+	struct rn_nic_conf nics[RUNNER_MAX_NICS];
+	unsigned nnics;
 	/* Guest console bytes (COM1 output); called under io_lock. */
 	void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
 	void *console_opaque;
@@ -112,6 +132,8 @@ struct machine {
 	unsigned irq_errors;		/* dropped IOAPIC messages, for the log's limit */
 	struct rn_disk disks[RUNNER_MAX_DISKS];
 	unsigned ndisks;
+	struct rn_nic nics[RUNNER_MAX_NICS];
+	unsigned nnics;
 	struct rn_vcpu vcpu[RUNNER_MAX_VCPUS];
 	unsigned nvcpus;
 
@@ -133,7 +155,8 @@ void machine_pause(struct machine *m);
 void machine_resume(struct machine *m);
 void machine_vcpu_pause_point(struct rn_vcpu *v);
 void machine_timers_changed(struct machine *m);
-#define MACHINE_POLLFDS 3
+/* The timer, the wake eventfd, the signalfd, then one per possible NIC. */
+#define MACHINE_POLLFDS (3 + RUNNER_MAX_NICS)
 void machine_pollfds(struct machine *m, int sigfd, struct pollfd p[MACHINE_POLLFDS]);
 void machine_polled(struct machine *m, int sigfd, const struct pollfd p[MACHINE_POLLFDS]);
 size_t machine_console_in(struct machine *m, const uint8_t *buf, size_t len);
@@ -146,6 +169,16 @@ void rn_disks_close(struct machine *m);
 
 /* irqchip.c */
 int rn_irqchip_create(struct machine *m, struct vx_err *err);
+/* net.c */
+int rn_nic_parse(const char *arg, unsigned index, struct rn_nic_conf *c, struct vx_err *err);
+/* Opens (creating if need be) tap name, non-blocking, link up; returns
+ * the fd and the kernel's name for it in ifname. */
+int rn_tap_open(const char *name, char ifname[16], struct vx_err *err);
+int rn_tap_add_to_bridge(const char *ifname, const char *bridge, struct vx_err *err);
+int rn_nics_attach(struct machine *m, struct vx_err *err);
+void rn_nics_close(struct machine *m);
+void rn_nics_pollfds(struct machine *m, struct pollfd p[RUNNER_MAX_NICS]);
+void rn_nics_polled(struct machine *m, const struct pollfd p[RUNNER_MAX_NICS]);
 
 /* vcpu.c */
 void *rn_vcpu_thread(void *arg);
