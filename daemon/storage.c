@@ -751,6 +751,7 @@ struct bk_disk {
 	char path[PATH_MAX];     /* live: the disk as its runner knows it */
 	int qcow2;
 	int incremental;
+	int bitmap_reset;        /* offline: bk_prepare created or cleared the bitmap */
 	uint8_t *bits;           /* live incremental: the bitmap at the start point */
 	char id[BACKUP_ID_MAX];  /* set once this disk's backup is durable */
 };
@@ -805,6 +806,7 @@ static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
 		if (b->mode == 2)
 			return vx_err_set(err, -EINVAL, "backup: disk %s has no dirty bitmap "
 					  "yet: the first backup must be full", bd->name);
+		bd->bitmap_reset = 1;
 		return img_bitmap_add(bd->img, b->bitmap, 0, err);
 	}
 	if (!usable) {
@@ -813,6 +815,7 @@ static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
 			return vx_err_set(err, -EINVAL, "backup: the dirty bitmap of %s is "
 					  "inconsistent (unclean close): take a full backup",
 					  bd->name);
+		bd->bitmap_reset = 1;
 		return img_bitmap_clear(bd->img, b->bitmap, err);
 	}
 	if (b->mode != 1 && !bk_has_parent(b, bd)) {
@@ -1157,6 +1160,14 @@ static void bk_abort(struct vmxd_job *j)
 	/* Live: the runner ends the session as failed, the bitmaps get their bits back. */
 	live_close(b->lb);
 	b->lb = NULL;
+	/*
+	 * A bitmap created or reset for this (full) backup tracks only what
+	 * changed since: with the backup gone, an incremental from an older
+	 * parent must read everything, so every bit is set.
+	 */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->disks[i].img && b->disks[i].bitmap_reset)
+			img_bitmap_merge(b->disks[i].img, b->bitmap, NULL, 0, NULL);
 	for (size_t i = 0; i < b->n; i++)
 		if (b->disks[i].id[0]) {
 			snprintf(path, sizeof(path), "%s/backups/%s.json", b->repo,
