@@ -2,9 +2,11 @@
 #include "daemon/backup_live.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon/runner/backup_serve.h"
@@ -23,6 +25,10 @@ struct live_bk {
 struct live_view {
 	struct live_bk *lb;
 	int disk;
+	/* Read-ahead: one window of the frozen view, handed out in order. */
+	uint8_t *ra;
+	size_t ra_max;
+	uint64_t ra_off, ra_len;
 };
 
 /* One request; 0 with *resp the result (NULL allowed), or -errno. */
@@ -133,16 +139,68 @@ int live_begin(const char *sock, struct live_disk *disks, int n, unsigned block_
 	return 0;
 }
 
-/* The view's data: pieces of at most BSRV_MAX_READ bytes. */
+static int lv_fetch(struct live_view *v, uint8_t *p, uint64_t off, size_t len,
+		    struct vx_err *err);
+
+/* The view's data: from the read-ahead window, else pieces of at most
+ * BSRV_MAX_READ bytes. */
 static int lv_read(struct img *img, void *buf, uint64_t off, size_t len, struct vx_err *err)
 {
 	struct live_view *v = img->priv;
-	uint8_t *p = buf;
+	int rc;
 
+	if (v->ra && len <= v->ra_max) {
+		if (off < v->ra_off || off + len > v->ra_off + v->ra_len) {
+			v->ra_off = off;
+			v->ra_len = img->size - off < v->ra_max ? img->size - off : v->ra_max;
+			rc = lv_fetch(v, v->ra, off, (size_t)v->ra_len, err);
+			if (rc < 0) {
+				v->ra_len = 0;
+				return rc;
+			}
+		}
+		memcpy(buf, v->ra + (off - v->ra_off), len);
+		return 0;
+	}
+	return lv_fetch(v, buf, off, len, err);
+}
+
+/* n raw bytes after a backup-read answer: first what the frame reader
+ * already took in, then straight from the socket. */
+static int lv_trailer(struct live_bk *lb, uint8_t *p, size_t n, struct vx_err *err)
+{
+	size_t have = lb->rb.rb_len < n ? lb->rb.rb_len : n;
+	struct pollfd pfd = { .fd = lb->fd, .events = POLLIN };
+
+	memcpy(p, lb->rb.rb_buf, have);
+	memmove(lb->rb.rb_buf, lb->rb.rb_buf + have, lb->rb.rb_len - have);
+	lb->rb.rb_len -= have;
+	for (p += have, n -= have; n;) {
+		ssize_t got;
+		int rc = poll(&pfd, 1, LIVE_TIMEOUT_MS);
+
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc == 0)
+			return vx_err_set(err, -ETIMEDOUT, "live backup: the runner stopped sending data");
+		got = recv(lb->fd, p, n, 0);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got <= 0)
+			return vx_err_set(err, -ECONNRESET, "live backup: the domain's runner went away");
+		p += got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+static int lv_fetch(struct live_view *v, uint8_t *p, uint64_t off, size_t len,
+		    struct vx_err *err)
+{
 	while (len) {
 		size_t n = len < BSRV_MAX_READ ? len : BSRV_MAX_READ;
-		json_object *args = json_object_new_object(), *res, *d;
-		long got;
+		json_object *args = json_object_new_object(), *res;
+		int64_t got;
 		int rc;
 
 		json_object_object_add(args, "disk", json_object_new_int(v->disk));
@@ -151,13 +209,18 @@ static int lv_read(struct img *img, void *buf, uint64_t off, size_t len, struct 
 		rc = live_call(v->lb, "backup-read", args, &res, err);
 		if (rc < 0)
 			return rc;
-		got = res && json_object_object_get_ex(res, "data", &d) &&
-		      json_object_is_type(d, json_type_string) ?
-		      bsrv_b64_decode(json_object_get_string(d), p, n) : -1;
+		got = res ? live_int(res, "length") : -1;
 		json_object_put(res);
-		if (got != (long)n)
-			return vx_err_set(err, -EPROTO, "live backup: the runner sent %ld bytes for %zu at 0x%llx",
-					  got, n, (unsigned long long)off);
+		if (got != (int64_t)n) {
+			/* The stream cannot be trusted past a wrong count. */
+			close(v->lb->fd);
+			v->lb->fd = -1;
+			return vx_err_set(err, -EPROTO, "live backup: the runner announced %lld bytes for %zu at 0x%llx",
+					  (long long)got, n, (unsigned long long)off);
+		}
+		rc = lv_trailer(v->lb, p, n, err);
+		if (rc < 0)
+			return rc;
 		p += n;
 		off += n;
 		len -= n;
@@ -214,7 +277,22 @@ static int lv_flush(struct img *img, struct vx_err *err)
 
 static void lv_close(struct img *img)
 {
-	free(img->priv);
+	struct live_view *v = img->priv;
+
+	free(v->ra);
+	free(v);
+}
+
+void live_view_readahead(struct img *view, size_t bytes)
+{
+	struct live_view *v = view->priv;
+
+	if (bytes > BSRV_MAX_READ)
+		bytes = BSRV_MAX_READ;
+	free(v->ra);
+	v->ra = bytes ? malloc(bytes) : NULL;
+	v->ra_max = v->ra ? bytes : 0;
+	v->ra_len = 0;
 }
 
 static const struct img_ops live_view_ops = {
@@ -251,7 +329,7 @@ int live_bitmap(struct live_bk *lb, int i, uint8_t **bits, struct vx_err *err)
 	if (!b)
 		return vx_err_set(err, -ENOMEM, "out of memory");
 	while (off < bytes) {
-		uint64_t n = bytes - off < BSRV_MAX_READ ? bytes - off : BSRV_MAX_READ;
+		uint64_t n = bytes - off < BSRV_MAX_BITMAP ? bytes - off : BSRV_MAX_BITMAP;
 		json_object *args = json_object_new_object(), *res, *d;
 		long got;
 		int rc;

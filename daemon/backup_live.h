@@ -39,6 +39,13 @@ int live_begin(const char *sock, struct live_disk *disks, int n, unsigned block_
 	       uint64_t store_max, struct live_bk **out, struct vx_err *err);
 /* Disk i's frozen view (close it with img_close; the session stays). */
 int live_view(struct live_bk *lb, int i, struct img **view, struct vx_err *err);
+/*
+ * Reads of view fetch up to bytes at once and hand the rest out from there
+ * (fewer round trips). Only for a reader going through the disk in order
+ * and reading most of it (a full backup): what the window passes over is
+ * read from the runner all the same, and each block can be read only once.
+ */
+void live_view_readahead(struct img *view, size_t bytes);
 /* The start-point bits of disk i's bitmap ("taken"); *bits is malloc'd. */
 int live_bitmap(struct live_bk *lb, int i, uint8_t **bits, struct vx_err *err);
 /* Ends the session; done: the backup is durable. *report: per-disk counts. */

@@ -1070,6 +1070,9 @@ static int bk_step(struct vmxd_job *j, struct vx_err *err)
 		o.granularity_bits = b->ld[b->next].granularity_bits;
 		if ((rc = live_view(b->lb, (int)b->next, &view, err)) < 0)
 			return rc;
+		/* A full backup reads nearly every block in order: 1 MiB per request. */
+		if (!bd->incremental)
+			live_view_readahead(view, 1u << 20);
 	}
 	rc = backup_create(b->repo, view ? view : bd->img, &o, bd->id, &st, err);
 	img_close(view, NULL);

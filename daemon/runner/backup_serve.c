@@ -98,6 +98,8 @@ static void bsrv_end(struct bsrv *s, int done, json_object *report)
 	}
 	s->nviews = 0;
 	s->peer = -1;
+	free(s->rbuf);
+	s->rbuf = NULL;
 }
 
 void bsrv_peer_closed(struct bsrv *s, int peer)
@@ -257,30 +259,25 @@ static int bsrv_view(struct bsrv *s, const struct proto_msg *req, struct img **v
 	return 0;
 }
 
+/* {"length": n}, then the n bytes themselves, raw (control.c's trailer). */
 static int bsrv_read(struct bsrv *s, const struct proto_msg *req, json_object **result,
 		     struct vx_err *err)
 {
 	struct img *view;
 	uint64_t off, len;
-	uint8_t *buf;
-	char *txt;
 	int rc = bsrv_view(s, req, &view, &off, &len, BSRV_MAX_READ, err);
 
 	if (rc < 0)
 		return rc;
-	buf = malloc(len);
-	if (!buf)
+	if (!s->rbuf && !(s->rbuf = malloc(BSRV_MAX_READ)))
 		return vx_err_set(err, -ENOMEM, "backup: out of memory");
-	rc = img_read(view, buf, off, (size_t)len, err);
-	txt = rc ? NULL : bsrv_b64_encode(buf, (size_t)len);
-	free(buf);
+	rc = img_read(view, s->rbuf, off, (size_t)len, err);
 	if (rc < 0)
 		return rc;
-	if (!txt)
-		return vx_err_set(err, -ENOMEM, "backup: out of memory");
 	*result = json_object_new_object();
-	json_object_object_add(*result, "data", json_object_new_string(txt));
-	free(txt);
+	json_object_object_add(*result, "length", json_object_new_int64((int64_t)len));
+	s->ctl->trailer = s->rbuf;
+	s->ctl->trailer_len = (size_t)len;
 	return 0;
 }
 
@@ -312,7 +309,7 @@ static int bsrv_bitmap(struct bsrv *s, const struct proto_msg *req, json_object 
 	uint64_t off, len, nbits;
 	unsigned g;
 	char *txt;
-	int rc = bsrv_view(s, req, &view, &off, &len, BSRV_MAX_READ, err);
+	int rc = bsrv_view(s, req, &view, &off, &len, BSRV_MAX_BITMAP, err);
 
 	if (rc < 0)
 		return rc;

@@ -21,7 +21,8 @@
 #include "storage/image.h"
 
 #define BSRV_MAX_DISKS   8
-#define BSRV_MAX_READ    (256u << 10)   /* bytes per backup-read: base64 fits a frame */
+#define BSRV_MAX_READ    (1u << 20)     /* bytes per backup-read (raw, after the frame) */
+#define BSRV_MAX_BITMAP  (256u << 10)   /* bytes per backup-bitmap: base64 fits a frame */
 
 struct bsrv_disk {
 	const char *path;       /* as vmxd named it on the command line */
@@ -36,6 +37,7 @@ struct bsrv {
 	int nviews;
 	struct img *views[BSRV_MAX_DISKS];
 	int vdisk[BSRV_MAX_DISKS];   /* which disk each view is of */
+	uint8_t *rbuf;          /* backup-read's data, sent after its answer */
 };
 
 void bsrv_init(struct bsrv *s, struct runner_ctl *ctl);

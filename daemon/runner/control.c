@@ -58,6 +58,20 @@ static void ctl_hello(struct runner_ctl *c, struct runner_ctl_peer *p)
 	p->hello = 1;
 }
 
+static void ctl_send_all(int fd, const uint8_t *b, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, b, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;	/* the peer is gone: its next read says so */
+		b += n;
+		len -= (size_t)n;
+	}
+}
+
 static void ctl_request(struct runner_ctl *c, struct runner_ctl_peer *p,
 			const struct proto_msg *req)
 {
@@ -81,7 +95,9 @@ static void ctl_request(struct runner_ctl *c, struct runner_ctl_peer *p,
 				err.msg[0] ? err.msg : strerror(-rc));
 	else
 		proto_msg_response(&m, req->pm_id, result);
-	proto_send_fd(p->fd, &m, NULL);
+	if (proto_send_fd(p->fd, &m, NULL) == 0 && rc >= 0 && c->trailer_len)
+		ctl_send_all(p->fd, c->trailer, c->trailer_len);
+	c->trailer_len = 0;
 	proto_msg_clear(&m);
 	if (c->after_reply)
 		c->after_reply(c->opaque);
