@@ -11,7 +11,8 @@ CFLAGS      += $(VMXD_CFLAGS)
 VMXD_SRCS := daemon/conf.c daemon/log.c daemon/loop.c daemon/rpc.c \
 	daemon/runner.c daemon/runner_args.c daemon/store.c daemon/xml.c daemon/job.c \
 	daemon/storage.c daemon/console_verbs.c daemon/runner/sandbox.c \
-	daemon/runner/control.c daemon/runner/console.c
+	daemon/runner/control.c daemon/runner/console.c daemon/runner/backup_serve.c \
+	daemon/backup_live.c
 VMXD_LIB  := $(BUILD)/libvmxd.a
 
 $(VMXD_LIB): $(VMXD_SRCS:%.c=$(BUILD)/%.o)
@@ -37,6 +38,7 @@ $(BUILD)/tests/daemon/%.o: CFLAGS += $(TEST_PATHS)
 $(BUILD)/tests/daemon/test_vmxd: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 $(BUILD)/tests/daemon/test_vmxd_storage: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 $(BUILD)/tests/daemon/test_vmxd_console: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
+$(BUILD)/tests/daemon/test_vmxd_livebackup: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 $(BUILD)/tests/daemon/test_systemd: $(BUILD)/bin/vmxd $(BUILD)/bin/vmxd-runner-sim $(BUILD)/bin/vmctl
 
 # make bench-daemon: vmxd vs libvirt's test driver (see tests/bench/bench_daemon.c).

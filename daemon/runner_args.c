@@ -145,6 +145,33 @@ static int runner_args_machine(struct runner_args *a, const char *xml, const cha
 	return rc;
 }
 
+/*
+ * The simulation runner of a type 'test' domain gets its disks too: with
+ * sim.disks on the command line it opens them as a VMM would (live
+ * backups); without, it ignores them. Only what a VMM could open is passed.
+ */
+static int runner_args_sim_disks(struct runner_args *a, const char *xml)
+{
+	struct xml_domain *d;
+	char spec[4096];
+	int rc = 0;
+
+	if (xml_domain_parse(xml, strlen(xml), &d, NULL) < 0)
+		return 0;
+	for (size_t i = 0; i < d->xdom_ndisks && !rc; i++) {
+		const struct xml_disk *k = &d->xdom_disks[i];
+
+		if (strcmp(k->xd_device, "disk") != 0 || !k->xd_source || strchr(k->xd_source, ','))
+			continue;
+		snprintf(spec, sizeof(spec), "%s%s%s%s", k->xd_source,
+			 k->xd_format ? ",format=" : "", k->xd_format ? k->xd_format : "",
+			 k->xd_readonly ? ",readonly" : "");
+		rc = runner_args_pair(a, "--disk", spec);
+	}
+	xml_domain_free(d);
+	return rc;
+}
+
 int runner_args_build(struct runner_args *a, const char *prog, const struct store_domain *sd,
 		      const char *xml_path, const char *pidfile, struct vx_err *err)
 {
@@ -164,6 +191,8 @@ int runner_args_build(struct runner_args *a, const char *prog, const struct stor
 		rc = runner_args_pair(a, "--listen-fd", "3");
 	if (!rc && strcmp(sd->sd_type, "kvm") == 0)
 		rc = runner_args_machine(a, sd->sd_xml, sd->sd_name, err);
+	else if (!rc && (rc = runner_args_sim_disks(a, sd->sd_xml)) != 0)
+		vx_err_set(err, rc, "runner command line: %s", strerror(-rc));
 	else if (rc)
 		vx_err_set(err, rc, "runner command line: %s", strerror(-rc));
 	if (rc)

@@ -7,6 +7,7 @@
  * Context: loop thread; the jobs' st_step functions run on the thread pool.
  */
 #include "daemon/vmxd.h"
+#include "daemon/backup_live.h"
 #include "daemon/job.h"
 #include "daemon/storage.h"
 
@@ -259,7 +260,9 @@ static int stor_dom_get_stopped(struct vmxd *v, json_object *args,
 	if ((rc = stor_arg_str(args, "name", 1, &name, err)) < 0 ||
 	    (rc = store_domain_get(v->store, name, &d->sd, err)) < 0)
 		return rc;
-	if (runner_find(v, d->sd.sd_uuid)) {
+	if (!what) {
+		/* The caller takes running domains too (live backup). */
+	} else if (runner_find(v, d->sd.sd_uuid)) {
 		if (strcmp(d->sd.sd_type, "kvm") == 0)
 			rc = vx_err_set(err, -EBUSY,
 					"domain '%s' is running: %s of a running kvm domain "
@@ -732,13 +735,24 @@ const struct job_ops stor_convert_ops = {
 	conv_recover, conv_free,
 };
 
-/* ---- job "backup": one slice per disk of a stopped domain ---- */
+/*
+ * ---- job "backup": one slice per disk ----
+ *
+ * A stopped domain's disks are opened here (write-locked for the whole job).
+ * A running domain's are its runner's: the first slice freezes them there
+ * (backup_live.c, copy-before-write in the runner) and each later slice
+ * backs one frozen view up; the engine and the repository are vmxd's either
+ * way.
+ */
 
 struct bk_disk {
 	struct img *img;
 	char name[64];           /* <domain>-<target>: the repository's disk name */
+	char path[PATH_MAX];     /* live: the disk as its runner knows it */
 	int qcow2;
 	int incremental;
+	int bitmap_reset;        /* offline: bk_prepare created or cleared the bitmap */
+	uint8_t *bits;           /* live incremental: the bitmap at the start point */
 	char id[BACKUP_ID_MAX];  /* set once this disk's backup is durable */
 };
 
@@ -754,6 +768,11 @@ struct bk {
 	int nlist;
 	struct vmxd_job *job;
 	int slice_ms;            /* test knob: a pause every 64 chunks */
+	int live;                /* the domain runs: its runner serves frozen views */
+	char sock[PATH_MAX];     /* live: the runner's control socket */
+	uint64_t store_max;      /* live: copy-before-write store bound (0: runner's) */
+	struct live_bk *lb;      /* live: the session, from the first slice on */
+	struct live_disk ld[LIVE_MAX_DISKS];
 };
 
 /* Whether the repository holds a backup of bd made with this bitmap. */
@@ -787,6 +806,7 @@ static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
 		if (b->mode == 2)
 			return vx_err_set(err, -EINVAL, "backup: disk %s has no dirty bitmap "
 					  "yet: the first backup must be full", bd->name);
+		bd->bitmap_reset = 1;
 		return img_bitmap_add(bd->img, b->bitmap, 0, err);
 	}
 	if (!usable) {
@@ -795,6 +815,7 @@ static int bk_prepare(struct bk *b, struct bk_disk *bd, struct vx_err *err)
 			return vx_err_set(err, -EINVAL, "backup: the dirty bitmap of %s is "
 					  "inconsistent (unclean close): take a full backup",
 					  bd->name);
+		bd->bitmap_reset = 1;
 		return img_bitmap_clear(bd->img, b->bitmap, err);
 	}
 	if (b->mode != 1 && !bk_has_parent(b, bd)) {
@@ -878,8 +899,16 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 	if (b->slice_ms < 0 || b->slice_ms > 10000)
 		return vx_err_set(err, -EINVAL, "backup: slice_ms out of range");
 	snprintf(b->repo, sizeof(b->repo), "%s", repo);
-	if ((rc = stor_dom_get_stopped(j->j_vmxd, args, "a backup", &d, err)) < 0)
+	if (json_object_object_get_ex(args, "store_max", &sl) &&
+	    json_object_is_type(sl, json_type_int) && json_object_get_int64(sl) > 0)
+		b->store_max = (uint64_t)json_object_get_int64(sl);
+	if ((rc = stor_dom_get_stopped(j->j_vmxd, args, NULL, &d, err)) < 0)
 		return rc;
+	if (runner_find(j->j_vmxd, d.sd.sd_uuid)) {
+		b->live = 1;
+		snprintf(b->sock, sizeof(b->sock), "%s/vm/%s.sock", j->j_vmxd->conf.vc_rundir,
+			 d.sd.sd_uuid);
+	}
 	snprintf(j->j_arg, sizeof(j->j_arg), "%.200s %.300s", d.sd.sd_name, repo);
 	if ((rc = bk_journal_path(j->j_vmxd, d.sd.sd_name, b->journal,
 				  sizeof(b->journal), err)) < 0)
@@ -916,6 +945,16 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 		}
 		/* Raw disks have no dirty bitmap: every backup of one is full. */
 		bd->qcow2 = strcmp(xd->xd_format, "qcow2") == 0;
+		if (b->live) {
+			if (b->n == LIVE_MAX_DISKS) {
+				rc = vx_err_set(err, -ENOTSUP, "backup: a running domain's backup "
+						"takes at most %d disks", LIVE_MAX_DISKS);
+				goto out;
+			}
+			snprintf(bd->path, sizeof(bd->path), "%s", xd->xd_source);
+			b->n++;
+			continue;
+		}
 		if ((rc = img_open(xd->xd_source, xd->xd_format, IMG_RDWR, &bd->img, err)) < 0)
 			goto out;
 		b->n++;
@@ -927,8 +966,13 @@ static int bk_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 				d.sd.sd_name);
 		goto out;
 	}
-	/* Disks are locked now: no other backup of this domain owns the journal. */
-	if (bk_journal_add(b->journal, b->repo, 1) < 0)
+	/* Disks are locked now: no other backup of this domain owns the journal.
+	 * A running domain's are its runner's: a journal present is a backup
+	 * running (bk_recover removed those of a crashed vmxd). */
+	if (b->live && access(b->journal, F_OK) == 0)
+		rc = vx_err_set(err, -EBUSY, "backup: a backup of domain '%s' is already running",
+				d.sd.sd_name);
+	else if (bk_journal_add(b->journal, b->repo, 1) < 0)
 		rc = vx_err_errno(err, -errno, "backup: cannot create %s", b->journal);
 	else
 		b->journal_mine = 1;
@@ -952,14 +996,64 @@ static int bk_progress(void *ctx, uint64_t done, uint64_t total)
 	return atomic_load(&b->job->j_cancel) != 0;
 }
 
+/* Live: full or incremental for one disk, from what its runner's view took. */
+static int bk_prepare_live(struct bk *b, size_t i, struct vx_err *err)
+{
+	struct bk_disk *bd = &b->disks[i];
+	const char *state = b->ld[i].bitmap_state;
+
+	bd->incremental = 0;
+	if (!bd->qcow2)
+		return 0;
+	if (strcmp(state, "taken") != 0) {
+		/* Created or reset at the start point: nothing to increment from. */
+		if (b->mode == 2)
+			return vx_err_set(err, -EINVAL, strcmp(state, "new") == 0 ?
+					  "backup: disk %s has no dirty bitmap yet: the first backup must be full" :
+					  "backup: the dirty bitmap of %s is inconsistent (unclean close): take a full backup",
+					  bd->name);
+		return 0;
+	}
+	if (b->mode != 1 && !bk_has_parent(b, bd)) {
+		if (b->mode == 2)
+			return vx_err_set(err, -EINVAL, "backup: %s has no earlier backup in "
+					  "%s to increment from: the first backup must be full",
+					  bd->name, b->repo);
+		return 0;
+	}
+	bd->incremental = b->mode != 1;
+	return bd->incremental ? live_bitmap(b->lb, (int)i, &bd->bits, err) : 0;
+}
+
+/* Live, first slice: every disk frozen at one instant in the runner. */
+static int bk_freeze(struct bk *b, struct vx_err *err)
+{
+	int rc;
+
+	for (size_t i = 0; i < b->n; i++) {
+		b->ld[i].path = b->disks[i].path;
+		b->ld[i].bitmap = b->disks[i].qcow2 ? b->bitmap : NULL;
+	}
+	rc = live_begin(b->sock, b->ld, (int)b->n, 0, b->store_max, &b->lb, err);
+	if (rc == -ENOENT || rc == -ECONNREFUSED)
+		return vx_err_set(err, rc, "backup: the domain stopped before its live backup began; "
+				  "back it up again (now offline)");
+	for (size_t i = 0; !rc && i < b->n; i++)
+		rc = bk_prepare_live(b, i, err);
+	return rc;
+}
+
 static int bk_step(struct vmxd_job *j, struct vx_err *err)
 {
 	struct bk *b = j->j_priv;
 	struct bk_disk *bd = &b->disks[b->next];
 	struct backup_opts o;
 	struct backup_stats st;
+	struct img *view = NULL;
 	int rc;
 
+	if (b->live && !b->lb)
+		return bk_freeze(b, err);
 	memset(&o, 0, sizeof(o));
 	o.disk = bd->name;
 	o.bitmap = bd->qcow2 ? b->bitmap : NULL;
@@ -968,7 +1062,20 @@ static int bk_step(struct vmxd_job *j, struct vx_err *err)
 	o.clear_bitmap = 0;
 	o.progress = bk_progress;
 	o.progress_ctx = b;
-	rc = backup_create(b->repo, bd->img, &o, bd->id, &st, err);
+	if (b->live) {
+		/* The runner handed the bitmap over at the freeze. */
+		o.bitmap_frozen = 1;
+		o.bits = bd->bits;
+		o.nbits = b->ld[b->next].nbits;
+		o.granularity_bits = b->ld[b->next].granularity_bits;
+		if ((rc = live_view(b->lb, (int)b->next, &view, err)) < 0)
+			return rc;
+		/* A full backup reads nearly every block in order: 1 MiB per request. */
+		if (!bd->incremental)
+			live_view_readahead(view, 1u << 20);
+	}
+	rc = backup_create(b->repo, view ? view : bd->img, &o, bd->id, &st, err);
+	img_close(view, NULL);
 	if (rc < 0) {
 		bd->id[0] = '\0';
 		return rc;
@@ -981,11 +1088,49 @@ static int bk_step(struct vmxd_job *j, struct vx_err *err)
 	return b->next == b->n;
 }
 
+/* The backup ids into the job's arg (the job-done event shows them). */
+static void bk_arg_ids(struct vmxd_job *j, struct bk *b)
+{
+	size_t len = strlen(j->j_arg);
+
+	for (size_t i = 0; i < b->n && len < sizeof(j->j_arg); i++)
+		len += (size_t)snprintf(j->j_arg + len, sizeof(j->j_arg) - len,
+					" %s", b->disks[i].id);
+	store_job_set_arg(j->j_vmxd->store, j->j_id, j->j_arg, NULL);
+}
+
+/*
+ * Live: the journal goes first (the domain's backup is now official), then
+ * the runner hears the backup is durable and drops the bitmap bits it took.
+ * A crash between the two closes the connection: the runner gives the bits
+ * back, and the next incremental covers a little more than it must.
+ */
+static int bk_commit_live(struct vmxd_job *j, struct bk *b)
+{
+	struct vx_err err = { 0 };
+	json_object *report = NULL;
+
+	bk_arg_ids(j, b);
+	unlink(b->journal);
+	if (live_end(b->lb, 1, &report, &err) < 0)
+		log_warn("backup: the runner did not confirm the end of the live backup "
+			 "(its bitmaps keep the older changes): %s", err.msg);
+	live_close(b->lb);
+	b->lb = NULL;
+	j->j_result = json_object_new_object();
+	json_object_object_add(j->j_result, "live", json_object_new_boolean(1));
+	if (report)
+		json_object_object_add(j->j_result, "disks", report);
+	return 0;
+}
+
 static int bk_commit(struct vmxd_job *j, struct vx_err *err)
 {
 	struct bk *b = j->j_priv;
 	int rc = 0;
 
+	if (b->live)
+		return bk_commit_live(j, b);
 	for (size_t i = 0; i < b->n; i++) {
 		struct bk_disk *bd = &b->disks[i];
 
@@ -996,12 +1141,7 @@ static int bk_commit(struct vmxd_job *j, struct vx_err *err)
 		bd->img = NULL;
 	}
 	if (rc == 0) {
-		size_t len = strlen(j->j_arg);
-
-		for (size_t i = 0; i < b->n && len < sizeof(j->j_arg); i++)
-			len += (size_t)snprintf(j->j_arg + len, sizeof(j->j_arg) - len,
-						" %s", b->disks[i].id);
-		store_job_set_arg(j->j_vmxd->store, j->j_id, j->j_arg, NULL);
+		bk_arg_ids(j, b);
 		unlink(b->journal);
 	}
 	return rc;
@@ -1020,6 +1160,17 @@ static void bk_abort(struct vmxd_job *j)
 
 	if (!b)
 		return;
+	/* Live: the runner ends the session as failed, the bitmaps get their bits back. */
+	live_close(b->lb);
+	b->lb = NULL;
+	/*
+	 * A bitmap created or reset for this (full) backup tracks only what
+	 * changed since: with the backup gone, an incremental from an older
+	 * parent must read everything, so every bit is set.
+	 */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->disks[i].img && b->disks[i].bitmap_reset)
+			img_bitmap_merge(b->disks[i].img, b->bitmap, NULL, 0, NULL);
 	for (size_t i = 0; i < b->n; i++)
 		if (b->disks[i].id[0]) {
 			snprintf(path, sizeof(path), "%s/backups/%s.json", b->repo,
@@ -1073,9 +1224,12 @@ static void bk_free(struct vmxd_job *j)
 
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->n; i++)
+	live_close(b->lb);
+	for (size_t i = 0; i < b->n; i++) {
 		if (b->disks[i].img)
 			img_close(b->disks[i].img, NULL);
+		free(b->disks[i].bits);
+	}
 	free(b->disks);
 	free(b->list);
 	free(b);

@@ -485,7 +485,7 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 		return vx_err_set(err, -EINVAL, "backup: disk name must be [A-Za-z0-9._-]+");
 	if (o->incremental && !o->bitmap)
 		return vx_err_set(err, -EINVAL, "backup: an incremental backup needs a dirty bitmap");
-	if (o->clear_bitmap && (!o->bitmap || !(img->flags & IMG_RDWR)))
+	if (o->clear_bitmap && (!o->bitmap || o->bitmap_frozen || !(img->flags & IMG_RDWR)))
 		return vx_err_set(err, -EINVAL,
 				  "backup: clearing the bitmap needs one and the image open read-write");
 	ret = repo_open(&r, repo, 0, err);
@@ -527,7 +527,20 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 			goto out;
 		}
 	}
-	if (o->bitmap) {
+	if (o->bitmap_frozen && o->incremental && !o->bits) {
+		ret = vx_err_set(err, -EINVAL, "backup: an incremental backup needs the bitmap's bits");
+		goto out;
+	}
+	if (o->bitmap && o->bitmap_frozen && o->bits) {
+		nbits = o->nbits;
+		gbits = o->granularity_bits;
+		bits = malloc((nbits + 7) / 8 + 1);
+		if (!bits) {
+			ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
+			goto out;
+		}
+		memcpy(bits, o->bits, (nbits + 7) / 8);
+	} else if (o->bitmap && !o->bitmap_frozen) {
 		ret = img_bitmap_get(img, o->bitmap, &bits, &nbits, &gbits, err);
 		if (ret < 0)
 			goto out;

@@ -34,6 +34,15 @@ struct backup_opts {
 	const char *parent;      /* incremental: parent id; NULL = latest of disk */
 	int clear_bitmap;        /* clear the bitmap once the backup is durable */
 	/*
+	 * 1: the bitmap was handed over to the caller (a live backup's frozen
+	 * view, cbw.h): bits are its start-point bits (NULL is fine for a full
+	 * backup); o->bitmap only names it in the manifest, img is not asked.
+	 */
+	int bitmap_frozen;
+	const uint8_t *bits;
+	uint64_t nbits;
+	unsigned granularity_bits;
+	/*
 	 * Optional, on the caller's thread every 64 chunks: done of total
 	 * chunks. Nonzero stops the backup with -ECANCELED before anything of
 	 * it is visible (its pack in tmp/ is removed, no manifest is written).

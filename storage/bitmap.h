@@ -32,5 +32,12 @@ int img_bitmap_list(struct img *img, struct img_bitmap_info **list, int *n,
  */
 int img_bitmap_get(struct img *img, const char *name, uint8_t **bits,
 		   uint64_t *nbits, unsigned *granularity_bits, struct vx_err *err);
+/*
+ * ORs bits (as img_bitmap_get gives them, nbits long) into the bitmap;
+ * bits NULL sets every bit. A live backup that failed gives back the bits
+ * it took (cbw.h), so the next incremental still covers those changes.
+ */
+int img_bitmap_merge(struct img *img, const char *name, const uint8_t *bits,
+		     uint64_t nbits, struct vx_err *err);
 
 #endif

@@ -8,6 +8,7 @@
  * IMG_MAX_CHAIN is refused as a loop. Context: caller's thread.
  */
 #include "image.h"
+#include "cbw.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,10 +70,36 @@ static char *img_resolve(const char *base, const char *name)
 	return out;
 }
 
+static struct img *img_alloc(void)
+{
+	struct img *img = calloc(1, sizeof(*img));
+	pthread_mutexattr_t a;
+
+	if (!img)
+		return NULL;
+	img->fd = -1;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&img->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	return img;
+}
+
+void img_lock_io(struct img *img)
+{
+	pthread_mutex_lock(&img->lock);
+}
+
+void img_unlock_io(struct img *img)
+{
+	pthread_mutex_unlock(&img->lock);
+}
+
 static void img_free(struct img *img)
 {
 	if (!img)
 		return;
+	pthread_mutex_destroy(&img->lock);
 	if (img->fd >= 0)
 		close(img->fd);
 	free(img->path);
@@ -101,10 +128,9 @@ static int img_open_chain(const char *path, const char *fmt, int flags,
 	if (!ops)
 		return vx_err_set(err, -ENOTSUP, "img: unknown format \"%s\" for %s",
 				  fmt, path);
-	img = calloc(1, sizeof(*img));
+	img = img_alloc();
 	if (!img)
 		return vx_err_set(err, -ENOMEM, "img: out of memory");
-	img->fd = -1;
 	img->flags = flags;
 	img->ops = ops;
 	img->path = strdup(path);
@@ -238,7 +264,10 @@ int img_read(struct img *img, void *buf, uint64_t off, size_t len,
 
 	if (ret < 0 || !len)
 		return ret;
-	return img->ops->read(img, buf, off, len, err);
+	img_lock_io(img);
+	ret = img->ops->read(img, buf, off, len, err);
+	img_unlock_io(img);
+	return ret;
 }
 
 int img_write(struct img *img, const void *buf, uint64_t off, size_t len,
@@ -251,7 +280,13 @@ int img_write(struct img *img, const void *buf, uint64_t off, size_t len,
 	ret = img_range(img, off, len, err);
 	if (ret < 0 || !len)
 		return ret;
-	return img->ops->write(img, buf, off, len, err);
+	img_lock_io(img);
+	/* A live backup's frozen view keeps what is about to change. */
+	if (img->cbw)
+		cbw_before_change(img->cbw, off, len);
+	ret = img->ops->write(img, buf, off, len, err);
+	img_unlock_io(img);
+	return ret;
 }
 
 int img_discard(struct img *img, uint64_t off, uint64_t len, struct vx_err *err)
@@ -263,14 +298,24 @@ int img_discard(struct img *img, uint64_t off, uint64_t len, struct vx_err *err)
 	ret = img_range(img, off, len, err);
 	if (ret < 0 || !len)
 		return ret;
-	return img->ops->discard(img, off, len, err);
+	img_lock_io(img);
+	if (img->cbw)
+		cbw_before_change(img->cbw, off, len);
+	ret = img->ops->discard(img, off, len, err);
+	img_unlock_io(img);
+	return ret;
 }
 
 int img_flush(struct img *img, struct vx_err *err)
 {
+	int ret;
+
 	if (!(img->flags & IMG_RDWR))
 		return 0;
-	return img->ops->flush(img, err);
+	img_lock_io(img);
+	ret = img->ops->flush(img, err);
+	img_unlock_io(img);
+	return ret;
 }
 
 int img_status(struct img *img, uint64_t off, uint64_t len, uint64_t *pnum,
@@ -282,7 +327,10 @@ int img_status(struct img *img, uint64_t off, uint64_t len, uint64_t *pnum,
 	*pnum = len;
 	if (ret < 0 || !len)
 		return ret;
-	return img->ops->status(img, off, len, pnum, from_backing, err);
+	img_lock_io(img);
+	ret = img->ops->status(img, off, len, pnum, from_backing, err);
+	img_unlock_io(img);
+	return ret;
 }
 
 int img_close(struct img *img, struct vx_err *err)
@@ -291,6 +339,9 @@ int img_close(struct img *img, struct vx_err *err)
 
 	if (!img)
 		return 0;
+	/* A live backup still reading: its view fails, its bitmap bits go back. */
+	if (img->cbw)
+		cbw_detach(img->cbw);
 	if (img->flags & IMG_RDWR)
 		ret = img->ops->flush(img, err);
 	img->ops->close(img);
@@ -302,6 +353,23 @@ int img_close(struct img *img, struct vx_err *err)
 const char *img_format(const struct img *img)
 {
 	return img->ops->name;
+}
+
+int img_wrap(const struct img_ops *ops, void *priv, const char *name,
+	     uint64_t size, struct img **out, struct vx_err *err)
+{
+	struct img *img = img_alloc();
+
+	*out = NULL;
+	if (!img || !(img->path = strdup(name))) {
+		img_free(img);
+		return vx_err_set(err, -ENOMEM, "img: out of memory");
+	}
+	img->ops = ops;
+	img->priv = priv;
+	img->size = size;
+	*out = img;
+	return 0;
 }
 
 int img_read_backing(struct img *img, void *buf, uint64_t off, size_t len,

@@ -4,7 +4,8 @@
  * Callers open an image and then read, write, discard and flush guest bytes
  * through img_*(); the format lives behind struct img_ops and callers never
  * test it. Backing files (any depth, any supported format) are opened by
- * img_open() itself. Context: any thread, one thread per struct img at a time.
+ * img_open() itself. Context: any thread; the img_* calls on one image are
+ * serialised by its lock (a live backup reads while the guest writes, cbw.h).
  *
  * Every call returns 0 or a negative errno and, when err is not NULL, fills it
  * with a sentence naming what was wrong ("qcow2: L1 table ... exceeds limit").
@@ -12,6 +13,7 @@
 #ifndef IMG_IMAGE_H
 #define IMG_IMAGE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +28,7 @@
 #define IMG_MAX_CHAIN   64
 
 struct img;
+struct cbw;
 
 /* A format's entry points; filled by raw.c and qcow2*.c. */
 struct img_ops {
@@ -59,6 +62,12 @@ struct img {
 	char *backing_name;    /* as recorded in the image, NULL when none */
 	char *backing_fmt;     /* "raw"/"qcow2" as recorded, NULL when unknown */
 	void *priv;            /* the format's state */
+	/*
+	 * Held (recursively) by every img_* call on this image: guest I/O and a
+	 * live backup's reads run on different threads (cbw.h).
+	 */
+	pthread_mutex_t lock;
+	struct cbw *cbw;       /* copy-before-write filter of a live backup, or NULL */
 };
 
 struct img_create_opts {
@@ -85,6 +94,16 @@ int img_status(struct img *img, uint64_t off, uint64_t len, uint64_t *pnum,
 /* Flushes and closes the chain. Returns the first flush error. */
 int img_close(struct img *img, struct vx_err *err);
 const char *img_format(const struct img *img);
+
+/*
+ * A read-only image whose ops are the caller's (a frozen view, cbw.c; a
+ * view served by another process): priv is theirs, ops->close frees it.
+ * name is what errors call it.
+ */
+int img_wrap(const struct img_ops *ops, void *priv, const char *name,
+	     uint64_t size, struct img **out, struct vx_err *err);
+void img_lock_io(struct img *img);
+void img_unlock_io(struct img *img);
 
 /*
  * Offline external snapshots (overlay.c). img_overlay_create makes a new

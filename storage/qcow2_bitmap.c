@@ -413,7 +413,7 @@ static int bm_find(struct qcow2 *s, const char *name)
 	return -1;
 }
 
-int img_bitmap_add(struct img *img, const char *name, unsigned gbits,
+static int bm_add_unlocked(struct img *img, const char *name, unsigned gbits,
 		   struct vx_err *err)
 {
 	struct qcow2_bitmap *nb, *b;
@@ -452,7 +452,7 @@ int img_bitmap_add(struct img *img, const char *name, unsigned gbits,
 	return bm_store(s, 0, err);
 }
 
-int img_bitmap_remove(struct img *img, const char *name, struct vx_err *err)
+static int bm_remove_unlocked(struct img *img, const char *name, struct vx_err *err)
 {
 	struct qcow2_bitmap gone;
 	int i, ret;
@@ -473,7 +473,7 @@ int img_bitmap_remove(struct img *img, const char *name, struct vx_err *err)
 	return ret;
 }
 
-int img_bitmap_clear(struct img *img, const char *name, struct vx_err *err)
+static int bm_clear_unlocked(struct img *img, const char *name, struct vx_err *err)
 {
 	int i, ret;
 	struct qcow2 *s = bq(img, 1, err, &ret);
@@ -495,7 +495,7 @@ int img_bitmap_clear(struct img *img, const char *name, struct vx_err *err)
 	return bm_store(s, 0, err);
 }
 
-int img_bitmap_list(struct img *img, struct img_bitmap_info **list, int *n,
+static int bm_list_unlocked(struct img *img, struct img_bitmap_info **list, int *n,
 		    struct vx_err *err)
 {
 	struct img_bitmap_info *l;
@@ -522,7 +522,7 @@ int img_bitmap_list(struct img *img, struct img_bitmap_info **list, int *n,
 	return 0;
 }
 
-int img_bitmap_get(struct img *img, const char *name, uint8_t **bits,
+static int bm_get_unlocked(struct img *img, const char *name, uint8_t **bits,
 		   uint64_t *nbits, unsigned *gbits, struct vx_err *err)
 {
 	struct qcow2_bitmap *b;
@@ -549,4 +549,66 @@ int img_bitmap_get(struct img *img, const char *name, uint8_t **bits,
 	*nbits = b->nbits;
 	*gbits = b->granularity_bits;
 	return 0;
+}
+
+int img_bitmap_merge(struct img *img, const char *name, const uint8_t *bits,
+		     uint64_t nbits, struct vx_err *err)
+{
+	struct qcow2_bitmap *b;
+	int i, ret;
+	struct qcow2 *s = bq(img, 1, err, &ret);
+
+	if (!s)
+		return ret;
+	i = bm_find(s, name);
+	if (i < 0)
+		return vx_err_set(err, -ENOENT, "bitmap: %s: no bitmap \"%s\"", img->path, name);
+	b = &s->bms[i];
+	if (!b->bits)
+		return 0;   /* inconsistent already: nobody trusts it anyway */
+	if (!bits)
+		nbits = b->nbits;
+	for (uint64_t k = 0; k < nbits && k < b->nbits; k++)
+		if (!bits || (bits[k / 8] & (1u << (k % 8))))
+			b->bits[k / 8] |= (uint8_t)(1u << (k % 8));
+	b->dirty = 1;
+	return bm_store(s, 0, err);
+}
+
+/* The public calls hold the image's lock: a live backup's thread hands
+ * bitmaps over while the guest's writes mark them. */
+#define BM_LOCKED(call) do { \
+	int ret_; \
+	img_lock_io(img); \
+	ret_ = (call); \
+	img_unlock_io(img); \
+	return ret_; \
+} while (0)
+
+int img_bitmap_add(struct img *img, const char *name, unsigned gbits,
+		   struct vx_err *err)
+{
+	BM_LOCKED(bm_add_unlocked(img, name, gbits, err));
+}
+
+int img_bitmap_remove(struct img *img, const char *name, struct vx_err *err)
+{
+	BM_LOCKED(bm_remove_unlocked(img, name, err));
+}
+
+int img_bitmap_clear(struct img *img, const char *name, struct vx_err *err)
+{
+	BM_LOCKED(bm_clear_unlocked(img, name, err));
+}
+
+int img_bitmap_list(struct img *img, struct img_bitmap_info **list, int *n,
+		    struct vx_err *err)
+{
+	BM_LOCKED(bm_list_unlocked(img, list, n, err));
+}
+
+int img_bitmap_get(struct img *img, const char *name, uint8_t **bits,
+		   uint64_t *nbits, unsigned *gbits, struct vx_err *err)
+{
+	BM_LOCKED(bm_get_unlocked(img, name, bits, nbits, gbits, err));
 }

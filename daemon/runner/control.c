@@ -19,6 +19,7 @@ void runner_ctl_init(struct runner_ctl *c, int listen_fd, const char *name,
 	c->nverbs = nverbs;
 	c->describe = describe;
 	c->opaque = opaque;
+	c->cur_peer = -1;
 	for (int i = 0; i < RUNNER_CTL_MAX_PEERS; i++)
 		c->peers[i].fd = -1;
 }
@@ -35,11 +36,13 @@ int runner_ctl_pollfds(const struct runner_ctl *c, struct pollfd *out, int max)
 	return n;
 }
 
-static void peer_close(struct runner_ctl_peer *p)
+static void peer_close(struct runner_ctl *c, struct runner_ctl_peer *p)
 {
 	close(p->fd);
 	p->fd = -1;
 	proto_rbuf_free(&p->rb);
+	if (c->peer_closed)
+		c->peer_closed(c->opaque, (int)(p - c->peers));
 }
 
 static void ctl_hello(struct runner_ctl *c, struct runner_ctl_peer *p)
@@ -55,6 +58,20 @@ static void ctl_hello(struct runner_ctl *c, struct runner_ctl_peer *p)
 	p->hello = 1;
 }
 
+static void ctl_send_all(int fd, const uint8_t *b, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, b, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;	/* the peer is gone: its next read says so */
+		b += n;
+		len -= (size_t)n;
+	}
+}
+
 static void ctl_request(struct runner_ctl *c, struct runner_ctl_peer *p,
 			const struct proto_msg *req)
 {
@@ -63,11 +80,13 @@ static void ctl_request(struct runner_ctl *c, struct runner_ctl_peer *p,
 	struct proto_msg m;
 	int rc = -ENOSYS;
 
+	c->cur_peer = (int)(p - c->peers);
 	for (size_t i = 0; i < c->nverbs; i++)
 		if (strcmp(c->verbs[i].verb, req->pm_name) == 0) {
 			rc = c->verbs[i].fn(c->opaque, req, &result, &err);
 			break;
 		}
+	c->cur_peer = -1;
 	if (rc == -ENOSYS && !err.msg[0])
 		proto_msg_error(&m, req->pm_id, PROTO_E_UNKNOWN_VERB,
 				"runner: unknown verb '%s'", req->pm_name);
@@ -76,7 +95,9 @@ static void ctl_request(struct runner_ctl *c, struct runner_ctl_peer *p,
 				err.msg[0] ? err.msg : strerror(-rc));
 	else
 		proto_msg_response(&m, req->pm_id, result);
-	proto_send_fd(p->fd, &m, NULL);
+	if (proto_send_fd(p->fd, &m, NULL) == 0 && rc >= 0 && c->trailer_len)
+		ctl_send_all(p->fd, c->trailer, c->trailer_len);
+	c->trailer_len = 0;
 	proto_msg_clear(&m);
 	if (c->after_reply)
 		c->after_reply(c->opaque);
@@ -92,12 +113,12 @@ static void ctl_peer_input(struct runner_ctl *c, struct runner_ctl_peer *p)
 	if (n < 0 && errno == EINTR)
 		return;
 	if (n <= 0 || proto_rbuf_append(&p->rb, buf, (size_t)n, NULL) < 0) {
-		peer_close(p);
+		peer_close(c, p);
 		return;
 	}
 	while (p->fd >= 0 && (rc = proto_rbuf_next(&p->rb, &m, NULL)) != 0) {
 		if (rc < 0) {
-			peer_close(p);
+			peer_close(c, p);
 			return;
 		}
 		if (m.pm_type == PROTO_HELLO)
@@ -159,7 +180,7 @@ void runner_ctl_close(struct runner_ctl *c)
 {
 	for (int i = 0; i < RUNNER_CTL_MAX_PEERS; i++)
 		if (c->peers[i].fd >= 0)
-			peer_close(&c->peers[i]);
+			peer_close(c, &c->peers[i]);
 }
 
 int runner_write_pidfile(const char *pidfile, struct vx_err *err)

@@ -49,6 +49,16 @@ struct runner_ctl {
 	 * the answer, e.g. an event about the new state or the runner's exit.
 	 */
 	void (*after_reply)(void *opaque);
+	/* Optional: a peer went away (its index), e.g. to end its backup. */
+	void (*peer_closed)(void *opaque, int peer);
+	int cur_peer;		/* index of the peer whose request runs, else -1 */
+	/*
+	 * A verb may set these: raw bytes sent right after its (successful)
+	 * response frame, the one exception to framing (backup-read's data);
+	 * the buffer stays the verb's.
+	 */
+	const void *trailer;
+	size_t trailer_len;
 	struct runner_ctl_peer peers[RUNNER_CTL_MAX_PEERS];
 };
 

@@ -10,6 +10,14 @@
  *   sim.poweroff_ms=N         the guest powers off by itself after N ms
  *   sim.crash_ms=N            the guest crashes after N ms
  *   sim.shutdown_ms=N         time from power button to power-off (100)
+ *   sim.disks                 open the --disk images vmxd passes, read-write
+ *                             and locked as a VMM holds them, and serve live
+ *                             backups of them (backup_serve.c)
+ *   sim.backup_writes_ms=N    test facility: while a live backup reads the
+ *                             disks, the simulated guest writes a 4 KiB block
+ *                             (pattern and counter) at a pseudo-random place
+ *                             of each disk every N ms, through the same
+ *                             copy-before-write path a guest's writes take
  *
  * Process: detached from vmxd; listens on the socket passed as fd 3 and
  * serves any number of vmxd connections over its life (vmxd may restart),
@@ -34,9 +42,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <seccomp.h>
+
+#include "daemon/runner/backup_serve.h"
 #include "daemon/runner/console.h"
 #include "daemon/runner/control.h"
 #include "daemon/runner/sandbox.h"
+#include "storage/image.h"
 
 struct sim {
 	const char *uuid, *name;
@@ -58,6 +70,15 @@ struct sim {
 	char cmdline[4096];
 	char out[4096];         /* console output gathered, one write per batch */
 	size_t out_len;
+	/* sim.disks: the images held, and live backups of them */
+	char *disk_arg[BSRV_MAX_DISKS];
+	int ndisk_arg;
+	struct img *disk[BSRV_MAX_DISKS];
+	int ndisks;
+	struct bsrv bsrv;
+	long backup_writes_ms;  /* -1: none */
+	long next_write;
+	uint64_t writes, seed;
 };
 
 static long sim_now(void)
@@ -190,6 +211,9 @@ static void sim_exit(struct sim *s, const char *reason, int status)
 	sim_con_flush(s);
 	if (s->con_open)
 		console_close(&s->con);
+	bsrv_close(&s->bsrv);
+	for (int i = 0; i < s->ndisks; i++)
+		img_close(s->disk[i], NULL);   /* stores the dirty bitmaps */
 	runner_ctl_event(&s->ctl, "shutoff", reason);
 	runner_write_exit_reason(s->exit_fd, reason);
 	exit(status);
@@ -335,6 +359,22 @@ static int sim_resume(void *opaque, const struct proto_msg *req, json_object **r
 	return 0;
 }
 
+/* Live backups: the same verbs as the VMM's, on the disks sim.disks opened. */
+static int sim_backup(void *opaque, const struct proto_msg *req, json_object **result,
+		      struct vx_err *err)
+{
+	struct sim *s = opaque;
+
+	return bsrv_verb(&s->bsrv, req, result, err);
+}
+
+static void sim_peer_closed(void *opaque, int peer)
+{
+	struct sim *s = opaque;
+
+	bsrv_peer_closed(&s->bsrv, peer);
+}
+
 static const struct runner_ctl_verb sim_verbs[] = {
 	{ "status",   sim_status },
 	{ "shutdown", sim_shutdown },
@@ -342,7 +382,66 @@ static const struct runner_ctl_verb sim_verbs[] = {
 	{ "reboot",   sim_reboot },
 	{ "suspend",  sim_suspend },
 	{ "resume",   sim_resume },
+	{ "backup-begin",  sim_backup },
+	{ "backup-read",   sim_backup },
+	{ "backup-status", sim_backup },
+	{ "backup-bitmap", sim_backup },
+	{ "backup-end",    sim_backup },
 };
+
+/* --disk PATH[,format=raw|qcow2][,readonly] as vmxd passes it; opened locked. */
+static int sim_open_disk(struct sim *s, char *arg, struct vx_err *err)
+{
+	const char *fmt = NULL;
+	int ro = 0, rc;
+	char *o = strchr(arg, ',');
+
+	if (o)
+		*o++ = '\0';   /* arg is the path vmxd names the disk by */
+	while (o && *o) {
+		char *next = strchr(o, ',');
+
+		if (next)
+			*next++ = '\0';
+		if (strncmp(o, "format=", 7) == 0)
+			fmt = o + 7;
+		else if (strcmp(o, "readonly") == 0)
+			ro = 1;
+		o = next;
+	}
+	rc = img_open(arg, fmt, ro ? 0 : IMG_RDWR, &s->disk[s->ndisks], err);
+	if (rc < 0)
+		return rc;
+	if (!ro)
+		bsrv_add_disk(&s->bsrv, arg, s->disk[s->ndisks]);
+	s->ndisks++;
+	return 0;
+}
+
+/* sim.backup_writes_ms: one block per disk while a backup session is open. */
+static void sim_backup_writes(struct sim *s)
+{
+	uint8_t buf[4096];
+	struct vx_err err = { 0 };
+
+	if (s->backup_writes_ms < 0 || s->bsrv.peer < 0 || strcmp(s->state, "running") != 0 ||
+	    sim_now() < s->next_write)
+		return;
+	s->next_write = sim_now() + s->backup_writes_ms;
+	for (int i = 0; i < s->ndisks; i++) {
+		uint64_t blocks = s->disk[i]->size / sizeof(buf), off;
+
+		if (!(s->disk[i]->flags & IMG_RDWR) || !blocks)
+			continue;
+		s->seed = s->seed * 6364136223846793005ull + 1442695040888963407ull;
+		off = (s->seed >> 33) % blocks * sizeof(buf);
+		memset(buf, 0xc5, sizeof(buf));
+		memcpy(buf, &s->writes, sizeof(s->writes));
+		if (img_write(s->disk[i], buf, off, sizeof(buf), &err) < 0)
+			fprintf(stderr, "sim %s: disk write: %s\n", s->name, err.msg);
+		s->writes++;
+	}
+}
 
 /* The reply goes first: vmxd learns the guest's new state after its answer. */
 static void sim_after_reply(void *opaque)
@@ -357,6 +456,20 @@ static void sim_after_reply(void *opaque)
 		sim_exit(s, s->exit_reason, 0);
 }
 
+/* With disks held, the storage library's I/O as well (as the VMM's). */
+static int sim_sandbox(const struct sim *s, const char *user, struct vx_err *err)
+{
+	static const int disk_io[] = {
+		SCMP_SYS(pread64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(fsync),
+		SCMP_SYS(fdatasync), SCMP_SYS(fallocate), SCMP_SYS(flock), SCMP_SYS(fcntl),
+	};
+	const struct runner_sandbox_extra x = {
+		disk_io, sizeof(disk_io) / sizeof(disk_io[0]), NULL, 0,
+	};
+
+	return runner_sandbox_enter_with(user, s->ndisks ? &x : NULL, err);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -366,6 +479,7 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "listen-fd", required_argument, NULL, 'l' },
 		{ "user", required_argument, NULL, 'U' },
+		{ "disk", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* static: the console's ring and buffers are 70 KiB */
@@ -386,6 +500,10 @@ int main(int argc, char **argv)
 		case 'p': pidfile = optarg; break;
 		case 'l': lfd = atoi(optarg); break;
 		case 'U': user = optarg; break;
+		case 'd':
+			if (s.ndisk_arg < BSRV_MAX_DISKS)
+				s.disk_arg[s.ndisk_arg++] = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: vmxd-runner-sim --uuid U --name N --xml F --pidfile F [--listen-fd 3]\n");
 			return 2;
@@ -404,6 +522,8 @@ int main(int argc, char **argv)
 		s.poweroff_at = sim_now() + v;
 	if ((v = sim_opt(cmdline, "sim.crash_ms")) >= 0)
 		s.crash_at = sim_now() + v;
+	s.backup_writes_ms = sim_opt(cmdline, "sim.backup_writes_ms");
+	s.seed = 0x5eed;
 	snprintf(s.state, sizeof(s.state), "running");
 
 	/* Best effort, as it always was: hello tells vmxd the pid too. */
@@ -417,13 +537,21 @@ int main(int argc, char **argv)
 	runner_ctl_init(&s.ctl, lfd, "vmxd-runner-sim", sim_verbs,
 			sizeof(sim_verbs) / sizeof(sim_verbs[0]), sim_describe, &s);
 	s.ctl.after_reply = sim_after_reply;
+	s.ctl.peer_closed = sim_peer_closed;
+	bsrv_init(&s.bsrv, &s.ctl);
+	for (int i = 0; sim_opt(cmdline, "sim.disks") >= 0 && i < s.ndisk_arg; i++)
+		if (sim_open_disk(&s, s.disk_arg[i], &err) < 0) {
+			fprintf(stderr, "vmxd-runner-sim: %s\n", err.msg);
+			runner_write_exit_reason(s.exit_fd, "failed");
+			return 2;
+		}
 	/* A console is a convenience: the guest runs without one. */
 	if (console_path_from_pidfile(pidfile, path, sizeof(path)) < 0 ||
 	    console_open(&s.con, path, NULL, &err) < 0)
 		fprintf(stderr, "vmxd-runner-sim: no console: %s\n", err.msg);
 	else
 		s.con_open = 1;
-	if (runner_sandbox_enter(user, &err) < 0) {
+	if (sim_sandbox(&s, user, &err) < 0) {
 		fprintf(stderr, "vmxd-runner-sim: %s\n", err.msg);
 		return 2;
 	}
@@ -445,6 +573,10 @@ int main(int argc, char **argv)
 				timeout = (int)(s.crash_at - now);
 			if (s.poweroff_at && (timeout < 0 || s.poweroff_at - now < timeout))
 				timeout = (int)(s.poweroff_at - now);
+			sim_backup_writes(&s);
+			if (s.backup_writes_ms >= 0 && s.bsrv.peer >= 0 &&
+			    (timeout < 0 || s.next_write - now < timeout))
+				timeout = s.next_write > now ? (int)(s.next_write - now) : 0;
 		}
 		n = runner_ctl_pollfds(&s.ctl, pfd, RUNNER_CTL_MAX_PEERS + 1);
 		if (s.con_open)

@@ -333,7 +333,9 @@ static void vmctl_snapshot_errors(void **state)
 	assert_int_equal(CTL(e, out, "snapshot-create se s2"), 8);
 	assert_non_null(strstr(out, "stop it first"));
 	assert_int_equal(CTL(e, out, "snapshot-revert se s1"), 8);
-	assert_int_equal(CTL(e, out, "backup se --repo %s/repo", e->dir), 8);
+	/* A live backup needs a runner holding the disks (sim.disks). */
+	assert_int_equal(CTL(e, out, "backup se --repo %s/repo", e->dir), 9);
+	assert_non_null(strstr(out, "sim.disks"));
 	ctl_ok(e, out, sizeof(out), "destroy se");
 
 	/* A domain without qcow2 disks has nothing to snapshot. */
@@ -523,6 +525,48 @@ static void vmctl_backup_after_revert_is_full(void **state)
 	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, ids[1], res), 0);
 	assert_true(img_same(a, res));
 	assert_int_equal(img_byte(res, MiB), 0);
+}
+
+/*
+ * A full backup that made the bitmap anew (after a revert dropped it) and
+ * was cancelled leaves every bit set: an incremental from the older parent
+ * then reads what changed while no bitmap tracked it.
+ */
+static void vmctl_backup_cancelled_new_bitmap_keeps_changes(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], repo[200], res[200], cmd[700];
+	char ids[8][128];
+	const char *types[8];
+	int id = 0;
+
+	disk_path(e, "a.qcow2", a, sizeof(a));
+	disk_path(e, "repo", repo, sizeof(repo));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 256M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "nb", 1, "vda", a, "qcow2");
+	img_fill(a, 0, 65536, 0x01);
+	ctl_ok(e, out, sizeof(out), "snapshot-create nb s");
+	assert_int_equal(CTL(e, out, "backup nb --repo %s", repo), 0);
+	ctl_ok(e, out, sizeof(out), "snapshot-revert nb s");
+	img_fill(a, 2 * MiB, 65536, 0x33);   /* no bitmap sees this */
+	assert_int_equal(CTL(e, out, "job-start backup name=nb repo=%s slice_ms=50", repo), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &id), 1);
+	assert_int_equal(CTL(e, out, "job-cancel %d", id), 0);
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(CTL(e, out, "job-list"), 0);
+		if (!strstr(out, "running"))
+			break;
+		h_sleep_ms(10);
+	}
+	assert_non_null(strstr(out, "cancelled"));
+	assert_int_equal(CTL(e, out, "backup nb --repo %s --incremental", repo), 0);
+	assert_int_equal(backup_ids(e, repo, "nb", ids, types, 8), 2);
+	assert_string_equal(types[1], "incremental");
+	disk_path(e, "res.qcow2", res, sizeof(res));
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, ids[1], res), 0);
+	assert_int_equal(img_byte(res, 2 * MiB), 0x33);
+	assert_true(img_same(a, res));
 }
 
 /* kill -9 between the backups of two disks: no half domain in the repo. */
@@ -959,6 +1003,7 @@ int main(void)
 		T(vmctl_backup_after_revert_is_full),
 		T(vmxd_kill9_mid_backup_keeps_repo_consistent),
 		T(vmctl_backup_cancel_leaves_nothing),
+		T(vmctl_backup_cancelled_new_bitmap_keeps_changes),
 		T(vmxd_kill9_mid_snapshot_leaves_no_half_state),
 		T(vmctl_backup_prune_gc_errors),
 		T(vmctl_backup_prune_keeps_newest_per_disk),

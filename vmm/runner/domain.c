@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/runner/backup_serve.h"
 #include "daemon/runner/control.h"
 #include "vmm/runner/domain.h"
 
@@ -19,6 +20,7 @@ struct rn_domain {
 	const char *uuid, *name;
 	int paused;
 	struct runner_ctl ctl;
+	struct bsrv bsrv;	/* live backups of the disks (backup_serve.c) */
 };
 
 /* ---- vmxd's requests ---- */
@@ -114,6 +116,22 @@ static int rn_resume(void *opaque, const struct proto_msg *req, json_object **re
 	return 0;
 }
 
+/* backup-begin/read/status/bitmap/end: the disks' frozen views. */
+static int rn_backup(void *opaque, const struct proto_msg *req, json_object **result,
+		     struct vx_err *err)
+{
+	struct rn_domain *dom = opaque;
+
+	return bsrv_verb(&dom->bsrv, req, result, err);
+}
+
+static void rn_peer_closed(void *opaque, int peer)
+{
+	struct rn_domain *dom = opaque;
+
+	bsrv_peer_closed(&dom->bsrv, peer);
+}
+
 static const struct runner_ctl_verb rn_verbs[] = {
 	{ "status", rn_status },
 	{ "shutdown", rn_shutdown },
@@ -121,6 +139,11 @@ static const struct runner_ctl_verb rn_verbs[] = {
 	{ "reboot", rn_reboot },
 	{ "suspend", rn_suspend },
 	{ "resume", rn_resume },
+	{ "backup-begin", rn_backup },
+	{ "backup-read", rn_backup },
+	{ "backup-status", rn_backup },
+	{ "backup-bitmap", rn_backup },
+	{ "backup-end", rn_backup },
 };
 
 /* What vmxd records (runner_gone, on_poweroff/on_reboot/on_crash). */
@@ -166,6 +189,11 @@ int rn_domain_run(struct machine *m, const char *uuid, const char *name,
 
 	runner_ctl_init(&dom.ctl, listen_fd, "vmxd-runner", rn_verbs,
 			sizeof(rn_verbs) / sizeof(rn_verbs[0]), rn_describe, &dom);
+	dom.ctl.peer_closed = rn_peer_closed;
+	bsrv_init(&dom.bsrv, &dom.ctl);
+	for (unsigned i = 0; i < m->ndisks; i++)
+		if (!m->cfg.disks[i].readonly)
+			bsrv_add_disk(&dom.bsrv, m->cfg.disks[i].path, m->disks[i].img);
 	while (atomic_load(&m->stop) == RN_RUNNING) {
 		int k, c;
 
@@ -185,6 +213,7 @@ int rn_domain_run(struct machine *m, const char *uuid, const char *name,
 	why = (enum rn_stop)atomic_load(&m->stop);
 	fprintf(stderr, "vmxd-runner %s: guest %s: %s\n", name, machine_stop_name(why),
 		m->stop_detail);
+	bsrv_close(&dom.bsrv);	/* a backup still reading fails; the disks close next */
 	runner_ctl_event(&dom.ctl, "shutoff", rn_reason(why));
 	runner_write_exit_reason(exit_fd, rn_reason(why));
 	runner_ctl_close(&dom.ctl);

@@ -5,14 +5,36 @@
 # the domain ends "shut off" with reason "shutdown", nothing left pinned.
 # The guest writes to its qcow2 virtio-blk disk; after power-off the data is
 # read back through the storage library (vmctl disk convert to raw).
+# Live backup: while the guest keeps rewriting 32 sectors of its disk (one
+# per MiB, highest first, a generation number each round), vmxd backs the
+# running domain up through its runner's copy-before-write views, slowed to
+# span several of the guest's rounds; the restored sectors must form one
+# cut (MiB 1..k of round G-1, k+1..32 of round G), which a backup reading
+# while the guest writes, without the frozen view, would not.
 . /lab/suites/lib.sh
 D=/tmp/vmxd
-CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.write=written-by-the-guest"
-plan 16
+CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.churn guest.write=written-by-the-guest"
+plan 21
 
 console_has() { vmctl console lab-guest --show-log | grep -q "$1"; }
 state_is() { vmctl dominfo lab-guest | grep -q "^State *$1\$"; }
 reason_is() { vmctl dominfo lab-guest | grep -q "^Reason *$1\$"; }
+rounds() { vmctl console lab-guest --show-log | grep -c "GUEST: churn round"; }
+churned() { test "$(rounds)" -ge 1; }
+job_ended() { ! vmctl job-list | grep -q " running "; }
+# The generations in sector 0 of MiB 1..32 of a raw image, one per line.
+gens() {
+	for i in $(seq 1 32); do
+		g=$(dd if="$1" bs=512 skip=$((i * 2048)) count=1 2>/dev/null | tr -d '\000' |
+			sed -n 's/^churn *\([0-9]*\).*/\1/p')
+		echo "${g:-0}"
+	done
+}
+# One cut: never decreasing from MiB 1 up, at most one round apart.
+is_cut() {
+	gens "$1" | awk 'NR == 1 { lo = $1 } { if ($1 < prev) bad = 1; prev = $1 }
+		END { exit (bad || prev - lo > 1 || prev == 0) }'
+}
 
 load_vmxcore || { echo "not ok 1 - module_loads"; exit 1; }
 mkdir -p $D/run
@@ -46,6 +68,20 @@ XML
 ok define_from_xml vmctl define $D/guest.xml
 ok start_on_vmxcore vmctl start lab-guest
 ok console_reaches_guest_init wait_for 600 console_has "GUEST: up"
+# A live backup: 5 s pauses every 4 MiB keep it reading over several rounds.
+wait_for 300 churned
+r0=$(rounds)
+ok live_backup_job_starts vmctl job-start backup name=lab-guest repo=$D/repo slice_ms=5000
+ok live_backup_done wait_for 900 job_ended
+vmctl job-list | grep backup | sed 's/^/# /'
+r1=$(rounds)
+echo "# guest churn rounds: $r0 before the backup, $r1 after"
+ok guest_rewrote_during_backup test "$r1" -ge $((r0 + 1))
+bid=$(vmctl --json backup-list --repo $D/repo | sed -n 's/.*"id": *"\(lab-guest-vda-[^"]*\)".*/\1/p' | head -n 1)
+ok live_backup_verifies vmctl verify --repo $D/repo "$bid"
+vmctl restore --repo $D/repo "$bid" $D/live.raw --format raw >/dev/null 2>&1
+echo "# restored generations: $(gens $D/live.raw | tr '\n' ' ')"
+ok live_backup_is_one_instant is_cut $D/live.raw
 ok suspend vmctl suspend lab-guest
 ok dominfo_says_paused state_is paused
 ok resume vmctl resume lab-guest
