@@ -54,9 +54,14 @@ void vmm_pci_dev_apply(struct vmm_pci_dev *dev, const uint8_t cfg[VMM_PCI_CFG_SI
 
 /* virtio_pci.c / virtio_blk.c */
 void vmm_virtio_pci_save(const struct vmm_virtio_pci *vp, struct vmm_snap_w *w);
-int vmm_virtio_pci_load(struct vmm_virtio_pci *vp, struct vmm_snap_r *r, struct vx_err *err);
+/* apply 0: check only (nothing changes, even on success). */
+int vmm_virtio_pci_load(struct vmm_virtio_pci *vp, struct vmm_snap_r *r, int apply,
+			struct vx_err *err);
 void vmm_virtio_blk_save(const struct vmm_virtio_blk *blk, struct vmm_snap_w *w);
 int vmm_virtio_blk_load(struct vmm_virtio_blk *blk, const void *p, size_t len,
 			struct vx_err *err);
+/* The load's checks alone: its apply maps BARs, so no copy can stand in. */
+int vmm_virtio_blk_check(struct vmm_virtio_blk *blk, const void *p, size_t len,
+			 struct vx_err *err);
 
 #endif

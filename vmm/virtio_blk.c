@@ -298,8 +298,8 @@ void vmm_virtio_blk_save(const struct vmm_virtio_blk *blk, struct vmm_snap_w *w)
 	vmm_virtio_pci_save(&blk->vp, w);
 }
 
-int vmm_virtio_blk_load(struct vmm_virtio_blk *blk, const void *p, size_t len,
-			struct vx_err *err)
+static int vmm_virtio_blk_load_or_check(struct vmm_virtio_blk *blk, const void *p,
+					size_t len, int apply, struct vx_err *err)
 {
 	struct vmm_snap_r r;
 	uint64_t sectors;
@@ -311,7 +311,19 @@ int vmm_virtio_blk_load(struct vmm_virtio_blk *blk, const void *p, size_t len,
 		return vx_err_set(err, -EINVAL,
 				  "state file: disk %s had %" PRIu64 " sectors, now %" PRIu64,
 				  blk->serial, sectors, blk->sectors);
-	if ((rc = vmm_virtio_pci_load(&blk->vp, &r, err)))
+	if ((rc = vmm_virtio_pci_load(&blk->vp, &r, apply, err)))
 		return rc;
 	return vmm_snap_r_done(&r, "virtio-blk", err);
+}
+
+int vmm_virtio_blk_check(struct vmm_virtio_blk *blk, const void *p, size_t len,
+			 struct vx_err *err)
+{
+	return vmm_virtio_blk_load_or_check(blk, p, len, 0, err);
+}
+
+int vmm_virtio_blk_load(struct vmm_virtio_blk *blk, const void *p, size_t len,
+			struct vx_err *err)
+{
+	return vmm_virtio_blk_load_or_check(blk, p, len, 1, err);
 }

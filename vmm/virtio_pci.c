@@ -560,7 +560,8 @@ static int vmm_vp_load_queue(struct vmm_virtio_pci *vp, struct vmm_virtio_queue 
 	return 0;
 }
 
-int vmm_virtio_pci_load(struct vmm_virtio_pci *vp, struct vmm_snap_r *r, struct vx_err *err)
+int vmm_virtio_pci_load(struct vmm_virtio_pci *vp, struct vmm_snap_r *r, int apply,
+			struct vx_err *err)
 {
 	struct vmm_virtio_queue q[VMM_VIRTIO_MAX_QUEUES];
 	uint8_t cfg[VMM_PCI_CFG_SIZE];
@@ -596,6 +597,8 @@ int vmm_virtio_pci_load(struct vmm_virtio_pci *vp, struct vmm_snap_r *r, struct 
 			return rc;
 	if ((rc = vmm_pci_dev_check(&vp->pci, r, cfg, &lvl, err)))
 		return rc;
+	if (!apply)
+		return 0;
 	vp->guest_features = features;
 	vp->dfselect = dfselect;
 	vp->gfselect = gfselect;

@@ -4,7 +4,8 @@
 # device models (libvxvmm.a, by path: vmm/build.mk sets VMM_LIB after us)
 # and the disks' images (libvxstorage.a).
 RUNNER_SRCS := vmm/runner/backend.c vmm/runner/cpuid.c vmm/runner/machine.c \
-	vmm/runner/vcpu.c vmm/runner/domain.c vmm/runner/disk.c
+	vmm/runner/vcpu.c vmm/runner/domain.c vmm/runner/disk.c \
+	vmm/runner/snapshot.c
 RUNNER_LIB  := $(BUILD)/libvxrunner.a
 
 $(RUNNER_LIB): $(RUNNER_SRCS:%.c=$(BUILD)/%.o)

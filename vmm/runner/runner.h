@@ -42,6 +42,14 @@ struct rn_vcpu {
 	pthread_t thread;
 	_Atomic int where;		/* enum rn_vcpu_where */
 	uint64_t exits;
+	/* In HLT, waiting for an interrupt (a state file keeps it; io_lock
+	 * or the machine paused). */
+	int halted;
+	/* An interrupt was handed to the kernel and no exit since said it
+	 * is gone: it may still sit queued in the kernel, where no state
+	 * file can see it (the ABI has no pending-event state), so the vCPU
+	 * may not pause yet (vcpu.c). */
+	int inject_unsure;
 };
 
 /* Why the guest stopped, as the daemon and the exit status report it. */
@@ -103,6 +111,10 @@ struct machine {
 	struct rn_vcpu vcpu[RUNNER_MAX_VCPUS];
 	unsigned nvcpus;
 
+	/* HOOK(lapic): set when the machine has in-kernel local APICs;
+	 * snapshots refuse then (snapshot.c, rn_snap_supported). */
+	int has_lapic;
+
 	int timer_fd;			/* the PIT's and RTC's next event */
 	int wake_fd;			/* eventfd: re-arm timers, or stop */
 	_Atomic int stop;		/* enum rn_stop, RN_RUNNING while running */
@@ -131,6 +143,15 @@ const char *machine_stop_name(enum rn_stop why);
 int rn_disk_parse(const char *arg, struct rn_disk_conf *d, struct vx_err *err);
 int rn_disks_attach(struct machine *m, struct vx_err *err);
 void rn_disks_close(struct machine *m);
+
+/* snapshot.c: the machine paused (or not started); fd open for writing
+ * (save, at its start) or reading (load). disk_snapshot: the internal
+ * snapshot of every writable disk taken with (or applied before) the
+ * memory state, NULL or "" for none. */
+int machine_snapshot_save(struct machine *m, int fd, const char *disk_snapshot,
+			  struct vx_err *err);
+int machine_snapshot_load(struct machine *m, int fd, const char *disk_snapshot,
+			  struct vx_err *err);
 
 /* vcpu.c */
 void *rn_vcpu_thread(void *arg);
