@@ -752,6 +752,7 @@ int runner_command_args(struct vmxd *v, struct vmxd_vm *vm, const char *verb,
 	(void)v;
 	proto_msg_request(&m, rid, verb, args);
 	rc = runner_send(vm, &m);
+	proto_msg_clear(&m);	/* the args are encoded: ours to drop */
 	if (rc < 0)
 		return vx_err_set(err, -EIO, "cannot reach the runner of '%s': %s",
 				  vm->vm_name, uv_strerror(rc));
