@@ -1,5 +1,6 @@
 /*
- * cmd_snapshot: internal snapshots of a stopped domain's qcow2 disks
+ * cmd_snapshot: internal snapshots of a stopped domain's qcow2 disks, and
+ * snapshots with memory of a running one (vmxd's memsnap.c)
  * (snapshot-create/list/revert/delete DOMAIN [NAME]).
  */
 #include "cli/ctl.h"

@@ -285,13 +285,16 @@ void ctl_print_snapshots(struct ctl_opts *o, json_object *result)
 	}
 	json_object_object_get_ex(result, "snapshots", &a);
 	n = a ? json_object_array_length(a) : 0;
-	printf(" %-24s %-19s %s\n", "Name", "Creation Time", "Disks");
-	printf("%.*s\n", 60, "------------------------------------------------------------");
+	printf(" %-24s %-19s %-6s %s\n", "Name", "Creation Time", "Memory", "Disks");
+	printf("%.*s\n", 67, "-------------------------------------------------------------------");
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(a, i);
+		json_object *m = NULL;
 
-		printf(" %-24s %-19s %s\n", ctl_str(e, "name"),
-		       ctl_time(ctl_int(e, "created"), b), ctl_str(e, "disks"));
+		json_object_object_get_ex(e, "memory", &m);
+		printf(" %-24s %-19s %-6s %s\n", ctl_str(e, "name"),
+		       ctl_time(ctl_int(e, "created"), b),
+		       m && json_object_get_boolean(m) ? "yes" : "no", ctl_str(e, "disks"));
 	}
 }
 

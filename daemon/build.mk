@@ -10,9 +10,9 @@ CFLAGS      += $(VMXD_CFLAGS)
 
 VMXD_SRCS := daemon/conf.c daemon/log.c daemon/loop.c daemon/rpc.c \
 	daemon/runner.c daemon/runner_args.c daemon/store.c daemon/xml.c daemon/job.c \
-	daemon/storage.c daemon/console_verbs.c daemon/runner/sandbox.c \
+	daemon/storage.c daemon/memsnap.c daemon/console_verbs.c daemon/runner/sandbox.c \
 	daemon/runner/control.c daemon/runner/console.c daemon/runner/backup_serve.c \
-	daemon/backup_live.c
+	daemon/runner/statedir.c daemon/backup_live.c
 VMXD_LIB  := $(BUILD)/libvmxd.a
 
 $(VMXD_LIB): $(VMXD_SRCS:%.c=$(BUILD)/%.o)
@@ -24,7 +24,7 @@ $(BUILD)/bin/vmxd: $(BUILD)/daemon/main.o $(VMXD_LIB) $(BUILD)/libvxproto.a $(BU
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMXD_LIBS) $(shell pkg-config --libs json-c) -lzstd -lz -lcrypto -lpthread
 
-$(BUILD)/bin/vmxd-runner-sim: $(BUILD)/daemon/runner/sim.o $(VMXD_LIB) $(BUILD)/libvxproto.a $(BUILD)/libvxstorage.a $(VX_COMMON_LIB)
+$(BUILD)/bin/vmxd-runner-sim: $(BUILD)/daemon/runner/sim.o $(VMXD_LIB) $(BUILD)/libvxvmm.a $(BUILD)/libvxproto.a $(BUILD)/libvxstorage.a $(VX_COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(VMXD_LIBS) $(shell pkg-config --libs json-c) -lzstd -lz -lcrypto -lpthread
 

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,12 +85,18 @@ static void runner_pending_done(struct vmxd_vm *vm, struct vmxd_pending *p,
 				int code, const char *msg, json_object *result)
 {
 	struct vmxd_pending **pp;
+	char buf[PROTO_ERRMSG_MAX];
 
 	for (pp = &vm->vm_pending; *pp; pp = &(*pp)->vp_next)
 		if (*pp == p) {
 			*pp = p->vp_next;
 			break;
 		}
+	if (p->vp_done) {
+		snprintf(buf, sizeof(buf), "%s", msg ? msg : "");
+		p->vp_done(vm->vm_vmxd, p->vp_done_arg, &code, buf, &result);
+		msg = buf;
+	}
 	if (p->vp_conn) {
 		if (code < 0)
 			vmxd_reply_err(p->vp_conn, p->vp_client_id, code, msg);
@@ -564,6 +571,9 @@ static void runner_start_timeout(uv_timer_t *t)
 	kill(vm->vm_pid, SIGKILL);
 }
 
+static int runner_make_state_dir(struct vmxd *v, const char *uuid, char *dir, size_t len,
+				 struct vx_err *err);
+
 int runner_start(struct vmxd *v, const struct store_domain *sd,
 		 struct vmxd_conn *c, uint64_t id, struct vx_err *err)
 {
@@ -597,6 +607,17 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 	runner_path(v, sd->sd_uuid, "log", logf, sizeof(logf));
 	if ((rc = runner_args_build(&args, prog, sd, xml, pidf, err)) < 0)
 		return rc;
+	{
+		char sdir[VMXD_PATH_MAX + 64];
+
+		if ((rc = runner_make_state_dir(v, sd->sd_uuid, sdir, sizeof(sdir), err)) < 0 ||
+		    (rc = runner_args_state_dir(&args, sdir)) < 0) {
+			if (rc != -EIO && !err->msg[0])
+				vx_err_set(err, rc, "runner command line: %s", strerror(-rc));
+			runner_args_free(&args);
+			return rc;
+		}
+	}
 	if (strcmp(sd->sd_type, "kvm") == 0 && access(VMXD_VMXCORE_DEV, R_OK | W_OK) < 0) {
 		rc = vx_err_set(err, -ENOTSUP,
 				"domain '%s': %s: %s (is vmxcore.ko loaded? modprobe vmxcore)",
@@ -714,6 +735,68 @@ int runner_command(struct vmxd *v, struct vmxd_vm *vm, const char *verb,
 		vm->vm_destroying = 1;
 	if (wait_stop && timeout_ms > 0)
 		uv_timer_start(&vm->vm_timer, runner_timer_fired, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+int runner_command_args(struct vmxd *v, struct vmxd_vm *vm, const char *verb,
+			json_object *args, struct vmxd_conn *c, uint64_t id,
+			void (*done)(struct vmxd *v, void *arg, int *code, char *msg,
+				     json_object **result),
+			void *done_arg, struct vx_err *err)
+{
+	struct vmxd_pending *p;
+	struct proto_msg m;
+	uint64_t rid = vm->vm_next_id++;
+	int rc;
+
+	(void)v;
+	proto_msg_request(&m, rid, verb, args);
+	rc = runner_send(vm, &m);
+	proto_msg_clear(&m);	/* the args are encoded: ours to drop */
+	if (rc < 0)
+		return vx_err_set(err, -EIO, "cannot reach the runner of '%s': %s",
+				  vm->vm_name, uv_strerror(rc));
+	p = runner_pending_add(vm, c, id, rid, verb);
+	if (!p)
+		return vx_err_set(err, -ENOMEM, "out of memory");
+	p->vp_done = done;
+	p->vp_done_arg = done_arg;
+	return 0;
+}
+
+void runner_state_dir(struct vmxd *v, const char *uuid, char *out, size_t len)
+{
+	char db[VMXD_PATH_MAX];
+	char *slash;
+
+	snprintf(db, sizeof(db), "%s", v->conf.vc_db);
+	slash = strrchr(db, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(db, sizeof(db), ".");
+	snprintf(out, len, "%s/snapshots/%s", db, uuid);
+}
+
+/* The runner's state directory: made before it starts, owned by the user
+ * the runner drops to (nobody) when vmxd is root. */
+static int runner_make_state_dir(struct vmxd *v, const char *uuid, char *dir, size_t len,
+				 struct vx_err *err)
+{
+	char parent[VMXD_PATH_MAX + 64];
+
+	runner_state_dir(v, uuid, dir, len);
+	snprintf(parent, sizeof(parent), "%s", dir);
+	*strrchr(parent, '/') = '\0';
+	if ((mkdir(parent, 0711) < 0 && errno != EEXIST) ||
+	    (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		return vx_err_errno(err, -errno, "cannot create %s", dir);
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam("nobody");
+
+		if (pw && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
+			return vx_err_errno(err, -errno, "cannot hand %s to nobody", dir);
+	}
 	return 0;
 }
 

@@ -200,6 +200,11 @@ int runner_args_build(struct runner_args *a, const char *prog, const struct stor
 	return rc;
 }
 
+int runner_args_state_dir(struct runner_args *a, const char *dir)
+{
+	return runner_args_pair(a, "--state-dir", dir);
+}
+
 void runner_args_free(struct runner_args *a)
 {
 	for (int i = 0; i < a->argc; i++)

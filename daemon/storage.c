@@ -36,7 +36,7 @@
 
 /* ---- arguments ---- */
 
-static int stor_arg_str(json_object *args, const char *key, int required,
+int stor_arg_str(json_object *args, const char *key, int required,
 			const char **out, struct vx_err *err)
 {
 	json_object *v;
@@ -280,7 +280,7 @@ static int stor_dom_get_stopped(struct vmxd *v, json_object *args,
 	return rc;
 }
 
-static int stor_disk_is(const struct xml_disk *xd, const char *fmt)
+int stor_disk_is(const struct xml_disk *xd, const char *fmt)
 {
 	return xd->xd_source && strcmp(xd->xd_device, "disk") == 0 &&
 	       !xd->xd_readonly && (!fmt || strcmp(xd->xd_format, fmt) == 0);
@@ -288,7 +288,7 @@ static int stor_disk_is(const struct xml_disk *xd, const char *fmt)
 
 /* ---- snapshots ---- */
 
-static int stor_snap_name(const char *name, struct vx_err *err)
+int stor_snap_name(const char *name, struct vx_err *err)
 {
 	if (!*name || strlen(name) > 200 || strchr(name, ',') ||
 	    strspn(name, "0123456789") == strlen(name))
@@ -299,7 +299,7 @@ static int stor_snap_name(const char *name, struct vx_err *err)
 }
 
 /* Runs op on the snapshot name of the disk at path (opened read-write). */
-static int stor_snap_disk(const char *path, const char *op, const char *name,
+int stor_snap_disk(const char *path, const char *op, const char *name,
 			  struct vx_err *err)
 {
 	struct img *img;
@@ -396,7 +396,7 @@ out:
 }
 
 /* Whether the comma-separated list names target. */
-static int stor_list_has(const char *list, const char *target)
+int stor_list_has(const char *list, const char *target)
 {
 	size_t tl = strlen(target);
 
@@ -438,9 +438,14 @@ static int stor_snapshot_each(struct vmxd *v, json_object *args, const char *op,
 		if (rc < 0)
 			goto out;
 	}
-	if (strcmp(op, "delete") == 0 &&
-	    (rc = store_snapshot_del(v->store, d.sd.sd_uuid, name, err)) < 0)
-		goto out;
+	if (strcmp(op, "delete") == 0) {
+		char file[256] = "";
+
+		store_snapshot_memory(v->store, d.sd.sd_uuid, name, file, sizeof(file), NULL);
+		if ((rc = store_snapshot_del(v->store, d.sd.sd_uuid, name, err)) < 0)
+			goto out;
+		memsnap_remove_file(v, d.sd.sd_uuid, file);
+	}
 	*res = json_object_new_object();
 	json_object_object_add(*res, "domain", json_object_new_string(d.sd.sd_name));
 	json_object_object_add(*res, "snapshot", json_object_new_string(name));
@@ -487,6 +492,7 @@ int stor_snapshot_list(struct vmxd *v, json_object *args, json_object **res,
 		json_object_object_add(e, "name", json_object_new_string(s[i].ss_name));
 		json_object_object_add(e, "created", json_object_new_int64(s[i].ss_created));
 		json_object_object_add(e, "disks", json_object_new_string(s[i].ss_disks));
+		json_object_object_add(e, "memory", json_object_new_boolean(s[i].ss_memory[0] != 0));
 		json_object_array_add(arr, e);
 	}
 	free(s);
@@ -524,6 +530,7 @@ void stor_recover(struct vmxd *v)
 						       s[i].ss_name, NULL);
 			xml_domain_free(xd);
 		}
+		memsnap_remove_file(v, s[i].ss_uuid, s[i].ss_memory);
 		store_snapshot_del(v->store, s[i].ss_uuid, s[i].ss_name, NULL);
 		log_warn("domain %s: snapshot %s was interrupted by a vmxd crash; "
 			 "removed from its disks", sd.sd_name, s[i].ss_name);

@@ -88,6 +88,12 @@ static const char *const store_migrations[] = {
 	"  state       TEXT NOT NULL DEFAULT 'ok' CHECK (state IN ('creating', 'ok')),"
 	"  created_at  INTEGER NOT NULL,"
 	"  PRIMARY KEY (domain_id, name));",
+	/*
+	 * 3 -> 4: memory snapshots of a running domain: the VM state file's
+	 * name in <state dir>/snapshots/<uuid>/ (memsnap.c); NULL for a
+	 * disks-only snapshot.
+	 */
+	"ALTER TABLE snapshots ADD COLUMN memory TEXT;",
 };
 
 #define STORE_NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -764,6 +770,47 @@ int store_snapshot_done(struct store *st, const char *uuid, const char *name,
 	return store_done(st, s, "update snapshot", err);
 }
 
+int store_snapshot_set_memory(struct store *st, const char *uuid, const char *name,
+			      const char *file, struct vx_err *err)
+{
+	sqlite3_stmt *s;
+
+	if (!(s = store_prep(st, "UPDATE snapshots SET memory = ?3"
+			     " WHERE name = ?2 AND domain_id = (SELECT id FROM"
+			     " domains WHERE uuid = ?1)", err)))
+		return -EIO;
+	store_text(s, 1, uuid);
+	store_text(s, 2, name);
+	store_text(s, 3, file);
+	return store_done(st, s, "update snapshot", err);
+}
+
+int store_snapshot_memory(struct store *st, const char *uuid, const char *name,
+			  char *file, size_t len, struct vx_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!(s = store_prep(st, "SELECT sn.memory FROM snapshots sn JOIN domains d"
+			     " ON d.id = sn.domain_id WHERE d.uuid = ?1 AND"
+			     " sn.name = ?2", err)))
+		return -EIO;
+	store_text(s, 1, uuid);
+	store_text(s, 2, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(s, 0);
+
+		snprintf(file, len, "%s", t ? (const char *)t : "");
+		store_release(s);
+		return 0;
+	}
+	store_release(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, err, "get snapshot");
+	return vx_err_set(err, -ENOENT, "no snapshot '%s'", name);
+}
+
 int store_snapshot_get(struct store *st, const char *uuid, const char *name,
 		       char *disks, size_t len, struct vx_err *err)
 {
@@ -812,7 +859,7 @@ int store_snapshot_list(struct store *st, const char *uuid,
 	int rc;
 
 	if (!(s = store_prep(st, "SELECT sn.name, sn.disks, sn.created_at, d.uuid,"
-			     " sn.state FROM snapshots sn JOIN domains d ON"
+			     " sn.state, sn.memory FROM snapshots sn JOIN domains d ON"
 			     " d.id = sn.domain_id WHERE (?1 IS NULL AND sn.state ="
 			     " 'creating') OR d.uuid = ?1 ORDER BY sn.created_at,"
 			     " sn.rowid", err)))
@@ -834,6 +881,8 @@ int store_snapshot_list(struct store *st, const char *uuid,
 			 sqlite3_column_text(s, 3));
 		v[cnt].ss_creating = strcmp((const char *)sqlite3_column_text(s, 4),
 					    "creating") == 0;
+		snprintf(v[cnt].ss_memory, sizeof(v[cnt].ss_memory), "%s",
+			 sqlite3_column_text(s, 5) ? (const char *)sqlite3_column_text(s, 5) : "");
 		cnt++;
 	}
 	store_release(s);

@@ -15,7 +15,7 @@
 #include "daemon/xml.h"
 #include "vx_err.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -100,6 +100,7 @@ struct store_snapshot {
 	int64_t ss_created;
 	char ss_uuid[37];        /* its domain */
 	int ss_creating;         /* disks being snapshotted (or a crash then) */
+	char ss_memory[256];     /* VM state file (memsnap.c), "" for disks only */
 };
 
 /*
@@ -113,6 +114,11 @@ int store_snapshot_done(struct store *st, const char *uuid, const char *name,
 /* -ENOENT when unknown; disks (may be NULL) gets the targets. */
 int store_snapshot_get(struct store *st, const char *uuid, const char *name,
 		       char *disks, size_t len, struct vx_err *err);
+/* The memory state file of a snapshot ("" when it has none). */
+int store_snapshot_set_memory(struct store *st, const char *uuid, const char *name,
+			      const char *file, struct vx_err *err);
+int store_snapshot_memory(struct store *st, const char *uuid, const char *name,
+			  char *file, size_t len, struct vx_err *err);
 int store_snapshot_del(struct store *st, const char *uuid, const char *name,
 		       struct vx_err *err);
 /* Oldest first; free(*out). uuid NULL: every 'creating' one (startup). */

@@ -40,12 +40,22 @@ struct vmxd_vm;
 struct vmxd_job;
 
 /* A client request whose response waits for a runner. */
+struct vmxd;
+
 struct vmxd_pending {
 	struct vmxd_conn *vp_conn;   /* holds a reference */
 	uint64_t vp_client_id;       /* id of the client's request */
 	uint64_t vp_runner_id;       /* id sent to the runner, 0: hello */
 	char vp_verb[PROTO_NAME_MAX];
 	int vp_wait_stop;            /* reply when the runner is gone */
+	/*
+	 * Optional: sees the runner's answer before the client does and may
+	 * change it (code, msg of PROTO_ERRMSG_MAX, *result); then frees
+	 * vp_done_arg. Also called, with an error, when the runner goes.
+	 */
+	void (*vp_done)(struct vmxd *v, void *arg, int *code, char *msg,
+			json_object **result);
+	void *vp_done_arg;
 	struct vmxd_pending *vp_next;
 };
 
@@ -175,6 +185,7 @@ struct runner_args {
 int runner_args_build(struct runner_args *a, const char *prog, const struct store_domain *sd,
 		      const char *xml_path, const char *pidfile, struct vx_err *err);
 void runner_args_free(struct runner_args *a);
+int runner_args_state_dir(struct runner_args *a, const char *dir);
 
 /* runner.c */
 int runner_start(struct vmxd *v, const struct store_domain *sd,
@@ -182,6 +193,15 @@ int runner_start(struct vmxd *v, const struct store_domain *sd,
 int runner_command(struct vmxd *v, struct vmxd_vm *vm, const char *verb,
 		   struct vmxd_conn *c, uint64_t id, int wait_stop,
 		   int timeout_ms, struct vx_err *err);
+/* A verb with arguments (args: taken over) whose answer goes through done
+ * (struct vmxd_pending) before it reaches the client. */
+int runner_command_args(struct vmxd *v, struct vmxd_vm *vm, const char *verb,
+			json_object *args, struct vmxd_conn *c, uint64_t id,
+			void (*done)(struct vmxd *v, void *arg, int *code, char *msg,
+				     json_object **result),
+			void *done_arg, struct vx_err *err);
+/* <state dir>/snapshots/<uuid>: the runner's --state-dir (memsnap.c). */
+void runner_state_dir(struct vmxd *v, const char *uuid, char *out, size_t len);
 /* on_reboot = destroy: a reboot request stops the domain instead. */
 int runner_reboot_destroys(struct vmxd *v, const char *uuid);
 struct vmxd_vm *runner_find(struct vmxd *v, const char *uuid);

@@ -9,6 +9,7 @@
  * mapping on the MMIO bus is brought in line with what the header says.
  */
 #include "vmm/pci.h"
+#include "vmm/devstate.h"
 
 #include <errno.h>
 #include <string.h>
@@ -403,5 +404,88 @@ int vmm_pci_add(struct vmm_pci *pci, int slot, struct vmm_pci_dev *dev,
 				  slot, n,
 				  (unsigned long long)vmm_pci_bar_addr(dev, n));
 	}
+	return 0;
+}
+
+/* ---- state file (devstate.h) ---- */
+
+void vmm_pci_dev_save(const struct vmm_pci_dev *dev, struct vmm_snap_w *w)
+{
+	vmm_snap_put_bytes(w, dev->cfg, VMM_PCI_CFG_SIZE);
+	vmm_snap_put_u8(w, (uint8_t)dev->irq_level);
+}
+
+/*
+ * Reads a function's space from r and checks it is this function: the
+ * bytes the guest cannot write (ids, class, capabilities) must be ours.
+ * The device-maintained status bit (INTERRUPT) and the PCI_CFG window's
+ * data, which the device refreshes, are writable or recomputed.
+ */
+int vmm_pci_dev_check(const struct vmm_pci_dev *dev, struct vmm_snap_r *r,
+		      uint8_t cfg[VMM_PCI_CFG_SIZE], int *irq_level, struct vx_err *err)
+{
+	uint8_t lvl;
+
+	vmm_snap_get_bytes(r, cfg, VMM_PCI_CFG_SIZE);
+	lvl = vmm_snap_get_u8(r);
+	if (r->short_read)
+		return vx_err_set(err, -EBADMSG, "state file: PCI function truncated");
+	if (lvl > 1)
+		return vx_err_set(err, -EBADMSG, "state file: PCI INTA# level %u", lvl);
+	for (unsigned i = 0; i < PCI_COMMAND; i++)
+		if (cfg[i] != dev->cfg[i])
+			return vx_err_set(err, -EINVAL,
+					  "state file: PCI function %04x:%04x is not this machine's %04x:%04x",
+					  cfg[0] | cfg[1] << 8, cfg[2] | cfg[3] << 8,
+					  dev->cfg[0] | dev->cfg[1] << 8,
+					  dev->cfg[2] | dev->cfg[3] << 8);
+	for (unsigned i = PCI_REVISION_ID; i < PCI_REVISION_ID + 4; i++)
+		if (cfg[i] != dev->cfg[i])
+			return vx_err_set(err, -EINVAL,
+					  "state file: PCI function class/revision differ");
+	*irq_level = lvl;
+	return 0;
+}
+
+/* Takes the guest-writable bits of cfg, then maps the BARs where it says
+ * and sets INTA# without telling the interrupt controller (its own state
+ * comes from the same file). */
+void vmm_pci_dev_apply(struct vmm_pci_dev *dev, const uint8_t cfg[VMM_PCI_CFG_SIZE],
+		       int irq_level)
+{
+	for (unsigned i = 0; i < VMM_PCI_CFG_SIZE; i++) {
+		uint8_t keep = (uint8_t)~(dev->wmask[i] | dev->w1cmask[i]);
+
+		dev->cfg[i] = (uint8_t)((dev->cfg[i] & keep) | (cfg[i] & ~keep));
+	}
+	vmm_pci_map_bars(dev);
+	dev->irq_level = irq_level;
+	if (irq_level)
+		dev->cfg[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
+	else
+		dev->cfg[PCI_STATUS] &= (uint8_t)~PCI_STATUS_INTERRUPT;
+	dev->irq_out = irq_level && !(vmm_pci_command(dev) & PCI_COMMAND_INTX_DISABLE);
+}
+
+void vmm_pci_save(const struct vmm_pci *pci, struct vmm_snap_w *w)
+{
+	vmm_snap_put_u32(w, pci->addr);
+	vmm_pci_dev_save(&pci->host, w);
+}
+
+int vmm_pci_load(struct vmm_pci *pci, const void *p, size_t len, struct vx_err *err)
+{
+	uint8_t cfg[VMM_PCI_CFG_SIZE];
+	struct vmm_snap_r r;
+	uint32_t addr;
+	int lvl, rc;
+
+	vmm_snap_r_init(&r, p, len);
+	addr = vmm_snap_get_u32(&r);
+	if ((rc = vmm_pci_dev_check(&pci->host, &r, cfg, &lvl, err)) ||
+	    (rc = vmm_snap_r_done(&r, "PCI", err)))
+		return rc;
+	pci->addr = addr;
+	vmm_pci_dev_apply(&pci->host, cfg, lvl);
 	return 0;
 }

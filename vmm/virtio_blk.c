@@ -9,6 +9,7 @@
  * segment by segment, with no bounce buffer.
  */
 #include "vmm/virtio_blk.h"
+#include "vmm/devstate.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -287,4 +288,42 @@ int vmm_virtio_blk_init(struct vmm_virtio_blk *blk,
 struct vmm_pci_dev *vmm_virtio_blk_pci(struct vmm_virtio_blk *blk)
 {
 	return &blk->vp.pci;
+}
+
+/* ---- state file (devstate.h) ---- */
+
+void vmm_virtio_blk_save(const struct vmm_virtio_blk *blk, struct vmm_snap_w *w)
+{
+	vmm_snap_put_u64(w, blk->sectors);
+	vmm_virtio_pci_save(&blk->vp, w);
+}
+
+static int vmm_virtio_blk_load_or_check(struct vmm_virtio_blk *blk, const void *p,
+					size_t len, int apply, struct vx_err *err)
+{
+	struct vmm_snap_r r;
+	uint64_t sectors;
+	int rc;
+
+	vmm_snap_r_init(&r, p, len);
+	sectors = vmm_snap_get_u64(&r);
+	if (!r.short_read && sectors != blk->sectors)
+		return vx_err_set(err, -EINVAL,
+				  "state file: disk %s had %" PRIu64 " sectors, now %" PRIu64,
+				  blk->serial, sectors, blk->sectors);
+	if ((rc = vmm_virtio_pci_load(&blk->vp, &r, apply, err)))
+		return rc;
+	return vmm_snap_r_done(&r, "virtio-blk", err);
+}
+
+int vmm_virtio_blk_check(struct vmm_virtio_blk *blk, const void *p, size_t len,
+			 struct vx_err *err)
+{
+	return vmm_virtio_blk_load_or_check(blk, p, len, 0, err);
+}
+
+int vmm_virtio_blk_load(struct vmm_virtio_blk *blk, const void *p, size_t len,
+			struct vx_err *err)
+{
+	return vmm_virtio_blk_load_or_check(blk, p, len, 1, err);
 }

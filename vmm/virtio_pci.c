@@ -8,6 +8,7 @@
  * them).
  */
 #include "vmm/virtio_pci.h"
+#include "vmm/devstate.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -489,5 +490,124 @@ int vmm_virtio_pci_init(struct vmm_virtio_pci *vp, uint16_t device_id,
 	if (rc)
 		return rc;
 	vmm_vp_reset(vp);
+	return 0;
+}
+
+/* ---- state file (devstate.h) ---- */
+
+/*
+ * No request is ever in flight here: a queue is served to the end inside
+ * the notify write (the vCPU thread, under the bus lock), and the machine
+ * pauses only between exits. So the rings in guest RAM plus these indexes
+ * are the whole of a queue.
+ */
+void vmm_virtio_pci_save(const struct vmm_virtio_pci *vp, struct vmm_snap_w *w)
+{
+	vmm_snap_put_u16(w, vp->num_queues);
+	vmm_snap_put_u64(w, vp->guest_features);
+	vmm_snap_put_u32(w, vp->dfselect);
+	vmm_snap_put_u32(w, vp->gfselect);
+	vmm_snap_put_u16(w, vp->queue_sel);
+	vmm_snap_put_u8(w, vp->status);
+	vmm_snap_put_u8(w, vp->isr);
+	vmm_snap_put_u8(w, vp->config_gen);
+	for (unsigned i = 0; i < vp->num_queues; i++) {
+		const struct vmm_virtio_queue *q = &vp->q[i];
+
+		vmm_snap_put_u16(w, q->size);
+		vmm_snap_put_u16(w, q->enable);
+		vmm_snap_put_u64(w, q->desc);
+		vmm_snap_put_u64(w, q->driver);
+		vmm_snap_put_u64(w, q->device);
+		vmm_snap_put_u16(w, q->vq.last_avail);
+		vmm_snap_put_u16(w, q->vq.used_idx);
+	}
+	vmm_pci_dev_save(&vp->pci, w);
+}
+
+#define VMM_VP_STATUS_KNOWN (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | \
+			     VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK | \
+			     VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)
+
+static int vmm_vp_load_queue(struct vmm_virtio_pci *vp, struct vmm_virtio_queue *q,
+			     unsigned i, struct vmm_snap_r *r, struct vx_err *err)
+{
+	uint16_t last_avail, used_idx;
+
+	memset(q, 0, sizeof(*q));
+	q->size = vmm_snap_get_u16(r);
+	q->enable = vmm_snap_get_u16(r);
+	q->desc = vmm_snap_get_u64(r);
+	q->driver = vmm_snap_get_u64(r);
+	q->device = vmm_snap_get_u64(r);
+	last_avail = vmm_snap_get_u16(r);
+	used_idx = vmm_snap_get_u16(r);
+	if (r->short_read)
+		return vx_err_set(err, -EBADMSG, "state file: %s: queue %u truncated", vp->name, i);
+	if (q->enable > 1)
+		return vx_err_set(err, -EBADMSG, "state file: %s: queue %u enable %u", vp->name,
+				  i, q->enable);
+	if (!q->enable)
+		return 0;
+	/* The same checks as the driver's enable: rings inside RAM, aligned. */
+	if (q->size > VMM_VIRTIO_QUEUE_MAX ||
+	    vmm_virtq_setup(&q->vq, vp->mem, q->size, q->desc, q->driver, q->device))
+		return vx_err_set(err, -EBADMSG,
+				  "state file: %s: queue %u (size %u) has rings outside RAM or misaligned",
+				  vp->name, i, q->size);
+	q->vq.last_avail = last_avail;
+	q->vq.used_idx = used_idx;
+	return 0;
+}
+
+int vmm_virtio_pci_load(struct vmm_virtio_pci *vp, struct vmm_snap_r *r, int apply,
+			struct vx_err *err)
+{
+	struct vmm_virtio_queue q[VMM_VIRTIO_MAX_QUEUES];
+	uint8_t cfg[VMM_PCI_CFG_SIZE];
+	uint64_t features;
+	uint32_t dfselect, gfselect;
+	uint16_t nq, sel;
+	uint8_t status, isr, gen;
+	int lvl, rc;
+
+	nq = vmm_snap_get_u16(r);
+	features = vmm_snap_get_u64(r);
+	dfselect = vmm_snap_get_u32(r);
+	gfselect = vmm_snap_get_u32(r);
+	sel = vmm_snap_get_u16(r);
+	status = vmm_snap_get_u8(r);
+	isr = vmm_snap_get_u8(r);
+	gen = vmm_snap_get_u8(r);
+	if (r->short_read)
+		return vx_err_set(err, -EBADMSG, "state file: %s truncated", vp->name);
+	if (nq != vp->num_queues)
+		return vx_err_set(err, -EINVAL, "state file: %s had %u queues, this one has %u",
+				  vp->name, nq, vp->num_queues);
+	if (features & ~vp->host_features)
+		return vx_err_set(err, -EINVAL,
+				  "state file: %s: features 0x%llx were never offered (0x%llx)",
+				  vp->name, (unsigned long long)features,
+				  (unsigned long long)vp->host_features);
+	if ((status & ~VMM_VP_STATUS_KNOWN) || isr > 3)
+		return vx_err_set(err, -EBADMSG, "state file: %s: status 0x%x, ISR 0x%x",
+				  vp->name, status, isr);
+	for (unsigned i = 0; i < nq; i++)
+		if ((rc = vmm_vp_load_queue(vp, &q[i], i, r, err)))
+			return rc;
+	if ((rc = vmm_pci_dev_check(&vp->pci, r, cfg, &lvl, err)))
+		return rc;
+	if (!apply)
+		return 0;
+	vp->guest_features = features;
+	vp->dfselect = dfselect;
+	vp->gfselect = gfselect;
+	vp->queue_sel = sel;
+	vp->status = status;
+	vp->isr = isr;
+	vp->config_gen = gen;
+	for (unsigned i = 0; i < nq; i++)
+		vp->q[i] = q[i];
+	vmm_pci_dev_apply(&vp->pci, cfg, lvl);
 	return 0;
 }

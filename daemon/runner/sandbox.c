@@ -68,6 +68,15 @@ static int sandbox_add_extra(scmp_filter_ctx ctx, const struct runner_sandbox_ex
 		if (rc < 0)
 			return vx_err_set(err, rc, "sandbox: seccomp ioctl rule");
 	}
+	if (x && x->has_dirfd) {
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)x->dirfd));
+		if (rc >= 0)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat), 1,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)x->dirfd));
+		if (rc < 0)
+			return vx_err_set(err, rc, "sandbox: seccomp openat rule");
+	}
 	return 0;
 }
 

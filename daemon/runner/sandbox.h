@@ -29,6 +29,13 @@ struct runner_sandbox_extra {
 	size_t nsyscalls;
 	const unsigned *ioctl_types;
 	size_t nioctl_types;
+	/* With has_dirfd: openat and unlinkat with dirfd as their directory
+	 * (a runner's state directory, statedir.h). seccomp cannot look at
+	 * the path: an absolute one would pass, so this widens the sandbox
+	 * to what the runner's user may open; the runner itself only uses
+	 * checked plain names. */
+	int has_dirfd;
+	int dirfd;
 };
 int runner_sandbox_enter_with(const char *user, const struct runner_sandbox_extra *extra,
 			      struct vx_err *err);

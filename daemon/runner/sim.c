@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <seccomp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,6 +50,8 @@
 #include "daemon/runner/control.h"
 #include "daemon/runner/sandbox.h"
 #include "storage/image.h"
+#include "daemon/runner/statedir.h"
+#include "vmm/snap.h"
 
 struct sim {
 	const char *uuid, *name;
@@ -79,6 +82,7 @@ struct sim {
 	long backup_writes_ms;  /* -1: none */
 	long next_write;
 	uint64_t writes, seed;
+	int state_dir;          /* memory snapshots (statedir.h), -1: none */
 };
 
 static long sim_now(void)
@@ -375,6 +379,145 @@ static void sim_peer_closed(void *opaque, int peer)
 	bsrv_peer_closed(&s->bsrv, peer);
 }
 
+/* ---- memory snapshots: the simulation's own state ---- */
+
+/*
+ * There is no guest memory: a state file of this runner holds one 'SIM '
+ * section with what the simulation is (state, time since its simulated
+ * boot, its pending power-off or crash, the console line being typed),
+ * in the same container as the VMM's, so vmxd's snapshot verbs work and
+ * are tested as they are for a kvm domain. The VMM refuses such a file
+ * (unknown section) and this runner refuses the VMM's (no 'SIM ').
+ */
+static long sim_left(long at, long now)
+{
+	return at ? (at > now ? at - now : 0) : -1;
+}
+
+static int sim_snapshot_save(void *opaque, const struct proto_msg *req, json_object **result,
+			     struct vx_err *err)
+{
+	struct sim *s = opaque;
+	long now = sim_now();
+	const char *file, *disks;
+	struct vmm_snap_w w;
+	size_t at;
+	int fd, rc;
+
+	if ((rc = runner_statedir_arg(req->pm_body, "file", 1, &file, err)) ||
+	    (rc = runner_statedir_arg(req->pm_body, "disk_snapshot", 0, &disks, err)))
+		return rc;
+	if (disks)
+		return vx_err_set(err, -ENOTSUP, "the simulation has no disks of its own to snapshot");
+	if ((fd = runner_statedir_create(s->state_dir, file, err)) < 0)
+		return fd;
+	vmm_snap_w_init(&w);
+	vmm_snap_put_header(&w);
+	at = vmm_snap_section_begin(&w, VMM_SNAP_SIM, 0);
+	vmm_snap_put_bytes(&w, s->state, sizeof(s->state));
+	vmm_snap_put_u64(&w, (uint64_t)(now - s->booted_at));
+	vmm_snap_put_u64(&w, (uint64_t)sim_left(s->poweroff_at, now));
+	vmm_snap_put_u64(&w, (uint64_t)sim_left(s->crash_at, now));
+	vmm_snap_put_u32(&w, (uint32_t)s->line_len);
+	vmm_snap_put_bytes(&w, s->line, sizeof(s->line));
+	vmm_snap_section_end(&w, at);
+	vmm_snap_section_end(&w, vmm_snap_section_begin(&w, VMM_SNAP_END, 0));
+	rc = w.failed ? vx_err_set(err, -ENOMEM, "out of memory")
+		      : vmm_snap_write_all(fd, w.buf, w.len, err);
+	if (!rc && fdatasync(fd) < 0)
+		rc = vx_err_errno(err, -errno, "state file: fdatasync");
+	vmm_snap_w_free(&w);
+	close(fd);
+	if (rc) {
+		runner_statedir_remove(s->state_dir, file);
+		return rc;
+	}
+	*result = json_object_new_object();
+	json_object_object_add(*result, "file", json_object_new_string(file));
+	json_object_object_add(*result, "memory", json_object_new_boolean(1));
+	json_object_object_add(*result, "simulation", json_object_new_boolean(1));
+	sim_con_printf(s, "\r\n");
+	sim_con_klog(s, "sim: simulated state saved (no guest memory exists)");
+	sim_con_prompt(s);
+	sim_con_flush(s);
+	return 0;
+}
+
+static int sim_snapshot_read(int fd, uint8_t **p, size_t *len, struct vx_err *err)
+{
+	struct vmm_snap_index ix;
+	struct vmm_snap_sec *sec;
+	int rc;
+
+	if ((rc = vmm_snap_index_read(fd, &ix, err)))
+		return rc;
+	if (!(sec = vmm_snap_find(&ix, VMM_SNAP_SIM, 0)))
+		return vx_err_set(err, -EINVAL,
+				  "state file: not the simulation's (no 'SIM ' section)");
+	if ((rc = vmm_snap_check_all_used(&ix, err)) || (rc = vmm_snap_read_section(fd, sec, p, err)))
+		return rc;
+	*len = (size_t)sec->len;
+	return 0;
+}
+
+static int sim_snapshot_load(void *opaque, const struct proto_msg *req, json_object **result,
+			     struct vx_err *err)
+{
+	struct sim *s = opaque;
+	long now = sim_now(), poweroff, crash, up;
+	char state[sizeof(s->state)], line[sizeof(s->line)];
+	const char *file, *disks;
+	struct vmm_snap_r r;
+	uint32_t line_len;
+	uint8_t *p = NULL;
+	size_t len = 0;
+	int fd, rc;
+
+	(void)result;
+	if ((rc = runner_statedir_arg(req->pm_body, "file", 1, &file, err)) ||
+	    (rc = runner_statedir_arg(req->pm_body, "disk_snapshot", 0, &disks, err)))
+		return rc;
+	if (disks)
+		return vx_err_set(err, -ENOTSUP, "the simulation has no disks of its own to revert");
+	if ((fd = runner_statedir_read(s->state_dir, file, err)) < 0)
+		return fd;
+	rc = sim_snapshot_read(fd, &p, &len, err);
+	close(fd);
+	if (rc)
+		return rc;
+	vmm_snap_r_init(&r, p, len);
+	vmm_snap_get_bytes(&r, state, sizeof(state));
+	up = (long)vmm_snap_get_u64(&r);
+	poweroff = (long)vmm_snap_get_u64(&r);
+	crash = (long)vmm_snap_get_u64(&r);
+	line_len = vmm_snap_get_u32(&r);
+	vmm_snap_get_bytes(&r, line, sizeof(line));
+	rc = vmm_snap_r_done(&r, "SIM", err);
+	free(p);
+	if (rc)
+		return rc;
+	if (line_len >= sizeof(line) || up < 0 || poweroff < -1 || crash < -1 ||
+	    (strcmp(state, "running") && strcmp(state, "paused") && strcmp(state, "shutdown")))
+		return vx_err_set(err, -EBADMSG, "state file: simulation state out of range");
+	/* The simulated guest goes on from the saved moment; paused or
+	 * running stays as the domain is now (vmxd's revert decides). */
+	if (strcmp(s->state, "paused"))
+		snprintf(s->state, sizeof(s->state), "%s",
+			 strcmp(state, "paused") ? state : "running");
+	s->booted_at = now - up;
+	s->poweroff_at = poweroff >= 0 ? now + poweroff : 0;
+	s->crash_at = crash >= 0 ? now + crash : 0;
+	memcpy(s->line, line, sizeof(line));
+	s->line_len = line_len;
+	if (!strcmp(s->state, "paused"))
+		s->paused_since = now;
+	sim_con_printf(s, "\r\n");
+	sim_con_klog(s, "sim: simulated state loaded (no guest memory exists)");
+	sim_con_prompt(s);
+	sim_con_flush(s);
+	return 0;
+}
+
 static const struct runner_ctl_verb sim_verbs[] = {
 	{ "status",   sim_status },
 	{ "shutdown", sim_shutdown },
@@ -387,6 +530,8 @@ static const struct runner_ctl_verb sim_verbs[] = {
 	{ "backup-status", sim_backup },
 	{ "backup-bitmap", sim_backup },
 	{ "backup-end",    sim_backup },
+	{ "snapshot-save", sim_snapshot_save },
+	{ "snapshot-load", sim_snapshot_load },
 };
 
 /* --disk PATH[,format=raw|qcow2][,readonly] as vmxd passes it; opened locked. */
@@ -456,18 +601,23 @@ static void sim_after_reply(void *opaque)
 		sim_exit(s, s->exit_reason, 0);
 }
 
-/* With disks held, the storage library's I/O as well (as the VMM's). */
+/* The common allow-list; with disks held, the storage library's I/O as
+ * well (as the VMM's); with a state directory, that directory and
+ * fdatasync for the state files. */
 static int sim_sandbox(const struct sim *s, const char *user, struct vx_err *err)
 {
 	static const int disk_io[] = {
 		SCMP_SYS(pread64), SCMP_SYS(preadv), SCMP_SYS(pwritev), SCMP_SYS(fsync),
 		SCMP_SYS(fdatasync), SCMP_SYS(fallocate), SCMP_SYS(flock), SCMP_SYS(fcntl),
 	};
+	static const int state_io[] = { SCMP_SYS(fdatasync) };
 	const struct runner_sandbox_extra x = {
-		disk_io, sizeof(disk_io) / sizeof(disk_io[0]), NULL, 0,
+		s->ndisks ? disk_io : state_io,
+		s->ndisks ? sizeof(disk_io) / sizeof(disk_io[0]) : 1, NULL, 0,
+		.has_dirfd = s->state_dir >= 0, .dirfd = s->state_dir,
 	};
 
-	return runner_sandbox_enter_with(user, s->ndisks ? &x : NULL, err);
+	return runner_sandbox_enter_with(user, &x, err);
 }
 
 int main(int argc, char **argv)
@@ -480,18 +630,20 @@ int main(int argc, char **argv)
 		{ "listen-fd", required_argument, NULL, 'l' },
 		{ "user", required_argument, NULL, 'U' },
 		{ "disk", required_argument, NULL, 'd' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* static: the console's ring and buffers are 70 KiB */
 	static struct sim s;
 	struct vx_err err;
-	const char *xml = NULL, *pidfile = NULL, *user = NULL;
+	const char *xml = NULL, *pidfile = NULL, *user = NULL, *state_dir = NULL;
 	char *cmdline = s.cmdline, path[1024];
 	int ch, lfd = 3;
 	long v;
 
 	memset(&s, 0, sizeof(s));
 	s.exit_fd = -1;
+	s.state_dir = -1;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'u': s.uuid = optarg; break;
@@ -504,6 +656,7 @@ int main(int argc, char **argv)
 			if (s.ndisk_arg < BSRV_MAX_DISKS)
 				s.disk_arg[s.ndisk_arg++] = optarg;
 			break;
+		case 'S': state_dir = optarg; break;
 		default:
 			fprintf(stderr, "usage: vmxd-runner-sim --uuid U --name N --xml F --pidfile F [--listen-fd 3]\n");
 			return 2;
@@ -551,6 +704,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmxd-runner-sim: no console: %s\n", err.msg);
 	else
 		s.con_open = 1;
+	if (state_dir && (s.state_dir = runner_statedir_open(state_dir, &err)) < 0)
+		fprintf(stderr, "vmxd-runner-sim: no memory snapshots: %s\n", err.msg);
 	if (sim_sandbox(&s, user, &err) < 0) {
 		fprintf(stderr, "vmxd-runner-sim: %s\n", err.msg);
 		return 2;

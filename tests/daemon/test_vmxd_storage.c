@@ -328,11 +328,11 @@ static void vmctl_snapshot_errors(void **state)
 	assert_int_equal(CTL(e, out, "snapshot-create se"), 1);
 	assert_int_equal(CTL(e, out, "-r snapshot-create se s2"), 4);
 
-	/* A running domain is refused, with the reason. */
+	/* A running domain: a snapshot of it has memory (below); a disks-only
+	 * one cannot be reverted under it. */
 	ctl_ok(e, out, sizeof(out), "start se");
-	assert_int_equal(CTL(e, out, "snapshot-create se s2"), 8);
-	assert_non_null(strstr(out, "stop it first"));
 	assert_int_equal(CTL(e, out, "snapshot-revert se s1"), 8);
+	assert_non_null(strstr(out, "no memory state"));
 	/* A live backup needs a runner holding the disks (sim.disks). */
 	assert_int_equal(CTL(e, out, "backup se --repo %s/repo", e->dir), 9);
 	assert_non_null(strstr(out, "sim.disks"));
@@ -347,6 +347,128 @@ static void vmctl_snapshot_errors(void **state)
 	define_domain(e, "se", 2, "vda", a, "qcow2", "vdb", b, "qcow2");
 	ctl_ok(e, out, sizeof(out), "snapshot-list se");
 	assert_null(strstr(out, "s1"));
+}
+
+/* How many state files the domains' state directories hold. */
+static int state_files(struct env *e)
+{
+	char cmd[400];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls %s/snapshots/*/mem-*.vmstate 2>/dev/null | wc -l", e->dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+static int snapshot_has_memory(struct env *e, const char *dom, const char *snap)
+{
+	char cmd[300];
+	json_object *o, *arr;
+	int found = -1;
+
+	snprintf(cmd, sizeof(cmd), "snapshot-list %s", dom);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *s = json_object_array_get_idx(arr, i);
+
+		if (strcmp(json_object_get_string(json_object_object_get(s, "name")), snap) == 0)
+			found = json_object_get_boolean(json_object_object_get(s, "memory"));
+	}
+	json_object_put(o);
+	return found;
+}
+
+/*
+ * A running test domain: its snapshot has memory (the simulation's own
+ * state, named so on its console) and the disks with it; revert puts both
+ * back while it keeps running; delete removes the state file.
+ */
+static void vmctl_memory_snapshot_of_running_domain(void **state)
+{
+	struct env *e = *state;
+	char out[8192], a[200], cmd[700], path[400];
+	FILE *f;
+
+	disk_path(e, "m.qcow2", a, sizeof(a));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "ms", 1, "vda", a, "qcow2");
+	ctl_ok(e, out, sizeof(out), "snapshot-create ms cold");
+	ctl_ok(e, out, sizeof(out), "start ms");
+	img_fill(a, 0, 65536, 0x31);
+	ctl_ok(e, out, sizeof(out), "snapshot-create ms m1");
+	assert_int_equal(snapshot_has_memory(e, "ms", "m1"), 1);
+	assert_int_equal(snapshot_has_memory(e, "ms", "cold"), 0);
+	assert_int_equal(state_files(e), 1);
+	ctl_ok(e, out, sizeof(out), "snapshot-list ms");
+	assert_non_null(strstr(out, "yes"));
+	assert_int_equal(CTL(e, out, "snapshot-create ms m1"), 6);
+
+	img_fill(a, 0, 65536, 0x32);
+	ctl_ok(e, out, sizeof(out), "snapshot-revert ms m1");
+	assert_int_equal(img_byte(a, 0), 0x31);
+	ctl_ok(e, out, sizeof(out), "dominfo ms");
+	assert_non_null(strstr(out, "running"));
+	ctl_ok(e, out, sizeof(out), "console ms --show-log");
+	assert_non_null(strstr(out, "simulated state saved"));
+	assert_non_null(strstr(out, "simulated state loaded"));
+
+	/* A damaged state file: the revert says so and the domain runs on. */
+	snprintf(cmd, sizeof(cmd), "ls %s/snapshots/*/mem-*.vmstate", e->dir);
+	f = popen(cmd, "r");
+	assert_non_null(fgets(path, sizeof(path), f));
+	pclose(f);
+	path[strcspn(path, "\n")] = 0;
+	assert_int_equal(truncate(path, 20), 0);
+	assert_int_not_equal(CTL(e, out, "snapshot-revert ms m1"), 0);
+	assert_non_null(strstr(out, "state file"));
+	ctl_ok(e, out, sizeof(out), "dominfo ms");
+	assert_non_null(strstr(out, "running"));
+
+	/* Delete wants the domain stopped (the disks' snapshot goes too). */
+	assert_int_equal(CTL(e, out, "snapshot-delete ms m1"), 8);
+	ctl_ok(e, out, sizeof(out), "destroy ms");
+	ctl_ok(e, out, sizeof(out), "snapshot-delete ms m1");
+	assert_int_equal(state_files(e), 0);
+	assert_int_equal(snapshot_has_memory(e, "ms", "m1"), -1);
+}
+
+/* kill -9 of vmxd with the runner saving: no row, no file left. */
+static void vmxd_kill9_mid_memory_snapshot_leaves_no_half_row(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], cmd[700];
+	json_object *o, *arr;
+
+	disk_path(e, "k.qcow2", a, sizeof(a));
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, "km", 1, "vda", a, "qcow2");
+	ctl_ok(e, out, sizeof(out), "start km");
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "memsnap-sent") > 0);
+	assert_int_not_equal(CTL(e, out, "snapshot-create km s1"), 0);
+	waitpid(e->vmxd, NULL, 0);
+	e->vmxd = 0;
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	o = ctl_json(e, "snapshot-list km");
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	assert_int_equal(json_object_array_length(arr), 0);
+	json_object_put(o);
+	/* The runner may still have been writing when the restart looked:
+	 * whatever it wrote is gone once it answered no one. */
+	for (int i = 0; i < 200 && state_files(e) != 0; i++)
+		h_sleep_ms(10);
+	assert_int_equal(state_files(e), 0);
+	/* The name is free again, and the domain still runs. */
+	ctl_ok(e, out, sizeof(out), "snapshot-create km s1");
+	assert_int_equal(snapshot_has_memory(e, "km", "s1"), 1);
+	ctl_ok(e, out, sizeof(out), "destroy km");
 }
 
 /* The ids of backups in repo (--json backup-list), oldest first. */
@@ -1005,6 +1127,8 @@ int main(void)
 		T(vmctl_backup_cancel_leaves_nothing),
 		T(vmctl_backup_cancelled_new_bitmap_keeps_changes),
 		T(vmxd_kill9_mid_snapshot_leaves_no_half_state),
+		T(vmctl_memory_snapshot_of_running_domain),
+		T(vmxd_kill9_mid_memory_snapshot_leaves_no_half_row),
 		T(vmctl_backup_prune_gc_errors),
 		T(vmctl_backup_prune_keeps_newest_per_disk),
 		T(vmctl_backup_gc_frees_unreferenced),

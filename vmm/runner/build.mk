@@ -5,7 +5,7 @@
 # and the disks' images (libvxstorage.a).
 RUNNER_SRCS := vmm/runner/backend.c vmm/runner/cpuid.c vmm/runner/machine.c \
 	vmm/runner/vcpu.c vmm/runner/domain.c vmm/runner/disk.c vmm/runner/net.c \
-	vmm/runner/irqchip.c
+	vmm/runner/irqchip.c vmm/runner/snapshot.c
 RUNNER_LIB  := $(BUILD)/libvxrunner.a
 
 $(RUNNER_LIB): $(RUNNER_SRCS:%.c=$(BUILD)/%.o)

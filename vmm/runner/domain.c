@@ -13,6 +13,7 @@
 
 #include "daemon/runner/backup_serve.h"
 #include "daemon/runner/control.h"
+#include "daemon/runner/statedir.h"
 #include "vmm/runner/domain.h"
 
 struct rn_domain {
@@ -132,6 +133,74 @@ static void rn_peer_closed(void *opaque, int peer)
 	bsrv_peer_closed(&dom->bsrv, peer);
 }
 
+/* ---- memory snapshots (snapshot.c), in the state directory ---- */
+
+static int rn_state_dir = -1;
+
+void rn_domain_set_state_dir(int dirfd)
+{
+	rn_state_dir = dirfd;
+}
+
+/* args: file (a plain name in the state directory), disk_snapshot (the
+ * disks' internal snapshot taken with it, optional). The guest is paused
+ * for the save and goes on afterwards unless it was paused before. */
+static int rn_snapshot_save(void *opaque, const struct proto_msg *req, json_object **result,
+			    struct vx_err *err)
+{
+	struct rn_domain *dom = opaque;
+	const char *file, *disks;
+	int fd, rc;
+
+	if ((rc = runner_statedir_arg(req->pm_body, "file", 1, &file, err)) ||
+	    (rc = runner_statedir_arg(req->pm_body, "disk_snapshot", 0, &disks, err)))
+		return rc;
+	if ((fd = runner_statedir_create(rn_state_dir, file, err)) < 0)
+		return fd;
+	if (!dom->paused)
+		machine_pause(dom->m);
+	rc = machine_snapshot_save(dom->m, fd, disks, err);
+	if (!dom->paused)
+		machine_resume(dom->m);
+	close(fd);
+	if (rc) {
+		runner_statedir_remove(rn_state_dir, file);
+		return rc;
+	}
+	*result = json_object_new_object();
+	json_object_object_add(*result, "file", json_object_new_string(file));
+	json_object_object_add(*result, "memory", json_object_new_boolean(1));
+	fprintf(stderr, "vmxd-runner %s: state saved to %s%s%s\n", dom->name, file,
+		disks ? ", disk snapshot " : "", disks ? disks : "");
+	return 0;
+}
+
+/* args as for snapshot-save: the disks go back to disk_snapshot and the
+ * guest to the file's state, then runs on from there (or stays paused). */
+static int rn_snapshot_load(void *opaque, const struct proto_msg *req, json_object **result,
+			    struct vx_err *err)
+{
+	struct rn_domain *dom = opaque;
+	const char *file, *disks;
+	int fd, rc;
+
+	(void)result;
+	if ((rc = runner_statedir_arg(req->pm_body, "file", 1, &file, err)) ||
+	    (rc = runner_statedir_arg(req->pm_body, "disk_snapshot", 0, &disks, err)))
+		return rc;
+	if ((fd = runner_statedir_read(rn_state_dir, file, err)) < 0)
+		return fd;
+	if (!dom->paused)
+		machine_pause(dom->m);
+	rc = machine_snapshot_load(dom->m, fd, disks, err);
+	if (!dom->paused)
+		machine_resume(dom->m);
+	close(fd);
+	if (!rc)
+		fprintf(stderr, "vmxd-runner %s: state loaded from %s\n", dom->name, file);
+	return rc;
+}
+
 static const struct runner_ctl_verb rn_verbs[] = {
 	{ "status", rn_status },
 	{ "shutdown", rn_shutdown },
@@ -144,6 +213,8 @@ static const struct runner_ctl_verb rn_verbs[] = {
 	{ "backup-status", rn_backup },
 	{ "backup-bitmap", rn_backup },
 	{ "backup-end", rn_backup },
+	{ "snapshot-save", rn_snapshot_save },
+	{ "snapshot-load", rn_snapshot_load },
 };
 
 /* What vmxd records (runner_gone, on_poweroff/on_reboot/on_crash). */

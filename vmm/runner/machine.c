@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/acpi.h"
@@ -81,11 +82,22 @@ void machine_pause(struct machine *m)
 {
 	pthread_mutex_lock(&m->io_lock);
 	m->paused = 1;
-	pthread_cond_broadcast(&m->halt_cond);
-	for (unsigned i = 0; i < m->nvcpus; i++)
-		rn_vcpu_kick(&m->vcpu[i]);
-	while (m->vcpus_paused < m->nvcpus && atomic_load(&m->stop) == RN_RUNNING)
-		pthread_cond_wait(&m->pause_cond, &m->io_lock);
+	while (m->vcpus_paused < m->nvcpus && atomic_load(&m->stop) == RN_RUNNING) {
+		struct timespec t;
+
+		/* Kicked again every 20 ms: a vCPU that went back into the
+		 * guest to deliver an interrupt (inject_unsure) must come out. */
+		pthread_cond_broadcast(&m->halt_cond);
+		for (unsigned i = 0; i < m->nvcpus; i++)
+			rn_vcpu_kick(&m->vcpu[i]);
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 20 * 1000 * 1000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&m->pause_cond, &m->io_lock, &t);
+	}
 	pthread_mutex_unlock(&m->io_lock);
 }
 
@@ -103,7 +115,9 @@ void machine_vcpu_pause_point(struct rn_vcpu *v)
 	struct machine *m = v->m;
 
 	pthread_mutex_lock(&m->io_lock);
-	if (m->paused) {
+	/* Not with an interrupt perhaps still queued in the kernel: one more
+	 * RUN delivers it (machine_pause kicks again). */
+	if (m->paused && !v->inject_unsure) {
 		atomic_store(&v->where, RN_VCPU_PAUSED);
 		m->vcpus_paused++;
 		pthread_cond_broadcast(&m->pause_cond);

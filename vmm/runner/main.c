@@ -13,12 +13,16 @@
  * Started by vmxd (domain type 'kvm'), as every runner is:
  *   vmxd-runner --uuid U --name N --xml FILE --pidfile FILE [--listen-fd 3]
  *               [--user nobody] plus the machine options above
+ * and --state-dir DIR (memory snapshots: the snapshot-save and
+ * snapshot-load verbs, statedir.h) and --restore FILE (start from a state
+ * file rather than boot; standalone too).
  * vmxd derives the machine options from the domain XML (the VMM parses no
  * XML; --xml is the file vmxd keeps for it); vmxd's requests arrive on the
  * listening socket (domain.c). Once the VM is built the runner drops to
  * --user under a seccomp allow-list, before its vCPU threads exist.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <seccomp.h>
 #include <poll.h>
@@ -32,6 +36,7 @@
 #include "daemon/runner/console.h"
 #include "daemon/runner/control.h"
 #include "daemon/runner/sandbox.h"
+#include "daemon/runner/statedir.h"
 #include "vmm/runner/domain.h"
 #include "vmm/runner/runner.h"
 
@@ -39,6 +44,9 @@
 struct rn_daemon_args {
 	const char *uuid, *name, *xml, *pidfile, *user;
 	int listen_fd;
+	const char *state_dir;		/* memory snapshots (statedir.h) */
+	int state_dir_fd;
+	const char *restore;		/* a state file to start from */
 };
 
 static void usage(FILE *f)
@@ -46,7 +54,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vmxd-runner [--backend vmxcore|kvm] --kernel FILE [--initrd FILE]\n"
 		   "                   [--cmdline TEXT] [--memory MIB] [--cpus N]\n"
 		   "                   [--disk PATH[,format=raw|qcow2][,readonly]]...\n"
-		   "                   [--nic tap=NAME[,mac=MAC][,bridge=BR]]...\n");
+		   "                   [--nic tap=NAME[,mac=MAC][,bridge=BR]]...\n"
+
+		   "                   [--restore STATEFILE]\n");
 }
 
 static void console_stdout(void *opaque, const uint8_t *buf, size_t len)
@@ -91,6 +101,8 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "listen-fd", required_argument, NULL, 'l' },
 		{ "user", required_argument, NULL, 'U' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "restore", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -145,6 +157,8 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 		case 'p': d->pidfile = optarg; break;
 		case 'l': d->listen_fd = atoi(optarg); break;
 		case 'U': d->user = optarg; break;
+		case 'S': d->state_dir = optarg; break;
+		case 'R': d->restore = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -167,7 +181,7 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 
 /* Beyond the common runner allow-list: threads, signals, timers, and
  * ioctls of vmxcore (0xB7) and KVM (0xAE) only. */
-static int rn_sandbox(const char *user, struct vx_err *err)
+static int rn_sandbox(const char *user, int state_dir_fd, struct vx_err *err)
 {
 	static const int syscalls[] = {
 		SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(set_robust_list),
@@ -184,9 +198,26 @@ static int rn_sandbox(const char *user, struct vx_err *err)
 	const struct runner_sandbox_extra x = {
 		syscalls, sizeof(syscalls) / sizeof(syscalls[0]),
 		ioctl_types, sizeof(ioctl_types) / sizeof(ioctl_types[0]),
+		.has_dirfd = state_dir_fd >= 0, .dirfd = state_dir_fd,
 	};
 
 	return runner_sandbox_enter_with(user, &x, err);
+}
+
+/* --restore: the guest's state from a file instead of the boot (the
+ * kernel was loaded all the same; the file's RAM replaces it). */
+static int rn_restore(struct machine *m, const char *path, struct vx_err *err)
+{
+	int fd, rc;
+
+	if (!path)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vx_err_errno(err, -errno, "--restore %s", path);
+	rc = machine_snapshot_load(m, fd, NULL, err);
+	close(fd);
+	return rc;
 }
 
 /* The main thread: timers, console input, signals, until the guest stops. */
@@ -233,8 +264,8 @@ static int domain_main(struct machine *m, struct machine_config *cfg,
 	cfg->console_opaque = &con;
 	console_path_from_pidfile(d->pidfile, path, sizeof(path));
 	if (runner_write_pidfile(d->pidfile, &err) || console_open(&con, path, NULL, &err) ||
-	    machine_create(m, cfg, &err) || rn_sandbox(d->user, &err) ||
-	    machine_start(m, &err)) {
+	    machine_create(m, cfg, &err) || rn_restore(m, d->restore, &err) ||
+	    rn_sandbox(d->user, d->state_dir_fd, &err) || machine_start(m, &err)) {
 		fprintf(stderr, "vmxd-runner %s: %s\n", d->name, err.msg);
 		runner_write_exit_reason(exit_fd, "failed");
 		atomic_store(&m->stop, RN_ERROR);
@@ -255,7 +286,7 @@ int main(int argc, char **argv)
 		.backend = "vmxcore", .ram_bytes = 128u << 20, .vcpus = 1,
 		.console_out = console_stdout,
 	};
-	struct rn_daemon_args d = { .listen_fd = 3 };
+	struct rn_daemon_args d = { .listen_fd = 3, .state_dir_fd = -1 };
 	static struct machine m;	/* large (disks): not on the stack */
 	struct vx_err err = { 0 };
 	sigset_t sigs;
@@ -270,9 +301,15 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (d.state_dir && (d.state_dir_fd = runner_statedir_open(d.state_dir, &err)) < 0) {
+		fprintf(stderr, "vmxd-runner: %s\n", err.msg);
+		return 1;
+	}
+	rn_domain_set_state_dir(d.state_dir_fd);
 	if (d.uuid && sigfd >= 0)
 		return domain_main(&m, &cfg, &d, sigfd);
-	if (sigfd < 0 || machine_create(&m, &cfg, &err) || machine_start(&m, &err)) {
+	if (sigfd < 0 || machine_create(&m, &cfg, &err) || rn_restore(&m, d.restore, &err) ||
+	    machine_start(&m, &err)) {
 		fprintf(stderr, "vmxd-runner: %s\n", err.msg[0] ? err.msg : strerror(errno));
 		machine_stop(&m, RN_ERROR, "setup failed");
 		machine_destroy(&m);

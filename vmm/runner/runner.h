@@ -53,6 +53,14 @@ struct rn_vcpu {
 	pthread_t thread;
 	_Atomic int where;		/* enum rn_vcpu_where */
 	uint64_t exits;
+	/* In HLT, waiting for an interrupt (a state file keeps it; io_lock
+	 * or the machine paused). */
+	int halted;
+	/* An interrupt was handed to the kernel and no exit since said it
+	 * is gone: it may still sit queued in the kernel, where no state
+	 * file can see it (the ABI has no pending-event state), so the vCPU
+	 * may not pause yet (vcpu.c). */
+	int inject_unsure;
 };
 
 /* Why the guest stopped, as the daemon and the exit status report it. */
@@ -179,6 +187,14 @@ int rn_nics_attach(struct machine *m, struct vx_err *err);
 void rn_nics_close(struct machine *m);
 void rn_nics_pollfds(struct machine *m, struct pollfd p[RUNNER_MAX_NICS]);
 void rn_nics_polled(struct machine *m, const struct pollfd p[RUNNER_MAX_NICS]);
+/* snapshot.c: the machine paused (or not started); fd open for writing
+ * (save, at its start) or reading (load). disk_snapshot: the internal
+ * snapshot of every writable disk taken with (or applied before) the
+ * memory state, NULL or "" for none. */
+int machine_snapshot_save(struct machine *m, int fd, const char *disk_snapshot,
+			  struct vx_err *err);
+int machine_snapshot_load(struct machine *m, int fd, const char *disk_snapshot,
+			  struct vx_err *err);
 
 /* vcpu.c */
 void *rn_vcpu_thread(void *arg);

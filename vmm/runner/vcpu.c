@@ -40,8 +40,10 @@ void rn_vcpu_kick(struct rn_vcpu *v)
 	}
 }
 
-/* Before RUN: inject what the PIC has, or ask to be told when we can. */
-static void rn_vcpu_interrupts(struct rn_vcpu *v)
+/* Before RUN: inject what the PIC has, or ask to be told when we can.
+ * Returns 1 when an interrupt went to the kernel. Nothing is taken from
+ * the PIC while the machine is pausing: a state file must find it there. */
+static int rn_vcpu_interrupts(struct rn_vcpu *v)
 {
 	struct machine *m = v->m;
 	struct vmxcore_run *run = v->vb.run;
@@ -49,9 +51,9 @@ static void rn_vcpu_interrupts(struct rn_vcpu *v)
 
 	run->request_interrupt_window = 0;
 	if (v->id != 0)
-		return;
+		return 0;
 	pthread_mutex_lock(&m->io_lock);
-	if (vmm_pic_pending(&m->pc.pic)) {
+	if (vmm_pic_pending(&m->pc.pic) && !m->paused) {
 		/*
 		 * With the APIC, "not ready" while IF is set mostly means LINT0
 		 * refuses ExtINT (masked: the guest uses the IOAPIC). vmxcore's
@@ -63,13 +65,21 @@ static void rn_vcpu_interrupts(struct rn_vcpu *v)
 			vector = vmm_pc_ack(&m->pc);
 		else if (!m->apic || !run->if_flag)
 			run->request_interrupt_window = 1;
+	} else if (m->paused && v->inject_unsure) {
+		/* Pausing: run until the guest took it and can take
+		 * another, which the window exit tells. */
+		run->request_interrupt_window = 1;
 	}
 	pthread_mutex_unlock(&m->io_lock);
-	if (vector >= 0 && m->ops->interrupt(&v->vb, (uint32_t)vector))
+	if (vector >= 0 && m->ops->interrupt(&v->vb, (uint32_t)vector)) {
 		machine_stop(m, RN_ERROR, "vCPU %d: injecting vector %d failed", v->id, vector);
+		return 0;
+	}
+	return vector >= 0;
 }
 
-/* HLT: sleep until the PIC has an interrupt (or forever, with IF clear). */
+/* HLT: the vCPU sleeps in the runner (rn_vcpu_halt_wait); with IF clear
+ * nothing could wake it. */
 static void rn_vcpu_halt(struct rn_vcpu *v)
 {
 	struct machine *m = v->m;
@@ -81,22 +91,29 @@ static void rn_vcpu_halt(struct rn_vcpu *v)
 		return;
 	}
 	pthread_mutex_lock(&m->io_lock);
-	for (;;) {
-		atomic_store(&v->where, RN_VCPU_HALTED);
-		while (!vmm_pic_pending(&m->pc.pic) && !m->paused &&
-		       atomic_load(&m->stop) == RN_RUNNING)
-			pthread_cond_wait(&m->halt_cond, &m->io_lock);
-		if (!m->paused || atomic_load(&m->stop) != RN_RUNNING)
-			break;
-		/* Paused while halted: still halted after the resume. */
-		pthread_mutex_unlock(&m->io_lock);
-		machine_vcpu_pause_point(v);
-		pthread_mutex_lock(&m->io_lock);
+	v->halted = 1;
+	pthread_mutex_unlock(&m->io_lock);
+}
+
+/* Halted: wait until the PIC has something (then the vCPU is awake and
+ * interruptible), the machine pauses (still halted afterwards, unless a
+ * state file loaded in between says otherwise) or stops. */
+static void rn_vcpu_halt_wait(struct rn_vcpu *v)
+{
+	struct machine *m = v->m;
+
+	pthread_mutex_lock(&m->io_lock);
+	atomic_store(&v->where, RN_VCPU_HALTED);
+	while (!vmm_pic_pending(&m->pc.pic) && !m->paused &&
+	       atomic_load(&m->stop) == RN_RUNNING)
+		pthread_cond_wait(&m->halt_cond, &m->io_lock);
+	if (!m->paused && atomic_load(&m->stop) == RN_RUNNING) {
+		v->halted = 0;
+		/* Interruptible: HLT was executed with IF set and no blocking. */
+		v->vb.run->ready_for_interrupt = 1;
 	}
 	atomic_store(&v->where, RN_VCPU_USER);
 	pthread_mutex_unlock(&m->io_lock);
-	/* Interruptible: HLT was executed with IF set and no blocking. */
-	v->vb.run->ready_for_interrupt = 1;
 }
 
 static int rn_is_timer_port(uint16_t port)
@@ -192,18 +209,34 @@ void *rn_vcpu_thread(void *arg)
 	int rc;
 
 	while (atomic_load(&m->stop) == RN_RUNNING) {
+		int injected;
+
 		machine_vcpu_pause_point(v);
+		if (v->halted && v->inject_unsure) {
+			v->halted = 0;	/* the kernel's queued interrupt wakes it */
+		} else if (v->halted) {
+			rn_vcpu_halt_wait(v);
+			continue;
+		}
 		/* GUEST from here: a kick while we look at the PIC makes the
 		 * coming RUN return at once, so no interrupt waits for the
 		 * next exit. */
 		atomic_store(&v->where, RN_VCPU_GUEST);
-		rn_vcpu_interrupts(v);
+		injected = rn_vcpu_interrupts(v);
 		if (atomic_load(&m->stop) != RN_RUNNING)
 			break;
 		rc = m->ops->run(&v->vb);
 		atomic_store(&v->where, RN_VCPU_USER);
 		m->ops->set_immediate_exit(&v->vb, 0);
 		v->exits++;
+		/* The kernel holds nothing once an exit (not a kick: that
+		 * may come before the entry) says the guest could take an
+		 * interrupt: ready_for_interrupt is 0 while one is queued. */
+		if (injected)
+			v->inject_unsure = 1;
+		if (!rc && v->vb.run->exit_reason != VMXCORE_EXIT_INTR &&
+		    v->vb.run->ready_for_interrupt)
+			v->inject_unsure = 0;
 		if (rc == -EINTR)
 			continue;
 		if (rc && !(rc == -EIO && v->vb.run->exit_reason == VMXCORE_EXIT_INTERNAL_ERROR)) {

@@ -1,0 +1,531 @@
+/*
+ * snapshot: the running VM in and out of a state file (vmm/snap.h;
+ * docs/ARCHITECTURE.md, "VM state file"): each vCPU's registers, the
+ * board's devices, the disks' virtio state and guest RAM, and the qcow2
+ * internal snapshot of each disk taken at the same instant, so that a
+ * revert gives the guest memory and disks that agree.
+ *
+ * Context: the main thread, with the machine paused (machine_pause: every
+ * vCPU held between two exits, none inside RUN, no virtio request in
+ * flight since queues are served inside the notify exit) or not started
+ * yet (--restore). Loading checks the whole file before it changes
+ * anything; what can still fail after that (the kernel refusing a register
+ * the file passed) stops the machine rather than run a half-loaded guest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "storage/snapshot.h"
+#include "vmm/devstate.h"
+#include "vmm/runner/runner.h"
+
+/* The MSRs the core keeps beyond sregs (VMXCORE_GET_MSRS's allow-list). */
+static const uint32_t rn_snap_msrs[] = {
+	0xc0000102,	/* KERNEL_GS_BASE */
+	0xc0000081,	/* STAR */
+	0xc0000082,	/* LSTAR */
+	0xc0000083,	/* CSTAR */
+	0xc0000084,	/* SFMASK */
+	0xc0000103,	/* TSC_AUX */
+};
+#define RN_SNAP_NMSRS	(sizeof(rn_snap_msrs) / sizeof(rn_snap_msrs[0]))
+
+struct rn_snap_msrs {
+	struct vmxcore_msrs head;
+	struct vmxcore_msr_entry e[RN_SNAP_NMSRS];
+};
+
+/* KVM's kvm_msrs and kvm_xsave have vmxcore's layouts: one call for both. */
+static int rn_snap_ioctl(struct vb_vcpu *v, unsigned long vx_req, unsigned long kvm_req,
+			 void *arg)
+{
+	int ret = ioctl(v->fd, v->ops == &vb_kvm ? kvm_req : vx_req, arg);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/*
+ * HOOK(lapic): a machine with in-kernel local APICs (two or more vCPUs,
+ * irqchip.c) has interrupt state in the kernel and in the IOAPIC model
+ * that this file does not hold yet (VMXCORE_GET/SET_LAPIC exist; the
+ * runner does not call them): refuse. Likewise virtio-net, whose queues
+ * have no save/load yet.
+ */
+static int rn_snap_supported(const struct machine *m, struct vx_err *err)
+{
+	if (m->apic)
+		return vx_err_set(err, -EOPNOTSUPP,
+				  "memory snapshots of a VM with more than one vCPU (in-kernel "
+				  "local APICs, IOAPIC) are not supported yet");
+	if (m->nnics)
+		return vx_err_set(err, -EOPNOTSUPP,
+				  "memory snapshots of a VM with network interfaces are not "
+				  "supported yet (virtio-net has no saved state)");
+	return 0;
+}
+
+/* ---- vCPUs ---- */
+
+static void rn_snap_put_seg(struct vmm_snap_w *w, const struct vmxcore_segment *s)
+{
+	vmm_snap_put_u64(w, s->base);
+	vmm_snap_put_u32(w, s->limit);
+	vmm_snap_put_u16(w, s->selector);
+	vmm_snap_put_u32(w, s->ar);
+}
+
+static void rn_snap_get_seg(struct vmm_snap_r *r, struct vmxcore_segment *s)
+{
+	s->base = vmm_snap_get_u64(r);
+	s->limit = vmm_snap_get_u32(r);
+	s->selector = vmm_snap_get_u16(r);
+	s->ar = vmm_snap_get_u32(r);
+}
+
+static void rn_snap_put_dt(struct vmm_snap_w *w, const struct vmxcore_dtable *d)
+{
+	vmm_snap_put_u64(w, d->base);
+	vmm_snap_put_u32(w, d->limit);
+}
+
+static void rn_snap_get_dt(struct vmm_snap_r *r, struct vmxcore_dtable *d)
+{
+	d->base = vmm_snap_get_u64(r);
+	d->limit = vmm_snap_get_u32(r);
+}
+
+/* What one vCPU section holds, in the file's order. */
+struct rn_snap_vcpu {
+	struct vmxcore_regs regs;
+	struct vmxcore_sregs sregs;
+	struct rn_snap_msrs msrs;
+	struct vmxcore_xsave xsave;
+	uint8_t halted;
+};
+
+/* The 18 fields of struct vmxcore_regs in the file's order. */
+#define RN_SNAP_GPRS(r) { &(r).rax, &(r).rbx, &(r).rcx, &(r).rdx, &(r).rsi, &(r).rdi,	\
+			  &(r).rsp, &(r).rbp, &(r).r8, &(r).r9, &(r).r10, &(r).r11,	\
+			  &(r).r12, &(r).r13, &(r).r14, &(r).r15, &(r).rip, &(r).rflags }
+
+static void rn_snap_vcpu_put(struct vmm_snap_w *w, const struct rn_snap_vcpu *s)
+{
+	const __u64 *g[] = RN_SNAP_GPRS(s->regs);
+	const struct vmxcore_segment *seg[] = {
+		&s->sregs.cs, &s->sregs.ds, &s->sregs.es, &s->sregs.fs,
+		&s->sregs.gs, &s->sregs.ss, &s->sregs.tr, &s->sregs.ldt,
+	};
+
+	for (unsigned i = 0; i < 18; i++)
+		vmm_snap_put_u64(w, *g[i]);
+	for (unsigned i = 0; i < 8; i++)
+		rn_snap_put_seg(w, seg[i]);
+	rn_snap_put_dt(w, &s->sregs.gdt);
+	rn_snap_put_dt(w, &s->sregs.idt);
+	vmm_snap_put_u64(w, s->sregs.cr0);
+	vmm_snap_put_u64(w, s->sregs.cr2);
+	vmm_snap_put_u64(w, s->sregs.cr3);
+	vmm_snap_put_u64(w, s->sregs.cr4);
+	vmm_snap_put_u64(w, s->sregs.efer);
+	vmm_snap_put_u32(w, s->msrs.head.nmsrs);
+	for (unsigned i = 0; i < s->msrs.head.nmsrs; i++) {
+		vmm_snap_put_u32(w, s->msrs.e[i].index);
+		vmm_snap_put_u64(w, s->msrs.e[i].data);
+	}
+	vmm_snap_put_bytes(w, &s->xsave, sizeof(s->xsave));
+	vmm_snap_put_u8(w, s->halted);
+}
+
+static int rn_snap_vcpu_get(const uint8_t *p, size_t len, struct rn_snap_vcpu *s,
+			    struct vx_err *err)
+{
+	__u64 *g[] = RN_SNAP_GPRS(s->regs);
+	struct vmxcore_segment *seg[] = {
+		&s->sregs.cs, &s->sregs.ds, &s->sregs.es, &s->sregs.fs,
+		&s->sregs.gs, &s->sregs.ss, &s->sregs.tr, &s->sregs.ldt,
+	};
+	struct vmm_snap_r r;
+	uint32_t n;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	vmm_snap_r_init(&r, p, len);
+	for (unsigned i = 0; i < 18; i++)
+		*g[i] = vmm_snap_get_u64(&r);
+	for (unsigned i = 0; i < 8; i++)
+		rn_snap_get_seg(&r, seg[i]);
+	rn_snap_get_dt(&r, &s->sregs.gdt);
+	rn_snap_get_dt(&r, &s->sregs.idt);
+	s->sregs.cr0 = vmm_snap_get_u64(&r);
+	s->sregs.cr2 = vmm_snap_get_u64(&r);
+	s->sregs.cr3 = vmm_snap_get_u64(&r);
+	s->sregs.cr4 = vmm_snap_get_u64(&r);
+	s->sregs.efer = vmm_snap_get_u64(&r);
+	n = vmm_snap_get_u32(&r);
+	if (n > RN_SNAP_NMSRS)
+		return vx_err_set(err, -EBADMSG, "state file: vCPU with %u MSRs (at most %zu)", n,
+				  RN_SNAP_NMSRS);
+	s->msrs.head.nmsrs = n;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k;
+
+		s->msrs.e[i].index = vmm_snap_get_u32(&r);
+		s->msrs.e[i].data = vmm_snap_get_u64(&r);
+		for (k = 0; k < RN_SNAP_NMSRS && rn_snap_msrs[k] != s->msrs.e[i].index; k++)
+			;
+		if (k == RN_SNAP_NMSRS && !r.short_read)
+			return vx_err_set(err, -EBADMSG, "state file: MSR 0x%x is not one the core keeps",
+					  s->msrs.e[i].index);
+	}
+	vmm_snap_get_bytes(&r, &s->xsave, sizeof(s->xsave));
+	s->halted = vmm_snap_get_u8(&r);
+	if ((rc = vmm_snap_r_done(&r, "vCPU", err)))
+		return rc;
+	if (s->halted > 1 || (s->halted && !(s->regs.rflags & 0x200)))
+		return vx_err_set(err, -EBADMSG, "state file: vCPU halted flag %u with RFLAGS 0x%llx",
+				  s->halted, (unsigned long long)s->regs.rflags);
+	return 0;
+}
+
+static int rn_snap_vcpu_read(struct rn_vcpu *v, struct rn_snap_vcpu *s, struct vx_err *err)
+{
+	const struct vb_ops *ops = v->m->ops;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->msrs.head.nmsrs = RN_SNAP_NMSRS;
+	for (unsigned i = 0; i < RN_SNAP_NMSRS; i++)
+		s->msrs.e[i].index = rn_snap_msrs[i];
+	if ((rc = ops->get_regs(&v->vb, &s->regs)) || (rc = ops->get_sregs(&v->vb, &s->sregs)))
+		return vx_err_set(err, rc, "vCPU %d: reading registers: %s", v->id, strerror(-rc));
+	rc = rn_snap_ioctl(&v->vb, VMXCORE_GET_MSRS, KVM_GET_MSRS, &s->msrs);
+	if (rc != (int)RN_SNAP_NMSRS)
+		return vx_err_set(err, rc < 0 ? rc : -EIO, "vCPU %d: reading MSRs: %s", v->id,
+				  rc < 0 ? strerror(-rc) : "not all of them");
+	rc = rn_snap_ioctl(&v->vb, VMXCORE_GET_XSAVE, KVM_GET_XSAVE, &s->xsave);
+	if (rc < 0)
+		return vx_err_set(err, rc, "vCPU %d: reading XSAVE state: %s", v->id, strerror(-rc));
+	s->halted = v->halted;
+	return 0;
+}
+
+static int rn_snap_vcpu_write(struct rn_vcpu *v, struct rn_snap_vcpu *s, struct vx_err *err)
+{
+	const struct vb_ops *ops = v->m->ops;
+	int rc;
+
+	if ((rc = ops->set_sregs(&v->vb, &s->sregs)) || (rc = ops->set_regs(&v->vb, &s->regs)))
+		return vx_err_set(err, rc, "vCPU %d: registers refused: %s", v->id, strerror(-rc));
+	if (s->msrs.head.nmsrs) {
+		rc = rn_snap_ioctl(&v->vb, VMXCORE_SET_MSRS, KVM_SET_MSRS, &s->msrs);
+		if (rc != (int)s->msrs.head.nmsrs)
+			return vx_err_set(err, rc < 0 ? rc : -EINVAL, "vCPU %d: MSRs refused%s%s",
+					  v->id, rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
+	}
+	rc = rn_snap_ioctl(&v->vb, VMXCORE_SET_XSAVE, KVM_SET_XSAVE, &s->xsave);
+	if (rc < 0)
+		return vx_err_set(err, rc, "vCPU %d: XSAVE state refused: %s", v->id, strerror(-rc));
+	/* Whatever the last exit said belongs to the state left behind. */
+	v->vb.run->ready_for_interrupt = 0;
+	v->vb.run->if_flag = (s->regs.rflags & 0x200) != 0;
+	v->halted = s->halted;
+	return 0;
+}
+
+/* ---- the machine ---- */
+
+/* One device's section: its save wrapped in the section header. */
+#define RN_SNAP_SECTION(w, tag, inst, save, dev) do {			\
+		size_t at_ = vmm_snap_section_begin((w), (tag), (inst));	\
+		save((dev), (w));						\
+		vmm_snap_section_end((w), at_);					\
+	} while (0)
+
+static int rn_snap_devices_put(struct machine *m, struct vmm_snap_w *w, struct vx_err *err)
+{
+	size_t at = vmm_snap_section_begin(w, VMM_SNAP_MACH, 0);
+
+	vmm_snap_put_u64(w, m->ram_bytes);
+	vmm_snap_put_u32(w, m->nvcpus);
+	vmm_snap_put_u32(w, m->ndisks);
+	vmm_snap_section_end(w, at);
+	for (unsigned i = 0; i < m->nvcpus; i++) {
+		static struct rn_snap_vcpu s;	/* 4 KiB of XSAVE: not on the stack */
+		int rc = rn_snap_vcpu_read(&m->vcpu[i], &s, err);
+
+		if (rc)
+			return rc;
+		at = vmm_snap_section_begin(w, VMM_SNAP_VCPU, i);
+		rn_snap_vcpu_put(w, &s);
+		vmm_snap_section_end(w, at);
+	}
+	RN_SNAP_SECTION(w, VMM_SNAP_PIC, 0, vmm_pic_save, &m->pc.pic);
+	RN_SNAP_SECTION(w, VMM_SNAP_PIT, 0, vmm_pit_save, &m->pc.pit);
+	RN_SNAP_SECTION(w, VMM_SNAP_RTC, 0, vmm_rtc_save, &m->pc.rtc);
+	RN_SNAP_SECTION(w, VMM_SNAP_UART, 0, vmm_uart_save, &m->pc.com1);
+	RN_SNAP_SECTION(w, VMM_SNAP_KBC, 0, vmm_i8042_save, &m->pc.kbc);
+	RN_SNAP_SECTION(w, VMM_SNAP_APM, 0, vmm_acpi_pm_save, &m->acpi_pm);
+	RN_SNAP_SECTION(w, VMM_SNAP_PCI, 0, vmm_pci_save, &m->pci);
+	for (unsigned i = 0; i < m->ndisks; i++)
+		RN_SNAP_SECTION(w, VMM_SNAP_VBLK, i, vmm_virtio_blk_save,
+				&m->disks[i].blk);
+	return w->failed ? vx_err_set(err, -ENOMEM, "state file: out of memory") : 0;
+}
+
+/* A disk the snapshot covers: written by the guest (read-only ones cannot
+ * change, so any state of them matches). */
+static int rn_snap_disk_writable(const struct rn_disk *d)
+{
+	return !d->blk.read_only;
+}
+
+/* Each writable disk's internal snapshot 'name' (qcow2 only). On failure
+ * the ones made are removed again. */
+static int rn_snap_disks_create(struct machine *m, const char *name, struct vx_err *err)
+{
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < m->ndisks && !rc; i++)
+		if (rn_snap_disk_writable(&m->disks[i]))
+			rc = img_snapshot_create(m->disks[i].img, name, err);
+	if (!rc)
+		return 0;
+	for (unsigned k = 0; k + 1 < i; k++)
+		if (rn_snap_disk_writable(&m->disks[k]))
+			img_snapshot_delete(m->disks[k].img, name, NULL);
+	return rc;
+}
+
+int machine_snapshot_save(struct machine *m, int fd, const char *disk_snapshot,
+			  struct vx_err *err)
+{
+	struct vmm_snap_w w;
+	int rc;
+
+	if ((rc = rn_snap_supported(m, err)))
+		return rc;
+	vmm_snap_w_init(&w);
+	vmm_snap_put_header(&w);
+	pthread_mutex_lock(&m->io_lock);
+	rc = rn_snap_devices_put(m, &w, err);
+	pthread_mutex_unlock(&m->io_lock);
+	if (!rc)
+		rc = vmm_snap_write_all(fd, w.buf, w.len, err);
+	vmm_snap_w_free(&w);
+	if (!rc)
+		rc = vmm_snap_write_ram(fd, m->ram, m->ram_bytes, err);
+	if (!rc)
+		rc = vmm_snap_write_end(fd, err);
+	if (!rc && fdatasync(fd) < 0)
+		rc = vx_err_errno(err, -errno, "state file: fdatasync");
+	if (!rc && disk_snapshot && *disk_snapshot)
+		rc = rn_snap_disks_create(m, disk_snapshot, err);
+	return rc;
+}
+
+/* ---- load ---- */
+
+/* Every section of the file, read and checked, before anything changes. */
+struct rn_snap_load {
+	struct vmm_snap_index ix;
+	struct rn_snap_vcpu vcpu[RUNNER_MAX_VCPUS];
+	uint8_t *dev[7 + RUNNER_MAX_DISKS];
+	size_t dev_len[7 + RUNNER_MAX_DISKS];
+	const struct vmm_snap_sec *ram;
+};
+
+static const uint32_t rn_snap_dev_tags[7] = {
+	VMM_SNAP_PIC, VMM_SNAP_PIT, VMM_SNAP_RTC, VMM_SNAP_UART, VMM_SNAP_KBC,
+	VMM_SNAP_APM, VMM_SNAP_PCI,
+};
+
+static void rn_snap_load_free(struct rn_snap_load *l)
+{
+	for (unsigned i = 0; i < sizeof(l->dev) / sizeof(l->dev[0]); i++)
+		free(l->dev[i]);
+}
+
+static int rn_snap_need(struct rn_snap_load *l, int fd, uint32_t tag, uint32_t inst,
+			uint8_t **buf, size_t *len, struct vx_err *err)
+{
+	struct vmm_snap_sec *s = vmm_snap_find(&l->ix, tag, inst);
+	char name[16];
+	int rc;
+
+	if (!s)
+		return vx_err_set(err, -EBADMSG, "state file: no %s section %u",
+				  vmm_snap_tag_name(tag, name), inst);
+	if ((rc = vmm_snap_read_section(fd, s, buf, err)))
+		return rc;
+	*len = (size_t)s->len;
+	return 0;
+}
+
+static int rn_snap_read_mach(struct machine *m, struct rn_snap_load *l, int fd,
+			     struct vx_err *err)
+{
+	struct vmm_snap_r r;
+	uint8_t *p;
+	size_t len;
+	uint64_t ram;
+	uint32_t nvcpus, ndisks;
+	int rc;
+
+	if ((rc = rn_snap_need(l, fd, VMM_SNAP_MACH, 0, &p, &len, err)))
+		return rc;
+	vmm_snap_r_init(&r, p, len);
+	ram = vmm_snap_get_u64(&r);
+	nvcpus = vmm_snap_get_u32(&r);
+	ndisks = vmm_snap_get_u32(&r);
+	rc = vmm_snap_r_done(&r, "machine", err);
+	free(p);
+	if (rc)
+		return rc;
+	if (ram != m->ram_bytes || nvcpus != m->nvcpus || ndisks != m->ndisks)
+		return vx_err_set(err, -EINVAL,
+				  "state file: saved from a machine with %llu MiB, %u vCPUs, %u disks; "
+				  "this one has %llu MiB, %u vCPUs, %u disks",
+				  (unsigned long long)(ram >> 20), nvcpus, ndisks,
+				  (unsigned long long)(m->ram_bytes >> 20), m->nvcpus, m->ndisks);
+	return 0;
+}
+
+/* Checks each device's section on a copy of the device (the simple ones)
+ * or in check-only mode (virtio: its apply maps BARs). */
+static int rn_snap_check_devices(struct machine *m, struct rn_snap_load *l, struct vx_err *err)
+{
+	static struct vmm_pc pc;
+	static struct vmm_acpi_pm pm;
+	static struct vmm_pci pci;
+	int rc;
+
+	pc = m->pc;
+	pm = m->acpi_pm;
+	pci = m->pci;
+	if ((rc = vmm_pic_load(&pc.pic, l->dev[0], l->dev_len[0], err)) ||
+	    (rc = vmm_pit_load(&pc.pit, l->dev[1], l->dev_len[1], err)) ||
+	    (rc = vmm_rtc_load(&pc.rtc, l->dev[2], l->dev_len[2], err)) ||
+	    (rc = vmm_uart_load(&pc.com1, l->dev[3], l->dev_len[3], err)) ||
+	    (rc = vmm_i8042_load(&pc.kbc, l->dev[4], l->dev_len[4], err)) ||
+	    (rc = vmm_acpi_pm_load(&pm, l->dev[5], l->dev_len[5], err)))
+		return rc;
+	{
+		/* The host bridge's check alone (the bus address is any u32). */
+		uint8_t cfg[VMM_PCI_CFG_SIZE];
+		struct vmm_snap_r r;
+		int lvl;
+
+		vmm_snap_r_init(&r, l->dev[6], l->dev_len[6]);
+		(void)vmm_snap_get_u32(&r);
+		if ((rc = vmm_pci_dev_check(&pci.host, &r, cfg, &lvl, err)) ||
+		    (rc = vmm_snap_r_done(&r, "PCI", err)))
+			return rc;
+	}
+	for (unsigned i = 0; i < m->ndisks; i++)
+		if ((rc = vmm_virtio_blk_check(&m->disks[i].blk, l->dev[7 + i],
+					       l->dev_len[7 + i], err)))
+			return rc;
+	return 0;
+}
+
+static int rn_snap_read_all(struct machine *m, struct rn_snap_load *l, int fd,
+			    struct vx_err *err)
+{
+	int rc;
+
+	if ((rc = vmm_snap_index_read(fd, &l->ix, err)) || (rc = rn_snap_read_mach(m, l, fd, err)))
+		return rc;
+	for (unsigned i = 0; i < m->nvcpus; i++) {
+		uint8_t *p;
+		size_t len;
+
+		if ((rc = rn_snap_need(l, fd, VMM_SNAP_VCPU, i, &p, &len, err)))
+			return rc;
+		rc = rn_snap_vcpu_get(p, len, &l->vcpu[i], err);
+		free(p);
+		if (rc)
+			return rc;
+	}
+	for (unsigned i = 0; i < 7; i++)
+		if ((rc = rn_snap_need(l, fd, rn_snap_dev_tags[i], 0, &l->dev[i],
+				       &l->dev_len[i], err)))
+			return rc;
+	for (unsigned i = 0; i < m->ndisks; i++)
+		if ((rc = rn_snap_need(l, fd, VMM_SNAP_VBLK, i, &l->dev[7 + i],
+				       &l->dev_len[7 + i], err)))
+			return rc;
+	l->ram = vmm_snap_find(&l->ix, VMM_SNAP_RAM, 0);
+	if (!l->ram)
+		return vx_err_set(err, -EBADMSG, "state file: no RAM section");
+	if ((rc = vmm_snap_check_all_used(&l->ix, err)))
+		return rc;
+	return rn_snap_check_devices(m, l, err);
+}
+
+/* Everything checked: the devices take their state (cannot fail now). */
+static void rn_snap_apply_devices(struct machine *m, struct rn_snap_load *l)
+{
+	vmm_pic_load(&m->pc.pic, l->dev[0], l->dev_len[0], NULL);
+	vmm_pit_load(&m->pc.pit, l->dev[1], l->dev_len[1], NULL);
+	vmm_rtc_load(&m->pc.rtc, l->dev[2], l->dev_len[2], NULL);
+	vmm_uart_load(&m->pc.com1, l->dev[3], l->dev_len[3], NULL);
+	vmm_i8042_load(&m->pc.kbc, l->dev[4], l->dev_len[4], NULL);
+	vmm_acpi_pm_load(&m->acpi_pm, l->dev[5], l->dev_len[5], NULL);
+	vmm_pci_load(&m->pci, l->dev[6], l->dev_len[6], NULL);
+	for (unsigned i = 0; i < m->ndisks; i++)
+		vmm_virtio_blk_load(&m->disks[i].blk, l->dev[7 + i], l->dev_len[7 + i], NULL);
+}
+
+static int rn_snap_disks_apply(struct machine *m, const char *name, struct vx_err *err)
+{
+	for (unsigned i = 0; i < m->ndisks; i++) {
+		int rc;
+
+		if (!rn_snap_disk_writable(&m->disks[i]))
+			continue;
+		if ((rc = img_snapshot_apply(m->disks[i].img, name, err)))
+			return rc;
+	}
+	return 0;
+}
+
+int machine_snapshot_load(struct machine *m, int fd, const char *disk_snapshot,
+			  struct vx_err *err)
+{
+	static struct rn_snap_load l;	/* XSAVE areas: not on the stack */
+	int rc;
+
+	if ((rc = rn_snap_supported(m, err)))
+		return rc;
+	memset(&l, 0, sizeof(l));
+	pthread_mutex_lock(&m->io_lock);
+	rc = rn_snap_read_all(m, &l, fd, err);
+	pthread_mutex_unlock(&m->io_lock);
+	if (rc)
+		goto out;
+	/* From here a failure leaves a VM that is neither before nor after. */
+	if (disk_snapshot && *disk_snapshot && (rc = rn_snap_disks_apply(m, disk_snapshot, err)))
+		goto broken;
+	for (unsigned i = 0; i < m->nvcpus; i++)
+		if ((rc = rn_snap_vcpu_write(&m->vcpu[i], &l.vcpu[i], err)))
+			goto broken;
+	if ((rc = vmm_snap_read_ram(fd, l.ram, m->ram, m->ram_bytes, err)))
+		goto broken;
+	pthread_mutex_lock(&m->io_lock);
+	rn_snap_apply_devices(m, &l);
+	pthread_mutex_unlock(&m->io_lock);
+	machine_timers_changed(m);
+	goto out;
+broken:
+	machine_stop(m, RN_ERROR, "loading the state file failed half-way: %s", err ? err->msg : "");
+out:
+	rn_snap_load_free(&l);
+	return rc;
+}
