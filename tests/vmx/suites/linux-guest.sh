@@ -1,8 +1,8 @@
 # lab: group guests (a nested Linux boot per backend: its own Bochs, beside the core group)
 # A real guest: Debian's kernel (the lab's own, uncompressed) and a busybox
 # initramfs booted by vmxd-runner on vmxcore, then the same on kvm_intel in
-# this boot (the differential check); then each backend once more with two
-# vCPUs and a disk. The guest prints "GUEST:" lines on
+# this boot (the differential check). Sourced by linux-smp.sh with SMP=1:
+# each backend with two vCPUs and a disk instead. The guest prints "GUEST:" lines on
 # its console and powers off; we judge those lines and how the runner
 # ended. On failure the guest's console is shown prefixed "# guest| ".
 . /lab/suites/lib.sh
@@ -12,7 +12,8 @@ CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglev
 # check that IRQ 0 ticks through the IOAPIC (a few jiffies of busy-waiting
 # on the TSC) is skipped: a TSC cycle count says nothing about time in Bochs.
 SMP_CMDLINE="console=ttyS0 pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable no_timer_check guest.write=smp-wrote-this"
-plan 22
+SMP=${SMP:-0}
+[ "$SMP" = 1 ] && plan 14 || plan 10
 
 # run_guest TAG BACKEND CMDLINE [RUNNER OPTION...]: boots the guest once;
 # console in /tmp/guest-TAG.out.
@@ -59,16 +60,22 @@ run_smp_guest() {
 }
 
 load_vmxcore || { echo "not ok 1 - module_loads"; exit 1; }
-run_guest vmxcore vmxcore "$CMDLINE"
-judge_guest vmxcore
-run_smp_guest vmxcore
+# boot BACKEND: the guest this suite runs on that backend.
+boot() {
+	if [ "$SMP" = 1 ]; then
+		run_smp_guest $1
+	else
+		run_guest $1 $1 "$CMDLINE"
+		judge_guest $1
+	fi
+}
+
+boot vmxcore
 is "vmxcore_pages_all_released" "$(cat $SYSFS/pages_pinned)" 0
 unload_vmxcore
 
 insmod $LAB/irqbypass.ko && insmod $LAB/kvm.ko && insmod $LAB/kvm-intel.ko
-run_guest kvm kvm "$CMDLINE"
-judge_guest kvm
-run_smp_guest kvm
+boot kvm
 rmmod kvm_intel && rmmod kvm && rmmod irqbypass
 ok "host_still_runs_programs" true
 finish
