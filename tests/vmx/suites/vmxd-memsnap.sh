@@ -1,4 +1,4 @@
-# lab: group guests (a memory snapshot of a running Linux guest on vmxcore)
+# lab: on-request (a ticking nested guest snapshotted and reverted: longer than make check can give)
 # Snapshots with memory through vmxd and vmctl: a Linux guest on vmxcore
 # counts ticks in its own memory (guest.ticks). A snapshot is taken while it
 # runs; the guest keeps running and writes a marker into its RAM; the
