@@ -13,7 +13,7 @@
 # while the guest writes, without the frozen view, would not.
 . /lab/suites/lib.sh
 D=/tmp/vmxd
-CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.churn guest.write=written-by-the-guest"
+CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.churn=6 guest.write=written-by-the-guest"
 plan 21
 
 console_has() { vmctl console lab-guest --show-log | grep -q "$1"; }
@@ -68,10 +68,10 @@ XML
 ok define_from_xml vmctl define $D/guest.xml
 ok start_on_vmxcore vmctl start lab-guest
 ok console_reaches_guest_init wait_for 600 console_has "GUEST: up"
-# A live backup: 5 s pauses every 4 MiB keep it reading over several rounds.
+# A live backup: 1 s pauses every 4 MiB keep it reading over the guest's rounds.
 wait_for 300 churned
 r0=$(rounds)
-ok live_backup_job_starts vmctl job-start backup name=lab-guest repo=$D/repo slice_ms=5000
+ok live_backup_job_starts vmctl job-start backup name=lab-guest repo=$D/repo slice_ms=1000
 ok live_backup_done wait_for 900 job_ended
 vmctl job-list | grep backup | sed 's/^/# /'
 r1=$(rounds)
