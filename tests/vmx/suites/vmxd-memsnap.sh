@@ -10,7 +10,7 @@
 . /lab/suites/lib.sh
 D=/tmp/vmxd-mem
 CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.ticks"
-plan 17
+plan 18
 
 log() { vmctl console lab-mem --show-log; }
 console_has() { log | grep -q "$1"; }
