@@ -1,4 +1,4 @@
-# lab: group guests (virtio-net on a tap: a nested Linux guest pings the lab host)
+# lab: on-request (a nested guest with a NIC: one nested boot more than make check affords)
 # The nested Linux guest of linux-guest.sh, on vmxcore, with one NIC:
 # vmxd-runner --nic tap=vmxnet0 creates the tap in the lab kernel; this
 # side gives the tap 10.213.7.1/24 and the guest (eth0, virtio_net) gives
