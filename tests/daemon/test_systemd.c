@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <poll.h>
+#include <pthread.h>
 
 #include "tests/daemon/harness.h"
 
@@ -27,31 +28,64 @@ static int bind_unix(const char *path, int type)
 	return fd;
 }
 
-/* Collects notify datagrams for ms into buf (newline separated). */
-static void collect(int fd, char *buf, size_t len, int ms)
+/*
+ * The notify socket is drained by a thread from start to end, as systemd
+ * does: a datagram socket queues only net.unix.max_dgram_qlen (10)
+ * messages, and vmxd, pinging the watchdog every 50 ms, would block in
+ * sd_notify while the test waits on vmctl or on vmxd's exit. Messages go
+ * into one newline-separated log; repeated WATCHDOG=1 pings are kept once.
+ */
+struct notify_log {
+	int fd;
+	int stop;
+	size_t n;
+	char buf[16384];
+	pthread_mutex_t lock;
+	pthread_t thread;
+};
+
+static void *notify_drain(void *opaque)
 {
-	size_t n = strlen(buf);
+	struct notify_log *l = opaque;
+	char msg[4096];
 
-	for (int t = 0; t < ms; t += 20) {
-		struct pollfd p = { fd, POLLIN, 0 };
+	while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd p = { l->fd, POLLIN, 0 };
+		ssize_t r;
 
-		while (poll(&p, 1, 20) > 0) {
-			ssize_t r = recv(fd, buf + n, len - n - 2, 0);
-
-			if (r <= 0)
-				break;
-			n += (size_t)r;
-			buf[n++] = '\n';
-			buf[n] = '\0';
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		r = recv(l->fd, msg, sizeof(msg) - 1, 0);
+		if (r <= 0)
+			continue;
+		msg[r] = '\0';
+		pthread_mutex_lock(&l->lock);
+		if ((strcmp(msg, "WATCHDOG=1") || !strstr(l->buf, "WATCHDOG=1")) &&
+		    l->n + (size_t)r + 2 < sizeof(l->buf)) {
+			memcpy(l->buf + l->n, msg, (size_t)r);
+			l->n += (size_t)r;
+			l->buf[l->n++] = '\n';
+			l->buf[l->n] = '\0';
 		}
+		pthread_mutex_unlock(&l->lock);
 	}
+	return NULL;
+}
+
+/* Waits ms, then copies what the socket said so far into buf. */
+static void collect(struct notify_log *l, char *buf, size_t len, int ms)
+{
+	usleep((useconds_t)ms * 1000);
+	pthread_mutex_lock(&l->lock);
+	snprintf(buf, len, "%s", l->buf);
+	pthread_mutex_unlock(&l->lock);
 }
 
 static void vmxd_notifies_ready_status_watchdog_stopping(void **state)
 {
 	struct env e;
 	char path[200], buf[16384] = "", out[4096];
-	int fd;
+	static struct notify_log l;
 
 	(void)state;
 	memset(&e, 0, sizeof(e));
@@ -63,25 +97,29 @@ static void vmxd_notifies_ready_status_watchdog_stopping(void **state)
 	snprintf(e.run, sizeof(e.run), "%s/run", e.dir);
 	snprintf(e.log, sizeof(e.log), "%s/vmxd.log", e.dir);
 	snprintf(path, sizeof(path), "%s/notify", e.dir);
-	fd = bind_unix(path, SOCK_DGRAM);
+	l.fd = bind_unix(path, SOCK_DGRAM);
+	pthread_mutex_init(&l.lock, NULL);
+	assert_int_equal(pthread_create(&l.thread, NULL, notify_drain, &l), 0);
 	setenv("NOTIFY_SOCKET", path, 1);
 	setenv("WATCHDOG_USEC", "100000", 1);
 	assert_true(h_vmxd_start(&e, NULL) > 0);
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
-	collect(fd, buf, sizeof(buf), 300);
+	collect(&l, buf, sizeof(buf), 300);
 	assert_non_null(strstr(buf, "READY=1"));
 	assert_non_null(strstr(buf, "STATUS=0 domains running"));
 	assert_non_null(strstr(buf, "WATCHDOG=1"));
 	assert_int_equal(CTL(&e, out, "define %s", h_xml(&e, "sd", "test", NULL)), 0);
 	assert_int_equal(CTL(&e, out, "start sd"), 0);
-	collect(fd, buf, sizeof(buf), 100);
+	collect(&l, buf, sizeof(buf), 100);
 	assert_non_null(strstr(buf, "STATUS=1 domain running"));
 	assert_int_equal(CTL(&e, out, "destroy sd"), 0);
 	h_vmxd_stop(&e, SIGTERM);
-	collect(fd, buf, sizeof(buf), 100);
+	collect(&l, buf, sizeof(buf), 100);
 	assert_non_null(strstr(buf, "STOPPING=1"));
-	close(fd);
+	__atomic_store_n(&l.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(l.thread, NULL);
+	close(l.fd);
 	h_env_destroy(&e);
 }
 
