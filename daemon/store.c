@@ -785,15 +785,20 @@ int store_snapshot_set_memory(struct store *st, const char *uuid, const char *na
 	return store_done(st, s, "update snapshot", err);
 }
 
-int store_snapshot_memory(struct store *st, const char *uuid, const char *name,
-			  char *file, size_t len, struct vx_err *err)
+#define STORE_SNAPSHOT_COLUMN(c) "SELECT sn." c " FROM snapshots sn JOIN domains d" \
+	" ON d.id = sn.domain_id WHERE d.uuid = ?1 AND sn.name = ?2"
+
+/* The text column sql selects (STORE_SNAPSHOT_COLUMN: a string literal,
+ * as store_prep caches statements by their text's address) of a domain's
+ * snapshot into out ("" for NULL; out may be NULL to test that the
+ * snapshot exists). */
+static int store_snapshot_column(struct store *st, const char *sql, const char *uuid,
+				 const char *name, char *out, size_t len, struct vx_err *err)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if (!(s = store_prep(st, "SELECT sn.memory FROM snapshots sn JOIN domains d"
-			     " ON d.id = sn.domain_id WHERE d.uuid = ?1 AND"
-			     " sn.name = ?2", err)))
+	if (!(s = store_prep(st, sql, err)))
 		return -EIO;
 	store_text(s, 1, uuid);
 	store_text(s, 2, name);
@@ -801,7 +806,8 @@ int store_snapshot_memory(struct store *st, const char *uuid, const char *name,
 	if (rc == SQLITE_ROW) {
 		const unsigned char *t = sqlite3_column_text(s, 0);
 
-		snprintf(file, len, "%s", t ? (const char *)t : "");
+		if (out)
+			snprintf(out, len, "%s", t ? (const char *)t : "");
 		store_release(s);
 		return 0;
 	}
@@ -811,29 +817,16 @@ int store_snapshot_memory(struct store *st, const char *uuid, const char *name,
 	return vx_err_set(err, -ENOENT, "no snapshot '%s'", name);
 }
 
+int store_snapshot_memory(struct store *st, const char *uuid, const char *name,
+			  char *file, size_t len, struct vx_err *err)
+{
+	return store_snapshot_column(st, STORE_SNAPSHOT_COLUMN("memory"), uuid, name, file, len, err);
+}
+
 int store_snapshot_get(struct store *st, const char *uuid, const char *name,
 		       char *disks, size_t len, struct vx_err *err)
 {
-	sqlite3_stmt *s;
-	int rc;
-
-	if (!(s = store_prep(st, "SELECT sn.disks FROM snapshots sn JOIN domains d"
-			     " ON d.id = sn.domain_id WHERE d.uuid = ?1 AND"
-			     " sn.name = ?2", err)))
-		return -EIO;
-	store_text(s, 1, uuid);
-	store_text(s, 2, name);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		if (disks)
-			snprintf(disks, len, "%s", sqlite3_column_text(s, 0));
-		store_release(s);
-		return 0;
-	}
-	store_release(s);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, err, "get snapshot");
-	return vx_err_set(err, -ENOENT, "no snapshot '%s'", name);
+	return store_snapshot_column(st, STORE_SNAPSHOT_COLUMN("disks"), uuid, name, disks, len, err);
 }
 
 int store_snapshot_del(struct store *st, const char *uuid, const char *name,
