@@ -41,6 +41,20 @@ struct memsnap_op {
 	int revert;
 };
 
+/* The operation on snapshot name of domain sd, as its completion needs it. */
+static struct memsnap_op *memsnap_op_new(const struct store_domain *sd, const char *name)
+{
+	struct memsnap_op *op = calloc(1, sizeof(*op));
+
+	if (!op)
+		return NULL;
+	snprintf(op->uuid, sizeof(op->uuid), "%s", sd->sd_uuid);
+	snprintf(op->domain, sizeof(op->domain), "%s", sd->sd_name);
+	snprintf(op->name, sizeof(op->name), "%s", name);
+	op->vmxd_disks = strcmp(sd->sd_type, "test") == 0;
+	return op;
+}
+
 void memsnap_remove_file(struct vmxd *v, const char *uuid, const char *file)
 {
 	char dir[VMXD_PATH_MAX + 64], path[VMXD_PATH_MAX + 400];
@@ -189,15 +203,10 @@ int memsnap_create(struct vmxd *v, struct vmxd_conn *c, uint64_t id, json_object
 	    (rc = stor_snap_name(name, err)) < 0 ||
 	    (rc = memsnap_domain(v, args, &sd, &xd, &vm, err)) <= 0)
 		return rc;
-	op = calloc(1, sizeof(*op));
-	if (!op) {
+	if (!(op = memsnap_op_new(&sd, name))) {
 		rc = vx_err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(op->uuid, sizeof(op->uuid), "%s", sd.sd_uuid);
-	snprintf(op->domain, sizeof(op->domain), "%s", sd.sd_name);
-	snprintf(op->name, sizeof(op->name), "%s", name);
-	op->vmxd_disks = strcmp(sd.sd_type, "test") == 0;
 	if ((rc = memsnap_disks(&sd, xd, op->disks, sizeof(op->disks), err)) < 0)
 		goto out;
 	if (store_snapshot_get(v->store, sd.sd_uuid, name, NULL, 0, NULL) == 0) {
@@ -267,15 +276,10 @@ int memsnap_revert(struct vmxd *v, struct vmxd_conn *c, uint64_t id, json_object
 	if ((rc = stor_arg_str(args, "snapshot", 1, &name, err)) < 0 ||
 	    (rc = memsnap_domain(v, args, &sd, &xd, &vm, err)) <= 0)
 		return rc;
-	op = calloc(1, sizeof(*op));
-	if (!op) {
+	if (!(op = memsnap_op_new(&sd, name))) {
 		rc = vx_err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(op->uuid, sizeof(op->uuid), "%s", sd.sd_uuid);
-	snprintf(op->domain, sizeof(op->domain), "%s", sd.sd_name);
-	snprintf(op->name, sizeof(op->name), "%s", name);
-	op->vmxd_disks = strcmp(sd.sd_type, "test") == 0;
 	op->revert = 1;
 	if ((rc = store_snapshot_get(v->store, sd.sd_uuid, name, op->disks, sizeof(op->disks),
 				     err)) < 0 ||
