@@ -124,11 +124,13 @@ void vcpu_inject_events(struct vmx_vcpu *vcpu)
 	} else if (vector >= 0) {
 		info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
 		/*
-		 * #DF #TS #NP #SS #GP #PF #AC push an error code, in protected
-		 * mode (a #PF only arises with paging on, hence in it).
+		 * #DF #TS #NP #SS #GP #PF #AC push an error code in protected
+		 * mode, and VM entry insists on exactly that (SDM 26.2.1.3).
+		 * CR0.PE is the guest's own bit, so the VMCS has the current
+		 * value: the cached sregs are stale once the guest (an AP
+		 * started in real mode, say) has switched modes itself.
 		 */
-		if (((1u << vector) & 0x27d00) &&
-		    (vector == X86_TRAP_PF || (vcpu->sregs.cr0 & X86_CR0_PE))) {
+		if (((1u << vector) & 0x27d00) && (vmcs_read(GUEST_CR0) & X86_CR0_PE)) {
 			info |= INTR_INFO_DELIVER_CODE_MASK;
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vcpu->pending_error_code);
 		}

@@ -457,6 +457,21 @@ static int t_msr(struct vm *vm, struct vcpu *v)
 	return ok;
 }
 
+/* A #GP raised after the guest set CR0.PE itself carries its error code. */
+static int t_gp_after_guest_enters_protected_mode(struct vm *vm, struct vcpu *v)
+{
+	(void)vm;
+	uint32_t code, done;
+	int ok;
+
+	if (vcpu_start_real(v, GUEST_real_pe_gp, 0))
+		return 0;
+	ok = expect_out(v, 0x43, 4, &code) && code == 0;
+	ok = ok && expect_out(v, 0x41, 4, &done) && done == 0x600d;
+	ok = ok && expect_exit(v, VMXCORE_EXIT_HLT);
+	return ok;
+}
+
 /* MOV DR in and out: values kept, fixed bits, DR5 aliasing DR7, #UD under CR4.DE. */
 static int t_debug_registers(struct vm *vm, struct vcpu *v)
 {
@@ -1998,6 +2013,7 @@ int main(int argc, char **argv)
 	run_vmxcore_only("fpu_state_through_xsave_ioctls", t_xsave,
 			 "KVM_GET_XSAVE is KVM's own ioctl number");
 	run_vm_test("msr_allowed_and_refused_with_gp", t_msr);
+	run_vm_test("gp_error_code_after_guest_sets_cr0_pe", t_gp_after_guest_enters_protected_mode);
 	run_vmxcore_only("msr_ioctls_read_guest_writes", t_msr_ioctls,
 			 "KVM_GET_MSRS takes struct kvm_msrs");
 	run_vm_test("debug_registers_kept_and_checked", t_debug_registers);

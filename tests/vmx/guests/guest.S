@@ -82,6 +82,56 @@ real_gp_handler:			/* report, then skip the 2-byte RDMSR/WRMSR */
 	pop	%bp
 	iret
 
+/*
+ * The guest enters protected mode by itself (the VMM never sees CR0.PE
+ * change: it is guest-owned), then faults: the #GP must push an error code,
+ * which VM entry requires exactly when the guest's CR0.PE is set.
+ */
+	.set	PE_GP_IDT, 0x6000
+	.globl real_pe_gp
+real_pe_gp:
+	lgdtl	pe_gp_gdtr
+	mov	%cr0, %eax
+	or	$1, %eax
+	mov	%eax, %cr0
+	ljmpl	$0x08, $1f
+	.code32
+1:	mov	$0x10, %ax
+	mov	%ax, %ds
+	mov	%ax, %es
+	mov	%ax, %ss
+	mov	$0x9000, %esp
+	mov	$pe_gp_handler, %eax	/* IDT[13]: 32-bit interrupt gate, CS 0x08 */
+	mov	$PE_GP_IDT + 13 * 8, %edi
+	mov	%ax, (%edi)
+	movw	$0x08, 2(%edi)
+	movw	$0x8e00, 4(%edi)
+	shr	$16, %eax
+	mov	%ax, 6(%edi)
+	lidt	pe_gp_idtr
+	mov	$0x12345, %ecx		/* no such MSR: #GP(0) */
+	rdmsr
+	mov	$0x600d, %eax
+	out	%eax, $0x41
+	hlt
+pe_gp_handler:				/* the error code, then skip the 2-byte RDMSR */
+	pop	%eax
+	out	%eax, $0x43
+	addl	$2, (%esp)
+	iret
+	.p2align 3
+pe_gp_gdt:
+	.quad	0
+	.quad	0x00cf9b000000ffff	/* 0x08: 32-bit code, accessed */
+	.quad	0x00cf93000000ffff	/* 0x10: data, accessed */
+pe_gp_gdtr:
+	.word	3 * 8 - 1
+	.long	pe_gp_gdt
+pe_gp_idtr:
+	.word	14 * 8 - 1
+	.long	PE_GP_IDT
+	.code16
+
 	.globl real_debugregs
 real_debugregs:				/* MOV DR: kept values, fixed bits, DR5 alias, CR4.DE */
 	movw	$real_ud_handler, 0x18	/* IVT vector 6 (#UD) at 0:0x18 */
