@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1770,7 +1771,21 @@ struct dirty_writer {
 	struct vcpu v;
 	int ok;
 	int done;				/* atomic: the thread finished */
+	const long *collections;		/* atomic: the collector's count */
 };
+
+/*
+ * Between rounds a writer waits for a whole collection to begin and end, so
+ * each round writes into freshly write-protected pages while the collector
+ * runs beside the other vCPU: the race the test is about happens every round.
+ */
+static void dirty_writer_await_collection(const struct dirty_writer *w)
+{
+	long seen = __atomic_load_n(w->collections, __ATOMIC_SEQ_CST);
+
+	while (__atomic_load_n(w->collections, __ATOMIC_SEQ_CST) < seen + 2)
+		sched_yield();
+}
 
 static void *dirty_writer_thread(void *p)
 {
@@ -1778,8 +1793,10 @@ static void *dirty_writer_thread(void *p)
 	uint32_t round;
 
 	w->ok = 1;
-	for (uint32_t r = 1; w->ok && r <= DIRTY_ROUNDS; r++)
+	for (uint32_t r = 1; w->ok && r <= DIRTY_ROUNDS; r++) {
 		w->ok = expect_out(&w->v, 0xd1, 4, &round) && round == r;
+		dirty_writer_await_collection(w);
+	}
 	w->ok = w->ok && expect_exit(&w->v, VMXCORE_EXIT_HLT);
 	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
 	return NULL;
@@ -1814,7 +1831,6 @@ static void dirty_collect(struct vm *vm, const unsigned char *live, unsigned cha
 		t->errors++;
 		return;
 	}
-	t->collections++;
 	for (unsigned int p = 0; p < DIRTY_PAGES; p++) {
 		if (!dirty_bit(bm, p))
 			continue;
@@ -1825,6 +1841,7 @@ static void dirty_collect(struct vm *vm, const unsigned char *live, unsigned cha
 			t->unchanged++;
 		memcpy(copy + p * 4096ul, live + p * 4096ul, 4096);
 	}
+	__atomic_add_fetch(&t->collections, 1, __ATOMIC_SEQ_CST);
 }
 
 /* The guests' stores: two per page and round where (i + r) % 4 != 0. */
@@ -1838,6 +1855,14 @@ static long dirty_rounds_stores(void)
 	return 2 * stores;	/* two vCPUs */
 }
 
+static int dirty_writers_done(const struct dirty_writer *w, int started)
+{
+	for (int i = 0; i < started; i++)
+		if (!__atomic_load_n(&w[i].done, __ATOMIC_SEQ_CST))
+			return 0;
+	return 1;
+}
+
 static void t_dirty_two_vcpus(void)
 {
 	const char *name = "dirty_log_two_vcpus_writing_none_missed";
@@ -1849,15 +1874,17 @@ static void t_dirty_two_vcpus(void)
 	struct vm vm;
 
 	ok = copy && vm_open(&vm) == 0 && (mem = dirty_slot_add(&vm)) != NULL;
-	for (int i = 0; ok && i < 2; i++)
+	for (int i = 0; ok && i < 2; i++) {
+		w[i].collections = &t.collections;
 		ok = dirty_writer_start(&vm, i, &w[i]) == 0;
+	}
 	for (int i = 0; ok && i < 2; i++)
 		started += pthread_create(&th[i], NULL, dirty_writer_thread, &w[i]) == 0;
 	ok = ok && started == 2;
-	while (ok && !(__atomic_load_n(&w[0].done, __ATOMIC_SEQ_CST) &&
-		       __atomic_load_n(&w[1].done, __ATOMIC_SEQ_CST))) {
+	/* Collects while any started writer runs: they wait for collections. */
+	while (!dirty_writers_done(w, started)) {
 		dirty_collect(&vm, mem, copy, &t);
-		usleep(1000);
+		sched_yield();
 	}
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
@@ -1870,7 +1897,8 @@ static void t_dirty_two_vcpus(void)
 			memcpy(&got, mem + (size_t)(DIRTY_SHARE + i) * 4096 + 8 * DIRTY_ROUNDS, 4);
 			last_round_seen &= got == DIRTY_ROUNDS;
 		}
-	ok = ok && w[0].ok && w[1].ok && t.errors == 0 && last_round_seen;
+	ok = ok && w[0].ok && w[1].ok && t.errors == 0 && last_round_seen &&
+	     t.collections > DIRTY_ROUNDS;
 	ok = ok && !memcmp(copy, mem, DIRTY_SIZE) && t.never_written == 0 &&
 	     t.reports <= dirty_rounds_stores();
 	printf("# %ld collections, %ld pages reported for %ld guest stores; %ld reported with"
