@@ -249,6 +249,28 @@ static void vmctl_exit_codes_and_json_errors(void **state)
 	assert_non_null(strstr(out, "cannot connect"));
 }
 
+static int wait_job_state(struct env *e, int id, const char *state, int ms);
+
+/* vmctl --json CMD exits 0 and prints one JSON object. */
+static void json_ok(struct env *e, const char *cmd)
+{
+	char out[8192];
+	json_object *o;
+	int rc;
+
+	rc = CTL(e, out, "--json %s", cmd);
+	if (rc != 0)
+		fail_msg("vmctl --json %s: exit %d: %s", cmd, rc, out);
+	o = json_tokener_parse(out);
+	if (!o || !json_object_is_type(o, json_type_object))
+		fail_msg("vmctl --json %s printed no JSON object: %s", cmd, out);
+	json_object_put(o);
+}
+
+/*
+ * The domain and job verbs; test_vmxd_storage's vmctl_storage_json_output
+ * covers disk, snapshot and backup verbs, test_vmxd_console the console's.
+ */
 static void vmctl_json_on_every_verb(void **state)
 {
 	struct env *e = *state;
@@ -256,24 +278,21 @@ static void vmctl_json_on_every_verb(void **state)
 		"define %s", "autostart j", "autostart j --disable", "start j",
 		"suspend j", "resume j", "reboot j", "list", "dominfo j", "dumpxml j",
 		"shutdown j --wait", "destroy j", "undefine j",
+		"create %s", "destroy jt",
+		"job-start test-fill file=jf size_kib=64 --wait", "job-list",
+		"job-start test-fill file=jc size_kib=65536 slice_ms=20", "job-cancel 2",
 	};
 	char out[8192], cmd[300];
 
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		json_object *o;
-		int rc;
-
 		if (i == 11) /* destroy needs a running domain again */
 			assert_int_equal(CTL(e, out, "start j"), 0);
-		snprintf(cmd, sizeof(cmd), verbs[i], h_xml(e, "j", "test", NULL));
-		rc = CTL(e, out, "--json %s", cmd);
-		if (rc != 0)
-			fail_msg("vmctl --json %s: exit %d: %s", cmd, rc, out);
-		o = json_tokener_parse(out);
-		if (!o || !json_object_is_type(o, json_type_object))
-			fail_msg("vmctl --json %s printed no JSON object: %s", cmd, out);
-		json_object_put(o);
+		snprintf(cmd, sizeof(cmd), verbs[i],
+			 h_xml(e, i < 13 ? "j" : "jt", "test", NULL));
+		json_ok(e, cmd);
 	}
+	assert_int_equal(wait_job_state(e, 2, "cancelled", 3000), 0);
+	assert_int_equal(CTL(e, out, "dominfo jt"), 5);  /* transient: gone */
 }
 
 static void vmxd_restart_reattaches_running_vms(void **state)

@@ -1145,6 +1145,18 @@ static void vmctl_storage_json_output(void **state)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		snprintf(cmd, sizeof(cmd), verbs[i], e->dir, e->dir);
 		json_object_put(ctl_json(e, cmd));
+		if (strncmp(verbs[i], "backup ", 7) == 0) {
+			/* verify and restore need the backup's id */
+			char ids[2][128];
+			const char *types[2];
+
+			assert_int_equal(backup_ids(e, repo, "js", ids, types, 2), 1);
+			snprintf(cmd, sizeof(cmd), "verify --repo %s %s", repo, ids[0]);
+			json_object_put(ctl_json(e, cmd));
+			snprintf(cmd, sizeof(cmd), "restore --repo %s %s %s/jr.qcow2",
+				 repo, ids[0], e->dir);
+			json_object_put(ctl_json(e, cmd));
+		}
 	}
 	(void)out;
 }
