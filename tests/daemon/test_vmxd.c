@@ -883,6 +883,53 @@ static void vmxd_survives_random_requests(void **state)
 	assert_int_equal(CTL(e_of(state), out, "list --all"), 0);
 }
 
+/*
+ * Under systemd (JOURNAL_STREAM set) every line vmxd writes starts with the
+ * "<N>" prefix journald takes as its priority: info for lifecycle, warning
+ * for a job a crash interrupted, error for a refused start.
+ */
+static void vmxd_logs_carry_journal_priorities(void **state)
+{
+	struct env *e = *state, e2;
+	char out[4096], line[1024];
+	int info = 0, warn = 0, error = 0, lines = 0;
+	FILE *f;
+
+	h_vmxd_stop(e, SIGTERM);
+	assert_int_equal(truncate(e->log, 0), 0);
+	setenv("JOURNAL_STREAM", "8:12345", 1);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "jl", "test", NULL)), 0);
+	assert_int_equal(CTL(e, out, "job-start test-fill file=jl size_kib=65536 slice_ms=20"), 0);
+	kill(e->vmxd, SIGKILL);
+	waitpid(e->vmxd, NULL, 0);
+	e->vmxd = 0;
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	e2 = *e;
+	snprintf(e2.rw, sizeof(e2.rw), "%s/rw2.sock", e->dir);
+	snprintf(e2.ro, sizeof(e2.ro), "%s/ro2.sock", e->dir);
+	assert_true(h_vmxd_start(&e2, NULL) < 0);
+	unsetenv("JOURNAL_STREAM");
+	h_vmxd_stop(e, SIGTERM);
+
+	f = fopen(e->log, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		lines++;
+		if (line[0] != '<' || line[1] < '0' || line[1] > '7' || line[2] != '>')
+			fail_msg("log line without a journal priority: %s", line);
+		info += line[1] == '6' && strstr(line, "domain jl defined") != NULL;
+		warn += line[1] == '4' && strstr(line, "interrupted by a vmxd crash") != NULL;
+		error += line[1] == '3' && strstr(line, "another vmxd runs") != NULL;
+	}
+	fclose(f);
+	assert_true(lines > 3);
+	assert_int_equal(info, 1);
+	assert_int_equal(warn, 1);
+	assert_int_equal(error, 1);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
@@ -914,6 +961,7 @@ int main(void)
 		T(vmctl_job_progress_bar_on_a_terminal),
 		T(vmctl_job_cancel_leaves_nothing),
 		T(vmxd_kill9_mid_job_cleans_up_at_restart),
+		T(vmxd_logs_carry_journal_priorities),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
