@@ -930,6 +930,72 @@ static void vmxd_logs_carry_journal_priorities(void **state)
 	assert_true(h_vmxd_start(e, NULL) > 0);
 }
 
+/* list's "rows" form carries the same facts as its objects, cached apart. */
+static void vmxd_list_rows_match_objects(void **state)
+{
+	struct env *e = *state;
+	static const char *const cols[] = { "name", "uuid", "type", "state",
+		"persistent", "autostart" };
+	struct proto_rbuf rb;
+	struct proto_msg mo, mr;
+	struct vx_err err;
+	json_object *a, *objs, *rows, *c;
+	char out[4096];
+	int fd;
+
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "r1", "test", NULL)), 0);
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "r2", "test", NULL)), 0);
+	assert_int_equal(CTL(e, out, "autostart r2"), 0);
+	assert_int_equal(CTL(e, out, "start r1"), 0);
+	fd = raw_connect(e);
+	proto_rbuf_init(&rb);
+	assert_int_equal(proto_client_hello(fd, &rb, "rows", NULL, 2000, &err), 0);
+	for (int round = 0; round < 2; round++) {  /* built, then from the cache */
+		a = json_object_new_object();
+		json_object_object_add(a, "all", json_object_new_boolean(1));
+		assert_int_equal(proto_call(fd, &rb, 1, "list", a, &mo, 2000, &err), 0);
+		a = json_object_new_object();
+		json_object_object_add(a, "all", json_object_new_boolean(1));
+		json_object_object_add(a, "rows", json_object_new_boolean(1));
+		assert_int_equal(proto_call(fd, &rb, 2, "list", a, &mr, 2000, &err), 0);
+		assert_int_equal(mo.pm_status, PROTO_OK);
+		assert_int_equal(mr.pm_status, PROTO_OK);
+		assert_true(json_object_object_get_ex(mo.pm_body, "domains", &objs));
+		assert_true(json_object_object_get_ex(mr.pm_body, "rows", &rows));
+		assert_true(json_object_object_get_ex(mr.pm_body, "columns", &c));
+		assert_false(json_object_object_get_ex(mo.pm_body, "rows", NULL));
+		assert_int_equal(json_object_array_length(c), 6);
+		assert_int_equal(json_object_array_length(objs), 2);
+		assert_int_equal(json_object_array_length(rows), 2);
+		for (size_t i = 0; i < 2; i++) {
+			json_object *o = json_object_array_get_idx(objs, i);
+			json_object *r = json_object_array_get_idx(rows, i);
+
+			assert_int_equal(json_object_array_length(r), 6);
+			for (size_t k = 0; k < 6; k++) {
+				json_object *v;
+
+				assert_string_equal(json_object_get_string(
+					json_object_array_get_idx(c, k)), cols[k]);
+				assert_true(json_object_object_get_ex(o, cols[k], &v));
+				assert_string_equal(json_object_get_string(v),
+					json_object_get_string(json_object_array_get_idx(r, k)));
+			}
+		}
+		proto_msg_clear(&mo);
+		proto_msg_clear(&mr);
+	}
+	close(fd);
+	proto_rbuf_free(&rb);
+	/* vmctl's table (from rows) shows the same. */
+	assert_int_equal(CTL(e, out, "list --all"), 0);
+	assert_non_null(strstr(out, " r1    running   test  no "));
+	assert_non_null(strstr(out, " r2    shutoff   test  yes "));
+	assert_int_equal(CTL(e, out, "list"), 0);
+	assert_null(strstr(out, " r2 "));
+	assert_int_equal(CTL(e, out, "destroy r1"), 0);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
@@ -962,6 +1028,7 @@ int main(void)
 		T(vmctl_job_cancel_leaves_nothing),
 		T(vmxd_kill9_mid_job_cleans_up_at_restart),
 		T(vmxd_logs_carry_journal_priorities),
+		T(vmxd_list_rows_match_objects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
