@@ -1161,6 +1161,37 @@ static void vmctl_storage_json_output(void **state)
 	(void)out;
 }
 
+/* kill -9 of vmxd while a conversion writes dst.partial: gone at restart. */
+static void vmxd_kill9_mid_convert_leaves_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096], src[200], dst[200], partial[220], cmd[700];
+	int id = 0, pid;
+
+	disk_path(e, "k.raw", src, sizeof(src));
+	disk_path(e, "k.qcow2", dst, sizeof(dst));
+	snprintf(partial, sizeof(partial), "%s.partial", dst);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format raw --size 256M", src);
+	ctl_ok(e, out, sizeof(out), cmd);
+	pid = bystander_start(e, "kc-by");
+	assert_int_equal(CTL(e, out, "job-start disk-convert src=%s dst=%s format=qcow2 "
+			     "slice_ms=200", src, dst), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &id), 1);
+	for (int i = 0; i < 500 && access(partial, F_OK) != 0; i++)
+		h_sleep_ms(10);
+	assert_int_equal(access(partial, F_OK), 0);
+	kill(e->vmxd, SIGKILL);
+	after_crash(e, "kc-by", pid);
+	assert_int_equal(CTL(e, out, "job-list"), 0);
+	assert_non_null(strstr(out, "interrupted"));
+	assert_int_not_equal(access(partial, F_OK), 0);
+	assert_int_not_equal(access(dst, F_OK), 0);
+	/* The source is not left locked: a new conversion runs to the end. */
+	assert_int_equal(CTL(e, out, "disk convert %s %s --format qcow2", src, dst), 0);
+	assert_true(img_same(src, dst));
+	ctl_ok(e, out, sizeof(out), "destroy kc-by");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
@@ -1183,6 +1214,7 @@ int main(void)
 		T(vmctl_backup_prune_keeps_newest_per_disk),
 		T(vmctl_backup_gc_frees_unreferenced),
 		T(vmctl_storage_json_output),
+		T(vmxd_kill9_mid_convert_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
