@@ -996,6 +996,74 @@ static void vmxd_list_rows_match_objects(void **state)
 	assert_int_equal(CTL(e, out, "destroy r1"), 0);
 }
 
+/*
+ * Every verb of PROTOCOL.md's verb table, sent on the read-only socket: the
+ * ones the table marks "write" are refused with read-only, the others are
+ * not (they may fail otherwise: the domain "nope" does not exist), and none
+ * is unknown to vmxd.
+ */
+static void vmxd_readonly_socket_matches_the_protocol_table(void **state)
+{
+	struct env *e = *state;
+	struct proto_rbuf rb;
+	struct proto_msg m;
+	struct vx_err err;
+	char line[2048];
+	int fd, in_table = 0, writes = 0, reads = 0;
+	uint64_t id = 1;
+	FILE *f = fopen(SRCDIR "/proto/PROTOCOL.md", "r");
+
+	assert_non_null(f);
+	fd = proto_connect_unix(e->ro, &err);
+	assert_true(fd >= 0);
+	proto_rbuf_init(&rb);
+	assert_int_equal(proto_client_hello(fd, &rb, "ro-table", NULL, 2000, &err), 0);
+	while (fgets(line, sizeof(line), f)) {
+		char *last, *p, *col_end;
+		int write;
+
+		if (strncmp(line, "## vmctl <-> vmxd verbs", 23) == 0)
+			in_table = 1;
+		else if (strncmp(line, "## ", 3) == 0 || strncmp(line, "### ", 4) == 0)
+			in_table = 0;
+		if (!in_table || strncmp(line, "| `", 3) != 0)
+			continue;
+		last = strrchr(line, '|');
+		*last = '\0';
+		last = strrchr(line, '|');
+		assert_non_null(last);
+		write = strncmp(last, "| yes", 5) == 0;
+		assert_true(write || strncmp(last, "| no", 4) == 0);
+		col_end = strchr(line + 1, '|');
+		for (p = line; (p = strchr(p, '`')) && p < col_end; ) {
+			char verb[64];
+			char *q = strchr(p + 1, '`');
+			json_object *a = json_object_new_object();
+
+			assert_non_null(q);
+			snprintf(verb, sizeof(verb), "%.*s", (int)(q - p - 1), p + 1);
+			p = q + 1;
+			json_object_object_add(a, "name", json_object_new_string("nope"));
+			assert_int_equal(proto_call(fd, &rb, id++, verb, a, &m, 2000, &err), 0);
+			if (write && m.pm_status != PROTO_E_READONLY)
+				fail_msg("write verb %s answered %s on the read-only socket",
+					 verb, proto_status_name(m.pm_status));
+			if (!write && (m.pm_status == PROTO_E_READONLY ||
+				       m.pm_status == PROTO_E_UNKNOWN_VERB))
+				fail_msg("read verb %s answered %s on the read-only socket",
+					 verb, proto_status_name(m.pm_status));
+			writes += write;
+			reads += !write;
+			proto_msg_clear(&m);
+		}
+	}
+	fclose(f);
+	close(fd);
+	proto_rbuf_free(&rb);
+	if (writes < 18 || reads < 8)
+		fail_msg("read %d write and %d read verbs from PROTOCOL.md", writes, reads);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
@@ -1029,6 +1097,7 @@ int main(void)
 		T(vmxd_kill9_mid_job_cleans_up_at_restart),
 		T(vmxd_logs_carry_journal_priorities),
 		T(vmxd_list_rows_match_objects),
+		T(vmxd_readonly_socket_matches_the_protocol_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
