@@ -210,6 +210,9 @@ int ctl_list(struct ctl_opts *o, int argc, char **argv)
 			return ctl_usage_error(argv[0], "unknown argument %s", argv[i]);
 		}
 	}
+	/* A table needs only the compact form, much cheaper to parse. */
+	if (!o->json)
+		json_object_object_add(args, "rows", json_object_new_boolean(1));
 	rc = ctl_call(o, "list", 0, args, &res);
 	if (rc == 0)
 		ctl_print_list(o, res);

@@ -77,19 +77,63 @@ static const char *ctl_str(json_object *o, const char *key)
 	return "-";
 }
 
+/* Index of column name in list's compact form, or -1. */
+static int ctl_column(json_object *cols, const char *name)
+{
+	size_t n = cols ? json_object_array_length(cols) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(cols, i)),
+			   name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A row of the compact form, or (from a vmxd before it) a domain object. */
+static json_object *ctl_cell_obj(json_object *row, int col, const char *name)
+{
+	json_object *v = NULL;
+
+	if (json_object_is_type(row, json_type_object))
+		json_object_object_get_ex(row, name, &v);
+	else if (col >= 0)
+		v = json_object_array_get_idx(row, (size_t)col);
+	return v;
+}
+
+static const char *ctl_cell(json_object *row, int col, const char *name)
+{
+	json_object *v = ctl_cell_obj(row, col, name);
+
+	return v ? json_object_get_string(v) : "-";
+}
+
+/*
+ * --json: the objects form, as vmxd sent it. A table: the compact form
+ * ("columns" and "rows", see ctl_list), cells found by column name; a vmxd
+ * older than the compact form ignores "rows" and sends objects, read by key.
+ */
 void ctl_print_list(struct ctl_opts *o, json_object *result)
 {
-	json_object *arr = NULL;
+	enum { NAME, STATE, TYPE, AUTOSTART, UUID, NCOL };
+	static const char *const want[NCOL] = { "name", "state", "type", "autostart", "uuid" };
+	json_object *rows = NULL, *cols = NULL;
+	int col[NCOL];
 	size_t n, w = 4;
 
 	if (o->json) {
 		ctl_print_json(result);
 		return;
 	}
-	json_object_object_get_ex(result, "domains", &arr);
-	n = arr ? json_object_array_length(arr) : 0;
+	if (!json_object_object_get_ex(result, "rows", &rows))
+		json_object_object_get_ex(result, "domains", &rows);
+	json_object_object_get_ex(result, "columns", &cols);
+	for (int c = 0; c < NCOL; c++)
+		col[c] = ctl_column(cols, want[c]);
+	n = rows ? json_object_array_length(rows) : 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(ctl_str(json_object_array_get_idx(arr, i), "name"));
+		size_t l = strlen(ctl_cell(json_object_array_get_idx(rows, i),
+					   col[NAME], want[NAME]));
 
 		if (l > w)
 			w = l;
@@ -100,12 +144,15 @@ void ctl_print_list(struct ctl_opts *o, json_object *result)
 	       "--------------------------------------------------------------------"
 	       "--------------------------------------------------------------------");
 	for (size_t i = 0; i < n; i++) {
-		json_object *d = json_object_array_get_idx(arr, i), *a;
+		json_object *r = json_object_array_get_idx(rows, i);
+		json_object *a = ctl_cell_obj(r, col[AUTOSTART], want[AUTOSTART]);
 
-		json_object_object_get_ex(d, "autostart", &a);
-		printf(" %-*s  %-9s %-5s %-9s %s\n", (int)w, ctl_str(d, "name"),
-		       ctl_str(d, "state"), ctl_str(d, "type"),
-		       json_object_get_boolean(a) ? "yes" : "no", ctl_str(d, "uuid"));
+		printf(" %-*s  %-9s %-5s %-9s %s\n", (int)w,
+		       ctl_cell(r, col[NAME], want[NAME]),
+		       ctl_cell(r, col[STATE], want[STATE]),
+		       ctl_cell(r, col[TYPE], want[TYPE]),
+		       json_object_get_boolean(a) ? "yes" : "no",
+		       ctl_cell(r, col[UUID], want[UUID]));
 	}
 }
 

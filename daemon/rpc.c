@@ -307,6 +307,51 @@ static int rpc_autostart(struct rpc_call *call)
 }
 
 /*
+ * list's compact form ("rows": true): the columns once, then one array per
+ * domain. A client parsing 1000 domains builds 1000 small arrays instead of
+ * 1000 hash tables: about half the memory and CPU in vmctl, which asks for
+ * it whenever it prints a table.
+ */
+static const char *const rpc_list_columns[] = {
+	"name", "uuid", "type", "state", "persistent", "autostart",
+};
+
+static json_object *rpc_domain_row(const struct store_domain *sd)
+{
+	json_object *r = json_object_new_array_ext(6);
+
+	json_object_array_add(r, json_object_new_string(sd->sd_name));
+	json_object_array_add(r, json_object_new_string(sd->sd_uuid));
+	json_object_array_add(r, json_object_new_string(sd->sd_type));
+	json_object_array_add(r, json_object_new_string(sd->sd_state));
+	json_object_array_add(r, json_object_new_boolean(sd->sd_persistent));
+	json_object_array_add(r, json_object_new_boolean(sd->sd_autostart));
+	return r;
+}
+
+/* The domains list wants, as objects or rows; a new reference. */
+static int rpc_list_build(struct rpc_call *call, int all, int rows,
+			  json_object **out)
+{
+	struct store_domain *v;
+	json_object *arr;
+	size_t n;
+	int rc;
+
+	if ((rc = store_domain_list_ext(call->rc_vmxd->store, 0, &v, &n,
+					&call->rc_err)) < 0)
+		return rc;
+	arr = json_object_new_array_ext((int)n);
+	for (size_t i = 0; i < n; i++)
+		if (all || strcmp(v[i].sd_state, "shutoff") != 0)
+			json_object_array_add(arr, rows ? rpc_domain_row(&v[i]) :
+						      rpc_domain_json(&v[i], 0));
+	store_domain_list_free(v, n);
+	*out = arr;
+	return 0;
+}
+
+/*
  * list answers from a cache while the database is unchanged: every write
  * goes through vmxd's one connection, so sqlite3_total_changes() moving is
  * exactly "something may differ". Saves ~3 ms per list of 1000 domains.
@@ -314,32 +359,37 @@ static int rpc_autostart(struct rpc_call *call)
 static int rpc_list(struct rpc_call *call)
 {
 	struct vmxd *vx = call->rc_vmxd;
-	struct store_domain *v;
-	json_object *arr;
-	int64_t all, gen = store_changes(vx->store);
-	size_t n;
+	json_object *arr, **cache;
+	int64_t all, rows, gen = store_changes(vx->store);
 	int rc;
 
-	if ((rc = rpc_arg_int(call, "all", 0, 0, 1, &all)) < 0)
+	if ((rc = rpc_arg_int(call, "all", 0, 0, 1, &all)) < 0 ||
+	    (rc = rpc_arg_int(call, "rows", 0, 0, 1, &rows)) < 0)
 		return rc;
-	if (vx->list_cache[all] && vx->list_cache_gen[all] == gen) {
-		arr = json_object_get(vx->list_cache[all]);
+	cache = &vx->list_cache[all][rows];
+	if (*cache && vx->list_cache_gen[all][rows] == gen) {
+		arr = json_object_get(*cache);
 	} else {
-		if ((rc = store_domain_list_ext(vx->store, 0, &v, &n,
-						&call->rc_err)) < 0)
+		if ((rc = rpc_list_build(call, (int)all, (int)rows, &arr)) < 0)
 			return rc;
-		arr = json_object_new_array_ext((int)n);
-		for (size_t i = 0; i < n; i++)
-			if (all || strcmp(v[i].sd_state, "shutoff") != 0)
-				json_object_array_add(arr, rpc_domain_json(&v[i], 0));
-		store_domain_list_free(v, n);
-		if (vx->list_cache[all])
-			json_object_put(vx->list_cache[all]);
-		vx->list_cache[all] = json_object_get(arr);
-		vx->list_cache_gen[all] = gen;
+		if (*cache)
+			json_object_put(*cache);
+		*cache = json_object_get(arr);
+		vx->list_cache_gen[all][rows] = gen;
 	}
 	call->rc_result = json_object_new_object();
-	json_object_object_add(call->rc_result, "domains", arr);
+	if (rows) {
+		size_t ncols = sizeof(rpc_list_columns) / sizeof(rpc_list_columns[0]);
+		json_object *cols = json_object_new_array_ext((int)ncols);
+
+		for (size_t i = 0; i < ncols; i++)
+			json_object_array_add(cols,
+				json_object_new_string(rpc_list_columns[i]));
+		json_object_object_add(call->rc_result, "columns", cols);
+		json_object_object_add(call->rc_result, "rows", arr);
+	} else {
+		json_object_object_add(call->rc_result, "domains", arr);
+	}
 	return 0;
 }
 

@@ -249,6 +249,28 @@ static void vmctl_exit_codes_and_json_errors(void **state)
 	assert_non_null(strstr(out, "cannot connect"));
 }
 
+static int wait_job_state(struct env *e, int id, const char *state, int ms);
+
+/* vmctl --json CMD exits 0 and prints one JSON object. */
+static void json_ok(struct env *e, const char *cmd)
+{
+	char out[8192];
+	json_object *o;
+	int rc;
+
+	rc = CTL(e, out, "--json %s", cmd);
+	if (rc != 0)
+		fail_msg("vmctl --json %s: exit %d: %s", cmd, rc, out);
+	o = json_tokener_parse(out);
+	if (!o || !json_object_is_type(o, json_type_object))
+		fail_msg("vmctl --json %s printed no JSON object: %s", cmd, out);
+	json_object_put(o);
+}
+
+/*
+ * The domain and job verbs; test_vmxd_storage's vmctl_storage_json_output
+ * covers disk, snapshot and backup verbs, test_vmxd_console the console's.
+ */
 static void vmctl_json_on_every_verb(void **state)
 {
 	struct env *e = *state;
@@ -256,24 +278,21 @@ static void vmctl_json_on_every_verb(void **state)
 		"define %s", "autostart j", "autostart j --disable", "start j",
 		"suspend j", "resume j", "reboot j", "list", "dominfo j", "dumpxml j",
 		"shutdown j --wait", "destroy j", "undefine j",
+		"create %s", "destroy jt",
+		"job-start test-fill file=jf size_kib=64 --wait", "job-list",
+		"job-start test-fill file=jc size_kib=65536 slice_ms=20", "job-cancel 2",
 	};
 	char out[8192], cmd[300];
 
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		json_object *o;
-		int rc;
-
 		if (i == 11) /* destroy needs a running domain again */
 			assert_int_equal(CTL(e, out, "start j"), 0);
-		snprintf(cmd, sizeof(cmd), verbs[i], h_xml(e, "j", "test", NULL));
-		rc = CTL(e, out, "--json %s", cmd);
-		if (rc != 0)
-			fail_msg("vmctl --json %s: exit %d: %s", cmd, rc, out);
-		o = json_tokener_parse(out);
-		if (!o || !json_object_is_type(o, json_type_object))
-			fail_msg("vmctl --json %s printed no JSON object: %s", cmd, out);
-		json_object_put(o);
+		snprintf(cmd, sizeof(cmd), verbs[i],
+			 h_xml(e, i < 13 ? "j" : "jt", "test", NULL));
+		json_ok(e, cmd);
 	}
+	assert_int_equal(wait_job_state(e, 2, "cancelled", 3000), 0);
+	assert_int_equal(CTL(e, out, "dominfo jt"), 5);  /* transient: gone */
 }
 
 static void vmxd_restart_reattaches_running_vms(void **state)
@@ -864,6 +883,187 @@ static void vmxd_survives_random_requests(void **state)
 	assert_int_equal(CTL(e_of(state), out, "list --all"), 0);
 }
 
+/*
+ * Under systemd (JOURNAL_STREAM set) every line vmxd writes starts with the
+ * "<N>" prefix journald takes as its priority: info for lifecycle, warning
+ * for a job a crash interrupted, error for a refused start.
+ */
+static void vmxd_logs_carry_journal_priorities(void **state)
+{
+	struct env *e = *state, e2;
+	char out[4096], line[1024];
+	int info = 0, warn = 0, error = 0, lines = 0;
+	FILE *f;
+
+	h_vmxd_stop(e, SIGTERM);
+	assert_int_equal(truncate(e->log, 0), 0);
+	setenv("JOURNAL_STREAM", "8:12345", 1);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "jl", "test", NULL)), 0);
+	assert_int_equal(CTL(e, out, "job-start test-fill file=jl size_kib=65536 slice_ms=20"), 0);
+	kill(e->vmxd, SIGKILL);
+	waitpid(e->vmxd, NULL, 0);
+	e->vmxd = 0;
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	e2 = *e;
+	snprintf(e2.rw, sizeof(e2.rw), "%s/rw2.sock", e->dir);
+	snprintf(e2.ro, sizeof(e2.ro), "%s/ro2.sock", e->dir);
+	assert_true(h_vmxd_start(&e2, NULL) < 0);
+	unsetenv("JOURNAL_STREAM");
+	h_vmxd_stop(e, SIGTERM);
+
+	f = fopen(e->log, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		lines++;
+		if (line[0] != '<' || line[1] < '0' || line[1] > '7' || line[2] != '>')
+			fail_msg("log line without a journal priority: %s", line);
+		info += line[1] == '6' && strstr(line, "domain jl defined") != NULL;
+		warn += line[1] == '4' && strstr(line, "interrupted by a vmxd crash") != NULL;
+		error += line[1] == '3' && strstr(line, "another vmxd runs") != NULL;
+	}
+	fclose(f);
+	assert_true(lines > 3);
+	assert_int_equal(info, 1);
+	assert_int_equal(warn, 1);
+	assert_int_equal(error, 1);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+}
+
+/* list's "rows" form carries the same facts as its objects, cached apart. */
+static void vmxd_list_rows_match_objects(void **state)
+{
+	struct env *e = *state;
+	static const char *const cols[] = { "name", "uuid", "type", "state",
+		"persistent", "autostart" };
+	struct proto_rbuf rb;
+	struct proto_msg mo, mr;
+	struct vx_err err;
+	json_object *a, *objs, *rows, *c;
+	char out[4096];
+	int fd;
+
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "r1", "test", NULL)), 0);
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, "r2", "test", NULL)), 0);
+	assert_int_equal(CTL(e, out, "autostart r2"), 0);
+	assert_int_equal(CTL(e, out, "start r1"), 0);
+	fd = raw_connect(e);
+	proto_rbuf_init(&rb);
+	assert_int_equal(proto_client_hello(fd, &rb, "rows", NULL, 2000, &err), 0);
+	for (int round = 0; round < 2; round++) {  /* built, then from the cache */
+		a = json_object_new_object();
+		json_object_object_add(a, "all", json_object_new_boolean(1));
+		assert_int_equal(proto_call(fd, &rb, 1, "list", a, &mo, 2000, &err), 0);
+		a = json_object_new_object();
+		json_object_object_add(a, "all", json_object_new_boolean(1));
+		json_object_object_add(a, "rows", json_object_new_boolean(1));
+		assert_int_equal(proto_call(fd, &rb, 2, "list", a, &mr, 2000, &err), 0);
+		assert_int_equal(mo.pm_status, PROTO_OK);
+		assert_int_equal(mr.pm_status, PROTO_OK);
+		assert_true(json_object_object_get_ex(mo.pm_body, "domains", &objs));
+		assert_true(json_object_object_get_ex(mr.pm_body, "rows", &rows));
+		assert_true(json_object_object_get_ex(mr.pm_body, "columns", &c));
+		assert_false(json_object_object_get_ex(mo.pm_body, "rows", NULL));
+		assert_int_equal(json_object_array_length(c), 6);
+		assert_int_equal(json_object_array_length(objs), 2);
+		assert_int_equal(json_object_array_length(rows), 2);
+		for (size_t i = 0; i < 2; i++) {
+			json_object *o = json_object_array_get_idx(objs, i);
+			json_object *r = json_object_array_get_idx(rows, i);
+
+			assert_int_equal(json_object_array_length(r), 6);
+			for (size_t k = 0; k < 6; k++) {
+				json_object *v;
+
+				assert_string_equal(json_object_get_string(
+					json_object_array_get_idx(c, k)), cols[k]);
+				assert_true(json_object_object_get_ex(o, cols[k], &v));
+				assert_string_equal(json_object_get_string(v),
+					json_object_get_string(json_object_array_get_idx(r, k)));
+			}
+		}
+		proto_msg_clear(&mo);
+		proto_msg_clear(&mr);
+	}
+	close(fd);
+	proto_rbuf_free(&rb);
+	/* vmctl's table (from rows) shows the same. */
+	assert_int_equal(CTL(e, out, "list --all"), 0);
+	assert_non_null(strstr(out, " r1    running   test  no "));
+	assert_non_null(strstr(out, " r2    shutoff   test  yes "));
+	assert_int_equal(CTL(e, out, "list"), 0);
+	assert_null(strstr(out, " r2 "));
+	assert_int_equal(CTL(e, out, "destroy r1"), 0);
+}
+
+/*
+ * Every verb of PROTOCOL.md's verb table, sent on the read-only socket: the
+ * ones the table marks "write" are refused with read-only, the others are
+ * not (they may fail otherwise: the domain "nope" does not exist), and none
+ * is unknown to vmxd.
+ */
+static void vmxd_readonly_socket_matches_the_protocol_table(void **state)
+{
+	struct env *e = *state;
+	struct proto_rbuf rb;
+	struct proto_msg m;
+	struct vx_err err;
+	char line[2048];
+	int fd, in_table = 0, writes = 0, reads = 0;
+	uint64_t id = 1;
+	FILE *f = fopen(SRCDIR "/proto/PROTOCOL.md", "r");
+
+	assert_non_null(f);
+	fd = proto_connect_unix(e->ro, &err);
+	assert_true(fd >= 0);
+	proto_rbuf_init(&rb);
+	assert_int_equal(proto_client_hello(fd, &rb, "ro-table", NULL, 2000, &err), 0);
+	while (fgets(line, sizeof(line), f)) {
+		char *last, *p, *col_end;
+		int write;
+
+		if (strncmp(line, "## vmctl <-> vmxd verbs", 23) == 0)
+			in_table = 1;
+		else if (strncmp(line, "## ", 3) == 0 || strncmp(line, "### ", 4) == 0)
+			in_table = 0;
+		if (!in_table || strncmp(line, "| `", 3) != 0)
+			continue;
+		last = strrchr(line, '|');
+		*last = '\0';
+		last = strrchr(line, '|');
+		assert_non_null(last);
+		write = strncmp(last, "| yes", 5) == 0;
+		assert_true(write || strncmp(last, "| no", 4) == 0);
+		col_end = strchr(line + 1, '|');
+		for (p = line; (p = strchr(p, '`')) && p < col_end; ) {
+			char verb[64];
+			char *q = strchr(p + 1, '`');
+			json_object *a = json_object_new_object();
+
+			assert_non_null(q);
+			snprintf(verb, sizeof(verb), "%.*s", (int)(q - p - 1), p + 1);
+			p = q + 1;
+			json_object_object_add(a, "name", json_object_new_string("nope"));
+			assert_int_equal(proto_call(fd, &rb, id++, verb, a, &m, 2000, &err), 0);
+			if (write && m.pm_status != PROTO_E_READONLY)
+				fail_msg("write verb %s answered %s on the read-only socket",
+					 verb, proto_status_name(m.pm_status));
+			if (!write && (m.pm_status == PROTO_E_READONLY ||
+				       m.pm_status == PROTO_E_UNKNOWN_VERB))
+				fail_msg("read verb %s answered %s on the read-only socket",
+					 verb, proto_status_name(m.pm_status));
+			writes += write;
+			reads += !write;
+			proto_msg_clear(&m);
+		}
+	}
+	fclose(f);
+	close(fd);
+	proto_rbuf_free(&rb);
+	if (writes < 18 || reads < 8)
+		fail_msg("read %d write and %d read verbs from PROTOCOL.md", writes, reads);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
@@ -895,6 +1095,9 @@ int main(void)
 		T(vmctl_job_progress_bar_on_a_terminal),
 		T(vmctl_job_cancel_leaves_nothing),
 		T(vmxd_kill9_mid_job_cleans_up_at_restart),
+		T(vmxd_logs_carry_journal_priorities),
+		T(vmxd_list_rows_match_objects),
+		T(vmxd_readonly_socket_matches_the_protocol_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

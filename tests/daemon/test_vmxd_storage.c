@@ -113,6 +113,42 @@ static int qemu_compare(const char *a, const char *b)
 }
 
 /* A test-type domain with the given disks ("vda:/path:qcow2" each). */
+/*
+ * A crash of vmxd (kill -9 at a crash point) must leave running test-type
+ * domains running: bystander_start starts one and returns its runner's pid,
+ * after_crash waits for vmxd's death by SIGKILL, restarts it and checks that
+ * the same runner is still the domain's, and that integrity_check passes.
+ */
+static int bystander_start(struct env *e, const char *name)
+{
+	char out[4096];
+	int pid;
+
+	assert_int_equal(CTL(e, out, "define %s", h_xml(e, name, "test", NULL)), 0);
+	assert_int_equal(CTL(e, out, "start %s", name), 0);
+	assert_int_equal(h_wait_state(e, name, "running", 2000), 0);
+	pid = h_runner_pid(e, name);
+	assert_true(pid > 0);
+	return pid;
+}
+
+static void after_crash(struct env *e, const char *bystander, int pid)
+{
+	char cmd[400];
+	int st;
+
+	assert_int_equal(waitpid(e->vmxd, &st, 0), e->vmxd);
+	e->vmxd = 0;
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	assert_int_equal(kill(pid, 0), 0);
+	assert_true(h_vmxd_start(e, NULL) > 0);
+	assert_int_equal(h_wait_state(e, bystander, "running", 2000), 0);
+	assert_int_equal(h_runner_pid(e, bystander), pid);
+	snprintf(cmd, sizeof(cmd), BINDIR "/vmxd --check-db --database %s >/dev/null 2>&1",
+		 e->db);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void define_domain(struct env *e, const char *name, int n, ...)
 {
 	char path[200], out[4096], cmd[300];
@@ -698,6 +734,7 @@ static void vmxd_kill9_mid_backup_keeps_repo_consistent(void **state)
 	char out[4096], a[200], b[200], repo[200], res[200], cmd[700];
 	char ids[8][128], *latest;
 	const char *types[8];
+	int pid;
 
 	disk_path(e, "a.qcow2", a, sizeof(a));
 	disk_path(e, "b.qcow2", b, sizeof(b));
@@ -711,12 +748,11 @@ static void vmxd_kill9_mid_backup_keeps_repo_consistent(void **state)
 	assert_int_equal(CTL(e, out, "backup kb --repo %s", repo), 0);
 	img_fill(a, 0, 65536, 0x32);
 
+	pid = bystander_start(e, "kb-by");
 	h_vmxd_stop(e, SIGTERM);
 	assert_true(h_vmxd_start(e, "backup-mid") > 0);
 	assert_int_not_equal(CTL(e, out, "backup kb --repo %s", repo), 0);
-	waitpid(e->vmxd, NULL, 0);
-	e->vmxd = 0;
-	assert_true(h_vmxd_start(e, NULL) > 0);
+	after_crash(e, "kb-by", pid);
 
 	/* Only the first, complete backup is listed; it verifies and restores. */
 	assert_int_equal(backup_ids(e, repo, "kb", ids, types, 8), 2);
@@ -747,6 +783,7 @@ static void vmxd_kill9_mid_backup_keeps_repo_consistent(void **state)
 	assert_true(img_same(a, res));
 	snprintf(cmd, sizeof(cmd), "%s/jobs/backup-kb-ids", e->run);
 	assert_int_not_equal(access(cmd, F_OK), 0);
+	ctl_ok(e, out, sizeof(out), "destroy kb-by");
 }
 
 /* Cancel a conversion between slices: nothing left under either name. */
@@ -786,6 +823,7 @@ static void vmxd_kill9_mid_snapshot_leaves_no_half_state(void **state)
 	struct env *e = *state;
 	char out[4096], a[200], b[200], cmd[700], db[300];
 	json_object *o, *arr;
+	int pid;
 
 	disk_path(e, "a.qcow2", a, sizeof(a));
 	disk_path(e, "b.qcow2", b, sizeof(b));
@@ -795,12 +833,11 @@ static void vmxd_kill9_mid_snapshot_leaves_no_half_state(void **state)
 	ctl_ok(e, out, sizeof(out), cmd);
 	define_domain(e, "ks", 2, "vda", a, "qcow2", "vdb", b, "qcow2");
 
+	pid = bystander_start(e, "ks-by");
 	h_vmxd_stop(e, SIGTERM);
 	assert_true(h_vmxd_start(e, "snapshot-mid") > 0);
 	assert_int_not_equal(CTL(e, out, "snapshot-create ks s1"), 0);
-	waitpid(e->vmxd, NULL, 0);
-	e->vmxd = 0;
-	assert_true(h_vmxd_start(e, NULL) > 0);
+	after_crash(e, "ks-by", pid);
 
 	o = ctl_json(e, "snapshot-list ks");
 	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
@@ -820,6 +857,7 @@ static void vmxd_kill9_mid_snapshot_leaves_no_half_state(void **state)
 	assert_true(h_vmxd_start(e, NULL) > 0);
 	/* The name is free again. */
 	ctl_ok(e, out, sizeof(out), "snapshot-create ks s1");
+	ctl_ok(e, out, sizeof(out), "destroy ks-by");
 }
 
 /* Cancel a backup inside a disk: no backup listed, the next one is full. */
@@ -1107,8 +1145,51 @@ static void vmctl_storage_json_output(void **state)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		snprintf(cmd, sizeof(cmd), verbs[i], e->dir, e->dir);
 		json_object_put(ctl_json(e, cmd));
+		if (strncmp(verbs[i], "backup ", 7) == 0) {
+			/* verify and restore need the backup's id */
+			char ids[2][128];
+			const char *types[2];
+
+			assert_int_equal(backup_ids(e, repo, "js", ids, types, 2), 1);
+			snprintf(cmd, sizeof(cmd), "verify --repo %s %s", repo, ids[0]);
+			json_object_put(ctl_json(e, cmd));
+			snprintf(cmd, sizeof(cmd), "restore --repo %s %s %s/jr.qcow2",
+				 repo, ids[0], e->dir);
+			json_object_put(ctl_json(e, cmd));
+		}
 	}
 	(void)out;
+}
+
+/* kill -9 of vmxd while a conversion writes dst.partial: gone at restart. */
+static void vmxd_kill9_mid_convert_leaves_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096], src[200], dst[200], partial[220], cmd[700];
+	int id = 0, pid;
+
+	disk_path(e, "k.raw", src, sizeof(src));
+	disk_path(e, "k.qcow2", dst, sizeof(dst));
+	snprintf(partial, sizeof(partial), "%s.partial", dst);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format raw --size 256M", src);
+	ctl_ok(e, out, sizeof(out), cmd);
+	pid = bystander_start(e, "kc-by");
+	assert_int_equal(CTL(e, out, "job-start disk-convert src=%s dst=%s format=qcow2 "
+			     "slice_ms=200", src, dst), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &id), 1);
+	for (int i = 0; i < 500 && access(partial, F_OK) != 0; i++)
+		h_sleep_ms(10);
+	assert_int_equal(access(partial, F_OK), 0);
+	kill(e->vmxd, SIGKILL);
+	after_crash(e, "kc-by", pid);
+	assert_int_equal(CTL(e, out, "job-list"), 0);
+	assert_non_null(strstr(out, "interrupted"));
+	assert_int_not_equal(access(partial, F_OK), 0);
+	assert_int_not_equal(access(dst, F_OK), 0);
+	/* The source is not left locked: a new conversion runs to the end. */
+	assert_int_equal(CTL(e, out, "disk convert %s %s --format qcow2", src, dst), 0);
+	assert_true(img_same(src, dst));
+	ctl_ok(e, out, sizeof(out), "destroy kc-by");
 }
 
 int main(void)
@@ -1133,6 +1214,7 @@ int main(void)
 		T(vmctl_backup_prune_keeps_newest_per_disk),
 		T(vmctl_backup_gc_frees_unreferenced),
 		T(vmctl_storage_json_output),
+		T(vmxd_kill9_mid_convert_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,6 +171,12 @@ static void xml_dumpxml_validates_against_libvirt_schema(void **state)
 	assert_non_null(strstr(out, "<mac address=\"52:54:00:ab:cd:ef\"/>"));
 	assert_non_null(strstr(out, "root=/dev/vda1 &amp; quiet"));
 	assert_non_null(strstr(out, "<source file=\"/var/lib/vmxcore/images/debian-12.qcow2\"/>"));
+	assert_non_null(strstr(out, "<title>Web server</title>"));
+	assert_non_null(strstr(out, "<description>Front end.\nSecond line of the description.</description>"));
+	assert_non_null(strstr(out, "<app2:bar xmlns:app2=\"http://app1.org/app2/\" attr=\"x\">"));
+	assert_non_null(strstr(out, "<app2:baz/>"));
+	assert_non_null(strstr(out, "<on_crash>destroy</on_crash>"));
+	assert_non_null(strstr(out, "<clock offset=\"localtime\"/>"));
 	free(out);
 	free(xml);
 }
