@@ -60,16 +60,26 @@ release_vm() { kill "$HOLD_PID" && wait "$HOLD_PID"; }
 # Counts kernel log lines matching a pattern (for "logged a clear reason").
 dmesg_count() { dmesg | grep -c "$1"; }
 
-# heartbeat_while PID: a line every second of lab time while PID lives, so
-# the host's silence watchdog (240 s of wall time) knows a long quiet step
-# (a nested guest booting) is alive. While a nested guest runs, a lab second
-# has been measured at about 70 s of wall time.
+# heartbeat_while PID [CONSOLE]: a line every second of lab time while PID
+# lives, so the host's silence watchdog knows a long quiet step (a nested
+# guest booting) is alive. While a nested guest runs, a lab second has been
+# measured at 70 s to 5 min of wall time, so each line also says what the
+# guest is doing: vmxcore's exit counts when its module is loaded, and the
+# guest console's new lines (CONSOLE; "# guest| " lines, which the judge
+# ignores).
 heartbeat_while() {
-	hb_n=0
+	hb_n=0 hb_shown=0
 	while kill -0 "$1" 2>/dev/null; do
 		sleep 1
 		hb_n=$((hb_n + 1))
-		echo "# ... still running after ${hb_n}s (lab clock)"
+		hb_exits=
+		[ -r $SYSFS/exit_stats ] && hb_exits=", exits: $(cat $SYSFS/exit_stats)"
+		echo "# ... still running after ${hb_n}s (lab clock)$hb_exits"
+		[ -n "${2:-}" ] && [ -r "$2" ] || continue
+		hb_lines=$(wc -l < "$2")
+		[ "$hb_lines" -gt "$hb_shown" ] &&
+			tail -n +$((hb_shown + 1)) "$2" | head -n $((hb_lines - hb_shown)) | sed 's/^/# guest| /'
+		hb_shown=$hb_lines
 	done
 }
 

@@ -26,7 +26,7 @@ run_guest() {
 		--initrd $G/initrd.gz --cmdline "$cmdline" --memory 128 "$@" \
 		< /dev/null > $out.out 2> $out.err
 	echo $? > $out.rc ) &
-	heartbeat_while $!
+	heartbeat_while $! $out.out
 	end=$(cut -d' ' -f1 /proc/uptime)
 	echo "# $tag: guest ran $(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }')s (lab clock), runner said: $(tail -n 1 $out.err)"
 	grep '^GUEST:' $out.out | sed 's/^/# /'
