@@ -383,7 +383,10 @@ static int handle_rdmsr(struct vmx_vcpu *vcpu)
 	}
 	if (apic > 0)
 		goto done;	/* the in-kernel APIC's (apic.c) */
-	if (slot)
+	/* EFER as the VMCS saved it: LMA follows CR0.PG writes that did not exit. */
+	if (msr == MSR_EFER)
+		val = vcpu->exit.efer;
+	else if (slot)
 		val = *slot;
 	else if (msr == MSR_IA32_TSC)
 		val = rdtsc();

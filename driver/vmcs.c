@@ -339,8 +339,9 @@ void vmcs_read_exit(struct vmx_vcpu *vcpu)
 		e->cs_ar = vmcs_read(GUEST_CS_AR_BYTES);
 		e->ss_ar = vmcs_read(GUEST_SS_AR_BYTES);
 	} else if ((e->reason & 0xffff) == EXIT_REASON_CR_ACCESS ||
-		   (e->reason & 0xffff) == EXIT_REASON_MSR_WRITE) {
-		/* CR0 and EFER writes may switch IA-32e mode (exit.c). */
+		   (e->reason & 0xffff) == EXIT_REASON_MSR_WRITE ||
+		   (e->reason & 0xffff) == EXIT_REASON_MSR_READ) {
+		/* CR0 and EFER writes may switch IA-32e mode, EFER reads see LMA (exit.c). */
 		vmcs_read_paging(vcpu);
 	} else if ((e->reason & 0xffff) == EXIT_REASON_DR_ACCESS) {
 		e->ss_ar = vmcs_read(GUEST_SS_AR_BYTES);

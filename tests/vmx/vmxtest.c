@@ -473,6 +473,18 @@ static int t_gp_after_guest_enters_protected_mode(struct vm *vm, struct vcpu *v)
 	return ok;
 }
 
+/* The guest turns long mode on by itself; RDMSR EFER then shows LME and LMA. */
+static int t_efer_lma_after_guest_enters_long_mode(struct vm *vm, struct vcpu *v)
+{
+	(void)vm;
+	uint32_t efer;
+
+	if (vcpu_start_real(v, GUEST_real_long_efer, 0))
+		return 0;
+	return expect_out(v, 0x44, 4, &efer) && (efer & 0x500) == 0x500 &&
+	       expect_exit(v, VMXCORE_EXIT_HLT);
+}
+
 /* MOV DR in and out: values kept, fixed bits, DR5 aliasing DR7, #UD under CR4.DE. */
 static int t_debug_registers(struct vm *vm, struct vcpu *v)
 {
@@ -2042,6 +2054,7 @@ int main(int argc, char **argv)
 			 "KVM_GET_XSAVE is KVM's own ioctl number");
 	run_vm_test("msr_allowed_and_refused_with_gp", t_msr);
 	run_vm_test("gp_error_code_after_guest_sets_cr0_pe", t_gp_after_guest_enters_protected_mode);
+	run_vm_test("efer_lma_after_guest_enters_long_mode", t_efer_lma_after_guest_enters_long_mode);
 	run_vmxcore_only("msr_ioctls_read_guest_writes", t_msr_ioctls,
 			 "KVM_GET_MSRS takes struct kvm_msrs");
 	run_vm_test("debug_registers_kept_and_checked", t_debug_registers);

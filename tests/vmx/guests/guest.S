@@ -114,6 +114,43 @@ real_pe_gp:
 	mov	$0x600d, %eax
 	out	%eax, $0x41
 	hlt
+/*
+ * From real mode to IA-32e (compatibility) mode by the guest alone, then
+ * RDMSR EFER: LMA must be there although no exit saw paging come on.
+ */
+	.code16
+	.globl real_long_efer
+real_long_efer:
+	lgdtl	pe_gp_gdtr
+	mov	%cr0, %eax
+	or	$1, %eax
+	mov	%eax, %cr0
+	ljmpl	$0x08, $1f
+	.code32
+1:	mov	$0x10, %ax
+	mov	%ax, %ds
+	mov	%ax, %es
+	mov	%ax, %ss
+	movl	$0x21003, 0x20000	/* PML4[0] -> PDPT */
+	movl	$0x22003, 0x21000	/* PDPT[0] -> PD */
+	movl	$0x83, 0x22000		/* PD[0]: 2 MiB identity, writable */
+	mov	%cr4, %eax
+	or	$0x20, %eax		/* PAE */
+	mov	%eax, %cr4
+	mov	$0xc0000080, %ecx
+	rdmsr
+	or	$0x100, %eax		/* LME */
+	wrmsr
+	mov	$0x20000, %eax
+	mov	%eax, %cr3
+	mov	%cr0, %eax
+	or	$0x80000000, %eax	/* PG: IA-32e mode, compatibility mode */
+	mov	%eax, %cr0
+	mov	$0xc0000080, %ecx
+	rdmsr
+	out	%eax, $0x44
+	hlt
+	.code32				/* real_pe_gp's handler follows */
 pe_gp_handler:				/* the error code, then skip the 2-byte RDMSR */
 	pop	%eax
 	out	%eax, $0x43
