@@ -542,6 +542,14 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 		memcpy(bits, o->bits, (nbits + 7) / 8);
 	} else if (o->bitmap && !o->bitmap_frozen) {
 		ret = img_bitmap_get(img, o->bitmap, &bits, &nbits, &gbits, err);
+		/* A full backup reads everything: an inconsistent bitmap (writer
+		 * crashed) does not matter to it, and clear_bitmap makes the
+		 * bitmap good again for the next incremental. */
+		if (ret == -ESTALE && !o->incremental) {
+			if (err)
+				memset(err, 0, sizeof(*err));
+			ret = 0;
+		}
 		if (ret < 0)
 			goto out;
 	}

@@ -316,6 +316,8 @@ static void backup_incremental_needs_consistent_bitmap(void **state)
 {
 	struct backup_opts full = { .disk = "i", .bitmap = "bk", .clear_bitmap = 1 };
 	struct backup_opts inc = { .disk = "i", .bitmap = "bk", .incremental = 1 };
+	char id[BACKUP_ID_MAX];
+	struct backup_stats bs;
 	struct vx_err err = { 0 };
 	struct img *img;
 	uint8_t b = 1;
@@ -338,8 +340,32 @@ static void backup_incremental_needs_consistent_bitmap(void **state)
 	waitpid(pid, &st, 0);
 	img = open_rw(st_path("di.qcow2"));
 	assert_int_equal(backup_create(st_path("repo5"), img, &inc, NULL, NULL, &err), -ESTALE);
+	assert_non_null(strstr(err.msg, "inconsistent"));
 	assert_non_null(strstr(err.msg, "full backup"));
 	img_close(img, NULL);
+	/* Read-only, with the in_use flag still in the file: refused too. */
+	assert_int_equal(img_open(st_path("di.qcow2"), NULL, 0, &img, &err), 0);
+	assert_int_equal(backup_create(st_path("repo5"), img, &inc, NULL, NULL, &err), -ESTALE);
+	img_close(img, NULL);
+	/* The way out the message names: a full backup resets the bitmap... */
+	img = open_rw(st_path("di.qcow2"));
+	assert_int_equal(backup_create(st_path("repo5"), img, &full, NULL, NULL, &err), 0);
+	img_close(img, NULL);
+	/* ...and incrementals work again, reading only what changed since. */
+	img = open_rw(st_path("di.qcow2"));
+	b = 7;
+	assert_int_equal(img_write(img, &b, 3 * MiB, 1, &err), 0);
+	img_close(img, NULL);
+	img = open_rw(st_path("di.qcow2"));
+	inc.clear_bitmap = 1;
+	assert_int_equal(backup_create(st_path("repo5"), img, &inc, id, &bs, &err), 0);
+	img_close(img, NULL);
+	assert_int_equal(bs.read_chunks, 1);
+	if (st_have_qemu_img()) {
+		assert_int_equal(backup_restore(st_path("repo5"), id, st_path("di-r.raw"), "raw",
+						&err), 0);
+		same(st_path("di.qcow2"), st_path("di-r.raw"));
+	}
 }
 
 /* Kills backups and prunes at random moments; the repository stays good. */
