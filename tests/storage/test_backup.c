@@ -368,6 +368,59 @@ static void backup_incremental_needs_consistent_bitmap(void **state)
 	}
 }
 
+/* The parent is the newest backup of the same disk, found by name: a disk
+ * whose name extends this one's and a damaged manifest of another disk do
+ * not get in the way (nor are other disks' manifests parsed at all). */
+static void backup_incremental_finds_parent_by_name(void **state)
+{
+	struct backup_opts full = { .disk = "p", .bitmap = "bk", .clear_bitmap = 1 };
+	struct backup_opts inc = { .disk = "p", .bitmap = "bk", .incremental = 1,
+				   .clear_bitmap = 1 };
+	struct backup_opts other = { .disk = "p-1" };
+	char id1[BACKUP_ID_MAX], id2[BACKUP_ID_MAX], id3[BACKUP_ID_MAX], ido[BACKUP_ID_MAX];
+	const char *repo = st_path("repo8");
+	struct backup_info *list;
+	struct backup_stats bs;
+	struct vx_err err = { 0 };
+	struct img *img;
+	uint8_t b = 9;
+	int n, seen = 0;
+
+	(void)state;
+	mkdisk("dp.qcow2", 11);
+	assert_int_equal(backup_repo_init(repo, 0, &err), 0);
+	img = open_rw(st_path("dp.qcow2"));
+	assert_int_equal(backup_create(repo, img, &full, id1, NULL, &err), 0);
+	assert_int_equal(img_write(img, &b, 5 * MiB, 1, &err), 0);
+	/* "p-1" is newer than p's full backup and its name starts with "p-". */
+	assert_int_equal(backup_create(repo, img, &other, ido, NULL, &err), 0);
+	assert_int_equal(backup_create(repo, img, &inc, id2, &bs, &err), 0);
+	assert_int_equal(bs.read_chunks, 1);
+	/* A damaged manifest of another disk, newer than everything. */
+	assert_int_equal(st_run(NULL, 0, "echo '{broken' > %s/backups/zz-9999999999.000000000.json",
+				repo), 0);
+	b = 10;
+	assert_int_equal(img_write(img, &b, 7 * MiB, 1, &err), 0);
+	assert_int_equal(backup_create(repo, img, &inc, id3, &bs, &err), 0);
+	assert_int_equal(bs.read_chunks, 1);
+	img_close(img, NULL);
+	assert_int_equal(st_run(NULL, 0, "rm %s/backups/zz-9999999999.000000000.json", repo), 0);
+	assert_int_equal(backup_list(repo, &list, &n, &err), 0);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(list[i].id, id2))
+			seen += !strcmp(list[i].parent, id1);
+		if (!strcmp(list[i].id, id3))
+			seen += !strcmp(list[i].parent, id2);
+	}
+	free(list);
+	assert_int_equal(seen, 2);
+	if (st_have_qemu_img()) {
+		assert_int_equal(backup_restore(repo, id3, st_path("dp-r.raw"), "raw", &err), 0);
+		same(st_path("dp.qcow2"), st_path("dp-r.raw"));
+	}
+}
+
 /* Kills backups and prunes at random moments; the repository stays good. */
 static void backup_interrupted_keeps_repo_consistent(void **state)
 {
@@ -479,6 +532,7 @@ int main(void)
 		cmocka_unit_test(backup_prune_and_gc),
 		cmocka_unit_test(backup_prune_every_disk_counts),
 		cmocka_unit_test(backup_incremental_needs_consistent_bitmap),
+		cmocka_unit_test(backup_incremental_finds_parent_by_name),
 		cmocka_unit_test(backup_interrupted_keeps_repo_consistent),
 		cmocka_unit_test(backup_raw_disk_full_only),
 	};
