@@ -456,6 +456,62 @@ int backup_list(const char *repo, struct backup_info **list, int *n, struct vx_e
 	return ret;
 }
 
+/* "<disk>-<sec>.<nsec>" as backup_create names its backups: 1 and the time. */
+static int id_of_disk(const char *id, const char *disk, long long *sec, long *nsec)
+{
+	size_t dl = strlen(disk);
+	const char *p = id + dl + 1;
+	char *end;
+
+	if (strncmp(id, disk, dl) || id[dl] != '-' || *p < '0' || *p > '9')
+		return 0;
+	*sec = strtoll(p, &end, 10);
+	if (*end != '.' || strlen(end + 1) != 9 || end[1] < '0' || end[1] > '9')
+		return 0;
+	*nsec = strtol(end + 1, &end, 10);
+	return *end == '\0';
+}
+
+/*
+ * The newest backup of disk by its file name alone, without parsing every
+ * manifest in the repository: an incremental's fixed cost must not grow
+ * with the repository's history (each manifest of a 1 GiB disk is ~1 MB of
+ * JSON). The name's time is the manifest's; backup_create checks that the
+ * manifest it then loads is of this disk. 0 and pid "" when none matches.
+ */
+static int latest_of_disk(const struct repo *r, const char *disk, char pid[BACKUP_ID_MAX],
+			  struct vx_err *err)
+{
+	char path[PATH_MAX], id[BACKUP_ID_MAX];
+	long long sec, best_sec = -1;
+	long nsec, best_nsec = -1;
+	struct dirent *de;
+	size_t len;
+	DIR *d;
+
+	pid[0] = '\0';
+	snprintf(path, sizeof(path), "%s/backups", r->dir);
+	d = opendir(path);
+	if (!d)
+		return vx_err_errno(err, -errno, "backup: open %s", path);
+	while ((de = readdir(d))) {
+		len = strlen(de->d_name);
+		if (len < 6 || len - 5 >= BACKUP_ID_MAX || strcmp(de->d_name + len - 5, ".json"))
+			continue;
+		memcpy(id, de->d_name, len - 5);
+		id[len - 5] = '\0';
+		if (!valid_name(id, BACKUP_ID_MAX) || !id_of_disk(id, disk, &sec, &nsec))
+			continue;
+		if (sec > best_sec || (sec == best_sec && nsec > best_nsec)) {
+			best_sec = sec;
+			best_nsec = nsec;
+			snprintf(pid, BACKUP_ID_MAX, "%s", id);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
 static int chunk_dirty(const uint8_t *bits, uint64_t nbits, unsigned gbits,
 		       uint64_t off, uint64_t len)
 {
@@ -498,7 +554,10 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 		char pid[BACKUP_ID_MAX] = "";
 		if (o->parent) {
 			snprintf(pid, sizeof(pid), "%s", o->parent);
-		} else {
+		} else if ((ret = latest_of_disk(&r, o->disk, pid, err)) < 0) {
+			goto out;
+		} else if (!pid[0]) {
+			/* Only names backup_create did not make: read them all. */
 			struct backup_info *l;
 			int n;
 			ret = list_locked(&r, &l, &n, err);
@@ -542,6 +601,14 @@ int backup_create(const char *repo, struct img *img, const struct backup_opts *o
 		memcpy(bits, o->bits, (nbits + 7) / 8);
 	} else if (o->bitmap && !o->bitmap_frozen) {
 		ret = img_bitmap_get(img, o->bitmap, &bits, &nbits, &gbits, err);
+		/* A full backup reads everything: an inconsistent bitmap (writer
+		 * crashed) does not matter to it, and clear_bitmap makes the
+		 * bitmap good again for the next incremental. */
+		if (ret == -ESTALE && !o->incremental) {
+			if (err)
+				memset(err, 0, sizeof(*err));
+			ret = 0;
+		}
 		if (ret < 0)
 			goto out;
 	}

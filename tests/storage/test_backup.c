@@ -316,6 +316,8 @@ static void backup_incremental_needs_consistent_bitmap(void **state)
 {
 	struct backup_opts full = { .disk = "i", .bitmap = "bk", .clear_bitmap = 1 };
 	struct backup_opts inc = { .disk = "i", .bitmap = "bk", .incremental = 1 };
+	char id[BACKUP_ID_MAX];
+	struct backup_stats bs;
 	struct vx_err err = { 0 };
 	struct img *img;
 	uint8_t b = 1;
@@ -338,30 +340,149 @@ static void backup_incremental_needs_consistent_bitmap(void **state)
 	waitpid(pid, &st, 0);
 	img = open_rw(st_path("di.qcow2"));
 	assert_int_equal(backup_create(st_path("repo5"), img, &inc, NULL, NULL, &err), -ESTALE);
+	assert_non_null(strstr(err.msg, "inconsistent"));
 	assert_non_null(strstr(err.msg, "full backup"));
 	img_close(img, NULL);
+	/* Read-only, with the in_use flag still in the file: refused too. */
+	assert_int_equal(img_open(st_path("di.qcow2"), NULL, 0, &img, &err), 0);
+	assert_int_equal(backup_create(st_path("repo5"), img, &inc, NULL, NULL, &err), -ESTALE);
+	img_close(img, NULL);
+	/* The way out the message names: a full backup resets the bitmap... */
+	img = open_rw(st_path("di.qcow2"));
+	assert_int_equal(backup_create(st_path("repo5"), img, &full, NULL, NULL, &err), 0);
+	img_close(img, NULL);
+	/* ...and incrementals work again, reading only what changed since. */
+	img = open_rw(st_path("di.qcow2"));
+	b = 7;
+	assert_int_equal(img_write(img, &b, 3 * MiB, 1, &err), 0);
+	img_close(img, NULL);
+	img = open_rw(st_path("di.qcow2"));
+	inc.clear_bitmap = 1;
+	assert_int_equal(backup_create(st_path("repo5"), img, &inc, id, &bs, &err), 0);
+	img_close(img, NULL);
+	assert_int_equal(bs.read_chunks, 1);
+	if (st_have_qemu_img()) {
+		assert_int_equal(backup_restore(st_path("repo5"), id, st_path("di-r.raw"), "raw",
+						&err), 0);
+		same(st_path("di.qcow2"), st_path("di-r.raw"));
+	}
 }
 
-/* Kills backups and prunes at random moments; the repository stays good. */
+/* The parent is the newest backup of the same disk, found by name: a disk
+ * whose name extends this one's and a damaged manifest of another disk do
+ * not get in the way (nor are other disks' manifests parsed at all). */
+static void backup_incremental_finds_parent_by_name(void **state)
+{
+	struct backup_opts full = { .disk = "p", .bitmap = "bk", .clear_bitmap = 1 };
+	struct backup_opts inc = { .disk = "p", .bitmap = "bk", .incremental = 1,
+				   .clear_bitmap = 1 };
+	struct backup_opts other = { .disk = "p-1" };
+	char id1[BACKUP_ID_MAX], id2[BACKUP_ID_MAX], id3[BACKUP_ID_MAX], ido[BACKUP_ID_MAX];
+	const char *repo = st_path("repo8");
+	struct backup_info *list;
+	struct backup_stats bs;
+	struct vx_err err = { 0 };
+	struct img *img;
+	uint8_t b = 9;
+	int n, seen = 0;
+
+	(void)state;
+	mkdisk("dp.qcow2", 11);
+	assert_int_equal(backup_repo_init(repo, 0, &err), 0);
+	img = open_rw(st_path("dp.qcow2"));
+	assert_int_equal(backup_create(repo, img, &full, id1, NULL, &err), 0);
+	assert_int_equal(img_write(img, &b, 5 * MiB, 1, &err), 0);
+	/* "p-1" is newer than p's full backup and its name starts with "p-". */
+	assert_int_equal(backup_create(repo, img, &other, ido, NULL, &err), 0);
+	assert_int_equal(backup_create(repo, img, &inc, id2, &bs, &err), 0);
+	assert_int_equal(bs.read_chunks, 1);
+	/* A damaged manifest of another disk, newer than everything. */
+	assert_int_equal(st_run(NULL, 0, "echo '{broken' > %s/backups/zz-9999999999.000000000.json",
+				repo), 0);
+	b = 10;
+	assert_int_equal(img_write(img, &b, 7 * MiB, 1, &err), 0);
+	assert_int_equal(backup_create(repo, img, &inc, id3, &bs, &err), 0);
+	assert_int_equal(bs.read_chunks, 1);
+	img_close(img, NULL);
+	assert_int_equal(st_run(NULL, 0, "rm %s/backups/zz-9999999999.000000000.json", repo), 0);
+	assert_int_equal(backup_list(repo, &list, &n, &err), 0);
+	assert_int_equal(n, 4);
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(list[i].id, id2))
+			seen += !strcmp(list[i].parent, id1);
+		if (!strcmp(list[i].id, id3))
+			seen += !strcmp(list[i].parent, id2);
+	}
+	free(list);
+	assert_int_equal(seen, 2);
+	if (st_have_qemu_img()) {
+		assert_int_equal(backup_restore(repo, id3, st_path("dp-r.raw"), "raw", &err), 0);
+		same(st_path("dp.qcow2"), st_path("dp-r.raw"));
+	}
+}
+
+/* The content each backup was taken from: k<round+1>.raw (k0.raw: the first). */
+struct taken {
+	char id[BACKUP_ID_MAX];
+	int snap;
+};
+
+/* Records the backups listed now that were not before as taken from snap. */
+static int note_new_backups(struct taken *t, int nt, int snap)
+{
+	struct backup_info *list;
+	struct vx_err err = { 0 };
+	int n, known;
+
+	assert_int_equal(backup_list(st_path("repo6"), &list, &n, &err), 0);
+	for (int k = 0; k < n; k++) {
+		known = 0;
+		for (int j = 0; j < nt; j++)
+			known |= !strcmp(t[j].id, list[k].id);
+		if (!known) {
+			assert_true(nt < 32);
+			snprintf(t[nt].id, sizeof(t[nt].id), "%s", list[k].id);
+			t[nt++].snap = snap;
+		}
+	}
+	free(list);
+	return nt;
+}
+
+/* Kills backups and prunes at random moments; the repository stays good:
+ * every backup still listed verifies, and restores to exactly the content it
+ * was taken from. */
 static void backup_interrupted_keeps_repo_consistent(void **state)
 {
 	struct backup_opts o = { .disk = "k" };
-	char first[BACKUP_ID_MAX];
+	struct taken taken[32];
 	struct backup_info *list;
 	struct vx_err err = { 0 };
 	uint64_t rs = 0x1234abcd;
 	uint8_t *buf = malloc(MiB);
+	char snap[64], out[64];
+	struct timespec t0, t1;
 	struct img *img;
-	int n, kills = 0;
+	uint64_t span;
+	int n, nt, kills = 0, restored = 0;
 
 	(void)state;
 	st_skip_without_qemu();
 	mkdisk("dk.qcow2", 5);
 	assert_int_equal(backup_repo_init(st_path("repo6"), 16384, &err), 0);
 	img = open_rw(st_path("dk.qcow2"));
-	assert_int_equal(backup_create(st_path("repo6"), img, &o, first, NULL, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(backup_create(st_path("repo6"), img, &o, NULL, NULL, &err), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	img_close(img, NULL);
+	/* Kills land anywhere in [0, 4x an uninterrupted backup here) (one in
+	 * a forked child takes about 2-3x as long): some runs finish, most are
+	 * cut short, however loaded the host is. */
+	span = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t1.tv_nsec -
+	       (uint64_t)t0.tv_nsec;
+	span = 4 * span + 1000000;
 	snapshot_raw(st_path("dk.qcow2"), st_path("k0.raw"));
+	nt = note_new_backups(taken, 0, 0);
 	for (int round = 0; round < 12; round++) {
 		int prune = round % 3 == 2, status;
 		pid_t pid;
@@ -373,6 +494,8 @@ static void backup_interrupted_keeps_repo_consistent(void **state)
 			assert_int_equal(img_write(img, buf, (uint64_t)i * MiB, MiB, &err), 0);
 		}
 		img_close(img, NULL);
+		snprintf(snap, sizeof(snap), "k%d.raw", round + 1);
+		snapshot_raw(st_path("dk.qcow2"), st_path(snap));
 		pid = fork();
 		if (pid == 0) {
 			struct img *c = NULL;
@@ -382,12 +505,20 @@ static void backup_interrupted_keeps_repo_consistent(void **state)
 				_exit(1);
 			_exit(backup_create(st_path("repo6"), c, &o, NULL, NULL, NULL) ? 1 : 0);
 		}
-		struct timespec ts = { 0, (long)(st_rand(&rs) % 40000000) };
-		nanosleep(&ts, NULL);
-		if (kill(pid, SIGKILL) == 0)
-			kills++;
+		uint64_t d = st_rand(&rs) % span;
+		struct timespec ts = { (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
+		/* Every fourth run finishes, so prune and backup both complete too. */
+		if (round % 4 != 3) {
+			nanosleep(&ts, NULL);
+			if (kill(pid, SIGKILL) == 0)
+				kills++;
+		}
 		assert_int_equal(waitpid(pid, &status, 0), pid);
-		/* Whatever is listed verifies; the first backup restores. */
+		if (round % 4 == 3)
+			assert_int_equal(WEXITSTATUS(status), 0);
+		/* A backup that got listed was taken from this round's content. */
+		nt = note_new_backups(taken, nt, round + 1);
+		/* Whatever is listed verifies. */
 		assert_int_equal(backup_list(st_path("repo6"), &list, &n, &err), 0);
 		for (int k = 0; k < n; k++) {
 			if (backup_verify(st_path("repo6"), list[k].id, &err))
@@ -398,19 +529,28 @@ static void backup_interrupted_keeps_repo_consistent(void **state)
 	}
 	assert_true(kills > 0);
 	assert_int_equal(backup_gc(st_path("repo6"), NULL, &err), 0);
+	/* After all that, each listed backup verifies and restores equal. */
 	assert_int_equal(backup_list(st_path("repo6"), &list, &n, &err), 0);
-	for (int k = 0; k < n; k++)
+	assert_true(n > 0);
+	for (int k = 0; k < n; k++) {
+		int j = 0;
 		assert_int_equal(backup_verify(st_path("repo6"), list[k].id, &err), 0);
-	if (!strcmp(list[0].id, first)) {
-		assert_int_equal(backup_restore(st_path("repo6"), first, st_path("k0r.raw"), "raw", &err), 0);
-		same(st_path("k0r.raw"), st_path("k0.raw"));
+		while (j < nt && strcmp(taken[j].id, list[k].id))
+			j++;
+		assert_true(j < nt);
+		snprintf(out, sizeof(out), "k-restored-%d.raw", k);
+		assert_int_equal(backup_restore(st_path("repo6"), list[k].id, st_path(out), "raw",
+						&err), 0);
+		snprintf(snap, sizeof(snap), "k%d.raw", taken[j].snap);
+		same(st_path(out), st_path(snap));
+		restored++;
 	}
 	free(list);
+	assert_int_equal(restored, n);
 	assert_int_equal(st_run(NULL, 0, "test -z \"$(ls -A %s/tmp)\"", st_path("repo6")), 0);
 	free(buf);
 }
 
-/* Raw disks back up in full; an incremental needs a bitmap raw lacks. */
 static void backup_raw_disk_full_only(void **state)
 {
 	struct backup_opts full = { .disk = "raw1" };
@@ -453,6 +593,7 @@ int main(void)
 		cmocka_unit_test(backup_prune_and_gc),
 		cmocka_unit_test(backup_prune_every_disk_counts),
 		cmocka_unit_test(backup_incremental_needs_consistent_bitmap),
+		cmocka_unit_test(backup_incremental_finds_parent_by_name),
 		cmocka_unit_test(backup_interrupted_keeps_repo_consistent),
 		cmocka_unit_test(backup_raw_disk_full_only),
 	};

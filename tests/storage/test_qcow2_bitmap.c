@@ -11,6 +11,7 @@
 
 #include "st_helpers.h"
 #include "storage/bitmap.h"
+#include "storage/snapshot.h"
 
 #define MiB (1024 * 1024)
 
@@ -208,11 +209,52 @@ static void bitmap_unclean_close_is_inconsistent(void **state)
 	expect_bits(st_path("u.qcow2"), "b", NULL, 0);
 }
 
+/* Reverting to an internal snapshot or committing an overlay changes data
+ * behind the guest's back: the bitmaps must say so, or the next incremental
+ * backup would miss it. */
+static void bitmap_marks_snapshot_apply_and_commit(void **state)
+{
+	struct img_create_opts o = { .fmt = "qcow2", .size = 4 * MiB };
+	struct img_create_opts ov = { .fmt = "qcow2", .backing = "base.qcow2",
+				      .backing_fmt = "qcow2" };
+	uint64_t all[4 * MiB / 65536], two[] = { 16, 32 };
+	struct vx_err err = { 0 };
+	uint8_t buf[4096] = { 3 };
+	struct img *img;
+
+	(void)state;
+	for (uint64_t i = 0; i < 4 * MiB / 65536; i++)
+		all[i] = i;
+	assert_int_equal(img_create(st_path("base.qcow2"), &o, &err), 0);
+	img = open_img(st_path("base.qcow2"), IMG_RDWR);
+	assert_int_equal(img_write(img, buf, 0, sizeof(buf), &err), 0);
+	assert_int_equal(img_snapshot_create(img, "s", &err), 0);
+	assert_int_equal(img_bitmap_add(img, "bk", 16, &err), 0);
+	assert_int_equal(img_close(img, &err), 0);
+	expect_bits(st_path("base.qcow2"), "bk", NULL, 0);
+	img = open_img(st_path("base.qcow2"), IMG_RDWR);
+	assert_int_equal(img_snapshot_apply(img, "s", &err), 0);
+	assert_int_equal(img_close(img, &err), 0);
+	expect_bits(st_path("base.qcow2"), "bk", all, sizeof(all) / sizeof(all[0]));
+	/* Clear, then commit an overlay that wrote two clusters. */
+	img = open_img(st_path("base.qcow2"), IMG_RDWR);
+	assert_int_equal(img_bitmap_clear(img, "bk", &err), 0);
+	assert_int_equal(img_close(img, &err), 0);
+	assert_int_equal(img_create(st_path("top.qcow2"), &ov, &err), 0);
+	img = open_img(st_path("top.qcow2"), IMG_RDWR);
+	assert_int_equal(img_write(img, buf, 1 * MiB, sizeof(buf), &err), 0);
+	assert_int_equal(img_write(img, buf, 2 * MiB + 100, 10, &err), 0);
+	assert_int_equal(img_close(img, &err), 0);
+	assert_int_equal(img_commit(st_path("top.qcow2"), &err), 0);
+	expect_bits(st_path("base.qcow2"), "bk", two, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bitmap_marks_writes_and_survives_close),
 		cmocka_unit_test(bitmap_qemu_interop),
+		cmocka_unit_test(bitmap_marks_snapshot_apply_and_commit),
 		cmocka_unit_test(bitmap_unclean_close_is_inconsistent),
 	};
 	return cmocka_run_group_tests(tests, st_setup, st_teardown);
