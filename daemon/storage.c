@@ -993,7 +993,7 @@ static int bk_progress(void *ctx, uint64_t done, uint64_t total)
 {
 	struct bk *b = ctx;
 
-	b->job->j_progress = (int)((b->next * 100 + (total ? done * 100 / total : 0)) / b->n);
+	job_progress(b->job, (int)((b->next * 100 + (total ? done * 100 / total : 0)) / b->n));
 	if (b->slice_ms) {
 		struct timespec ts = { b->slice_ms / 1000,
 				       (long)(b->slice_ms % 1000) * 1000000L };
@@ -1246,11 +1246,36 @@ const struct job_ops stor_backup_ops = {
 	"backup", bk_init, bk_step, bk_commit, bk_abort, bk_recover, bk_free,
 };
 
-/* ---- jobs "verify" and "restore": one library call each ---- */
+/*
+ * ---- jobs "verify" and "restore": one library call each ----
+ *
+ * The library reports every 64 chunks (rs_progress): the job's progress
+ * moves during the call and a cancel stops it there. A cancelled or failed
+ * restore has removed its temp file, and nothing was renamed to path.
+ */
 
 struct rs {
 	char repo[PATH_MAX], id[BACKUP_ID_MAX], path[PATH_MAX], fmt[8];
+	struct vmxd_job *job;
+	int slice_ms;            /* test knob: a pause every 64 chunks */
 };
+
+/* Pool thread, inside the library call: progress, and cancel between chunks. */
+static int rs_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct rs *r = ctx;
+
+	job_progress(r->job, total ? (int)(done * 100 / total) : 0);
+	if (r->path[0] && done > 0)
+		vmxd_test_crash("restore-mid"); /* tests: kill -9 with the temp file written */
+	if (r->slice_ms) {
+		struct timespec ts = { r->slice_ms / 1000,
+				       (long)(r->slice_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	return atomic_load(&r->job->j_cancel) != 0;
+}
 
 static int rs_init_common(struct vmxd_job *j, json_object *args, int restore,
 			  struct vx_err *err)
@@ -1258,11 +1283,18 @@ static int rs_init_common(struct vmxd_job *j, json_object *args, int restore,
 	struct rs *r = calloc(1, sizeof(*r));
 	const char *repo, *id, *path = NULL, *fmt = NULL;
 	char cfg[PATH_MAX + 16];
+	json_object *sl;
 	int rc;
 
 	if (!r)
 		return vx_err_set(err, -ENOMEM, "out of memory");
 	j->j_priv = r;
+	r->job = j;
+	if (json_object_object_get_ex(args, "slice_ms", &sl) &&
+	    json_object_is_type(sl, json_type_int))
+		r->slice_ms = json_object_get_int(sl);
+	if (r->slice_ms < 0 || r->slice_ms > 10000)
+		return vx_err_set(err, -EINVAL, "slice_ms out of range");
 	if ((rc = stor_arg_path(args, "repo", &repo, err)) < 0 ||
 	    (rc = stor_arg_str(args, "id", 1, &id, err)) < 0 ||
 	    (restore && (rc = stor_arg_path(args, "path", &path, err)) < 0) ||
@@ -1303,7 +1335,8 @@ static int vf_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 static int vf_step(struct vmxd_job *j, struct vx_err *err)
 {
 	struct rs *r = j->j_priv;
-	int rc = backup_verify(r->repo, r->id, err);
+	struct backup_read_opts o = { rs_progress, r };
+	int rc = backup_verify_ex(r->repo, r->id, &o, err);
 
 	return rc < 0 ? rc : 1;
 }
@@ -1316,7 +1349,8 @@ static int rs_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 static int rs_step(struct vmxd_job *j, struct vx_err *err)
 {
 	struct rs *r = j->j_priv;
-	int rc = backup_restore(r->repo, r->id, r->path, r->fmt, err);
+	struct backup_read_opts o = { rs_progress, r };
+	int rc = backup_restore_ex(r->repo, r->id, r->path, r->fmt, &o, err);
 
 	return rc < 0 ? rc : 1;
 }

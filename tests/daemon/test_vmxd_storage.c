@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "tests/daemon/harness.h"
+#include "proto/proto.h"
 #include "storage/backup.h"
 #include "storage/image.h"
 
@@ -1192,6 +1193,174 @@ static void vmxd_kill9_mid_convert_leaves_nothing(void **state)
 	ctl_ok(e, out, sizeof(out), "destroy kc-by");
 }
 
+/* ---- restore and verify: progress during the library call, cancel, kill -9 ---- */
+
+/* A stopped domain with a 64 MiB disk (1024 chunks, data in some) backed up. */
+static void rv_fixture(struct env *e, const char *dom, char *a, char *repo,
+		       char *id, size_t len)
+{
+	char out[4096], cmd[700];
+	char ids[2][128];
+	const char *types[2];
+
+	snprintf(a, len, "%s/%s.qcow2", e->dir, dom);
+	snprintf(repo, len, "%s/repo", e->dir);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 64M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, dom, 1, "vda", a, "qcow2");
+	for (int i = 0; i < 64; i += 8)
+		img_fill(a, (uint64_t)i * MiB, 65536, 0x50 + i);
+	assert_int_equal(CTL(e, out, "backup %s --repo %s", dom, repo), 0);
+	assert_int_equal(backup_ids(e, repo, dom, ids, types, 2), 1);
+	snprintf(id, 128, "%s", ids[0]);
+}
+
+/* Watches events; runs the job with --wait; returns distinct progress values
+ * strictly between 0 and 100 of its job-progress events. */
+static int job_intermediate_progress(struct env *e, const char *kind, const char *args)
+{
+	struct proto_rbuf rb;
+	struct proto_msg m;
+	struct vx_err err;
+	char out[4096];
+	int fd, done = 0, seen[101] = { 0 }, n = 0;
+
+	fd = proto_connect_unix(e->rw, &err);
+	assert_true(fd >= 0);
+	proto_rbuf_init(&rb);
+	assert_int_equal(proto_client_hello(fd, &rb, "watch", NULL, 2000, &err), 0);
+	assert_int_equal(proto_call(fd, &rb, 1, "subscribe", NULL, &m, 2000, &err), 0);
+	proto_msg_clear(&m);
+	if (CTL(e, out, "job-start %s %s --wait", kind, args) != 0)
+		fail_msg("job-start %s: %s", kind, out);
+	assert_non_null(strstr(out, "done"));
+	while (!done && proto_recv_fd(fd, &rb, &m, 2000, &err) == 0) {
+		json_object *k = NULL, *p = NULL;
+
+		if (m.pm_type == PROTO_EVENT && m.pm_body &&
+		    json_object_object_get_ex(m.pm_body, "kind", &k) &&
+		    strcmp(json_object_get_string(k), kind) == 0) {
+			if (strcmp(m.pm_name, "job-done") == 0)
+				done = 1;
+			else if (strcmp(m.pm_name, "job-progress") == 0 &&
+				 json_object_object_get_ex(m.pm_body, "progress", &p)) {
+				int v = json_object_get_int(p);
+
+				if (v > 0 && v < 100 && !seen[v]++)
+					n++;
+			}
+		}
+		proto_msg_clear(&m);
+	}
+	close(fd);
+	proto_rbuf_free(&rb);
+	assert_true(done);
+	return n;
+}
+
+static void vmctl_restore_and_verify_report_progress(void **state)
+{
+	struct env *e = *state;
+	char a[200], repo[200], id[128], res[200], args[900];
+
+	rv_fixture(e, "rp", a, repo, id, sizeof(a));
+	/* Every 64 chunks of 1024: 6, 12, ... 93 percent along the way. */
+	snprintf(args, sizeof(args), "repo=%s id=%s slice_ms=5", repo, id);
+	assert_true(job_intermediate_progress(e, "verify", args) >= 3);
+	disk_path(e, "rp-res.qcow2", res, sizeof(res));
+	snprintf(args, sizeof(args), "repo=%s id=%s path=%s slice_ms=5", repo, id, res);
+	assert_true(job_intermediate_progress(e, "restore", args) >= 3);
+	assert_true(img_same(a, res));
+}
+
+/* Polls job-list until job id is no longer running; returns its line. */
+static void job_wait_ended(struct env *e, int id, char *out, size_t len)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "%d ", id);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(h_ctl(e, out, len, "job-list"), 0);
+		if (!strstr(out, "running"))
+			return;
+		h_sleep_ms(10);
+	}
+	fail_msg("job %d still running: %s", id, out);
+}
+
+/* How many <path>.restore-* temp files exist. */
+static int restore_temps(const char *path)
+{
+	char cmd[600];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -d %s.restore-* 2>/dev/null | wc -l", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+/* Cancel inside the library call: no image, no temp file; verify cancelled. */
+static void vmctl_restore_and_verify_cancel_mid_call(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], repo[200], id[128], res[200];
+	int job = 0;
+
+	rv_fixture(e, "rc", a, repo, id, sizeof(a));
+	disk_path(e, "rc-res.qcow2", res, sizeof(res));
+	/* slice_ms (a test knob) pauses 200 ms every 64 chunks: ~3 s in all. */
+	assert_int_equal(CTL(e, out, "job-start restore repo=%s id=%s path=%s slice_ms=200",
+			     repo, id, res), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &job), 1);
+	for (int i = 0; i < 500 && restore_temps(res) == 0; i++)
+		h_sleep_ms(10);
+	assert_int_equal(restore_temps(res), 1);
+	h_sleep_ms(250);   /* into the chunks */
+	assert_int_equal(CTL(e, out, "job-cancel %d", job), 0);
+	job_wait_ended(e, job, out, sizeof(out));
+	assert_non_null(strstr(out, "cancelled"));
+	assert_int_not_equal(access(res, F_OK), 0);
+	assert_int_equal(restore_temps(res), 0);
+
+	assert_int_equal(CTL(e, out, "job-start verify repo=%s id=%s slice_ms=200", repo, id), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &job), 1);
+	h_sleep_ms(300);
+	assert_int_equal(CTL(e, out, "job-cancel %d", job), 0);
+	job_wait_ended(e, job, out, sizeof(out));
+	assert_non_null(strstr(out, "cancelled"));
+	/* Both run to the end afterwards. */
+	assert_int_equal(CTL(e, out, "verify --repo %s %s", repo, id), 0);
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, id, res), 0);
+	assert_true(img_same(a, res));
+}
+
+/* kill -9 of vmxd with a restore's temp file half written: gone at restart. */
+static void vmxd_kill9_mid_restore_leaves_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], repo[200], id[128], res[200];
+	int pid;
+
+	rv_fixture(e, "kr", a, repo, id, sizeof(a));
+	disk_path(e, "kr-res.qcow2", res, sizeof(res));
+	pid = bystander_start(e, "kr-by");
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "restore-mid") > 0);
+	assert_int_not_equal(CTL(e, out, "restore --repo %s %s %s", repo, id, res), 0);
+	after_crash(e, "kr-by", pid);
+	assert_int_equal(CTL(e, out, "job-list"), 0);
+	assert_non_null(strstr(out, "interrupted"));
+	assert_int_not_equal(access(res, F_OK), 0);
+	assert_int_equal(restore_temps(res), 0);
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, id, res), 0);
+	assert_true(img_same(a, res));
+	ctl_ok(e, out, sizeof(out), "destroy kr-by");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
@@ -1215,6 +1384,9 @@ int main(void)
 		T(vmctl_backup_gc_frees_unreferenced),
 		T(vmctl_storage_json_output),
 		T(vmxd_kill9_mid_convert_leaves_nothing),
+		T(vmctl_restore_and_verify_report_progress),
+		T(vmctl_restore_and_verify_cancel_mid_call),
+		T(vmxd_kill9_mid_restore_leaves_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
