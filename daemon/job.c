@@ -134,6 +134,8 @@ static const struct job_ops *const job_kinds[] = {
 	&stor_restore_ops,
 	&stor_prune_ops,
 	&stor_gc_ops,
+	&stor_snapshot_create_ops,
+	&stor_snapshot_revert_ops,
 };
 
 static const struct job_ops *job_kind(const char *kind)

@@ -219,7 +219,7 @@ static void stor_bitmap_name(const char *repo, char out[32])
  * A revert changes the disk behind the bitmaps' back: drop vmxd's bitmaps
  * so the next backup of the disk is full.
  */
-static void stor_bitmaps_drop(struct img *img)
+void stor_bitmaps_drop(struct img *img)
 {
 	struct img_bitmap_info *bms;
 	int n;
@@ -501,6 +501,42 @@ int stor_snapshot_list(struct vmxd *v, json_object *args, json_object **res,
 	return 0;
 }
 
+/* Removes snapshot s (recorded 'creating') from its disks, its state file, the row. */
+static void stor_snapshot_undo_row(struct vmxd *v, const struct store_snapshot *s)
+{
+	struct store_domain sd;
+	struct xml_domain *xd = NULL;
+
+	if (store_domain_get(v->store, s->ss_uuid, &sd, NULL) < 0)
+		return;
+	if (xml_domain_parse(sd.sd_xml, strlen(sd.sd_xml), &xd, NULL) == 0) {
+		for (size_t k = 0; k < xd->xdom_ndisks; k++)
+			if (stor_disk_is(&xd->xdom_disks[k], "qcow2") &&
+			    stor_list_has(s->ss_disks, xd->xdom_disks[k].xd_target))
+				stor_snap_disk(xd->xdom_disks[k].xd_source, "delete",
+					       s->ss_name, NULL);
+		xml_domain_free(xd);
+	}
+	memsnap_remove_file(v, s->ss_uuid, s->ss_memory);
+	store_snapshot_del(v->store, s->ss_uuid, s->ss_name, NULL);
+	log_warn("domain %s: snapshot %s was interrupted by a vmxd crash; "
+		 "removed from its disks", sd.sd_name, s->ss_name);
+	store_domain_clear(&sd);
+}
+
+void stor_snapshot_undo(struct vmxd *v, const char *uuid, const char *name)
+{
+	struct store_snapshot *s;
+	size_t n;
+
+	if (store_snapshot_list(v->store, uuid, &s, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (s[i].ss_creating && strcmp(s[i].ss_name, name) == 0)
+			stor_snapshot_undo_row(v, &s[i]);
+	free(s);
+}
+
 /*
  * Startup: a snapshot still 'creating' was interrupted by a vmxd crash.
  * Its name is ours (recorded before the disks were touched): delete it
@@ -516,26 +552,8 @@ void stor_recover(struct vmxd *v)
 		log_err("cannot list snapshots: %s", err.msg);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct store_domain sd;
-		struct xml_domain *xd = NULL;
-
-		if (store_domain_get(v->store, s[i].ss_uuid, &sd, NULL) < 0)
-			continue;
-		if (xml_domain_parse(sd.sd_xml, strlen(sd.sd_xml), &xd, NULL) == 0) {
-			for (size_t k = 0; k < xd->xdom_ndisks; k++)
-				if (stor_disk_is(&xd->xdom_disks[k], "qcow2") &&
-				    stor_list_has(s[i].ss_disks, xd->xdom_disks[k].xd_target))
-					stor_snap_disk(xd->xdom_disks[k].xd_source, "delete",
-						       s[i].ss_name, NULL);
-			xml_domain_free(xd);
-		}
-		memsnap_remove_file(v, s[i].ss_uuid, s[i].ss_memory);
-		store_snapshot_del(v->store, s[i].ss_uuid, s[i].ss_name, NULL);
-		log_warn("domain %s: snapshot %s was interrupted by a vmxd crash; "
-			 "removed from its disks", sd.sd_name, s[i].ss_name);
-		store_domain_clear(&sd);
-	}
+	for (size_t i = 0; i < n; i++)
+		stor_snapshot_undo_row(v, &s[i]);
 	free(s);
 }
 

@@ -475,7 +475,8 @@ static void vmctl_memory_snapshot_of_running_domain(void **state)
 	assert_int_equal(snapshot_has_memory(e, "ms", "m1"), -1);
 }
 
-/* kill -9 of vmxd with the runner saving: no row, no file left. */
+/* kill -9 of vmxd once the runner saved the state (the snapshot job's
+ * memory step done, its row still 'creating'): no row, no file left. */
 static void vmxd_kill9_mid_memory_snapshot_leaves_no_half_row(void **state)
 {
 	struct env *e = *state;
@@ -488,7 +489,7 @@ static void vmxd_kill9_mid_memory_snapshot_leaves_no_half_row(void **state)
 	define_domain(e, "km", 1, "vda", a, "qcow2");
 	ctl_ok(e, out, sizeof(out), "start km");
 	h_vmxd_stop(e, SIGTERM);
-	assert_true(h_vmxd_start(e, "memsnap-sent") > 0);
+	assert_true(h_vmxd_start(e, "memsnap-saved") > 0);
 	assert_int_not_equal(CTL(e, out, "snapshot-create km s1"), 0);
 	waitpid(e->vmxd, NULL, 0);
 	e->vmxd = 0;
@@ -1361,6 +1362,198 @@ static void vmxd_kill9_mid_restore_leaves_nothing(void **state)
 	ctl_ok(e, out, sizeof(out), "destroy kr-by");
 }
 
+/* ---- snapshot-create and snapshot-revert as jobs ---- */
+
+/* How many internal snapshots the qcow2 at path has (disk info). */
+static int disk_snaps(struct env *e, const char *path)
+{
+	char cmd[400];
+	json_object *o, *arr;
+	int n;
+
+	snprintf(cmd, sizeof(cmd), "disk info %s", path);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	n = (int)json_object_array_length(arr);
+	json_object_put(o);
+	return n;
+}
+
+static int snap_rows(struct env *e, const char *dom)
+{
+	char cmd[300];
+	json_object *o, *arr;
+	int n;
+
+	snprintf(cmd, sizeof(cmd), "snapshot-list %s", dom);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	n = (int)json_object_array_length(arr);
+	json_object_put(o);
+	return n;
+}
+
+/* Two 1 MiB qcow2 disks of dom, filled with c (vda) and c + 1 (vdb). */
+static void sj_fixture(struct env *e, const char *dom, char *a, char *b, size_t len, int c)
+{
+	char out[4096], cmd[700];
+
+	snprintf(a, len, "%s/%s-a.qcow2", e->dir, dom);
+	snprintf(b, len, "%s/%s-b.qcow2", e->dir, dom);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", b);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, dom, 2, "vda", a, "qcow2", "vdb", b, "qcow2");
+	img_fill(a, 0, 65536, c);
+	img_fill(b, 0, 65536, c + 1);
+}
+
+/* Per disk (stopped) and around the runner's save/load (running test domain). */
+static void vmctl_snapshot_jobs_report_progress(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200], args[300];
+
+	sj_fixture(e, "sp", a, b, sizeof(a), 0x10);
+	snprintf(args, sizeof(args), "name=sp snapshot=s1 slice_ms=5");
+	assert_true(job_intermediate_progress(e, "snapshot-create", args) >= 2);
+	assert_int_equal(snap_rows(e, "sp"), 1);
+	img_fill(a, 0, 65536, 0x20);
+	assert_true(job_intermediate_progress(e, "snapshot-revert", args) >= 3);
+	assert_int_equal(img_byte(a, 0), 0x10);
+	/* The undo snapshot is gone once the revert is done. */
+	assert_int_equal(disk_snaps(e, a), 1);
+	assert_int_equal(disk_snaps(e, b), 1);
+
+	ctl_ok(e, out, sizeof(out), "start sp");
+	img_fill(a, 0, 65536, 0x25);
+	snprintf(args, sizeof(args), "name=sp snapshot=m1 slice_ms=5");
+	assert_true(job_intermediate_progress(e, "snapshot-create", args) >= 2);
+	assert_int_equal(snapshot_has_memory(e, "sp", "m1"), 1);
+	img_fill(a, 0, 65536, 0x30);
+	assert_true(job_intermediate_progress(e, "snapshot-revert", args) >= 3);
+	assert_int_equal(img_byte(a, 0), 0x25);
+	ctl_ok(e, out, sizeof(out), "console sp --show-log");
+	assert_non_null(strstr(out, "simulated state loaded"));
+	/* vmctl --json: the verb's old answer, and the job. */
+	{
+		json_object *o = ctl_json(e, "snapshot-create sp m2"), *v;
+
+		assert_true(json_object_object_get_ex(o, "memory", &v) && json_object_get_boolean(v));
+		assert_true(json_object_object_get_ex(o, "disks", &v));
+		assert_string_equal(json_object_get_string(v), "vda,vdb");
+		assert_true(json_object_object_get_ex(o, "job", &v));
+		json_object_put(o);
+	}
+	ctl_ok(e, out, sizeof(out), "destroy sp");
+}
+
+/* Starts a kind job with slice_ms, cancels it after ms; asserts cancelled. */
+static void sj_cancel_after(struct env *e, const char *kind, const char *dom,
+			    const char *snap, int slice_ms, int ms)
+{
+	char out[4096];
+	int job = 0;
+
+	assert_int_equal(CTL(e, out, "job-start %s name=%s snapshot=%s slice_ms=%d", kind, dom,
+			     snap, slice_ms), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &job), 1);
+	h_sleep_ms(ms);
+	assert_int_equal(CTL(e, out, "job-cancel %d", job), 0);
+	job_wait_ended(e, job, out, sizeof(out));
+	if (!strstr(out, "cancelled"))
+		fail_msg("%s not cancelled: %s", kind, out);
+}
+
+/*
+ * Cancel between steps: a create leaves no snapshot on any disk and no row;
+ * a revert leaves the disks as they were (no undo snapshot left over).
+ * Stopped domain, then a running test domain (memory steps).
+ */
+static void vmctl_snapshot_jobs_cancel_leave_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200];
+
+	sj_fixture(e, "sc", a, b, sizeof(a), 0x40);
+	/* Steps: vda, vdb, 1 s each: the cancel lands after vda. */
+	sj_cancel_after(e, "snapshot-create", "sc", "s1", 1000, 500);
+	assert_int_equal(snap_rows(e, "sc"), 0);
+	assert_int_equal(disk_snaps(e, a), 0);
+	assert_int_equal(disk_snaps(e, b), 0);
+
+	ctl_ok(e, out, sizeof(out), "snapshot-create sc s1");
+	img_fill(a, 0, 65536, 0x50);
+	img_fill(b, 0, 65536, 0x51);
+	/* Steps: undo, vda, vdb: the cancel lands after vda was reverted. */
+	sj_cancel_after(e, "snapshot-revert", "sc", "s1", 1000, 1500);
+	assert_int_equal(img_byte(a, 0), 0x50);
+	assert_int_equal(img_byte(b, 0), 0x51);
+	assert_int_equal(disk_snaps(e, a), 1);
+	assert_int_equal(disk_snaps(e, b), 1);
+	assert_int_equal(snap_rows(e, "sc"), 1);
+
+	/* Running: create's steps are save, vda, vdb. */
+	ctl_ok(e, out, sizeof(out), "start sc");
+	sj_cancel_after(e, "snapshot-create", "sc", "m1", 1000, 500);
+	assert_int_equal(snap_rows(e, "sc"), 1);
+	assert_int_equal(state_files(e), 0);
+	assert_int_equal(disk_snaps(e, a), 1);
+	ctl_ok(e, out, sizeof(out), "snapshot-create sc m1");
+	img_fill(a, 0, 65536, 0x60);
+	/* revert's: undo, vda, vdb, load; the cancel lands after vda. */
+	sj_cancel_after(e, "snapshot-revert", "sc", "m1", 1000, 1500);
+	assert_int_equal(img_byte(a, 0), 0x60);
+	assert_int_equal(disk_snaps(e, a), 2);
+	ctl_ok(e, out, sizeof(out), "console sc --show-log");
+	assert_null(strstr(out, "simulated state loaded"));
+	assert_int_equal(h_wait_state(e, "sc", "running", 2000), 0);
+	ctl_ok(e, out, sizeof(out), "destroy sc");
+}
+
+/* kill -9 between the reverts of two disks: put back as it was at restart. */
+static void vmxd_kill9_mid_snapshot_revert_leaves_disks_as_they_were(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200];
+	int pid;
+
+	sj_fixture(e, "kv", a, b, sizeof(a), 0x70);
+	ctl_ok(e, out, sizeof(out), "snapshot-create kv s1");
+	img_fill(a, 0, 65536, 0x72);
+	img_fill(b, 0, 65536, 0x73);
+	pid = bystander_start(e, "kv-by");
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "snapshot-revert-mid") > 0);
+	assert_int_not_equal(CTL(e, out, "snapshot-revert kv s1"), 0);
+	after_crash(e, "kv-by", pid);
+	assert_int_equal(CTL(e, out, "job-list"), 0);
+	assert_non_null(strstr(out, "interrupted"));
+	assert_int_equal(img_byte(a, 0), 0x72);
+	assert_int_equal(img_byte(b, 0), 0x73);
+	assert_int_equal(disk_snaps(e, a), 1);
+	assert_int_equal(disk_snaps(e, b), 1);
+	/* The revert runs to the end now. */
+	ctl_ok(e, out, sizeof(out), "snapshot-revert kv s1");
+	assert_int_equal(img_byte(a, 0), 0x70);
+	assert_int_equal(img_byte(b, 0), 0x71);
+
+	/* A running test domain: its disks too, and it keeps running. */
+	ctl_ok(e, out, sizeof(out), "start kv");
+	ctl_ok(e, out, sizeof(out), "snapshot-create kv m1");
+	img_fill(a, 0, 65536, 0x74);
+	pid = h_runner_pid(e, "kv");
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "snapshot-revert-mid") > 0);
+	assert_int_not_equal(CTL(e, out, "snapshot-revert kv m1"), 0);
+	after_crash(e, "kv", pid);
+	assert_int_equal(img_byte(a, 0), 0x74);
+	assert_int_equal(disk_snaps(e, a), 2);
+	ctl_ok(e, out, sizeof(out), "destroy kv");
+	ctl_ok(e, out, sizeof(out), "destroy kv-by");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
@@ -1387,6 +1580,9 @@ int main(void)
 		T(vmctl_restore_and_verify_report_progress),
 		T(vmctl_restore_and_verify_cancel_mid_call),
 		T(vmxd_kill9_mid_restore_leaves_nothing),
+		T(vmctl_snapshot_jobs_report_progress),
+		T(vmctl_snapshot_jobs_cancel_leave_nothing),
+		T(vmxd_kill9_mid_snapshot_revert_leaves_disks_as_they_were),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
