@@ -1425,6 +1425,15 @@ static void vmctl_snapshot_jobs_report_progress(void **state)
 	/* The undo snapshot is gone once the revert is done. */
 	assert_int_equal(disk_snaps(e, a), 1);
 	assert_int_equal(disk_snaps(e, b), 1);
+	/* --detach: the job's id, and the job runs on. */
+	{
+		int job = 0;
+
+		assert_int_equal(CTL(e, out, "snapshot-create sp d1 --detach"), 0);
+		assert_int_equal(sscanf(out, "Job %d started", &job), 1);
+		job_wait_ended(e, job, out, sizeof(out));
+		assert_int_equal(snap_rows(e, "sp"), 2);
+	}
 
 	ctl_ok(e, out, sizeof(out), "start sp");
 	img_fill(a, 0, 65536, 0x25);
