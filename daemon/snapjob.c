@@ -67,7 +67,7 @@ struct sj {
 	enum sj_op ops[SJ_MAX_DISKS + 2];
 	int opdisk[SJ_MAX_DISKS + 2];
 	int nops, pos;
-	int slice_ms;            /* test knob: a pause after each step */
+	int slice_ms;            /* test knob: a pause before each step's work */
 };
 
 static void sj_add_op(struct sj *s, enum sj_op op, int disk)
@@ -336,15 +336,15 @@ static int sj_step(struct vmxd_job *j, struct vx_err *err)
 		return 1;
 	/* Just above the step's start: a memory step shows "before" and "after". */
 	job_progress(j, s->pos * 100 / s->nops + 1);
-	if ((rc = sj_do(s, err)) < 0)
-		return rc;
-	s->pos++;
-	job_progress(j, s->pos * 100 / s->nops);
 	if (s->slice_ms) {
 		struct timespec ts = { s->slice_ms / 1000, (long)(s->slice_ms % 1000) * 1000000L };
 
 		nanosleep(&ts, NULL);
 	}
+	if ((rc = sj_do(s, err)) < 0)
+		return rc;
+	s->pos++;
+	job_progress(j, s->pos * 100 / s->nops);
 	return s->pos == s->nops;
 }
 

@@ -1266,10 +1266,10 @@ static void vmctl_restore_and_verify_report_progress(void **state)
 
 	rv_fixture(e, "rp", a, repo, id, sizeof(a));
 	/* Every 64 chunks of 1024: 6, 12, ... 93 percent along the way. */
-	snprintf(args, sizeof(args), "repo=%s id=%s slice_ms=5", repo, id);
+	snprintf(args, sizeof(args), "repo=%s id=%s slice_ms=20", repo, id);
 	assert_true(job_intermediate_progress(e, "verify", args) >= 3);
 	disk_path(e, "rp-res.qcow2", res, sizeof(res));
-	snprintf(args, sizeof(args), "repo=%s id=%s path=%s slice_ms=5", repo, id, res);
+	snprintf(args, sizeof(args), "repo=%s id=%s path=%s slice_ms=20", repo, id, res);
 	assert_true(job_intermediate_progress(e, "restore", args) >= 3);
 	assert_true(img_same(a, res));
 }
@@ -1416,7 +1416,7 @@ static void vmctl_snapshot_jobs_report_progress(void **state)
 	char out[4096], a[200], b[200], args[300];
 
 	sj_fixture(e, "sp", a, b, sizeof(a), 0x10);
-	snprintf(args, sizeof(args), "name=sp snapshot=s1 slice_ms=5");
+	snprintf(args, sizeof(args), "name=sp snapshot=s1 slice_ms=50");
 	assert_true(job_intermediate_progress(e, "snapshot-create", args) >= 2);
 	assert_int_equal(snap_rows(e, "sp"), 1);
 	img_fill(a, 0, 65536, 0x20);
@@ -1437,7 +1437,7 @@ static void vmctl_snapshot_jobs_report_progress(void **state)
 
 	ctl_ok(e, out, sizeof(out), "start sp");
 	img_fill(a, 0, 65536, 0x25);
-	snprintf(args, sizeof(args), "name=sp snapshot=m1 slice_ms=5");
+	snprintf(args, sizeof(args), "name=sp snapshot=m1 slice_ms=50");
 	assert_true(job_intermediate_progress(e, "snapshot-create", args) >= 2);
 	assert_int_equal(snapshot_has_memory(e, "sp", "m1"), 1);
 	img_fill(a, 0, 65536, 0x30);
@@ -1486,7 +1486,7 @@ static void vmctl_snapshot_jobs_cancel_leave_nothing(void **state)
 	char out[4096], a[200], b[200];
 
 	sj_fixture(e, "sc", a, b, sizeof(a), 0x40);
-	/* Steps: vda, vdb, 1 s each: the cancel lands after vda. */
+	/* Steps: vda, vdb, each 1 s pause then its work: the cancel lands after vda. */
 	sj_cancel_after(e, "snapshot-create", "sc", "s1", 1000, 500);
 	assert_int_equal(snap_rows(e, "sc"), 0);
 	assert_int_equal(disk_snaps(e, a), 0);
