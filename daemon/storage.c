@@ -1433,8 +1433,8 @@ const struct job_ops stor_restore_ops = {
  * The library unlinks manifests before it collects chunks and leaves the
  * repository consistent at every step, so cancel, failure and a vmxd crash
  * have nothing to undo: a prune cut short has deleted some backups and left
- * their chunks to the next gc. Cancel takes effect when the call returns,
- * as verify's does.
+ * their chunks to the next gc. Cancel takes effect when the call returns
+ * (the library has no progress callback for them).
  */
 struct pg {
 	char repo[PATH_MAX];
