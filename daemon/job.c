@@ -134,6 +134,8 @@ static const struct job_ops *const job_kinds[] = {
 	&stor_restore_ops,
 	&stor_prune_ops,
 	&stor_gc_ops,
+	&stor_snapshot_create_ops,
+	&stor_snapshot_revert_ops,
 };
 
 static const struct job_ops *job_kind(const char *kind)
@@ -167,6 +169,33 @@ static void job_event(struct vmxd_job *j, const char *event, const char *state,
 	vmxd_broadcast(j->j_vmxd, event, d);
 }
 
+/* Loop: a job-progress event when the progress moved since the last one. */
+static void job_report(struct vmxd_job *j)
+{
+	int p = atomic_load(&j->j_progress);
+
+	if (p != j->j_reported) {
+		j->j_reported = p;
+		job_event(j, "job-progress", NULL, NULL);
+	}
+}
+
+static void job_async(uv_async_t *a)
+{
+	job_report(a->data);
+}
+
+void job_progress(struct vmxd_job *j, int percent)
+{
+	if (atomic_exchange(&j->j_progress, percent) != percent)
+		uv_async_send(&j->j_async);
+}
+
+static void job_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
 static void job_unlink_free(struct vmxd_job *j)
 {
 	struct vmxd_job **pp;
@@ -180,7 +209,7 @@ static void job_unlink_free(struct vmxd_job *j)
 		j->j_ops->jo_free(j);
 	if (j->j_result)
 		json_object_put(j->j_result);
-	free(j);
+	uv_close((uv_handle_t *)&j->j_async, job_closed);
 }
 
 static void job_finish(struct vmxd_job *j, const char *state, const char *error)
@@ -232,10 +261,7 @@ static void job_after_work(uv_work_t *w, int status)
 			   cancel == 2 ? "vmxd stopped" : "cancelled by request");
 		return;
 	}
-	if (j->j_progress != j->j_reported) {
-		j->j_reported = j->j_progress;
-		job_event(j, "job-progress", NULL, NULL);
-	}
+	job_report(j);
 	uv_queue_work(j->j_vmxd->loop, &j->j_work, job_work, job_after_work);
 }
 
@@ -256,6 +282,7 @@ int job_start(struct vmxd *v, const char *kind, json_object *args,
 	j->j_work.data = j;
 	j->j_reported = -1;
 	atomic_init(&j->j_cancel, 0);
+	atomic_init(&j->j_progress, 0);
 	if ((rc = ops->jo_init(j, args, err)) < 0 ||
 	    (rc = store_job_create(v->store, kind, NULL, j->j_arg, &j->j_id, err)) < 0) {
 		if (rc != -EEXIST)
@@ -264,6 +291,8 @@ int job_start(struct vmxd *v, const char *kind, json_object *args,
 		free(j);
 		return rc;
 	}
+	uv_async_init(v->loop, &j->j_async, job_async);
+	j->j_async.data = j;
 	j->j_next = v->jobs;
 	v->jobs = j;
 	*id = j->j_id;

@@ -41,12 +41,13 @@ struct vmxd_job {
 	int64_t j_id;
 	const struct job_ops *j_ops;
 	char j_arg[512];          /* persisted: what jo_recover needs */
-	int j_progress;           /* percent, written by jo_step */
+	atomic_int j_progress;    /* percent, written by jo_step (job_progress) */
 	int j_reported;           /* last progress sent as an event */
 	atomic_int j_cancel;      /* 1 cancel requested, 2 vmxd stopping */
 	void *j_priv;             /* the kind's state */
 	json_object *j_result;    /* set by jo_commit: the job-done event's result */
 	uv_work_t j_work;
+	uv_async_t j_async;       /* job_progress wakes the loop: an event mid-step */
 	int j_rc;
 	struct vx_err j_err;
 	struct vmxd_job *j_next;
@@ -55,6 +56,11 @@ struct vmxd_job {
 int job_start(struct vmxd *v, const char *kind, json_object *args,
 	      int64_t *id, struct vx_err *err);
 int job_cancel(struct vmxd *v, int64_t id, struct vx_err *err);
+/*
+ * Any thread (a step's library callback): sets the progress and has the
+ * loop send a job-progress event now, not only when the step returns.
+ */
+void job_progress(struct vmxd_job *j, int percent);
 /* Startup: mark jobs left running by a dead vmxd interrupted, clean up. */
 void job_recover_all(struct vmxd *v);
 /* vmxd stopping: every job stops at its next slice, cleaned up. */

@@ -219,7 +219,7 @@ static void stor_bitmap_name(const char *repo, char out[32])
  * A revert changes the disk behind the bitmaps' back: drop vmxd's bitmaps
  * so the next backup of the disk is full.
  */
-static void stor_bitmaps_drop(struct img *img)
+void stor_bitmaps_drop(struct img *img)
 {
 	struct img_bitmap_info *bms;
 	int n;
@@ -501,6 +501,42 @@ int stor_snapshot_list(struct vmxd *v, json_object *args, json_object **res,
 	return 0;
 }
 
+/* Removes snapshot s (recorded 'creating') from its disks, its state file, the row. */
+static void stor_snapshot_undo_row(struct vmxd *v, const struct store_snapshot *s)
+{
+	struct store_domain sd;
+	struct xml_domain *xd = NULL;
+
+	if (store_domain_get(v->store, s->ss_uuid, &sd, NULL) < 0)
+		return;
+	if (xml_domain_parse(sd.sd_xml, strlen(sd.sd_xml), &xd, NULL) == 0) {
+		for (size_t k = 0; k < xd->xdom_ndisks; k++)
+			if (stor_disk_is(&xd->xdom_disks[k], "qcow2") &&
+			    stor_list_has(s->ss_disks, xd->xdom_disks[k].xd_target))
+				stor_snap_disk(xd->xdom_disks[k].xd_source, "delete",
+					       s->ss_name, NULL);
+		xml_domain_free(xd);
+	}
+	memsnap_remove_file(v, s->ss_uuid, s->ss_memory);
+	store_snapshot_del(v->store, s->ss_uuid, s->ss_name, NULL);
+	log_warn("domain %s: snapshot %s was interrupted by a vmxd crash; "
+		 "removed from its disks", sd.sd_name, s->ss_name);
+	store_domain_clear(&sd);
+}
+
+void stor_snapshot_undo(struct vmxd *v, const char *uuid, const char *name)
+{
+	struct store_snapshot *s;
+	size_t n;
+
+	if (store_snapshot_list(v->store, uuid, &s, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (s[i].ss_creating && strcmp(s[i].ss_name, name) == 0)
+			stor_snapshot_undo_row(v, &s[i]);
+	free(s);
+}
+
 /*
  * Startup: a snapshot still 'creating' was interrupted by a vmxd crash.
  * Its name is ours (recorded before the disks were touched): delete it
@@ -516,26 +552,8 @@ void stor_recover(struct vmxd *v)
 		log_err("cannot list snapshots: %s", err.msg);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct store_domain sd;
-		struct xml_domain *xd = NULL;
-
-		if (store_domain_get(v->store, s[i].ss_uuid, &sd, NULL) < 0)
-			continue;
-		if (xml_domain_parse(sd.sd_xml, strlen(sd.sd_xml), &xd, NULL) == 0) {
-			for (size_t k = 0; k < xd->xdom_ndisks; k++)
-				if (stor_disk_is(&xd->xdom_disks[k], "qcow2") &&
-				    stor_list_has(s[i].ss_disks, xd->xdom_disks[k].xd_target))
-					stor_snap_disk(xd->xdom_disks[k].xd_source, "delete",
-						       s[i].ss_name, NULL);
-			xml_domain_free(xd);
-		}
-		memsnap_remove_file(v, s[i].ss_uuid, s[i].ss_memory);
-		store_snapshot_del(v->store, s[i].ss_uuid, s[i].ss_name, NULL);
-		log_warn("domain %s: snapshot %s was interrupted by a vmxd crash; "
-			 "removed from its disks", sd.sd_name, s[i].ss_name);
-		store_domain_clear(&sd);
-	}
+	for (size_t i = 0; i < n; i++)
+		stor_snapshot_undo_row(v, &s[i]);
 	free(s);
 }
 
@@ -993,7 +1011,7 @@ static int bk_progress(void *ctx, uint64_t done, uint64_t total)
 {
 	struct bk *b = ctx;
 
-	b->job->j_progress = (int)((b->next * 100 + (total ? done * 100 / total : 0)) / b->n);
+	job_progress(b->job, (int)((b->next * 100 + (total ? done * 100 / total : 0)) / b->n));
 	if (b->slice_ms) {
 		struct timespec ts = { b->slice_ms / 1000,
 				       (long)(b->slice_ms % 1000) * 1000000L };
@@ -1246,11 +1264,36 @@ const struct job_ops stor_backup_ops = {
 	"backup", bk_init, bk_step, bk_commit, bk_abort, bk_recover, bk_free,
 };
 
-/* ---- jobs "verify" and "restore": one library call each ---- */
+/*
+ * ---- jobs "verify" and "restore": one library call each ----
+ *
+ * The library reports every 64 chunks (rs_progress): the job's progress
+ * moves during the call and a cancel stops it there. A cancelled or failed
+ * restore has removed its temp file, and nothing was renamed to path.
+ */
 
 struct rs {
 	char repo[PATH_MAX], id[BACKUP_ID_MAX], path[PATH_MAX], fmt[8];
+	struct vmxd_job *job;
+	int slice_ms;            /* test knob: a pause every 64 chunks */
 };
+
+/* Pool thread, inside the library call: progress, and cancel between chunks. */
+static int rs_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct rs *r = ctx;
+
+	job_progress(r->job, total ? (int)(done * 100 / total) : 0);
+	if (r->path[0] && done > 0)
+		vmxd_test_crash("restore-mid"); /* tests: kill -9 with the temp file written */
+	if (r->slice_ms) {
+		struct timespec ts = { r->slice_ms / 1000,
+				       (long)(r->slice_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	return atomic_load(&r->job->j_cancel) != 0;
+}
 
 static int rs_init_common(struct vmxd_job *j, json_object *args, int restore,
 			  struct vx_err *err)
@@ -1258,11 +1301,18 @@ static int rs_init_common(struct vmxd_job *j, json_object *args, int restore,
 	struct rs *r = calloc(1, sizeof(*r));
 	const char *repo, *id, *path = NULL, *fmt = NULL;
 	char cfg[PATH_MAX + 16];
+	json_object *sl;
 	int rc;
 
 	if (!r)
 		return vx_err_set(err, -ENOMEM, "out of memory");
 	j->j_priv = r;
+	r->job = j;
+	if (json_object_object_get_ex(args, "slice_ms", &sl) &&
+	    json_object_is_type(sl, json_type_int))
+		r->slice_ms = json_object_get_int(sl);
+	if (r->slice_ms < 0 || r->slice_ms > 10000)
+		return vx_err_set(err, -EINVAL, "slice_ms out of range");
 	if ((rc = stor_arg_path(args, "repo", &repo, err)) < 0 ||
 	    (rc = stor_arg_str(args, "id", 1, &id, err)) < 0 ||
 	    (restore && (rc = stor_arg_path(args, "path", &path, err)) < 0) ||
@@ -1303,7 +1353,8 @@ static int vf_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 static int vf_step(struct vmxd_job *j, struct vx_err *err)
 {
 	struct rs *r = j->j_priv;
-	int rc = backup_verify(r->repo, r->id, err);
+	struct backup_read_opts o = { rs_progress, r };
+	int rc = backup_verify_ex(r->repo, r->id, &o, err);
 
 	return rc < 0 ? rc : 1;
 }
@@ -1316,7 +1367,8 @@ static int rs_init(struct vmxd_job *j, json_object *args, struct vx_err *err)
 static int rs_step(struct vmxd_job *j, struct vx_err *err)
 {
 	struct rs *r = j->j_priv;
-	int rc = backup_restore(r->repo, r->id, r->path, r->fmt, err);
+	struct backup_read_opts o = { rs_progress, r };
+	int rc = backup_restore_ex(r->repo, r->id, r->path, r->fmt, &o, err);
 
 	return rc < 0 ? rc : 1;
 }
@@ -1381,8 +1433,8 @@ const struct job_ops stor_restore_ops = {
  * The library unlinks manifests before it collects chunks and leaves the
  * repository consistent at every step, so cancel, failure and a vmxd crash
  * have nothing to undo: a prune cut short has deleted some backups and left
- * their chunks to the next gc. Cancel takes effect when the call returns,
- * as verify's does.
+ * their chunks to the next gc. Cancel takes effect when the call returns
+ * (the library has no progress callback for them).
  */
 struct pg {
 	char repo[PATH_MAX];

@@ -32,6 +32,8 @@ int stor_backup_list(struct vmxd *v, json_object *args, json_object **res,
 
 /* Startup: undoes snapshots a crash left half made. */
 void stor_recover(struct vmxd *v);
+/* Undoes snapshot name of domain uuid if it is still 'creating'. */
+void stor_snapshot_undo(struct vmxd *v, const char *uuid, const char *name);
 
 /* Shared with memsnap.c. */
 struct xml_disk;
@@ -44,6 +46,9 @@ int stor_list_has(const char *list, const char *target);
 /* op "create", "revert" or "delete" of snapshot name on the qcow2 at path. */
 int stor_snap_disk(const char *path, const char *op, const char *name,
 		   struct vx_err *err);
+/* Drops vmxd's dirty bitmaps (a revert changed the disk behind them). */
+struct img;
+void stor_bitmaps_drop(struct img *img);
 
 /* memsnap.c: memory snapshots of running domains. Return RPC_DEFERRED
  * (answered later), 0 when the domain is not running (the disk-only path
@@ -62,5 +67,8 @@ extern const struct job_ops stor_verify_ops;
 extern const struct job_ops stor_restore_ops;
 extern const struct job_ops stor_prune_ops;
 extern const struct job_ops stor_gc_ops;
+/* snapjob.c: snapshot-create and snapshot-revert as jobs. */
+extern const struct job_ops stor_snapshot_create_ops;
+extern const struct job_ops stor_snapshot_revert_ops;
 
 #endif

@@ -697,7 +697,24 @@ out:
 	return ret;
 }
 
+/* backup_read_opts' callback; nonzero (a cancel) sets err. */
+static int read_progress(const struct backup_read_opts *o, uint64_t i,
+			 uint64_t total, struct vx_err *err)
+{
+	if (!o || !o->progress || (i & 63) != 0)
+		return 0;
+	if (o->progress(o->progress_ctx, i, total))
+		return vx_err_set(err, -ECANCELED, "backup: cancelled");
+	return 0;
+}
+
 int backup_verify(const char *repo, const char *id, struct vx_err *err)
+{
+	return backup_verify_ex(repo, id, NULL, err);
+}
+
+int backup_verify_ex(const char *repo, const char *id,
+		     const struct backup_read_opts *o, struct vx_err *err)
 {
 	struct manifest m;
 	struct repo r;
@@ -719,7 +736,7 @@ int backup_verify(const char *repo, const char *id, struct vx_err *err)
 		goto out;
 	}
 	for (uint64_t i = 0; !ret && i < m.nchunks; i++) {
-		if (!m.present[i])
+		if ((ret = read_progress(o, i, m.nchunks, err)) < 0 || !m.present[i])
 			continue;
 		len = m.disk_size - i * r.chunk_size;
 		if (len > r.chunk_size)
@@ -735,6 +752,13 @@ out:
 
 int backup_restore(const char *repo, const char *id, const char *path,
 		   const char *fmt, struct vx_err *err)
+{
+	return backup_restore_ex(repo, id, path, fmt, NULL, err);
+}
+
+int backup_restore_ex(const char *repo, const char *id, const char *path,
+		      const char *fmt, const struct backup_read_opts *o,
+		      struct vx_err *err)
 {
 	struct img_create_opts co = { .fmt = fmt };
 	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
@@ -769,7 +793,7 @@ int backup_restore(const char *repo, const char *id, const char *path,
 	if (!ret && !buf)
 		ret = vx_err_set(err, -ENOMEM, "backup: out of memory");
 	for (uint64_t i = 0; !ret && i < m.nchunks; i++) {
-		if (!m.present[i])
+		if ((ret = read_progress(o, i, m.nchunks, err)) < 0 || !m.present[i])
 			continue;   /* new images read as zeros */
 		len = m.disk_size - i * r.chunk_size;
 		if (len > r.chunk_size)

@@ -83,6 +83,20 @@ int backup_verify(const char *repo, const char *id, struct vx_err *err);
 /* Writes a new raw or qcow2 image at path (temp file, fsync, rename). */
 int backup_restore(const char *repo, const char *id, const char *path,
 		   const char *fmt, struct vx_err *err);
+/*
+ * verify and restore with progress and cancel, as backup_opts.progress: on
+ * the caller's thread every 64 chunks, done of total chunks. Nonzero stops
+ * with -ECANCELED; a restore then leaves neither its temp file nor path.
+ */
+struct backup_read_opts {
+	int (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+int backup_verify_ex(const char *repo, const char *id,
+		     const struct backup_read_opts *o, struct vx_err *err);
+int backup_restore_ex(const char *repo, const char *id, const char *path,
+		      const char *fmt, const struct backup_read_opts *o,
+		      struct vx_err *err);
 /* What prune and gc removed. */
 struct backup_freed {
 	uint64_t backups;        /* manifests deleted (prune) */

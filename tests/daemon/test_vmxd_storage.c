@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "tests/daemon/harness.h"
+#include "proto/proto.h"
 #include "storage/backup.h"
 #include "storage/image.h"
 
@@ -474,7 +475,8 @@ static void vmctl_memory_snapshot_of_running_domain(void **state)
 	assert_int_equal(snapshot_has_memory(e, "ms", "m1"), -1);
 }
 
-/* kill -9 of vmxd with the runner saving: no row, no file left. */
+/* kill -9 of vmxd once the runner saved the state (the snapshot job's
+ * memory step done, its row still 'creating'): no row, no file left. */
 static void vmxd_kill9_mid_memory_snapshot_leaves_no_half_row(void **state)
 {
 	struct env *e = *state;
@@ -487,7 +489,7 @@ static void vmxd_kill9_mid_memory_snapshot_leaves_no_half_row(void **state)
 	define_domain(e, "km", 1, "vda", a, "qcow2");
 	ctl_ok(e, out, sizeof(out), "start km");
 	h_vmxd_stop(e, SIGTERM);
-	assert_true(h_vmxd_start(e, "memsnap-sent") > 0);
+	assert_true(h_vmxd_start(e, "memsnap-saved") > 0);
 	assert_int_not_equal(CTL(e, out, "snapshot-create km s1"), 0);
 	waitpid(e->vmxd, NULL, 0);
 	e->vmxd = 0;
@@ -1192,6 +1194,375 @@ static void vmxd_kill9_mid_convert_leaves_nothing(void **state)
 	ctl_ok(e, out, sizeof(out), "destroy kc-by");
 }
 
+/* ---- restore and verify: progress during the library call, cancel, kill -9 ---- */
+
+/* A stopped domain with a 64 MiB disk (1024 chunks, data in some) backed up. */
+static void rv_fixture(struct env *e, const char *dom, char *a, char *repo,
+		       char *id, size_t len)
+{
+	char out[4096], cmd[700];
+	char ids[2][128];
+	const char *types[2];
+
+	snprintf(a, len, "%s/%s.qcow2", e->dir, dom);
+	snprintf(repo, len, "%s/repo", e->dir);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 64M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, dom, 1, "vda", a, "qcow2");
+	for (int i = 0; i < 64; i += 8)
+		img_fill(a, (uint64_t)i * MiB, 65536, 0x50 + i);
+	assert_int_equal(CTL(e, out, "backup %s --repo %s", dom, repo), 0);
+	assert_int_equal(backup_ids(e, repo, dom, ids, types, 2), 1);
+	snprintf(id, 128, "%s", ids[0]);
+}
+
+/* Watches events; runs the job with --wait; returns distinct progress values
+ * strictly between 0 and 100 of its job-progress events. */
+static int job_intermediate_progress(struct env *e, const char *kind, const char *args)
+{
+	struct proto_rbuf rb;
+	struct proto_msg m;
+	struct vx_err err;
+	char out[4096];
+	int fd, done = 0, seen[101] = { 0 }, n = 0;
+
+	fd = proto_connect_unix(e->rw, &err);
+	assert_true(fd >= 0);
+	proto_rbuf_init(&rb);
+	assert_int_equal(proto_client_hello(fd, &rb, "watch", NULL, 2000, &err), 0);
+	assert_int_equal(proto_call(fd, &rb, 1, "subscribe", NULL, &m, 2000, &err), 0);
+	proto_msg_clear(&m);
+	if (CTL(e, out, "job-start %s %s --wait", kind, args) != 0)
+		fail_msg("job-start %s: %s", kind, out);
+	assert_non_null(strstr(out, "done"));
+	while (!done && proto_recv_fd(fd, &rb, &m, 2000, &err) == 0) {
+		json_object *k = NULL, *p = NULL;
+
+		if (m.pm_type == PROTO_EVENT && m.pm_body &&
+		    json_object_object_get_ex(m.pm_body, "kind", &k) &&
+		    strcmp(json_object_get_string(k), kind) == 0) {
+			if (strcmp(m.pm_name, "job-done") == 0)
+				done = 1;
+			else if (strcmp(m.pm_name, "job-progress") == 0 &&
+				 json_object_object_get_ex(m.pm_body, "progress", &p)) {
+				int v = json_object_get_int(p);
+
+				if (v > 0 && v < 100 && !seen[v]++)
+					n++;
+			}
+		}
+		proto_msg_clear(&m);
+	}
+	close(fd);
+	proto_rbuf_free(&rb);
+	assert_true(done);
+	return n;
+}
+
+static void vmctl_restore_and_verify_report_progress(void **state)
+{
+	struct env *e = *state;
+	char a[200], repo[200], id[128], res[200], args[900];
+
+	rv_fixture(e, "rp", a, repo, id, sizeof(a));
+	/* Every 64 chunks of 1024: 6, 12, ... 93 percent along the way. */
+	snprintf(args, sizeof(args), "repo=%s id=%s slice_ms=20", repo, id);
+	assert_true(job_intermediate_progress(e, "verify", args) >= 3);
+	disk_path(e, "rp-res.qcow2", res, sizeof(res));
+	snprintf(args, sizeof(args), "repo=%s id=%s path=%s slice_ms=20", repo, id, res);
+	assert_true(job_intermediate_progress(e, "restore", args) >= 3);
+	assert_true(img_same(a, res));
+}
+
+/* Polls job-list until job id is no longer running; returns its line. */
+static void job_wait_ended(struct env *e, int id, char *out, size_t len)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "%d ", id);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(h_ctl(e, out, len, "job-list"), 0);
+		if (!strstr(out, "running"))
+			return;
+		h_sleep_ms(10);
+	}
+	fail_msg("job %d still running: %s", id, out);
+}
+
+/* How many <path>.restore-* temp files exist. */
+static int restore_temps(const char *path)
+{
+	char cmd[600];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -d %s.restore-* 2>/dev/null | wc -l", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+/* Cancel inside the library call: no image, no temp file; verify cancelled. */
+static void vmctl_restore_and_verify_cancel_mid_call(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], repo[200], id[128], res[200];
+	int job = 0;
+
+	rv_fixture(e, "rc", a, repo, id, sizeof(a));
+	disk_path(e, "rc-res.qcow2", res, sizeof(res));
+	/* slice_ms (a test knob) pauses 200 ms every 64 chunks: ~3 s in all. */
+	assert_int_equal(CTL(e, out, "job-start restore repo=%s id=%s path=%s slice_ms=200",
+			     repo, id, res), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &job), 1);
+	for (int i = 0; i < 500 && restore_temps(res) == 0; i++)
+		h_sleep_ms(10);
+	assert_int_equal(restore_temps(res), 1);
+	h_sleep_ms(250);   /* into the chunks */
+	assert_int_equal(CTL(e, out, "job-cancel %d", job), 0);
+	job_wait_ended(e, job, out, sizeof(out));
+	assert_non_null(strstr(out, "cancelled"));
+	assert_int_not_equal(access(res, F_OK), 0);
+	assert_int_equal(restore_temps(res), 0);
+
+	assert_int_equal(CTL(e, out, "job-start verify repo=%s id=%s slice_ms=200", repo, id), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &job), 1);
+	h_sleep_ms(300);
+	assert_int_equal(CTL(e, out, "job-cancel %d", job), 0);
+	job_wait_ended(e, job, out, sizeof(out));
+	assert_non_null(strstr(out, "cancelled"));
+	/* Both run to the end afterwards. */
+	assert_int_equal(CTL(e, out, "verify --repo %s %s", repo, id), 0);
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, id, res), 0);
+	assert_true(img_same(a, res));
+}
+
+/* kill -9 of vmxd with a restore's temp file half written: gone at restart. */
+static void vmxd_kill9_mid_restore_leaves_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], repo[200], id[128], res[200];
+	int pid;
+
+	rv_fixture(e, "kr", a, repo, id, sizeof(a));
+	disk_path(e, "kr-res.qcow2", res, sizeof(res));
+	pid = bystander_start(e, "kr-by");
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "restore-mid") > 0);
+	assert_int_not_equal(CTL(e, out, "restore --repo %s %s %s", repo, id, res), 0);
+	after_crash(e, "kr-by", pid);
+	assert_int_equal(CTL(e, out, "job-list"), 0);
+	assert_non_null(strstr(out, "interrupted"));
+	assert_int_not_equal(access(res, F_OK), 0);
+	assert_int_equal(restore_temps(res), 0);
+	assert_int_equal(CTL(e, out, "restore --repo %s %s %s", repo, id, res), 0);
+	assert_true(img_same(a, res));
+	ctl_ok(e, out, sizeof(out), "destroy kr-by");
+}
+
+/* ---- snapshot-create and snapshot-revert as jobs ---- */
+
+/* How many internal snapshots the qcow2 at path has (disk info). */
+static int disk_snaps(struct env *e, const char *path)
+{
+	char cmd[400];
+	json_object *o, *arr;
+	int n;
+
+	snprintf(cmd, sizeof(cmd), "disk info %s", path);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	n = (int)json_object_array_length(arr);
+	json_object_put(o);
+	return n;
+}
+
+static int snap_rows(struct env *e, const char *dom)
+{
+	char cmd[300];
+	json_object *o, *arr;
+	int n;
+
+	snprintf(cmd, sizeof(cmd), "snapshot-list %s", dom);
+	o = ctl_json(e, cmd);
+	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
+	n = (int)json_object_array_length(arr);
+	json_object_put(o);
+	return n;
+}
+
+/* Two 1 MiB qcow2 disks of dom, filled with c (vda) and c + 1 (vdb). */
+static void sj_fixture(struct env *e, const char *dom, char *a, char *b, size_t len, int c)
+{
+	char out[4096], cmd[700];
+
+	snprintf(a, len, "%s/%s-a.qcow2", e->dir, dom);
+	snprintf(b, len, "%s/%s-b.qcow2", e->dir, dom);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", a);
+	ctl_ok(e, out, sizeof(out), cmd);
+	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", b);
+	ctl_ok(e, out, sizeof(out), cmd);
+	define_domain(e, dom, 2, "vda", a, "qcow2", "vdb", b, "qcow2");
+	img_fill(a, 0, 65536, c);
+	img_fill(b, 0, 65536, c + 1);
+}
+
+/* Per disk (stopped) and around the runner's save/load (running test domain). */
+static void vmctl_snapshot_jobs_report_progress(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200], args[300];
+
+	sj_fixture(e, "sp", a, b, sizeof(a), 0x10);
+	snprintf(args, sizeof(args), "name=sp snapshot=s1 slice_ms=50");
+	assert_true(job_intermediate_progress(e, "snapshot-create", args) >= 2);
+	assert_int_equal(snap_rows(e, "sp"), 1);
+	img_fill(a, 0, 65536, 0x20);
+	assert_true(job_intermediate_progress(e, "snapshot-revert", args) >= 3);
+	assert_int_equal(img_byte(a, 0), 0x10);
+	/* The undo snapshot is gone once the revert is done. */
+	assert_int_equal(disk_snaps(e, a), 1);
+	assert_int_equal(disk_snaps(e, b), 1);
+	/* --detach: the job's id, and the job runs on. */
+	{
+		int job = 0;
+
+		assert_int_equal(CTL(e, out, "snapshot-create sp d1 --detach"), 0);
+		assert_int_equal(sscanf(out, "Job %d started", &job), 1);
+		job_wait_ended(e, job, out, sizeof(out));
+		assert_int_equal(snap_rows(e, "sp"), 2);
+	}
+
+	ctl_ok(e, out, sizeof(out), "start sp");
+	img_fill(a, 0, 65536, 0x25);
+	snprintf(args, sizeof(args), "name=sp snapshot=m1 slice_ms=50");
+	assert_true(job_intermediate_progress(e, "snapshot-create", args) >= 2);
+	assert_int_equal(snapshot_has_memory(e, "sp", "m1"), 1);
+	img_fill(a, 0, 65536, 0x30);
+	assert_true(job_intermediate_progress(e, "snapshot-revert", args) >= 3);
+	assert_int_equal(img_byte(a, 0), 0x25);
+	ctl_ok(e, out, sizeof(out), "console sp --show-log");
+	assert_non_null(strstr(out, "simulated state loaded"));
+	/* vmctl --json: the verb's old answer, and the job. */
+	{
+		json_object *o = ctl_json(e, "snapshot-create sp m2"), *v;
+
+		assert_true(json_object_object_get_ex(o, "memory", &v) && json_object_get_boolean(v));
+		assert_true(json_object_object_get_ex(o, "disks", &v));
+		assert_string_equal(json_object_get_string(v), "vda,vdb");
+		assert_true(json_object_object_get_ex(o, "job", &v));
+		json_object_put(o);
+	}
+	ctl_ok(e, out, sizeof(out), "destroy sp");
+}
+
+/* Starts a kind job with slice_ms, cancels it after ms; asserts cancelled. */
+static void sj_cancel_after(struct env *e, const char *kind, const char *dom,
+			    const char *snap, int slice_ms, int ms)
+{
+	char out[4096];
+	int job = 0;
+
+	assert_int_equal(CTL(e, out, "job-start %s name=%s snapshot=%s slice_ms=%d", kind, dom,
+			     snap, slice_ms), 0);
+	assert_int_equal(sscanf(out, "Job %d started", &job), 1);
+	h_sleep_ms(ms);
+	assert_int_equal(CTL(e, out, "job-cancel %d", job), 0);
+	job_wait_ended(e, job, out, sizeof(out));
+	if (!strstr(out, "cancelled"))
+		fail_msg("%s not cancelled: %s", kind, out);
+}
+
+/*
+ * Cancel between steps: a create leaves no snapshot on any disk and no row;
+ * a revert leaves the disks as they were (no undo snapshot left over).
+ * Stopped domain, then a running test domain (memory steps).
+ */
+static void vmctl_snapshot_jobs_cancel_leave_nothing(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200];
+
+	sj_fixture(e, "sc", a, b, sizeof(a), 0x40);
+	/* Steps: vda, vdb, each 1 s pause then its work: the cancel lands after vda. */
+	sj_cancel_after(e, "snapshot-create", "sc", "s1", 1000, 500);
+	assert_int_equal(snap_rows(e, "sc"), 0);
+	assert_int_equal(disk_snaps(e, a), 0);
+	assert_int_equal(disk_snaps(e, b), 0);
+
+	ctl_ok(e, out, sizeof(out), "snapshot-create sc s1");
+	img_fill(a, 0, 65536, 0x50);
+	img_fill(b, 0, 65536, 0x51);
+	/* Steps: undo, vda, vdb: the cancel lands after vda was reverted. */
+	sj_cancel_after(e, "snapshot-revert", "sc", "s1", 1000, 1500);
+	assert_int_equal(img_byte(a, 0), 0x50);
+	assert_int_equal(img_byte(b, 0), 0x51);
+	assert_int_equal(disk_snaps(e, a), 1);
+	assert_int_equal(disk_snaps(e, b), 1);
+	assert_int_equal(snap_rows(e, "sc"), 1);
+
+	/* Running: create's steps are save, vda, vdb. */
+	ctl_ok(e, out, sizeof(out), "start sc");
+	sj_cancel_after(e, "snapshot-create", "sc", "m1", 1000, 500);
+	assert_int_equal(snap_rows(e, "sc"), 1);
+	assert_int_equal(state_files(e), 0);
+	assert_int_equal(disk_snaps(e, a), 1);
+	ctl_ok(e, out, sizeof(out), "snapshot-create sc m1");
+	img_fill(a, 0, 65536, 0x60);
+	/* revert's: undo, vda, vdb, load; the cancel lands after vda. */
+	sj_cancel_after(e, "snapshot-revert", "sc", "m1", 1000, 1500);
+	assert_int_equal(img_byte(a, 0), 0x60);
+	assert_int_equal(disk_snaps(e, a), 2);
+	ctl_ok(e, out, sizeof(out), "console sc --show-log");
+	assert_null(strstr(out, "simulated state loaded"));
+	assert_int_equal(h_wait_state(e, "sc", "running", 2000), 0);
+	ctl_ok(e, out, sizeof(out), "destroy sc");
+}
+
+/* kill -9 between the reverts of two disks: put back as it was at restart. */
+static void vmxd_kill9_mid_snapshot_revert_leaves_disks_as_they_were(void **state)
+{
+	struct env *e = *state;
+	char out[4096], a[200], b[200];
+	int pid;
+
+	sj_fixture(e, "kv", a, b, sizeof(a), 0x70);
+	ctl_ok(e, out, sizeof(out), "snapshot-create kv s1");
+	img_fill(a, 0, 65536, 0x72);
+	img_fill(b, 0, 65536, 0x73);
+	pid = bystander_start(e, "kv-by");
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "snapshot-revert-mid") > 0);
+	assert_int_not_equal(CTL(e, out, "snapshot-revert kv s1"), 0);
+	after_crash(e, "kv-by", pid);
+	assert_int_equal(CTL(e, out, "job-list"), 0);
+	assert_non_null(strstr(out, "interrupted"));
+	assert_int_equal(img_byte(a, 0), 0x72);
+	assert_int_equal(img_byte(b, 0), 0x73);
+	assert_int_equal(disk_snaps(e, a), 1);
+	assert_int_equal(disk_snaps(e, b), 1);
+	/* The revert runs to the end now. */
+	ctl_ok(e, out, sizeof(out), "snapshot-revert kv s1");
+	assert_int_equal(img_byte(a, 0), 0x70);
+	assert_int_equal(img_byte(b, 0), 0x71);
+
+	/* A running test domain: its disks too, and it keeps running. */
+	ctl_ok(e, out, sizeof(out), "start kv");
+	ctl_ok(e, out, sizeof(out), "snapshot-create kv m1");
+	img_fill(a, 0, 65536, 0x74);
+	pid = h_runner_pid(e, "kv");
+	h_vmxd_stop(e, SIGTERM);
+	assert_true(h_vmxd_start(e, "snapshot-revert-mid") > 0);
+	assert_int_not_equal(CTL(e, out, "snapshot-revert kv m1"), 0);
+	after_crash(e, "kv", pid);
+	assert_int_equal(img_byte(a, 0), 0x74);
+	assert_int_equal(disk_snaps(e, a), 2);
+	ctl_ok(e, out, sizeof(out), "destroy kv");
+	ctl_ok(e, out, sizeof(out), "destroy kv-by");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, h_setup, h_teardown)
@@ -1215,6 +1586,12 @@ int main(void)
 		T(vmctl_backup_gc_frees_unreferenced),
 		T(vmctl_storage_json_output),
 		T(vmxd_kill9_mid_convert_leaves_nothing),
+		T(vmctl_restore_and_verify_report_progress),
+		T(vmctl_restore_and_verify_cancel_mid_call),
+		T(vmxd_kill9_mid_restore_leaves_nothing),
+		T(vmctl_snapshot_jobs_report_progress),
+		T(vmctl_snapshot_jobs_cancel_leave_nothing),
+		T(vmxd_kill9_mid_snapshot_revert_leaves_disks_as_they_were),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,6 +162,72 @@ static void backup_cancel_from_progress_leaves_nothing(void **state)
 	assert_int_equal(img_close(img, &err), 0);
 }
 
+/* Records the calls; stops at call stop_at (0: never). */
+struct read_calls {
+	int calls, stop_at;
+	uint64_t last_done, total;
+};
+
+static int read_progress_cb(void *ctx, uint64_t done, uint64_t total)
+{
+	struct read_calls *rc = ctx;
+
+	assert_true(done < total);
+	assert_true(rc->calls == 0 || done > rc->last_done);
+	rc->last_done = done;
+	rc->total = total;
+	return ++rc->calls == rc->stop_at;
+}
+
+/*
+ * verify and restore report progress every 64 chunks and stop when the
+ * callback asks: a cancelled restore leaves neither the image nor its temp
+ * file; the old entry points still work without a callback.
+ */
+static void backup_restore_verify_progress_and_cancel(void **state)
+{
+	struct backup_opts bo = { .disk = "vm1" };
+	struct read_calls rc = { 0 };
+	struct backup_read_opts o = { read_progress_cb, &rc };
+	char id[BACKUP_ID_MAX], cmd[700];
+	struct vx_err err = { 0 };
+	struct img *img;
+
+	(void)state;
+	mkdisk("p.qcow2", 5);
+	assert_int_equal(backup_repo_init(st_path("prepo"), 0, &err), 0);
+	img = open_rw(st_path("p.qcow2"));
+	assert_int_equal(backup_create(st_path("prepo"), img, &bo, id, NULL, &err), 0);
+	assert_int_equal(img_close(img, &err), 0);
+
+	/* 256 chunks of 64 KiB: called at 0, 64, 128 and 192. */
+	assert_int_equal(backup_verify_ex(st_path("prepo"), id, &o, &err), 0);
+	assert_int_equal(rc.calls, 4);
+	assert_int_equal(rc.last_done, 192);
+	assert_int_equal(rc.total, DISK / 65536);
+	memset(&rc, 0, sizeof(rc));
+	rc.stop_at = 2;
+	assert_int_equal(backup_verify_ex(st_path("prepo"), id, &o, &err), -ECANCELED);
+	assert_int_equal(rc.calls, 2);
+
+	memset(&rc, 0, sizeof(rc));
+	rc.stop_at = 3;
+	assert_int_equal(backup_restore_ex(st_path("prepo"), id, st_path("pr.qcow2"),
+					   "qcow2", &o, &err), -ECANCELED);
+	assert_int_equal(rc.calls, 3);
+	assert_int_not_equal(access(st_path("pr.qcow2"), F_OK), 0);
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls '%s'.restore-* 2>/dev/null)\"",
+		 st_path("pr.qcow2"));
+	assert_int_equal(system(cmd), 0);
+
+	memset(&rc, 0, sizeof(rc));
+	assert_int_equal(backup_restore_ex(st_path("prepo"), id, st_path("pr.qcow2"),
+					   "qcow2", &o, &err), 0);
+	assert_int_equal(rc.calls, 4);
+	if (st_have_qemu_img())
+		same(st_path("pr.qcow2"), st_path("p.qcow2"));
+}
+
 static void backup_dedup_across_disks(void **state)
 {
 	struct backup_opts a = { .disk = "a" }, b = { .disk = "b" };
@@ -588,6 +654,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(backup_full_incremental_restore),
 		cmocka_unit_test(backup_cancel_from_progress_leaves_nothing),
+		cmocka_unit_test(backup_restore_verify_progress_and_cancel),
 		cmocka_unit_test(backup_dedup_across_disks),
 		cmocka_unit_test(backup_verify_detects_corruption),
 		cmocka_unit_test(backup_prune_and_gc),
