@@ -519,11 +519,13 @@ int vm_apic_irq(struct vmx_vm *vm, const struct vmxcore_apic_irq *irq)
  *   (TPR virtualization again). Without APIC-register virtualization and
  *   virtual-interrupt delivery no other x2APIC MSR is virtualized, so all
  *   others stay intercepted. "Virtualize APIC accesses" must be off then
- *   (26.2.1.1): a vCPU in x2APIC mode touching 0xFEE00000 reaches the
- *   APIC-access page as plain memory instead of an MMIO exit.
+ *   (26.2.1.1).
  *
  * A vCPU whose xAPIC page is elsewhere, or whose APIC is disabled, has
- * neither; its APIC accesses exit as without the assists.
+ * neither; its APIC accesses exit as without the assists. The EPT leaf of
+ * the APIC-access page is the VM's, though: a vCPU in x2APIC mode or with
+ * its APIC disabled that touches 0xFEE00000 reaches that page as plain
+ * memory instead of an MMIO exit to userspace.
  */
 #define APIC_VTPR_OFFSET	0x80
 #define APIC_ICR_HIGH_OFFSET	0x310
