@@ -304,13 +304,19 @@ bool vcpu_apic_accepts_pic(struct vmx_vcpu *vcpu)
 	return ok;
 }
 
-/* The vector to inject next, or -1; @ack moves it from IRR to ISR. */
+/*
+ * The vector to inject next, or -1; @ack moves it from IRR to ISR. With
+ * virtual-interrupt delivery the CPU delivers from IRR itself: nothing to
+ * inject.
+ */
 int vcpu_apic_pending_vector(struct vmx_vcpu *vcpu, bool ack)
 {
 	struct vmx_vcpu_apic *a = &vcpu->apic;
 	unsigned long flags;
 	int v;
 
+	if (a->vid)
+		return -1;
 	spin_lock_irqsave(&a->lock, flags);
 	v = lapic_pending_vector(&a->l);
 	if (v >= 0 && ack) {
@@ -530,6 +536,10 @@ int vm_apic_irq(struct vmx_vm *vm, const struct vmxcore_apic_irq *irq)
 #define APIC_VTPR_OFFSET	0x80
 #define APIC_ICR_HIGH_OFFSET	0x310
 #define APIC_X2APIC_TPR_MSR	0x808
+#define APIC_X2APIC_EOI_MSR	0x80b
+#define APIC_X2APIC_SELF_IPI_MSR	0x83f
+#define APIC_ISR_OFFSET		0x100
+#define APIC_IRR_OFFSET		0x200
 
 /* The VM's APIC-access page, mapped at VMX_APIC_ACCESS_GPA, made once. */
 static int vm_apic_access_page_get(struct vmx_vm *vm)
@@ -603,13 +613,78 @@ static void vcpu_apic_set_virt(struct vmx_vcpu *vcpu, enum vmx_apic_virt virt)
 	u32 proc2 = vmcs_read(SECONDARY_VM_EXEC_CONTROL) & ~all;
 	bool x2 = virt == VCPU_APIC_VIRT_X2APIC;
 
+	bool vid = virt != VCPU_APIC_VIRT_NONE && vmx_use_vintr();
+
+	proc2 &= ~SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
 	if (virt == VCPU_APIC_VIRT_XAPIC)
 		proc2 |= SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_APIC_REGISTER_VIRT;
 	else if (x2)
 		proc2 |= SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE;
+	if (vid)
+		proc2 |= SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, proc2);
 	vcpu_msr_intercept(vcpu, APIC_X2APIC_TPR_MSR, !x2, !x2);
+	/* EOI and self-IPI writes are virtualized with it (SDM 29.5). */
+	vcpu_msr_intercept(vcpu, APIC_X2APIC_EOI_MSR, true, !(x2 && vid));
+	vcpu_msr_intercept(vcpu, APIC_X2APIC_SELF_IPI_MSR, true, !(x2 && vid));
 	vcpu->apic.virt = virt;
+	vcpu->apic.vid = vid;
+}
+
+static int vcpu_apic_vec_highest(const u32 *words)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		if (words[i])
+			return i * 32 + __fls(words[i]);
+	return -1;
+}
+
+/*
+ * Virtual-interrupt delivery, before entry (apic.lock held, the VMCS
+ * current): IRR and ISR into the page, RVI and SVI (guest interrupt status)
+ * their highest vectors, and an EOI-exit bit for each level-triggered
+ * vector, whose EOI the model must see (SDM 29.1.3, 29.2).
+ */
+static void vcpu_apic_vid_to_guest(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	int rvi = vcpu_apic_vec_highest(a->l.irr), svi = vcpu_apic_vec_highest(a->l.isr);
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		*vcpu_apic_vreg(vcpu, APIC_IRR_OFFSET + i * 0x10) = a->l.irr[i];
+		*vcpu_apic_vreg(vcpu, APIC_ISR_OFFSET + i * 0x10) = a->l.isr[i];
+		a->irr_in[i] = a->l.irr[i];
+	}
+	vmcs_write(GUEST_INTR_STATUS, (rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << 8);
+	for (i = 0; i < 4; i++)
+		vmcs_write(EOI_EXIT_BITMAP0 + i * 2,
+			   a->l.tmr[2 * i] | (u64)a->l.tmr[2 * i + 1] << 32);
+}
+
+/*
+ * After an exit: the CPU cleared the IRR bits it delivered, set IRR bits
+ * for virtualized self-IPIs, and owns ISR (delivery sets, EOI clears).
+ * Bits other vCPUs and timers set in the model meanwhile stay. Caller
+ * holds apic.lock.
+ */
+static void vcpu_apic_vid_from_guest(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	u32 irr, isr;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		irr = READ_ONCE(*vcpu_apic_vreg(vcpu, APIC_IRR_OFFSET + i * 0x10));
+		isr = READ_ONCE(*vcpu_apic_vreg(vcpu, APIC_ISR_OFFSET + i * 0x10));
+		if (irr == a->irr_in[i] && isr == a->l.isr[i])
+			continue;
+		a->l.irr[i] = (a->l.irr[i] & ~(a->irr_in[i] & ~irr)) | (irr & ~a->irr_in[i]);
+		a->l.isr[i] = isr;
+		a->regs_changed = true;
+	}
 }
 
 /*
@@ -639,9 +714,13 @@ void vcpu_apic_tpr_to_guest(struct vmx_vcpu *vcpu)
 	}
 	tpr = a->l.tpr;
 	threshold = lapic_tpr_threshold(&a->l);
-	spin_unlock_irqrestore(&a->lock, flags);
 	if (virt != a->virt)
 		vcpu_apic_set_virt(vcpu, virt);
+	if (a->vid) {
+		vcpu_apic_vid_to_guest(vcpu);
+		threshold = 0;	/* unused with virtual-interrupt delivery */
+	}
+	spin_unlock_irqrestore(&a->lock, flags);
 	WRITE_ONCE(*vcpu_apic_vreg(vcpu, APIC_VTPR_OFFSET), tpr);
 	vmcs_write(TPR_THRESHOLD, threshold);
 }
@@ -665,11 +744,24 @@ void vcpu_apic_tpr_from_guest(struct vmx_vcpu *vcpu)
 		icr_high = READ_ONCE(*vcpu_apic_vreg(vcpu, APIC_ICR_HIGH_OFFSET));
 	spin_lock_irqsave(&a->lock, flags);
 	a->l.tpr = vtpr;
+	if (a->vid)
+		vcpu_apic_vid_from_guest(vcpu);
 	if (xapic && icr_high != a->l.icr_high) {
 		lapic_mmio_write(&a->l, APIC_ICR_HIGH_OFFSET, icr_high, 0, &fx);
 		a->regs_changed = true;
 	}
 	spin_unlock_irqrestore(&a->lock, flags);
+}
+
+/*
+ * EOI-induced exit (reason 45, trap-like): the guest's EOI of a vector set
+ * in the EOI-exit bitmap (level-triggered). The CPU has cleared its ISR
+ * bit, merged into the model after the exit; a level EOI has nowhere else
+ * to go yet (no in-kernel IOAPIC).
+ */
+int vcpu_apic_eoi_exit(struct vmx_vcpu *vcpu)
+{
+	return 1;
 }
 
 /*

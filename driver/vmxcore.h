@@ -54,6 +54,7 @@ const struct vmxcore_caps *vmx_caps(void);
 bool vmx_use_tpr_shadow(void);
 bool vmx_use_apic_reg_virt(void);
 bool vmx_use_x2apic_virt(void);
+bool vmx_use_vintr(void);
 bool vmx_can_run_vms(const char **why);
 
 /* vmxon.c */
@@ -252,6 +253,14 @@ struct vmx_vcpu_apic {
 	 * in VCPU_APIC_VIRT_XAPIC). Set under lock by whoever changes l.
 	 */
 	bool regs_changed;
+	/*
+	 * Virtual-interrupt delivery on in the VMCS (with XAPIC or X2APIC):
+	 * the CPU takes interrupts from IRR in vapic_page, so IRR and ISR are
+	 * copied in before each entry (irr_in: what went in) and merged back
+	 * after each exit.
+	 */
+	bool vid;
+	u32 irr_in[8];
 };
 
 struct vmx_vcpu {
@@ -373,6 +382,7 @@ void vcpu_apic_tpr_from_guest(struct vmx_vcpu *vcpu);
 int vcpu_apic_cr8(struct vmx_vcpu *vcpu, unsigned long *val, bool write);
 int vcpu_apic_access_exit(struct vmx_vcpu *vcpu);
 int vcpu_apic_write_exit(struct vmx_vcpu *vcpu);
+int vcpu_apic_eoi_exit(struct vmx_vcpu *vcpu);
 void vm_apic_free_assists(struct vmx_vm *vm);
 long vcpu_apic_state_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set);
 

@@ -1422,6 +1422,8 @@ static int vcpu_start_long_apic(struct vm *vm, struct vcpu *v, uint64_t rip)
 	return be->set_regs(v, &r);
 }
 
+static int vmxcore_cap(struct vm *vm, uint32_t bit);
+
 /*
  * CR8 writes mask a lower class; dropping below it delivers. On vmxcore the
  * exits are counted: with a TPR shadow no CR8 access exits (one TPR-below-
@@ -1442,7 +1444,9 @@ static int t_apic_cr8(struct vm *vm, struct vcpu *v)
 		return ok;
 	cr = exit_count(HW_EXIT_CR_ACCESS) - cr0;
 	tpr = exit_count(HW_EXIT_TPR_BELOW) - tpr0;
-	if (tpr_shadow_on(vm) ? cr != 0 || tpr != 1 : cr != 4 || tpr != 0) {
+	/* With virtual-interrupt delivery the CPU delivers 0x45 itself (no exit at all). */
+	if (tpr_shadow_on(vm) ? cr != 0 || tpr != !vmxcore_cap(vm, VMXCORE_CAP_LAPIC_VINTR) :
+				cr != 4 || tpr != 0) {
 		printf("# TPR shadow %d: %ld CR-access and %ld TPR-below-threshold exits\n",
 		       tpr_shadow_on(vm), cr, tpr);
 		return 0;
@@ -1597,10 +1601,13 @@ static void t_apic_virt_caps(void)
 		   !(on && (caps.proc2.allowed1 & reg_virt) == reg_virt);
 	ok = ok && !(caps.flags & VMXCORE_CAP_LAPIC_X2APIC_VIRT) ==
 		   !(on && (caps.proc2.allowed1 & x2_virt) && (caps.proc.allowed1 & (1u << 28)));
-	ok = ok && !(caps.flags & (1u << 10));	/* virtual-interrupt delivery: not used */
-	printf("# caps %#x: APIC-register virtualization %d, x2APIC virtualization %d\n",
+	ok = ok && !(caps.flags & VMXCORE_CAP_LAPIC_VINTR) ==
+		   !(on && vmxcore_param("apic_vid", 0) && (caps.proc2.allowed1 & (1u << 9)) &&
+		     (caps.flags & (VMXCORE_CAP_LAPIC_REG_VIRT | VMXCORE_CAP_LAPIC_X2APIC_VIRT)));
+	printf("# caps %#x: APIC-register virtualization %d, x2APIC virtualization %d, virtual-interrupt delivery %d\n",
 	       caps.flags, !!(caps.flags & VMXCORE_CAP_LAPIC_REG_VIRT),
-	       !!(caps.flags & VMXCORE_CAP_LAPIC_X2APIC_VIRT));
+	       !!(caps.flags & VMXCORE_CAP_LAPIC_X2APIC_VIRT),
+	       !!(caps.flags & VMXCORE_CAP_LAPIC_VINTR));
 	vm_close(&vm);
 	tap_check(ok, "apic_virt_caps_match_cpu_and_parameters", "caps %#x proc2 allowed1 %#x",
 		  caps.flags, caps.proc2.allowed1);
@@ -1645,8 +1652,8 @@ static int t_apic_virt_regs(struct vm *vm, struct vcpu *v)
 		return 1;
 	printf("# register virtualization %d: 32 reads took %ld APIC-access and %ld EPT-violation exits; setup %ld APIC-write, %ld APIC-access exits\n",
 	       virt, acc, ept, wr, acc0);
-	if (virt)
-		return acc == 0 && ept == 0 && wr >= 3;	/* SVR, LVT, ICR wrote through the page */
+	if (virt)	/* SVR, LVT (and ICR without virtual-interrupt delivery) */
+		return acc == 0 && ept == 0 && wr >= 2;
 	return acc == 0 && ept >= 32 && wr == 0;
 }
 
@@ -1714,6 +1721,41 @@ static int t_apic_x2apic_tpr(struct vm *vm, struct vcpu *v)
 	return virt ? rd == 0 && wr == 0 : rd == 16 && wr == 16;
 }
 
+/*
+ * Virtual-interrupt delivery: 8 xAPIC self-IPIs, each delivered and EOIed
+ * by the guest's handler, take no APIC-write or APIC-access exit with it
+ * (self-IPI and EOI virtualization); with APIC-register virtualization
+ * alone each ICR and EOI write is an APIC-write exit (16).
+ */
+static int t_apic_vid(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t one[] = { 1 }, two[] = { 2 };
+	int vid = vmxcore_cap(vm, VMXCORE_CAP_LAPIC_VINTR);
+	int reg = vmxcore_cap(vm, VMXCORE_CAP_LAPIC_REG_VIRT);
+	long wr, acc;
+	uint32_t count = 0;
+
+	if (vcpu_start_apic(v, GUEST_real_apic_vid_self_ipi, 0) || !expect_seq(v, 0xb1, 1, one, 1))
+		return 0;
+	wr = exit_count(HW_EXIT_APIC_WRITE);
+	acc = exit_count(HW_EXIT_APIC_ACCESS);
+	if (!expect_seq(v, 0xb1, 1, two, 1))
+		return 0;
+	wr = exit_count(HW_EXIT_APIC_WRITE) - wr;
+	acc = exit_count(HW_EXIT_APIC_ACCESS) - acc;
+	if (!expect_out(v, 0xb2, 2, &count) || count != 8) {
+		printf("# handler ran %u times, want 8\n", count);
+		return 0;
+	}
+	if (!on_vmxcore())
+		return 1;
+	printf("# virtual-interrupt delivery %d, register virtualization %d: 8 self-IPIs and EOIs took %ld APIC-write and %ld APIC-access exits\n",
+	       vid, reg, wr, acc);
+	if (vid)
+		return wr == 0 && acc == 0;
+	return reg ? wr == 16 && acc == 0 : wr == 0;
+}
+
 static void run_apic_virt_tests(void)
 {
 	if (on_vmxcore()) {
@@ -1723,10 +1765,11 @@ static void run_apic_virt_tests(void)
 	}
 	run_apic_test("apic_xapic_register_reads_without_exits", t_apic_virt_regs);
 	run_apic_test("apic_x2apic_tpr_msr_without_exits", t_apic_x2apic_tpr);
+	run_apic_test("apic_vid_self_ipi_and_eoi_without_exits", t_apic_vid);
 }
 
 /* Every APIC test; the apic_assists=0 suite runs only these. */
-#define APIC_TESTS	16
+#define APIC_TESTS	17
 
 static void run_apic_tests(void)
 {

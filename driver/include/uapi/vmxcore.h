@@ -56,7 +56,12 @@ struct vmxcore_ctls {
  * goes back to MMIO exits.
  */
 #define VMXCORE_CAP_LAPIC_REG_VIRT	(1u << 9)
-/* Bit 10 is reserved for virtual-interrupt delivery. */
+/*
+ * Virtual-interrupt delivery (with one of the two above, module parameter
+ * apic_vid): the CPU delivers the APIC's interrupts itself when the guest
+ * can take them, and EOIs and self-IPIs do not exit.
+ */
+#define VMXCORE_CAP_LAPIC_VINTR		(1u << 10)
 /* x2APIC virtualization: in x2APIC mode, RDMSR/WRMSR of the TPR (0x808) do not exit. */
 #define VMXCORE_CAP_LAPIC_X2APIC_VIRT	(1u << 11)
 
