@@ -527,6 +527,11 @@ int vm_apic_irq(struct vmx_vm *vm, const struct vmxcore_apic_irq *irq)
  *   others stay intercepted. "Virtualize APIC accesses" must be off then
  *   (26.2.1.1).
  *
+ * With either, virtual-interrupt delivery (29.2, where the CPU has it):
+ * the CPU delivers from IRR in the virtual-APIC page itself, EOIs and
+ * self-IPIs are virtualized; the model's IRR and ISR go in before each
+ * entry and are merged back after each exit (vcpu_apic_vid_*()).
+ *
  * A vCPU whose xAPIC page is elsewhere, or whose APIC is disabled, has
  * neither; its APIC accesses exit as without the assists. The EPT leaf of
  * the APIC-access page is the VM's, though: a vCPU in x2APIC mode or with
