@@ -69,6 +69,7 @@ static enum hrtimer_restart vcpu_apic_timer_fn(struct hrtimer *t)
 
 	spin_lock_irqsave(&vcpu->apic.lock, flags);
 	next = lapic_timer_expired(&vcpu->apic.l, now);
+	vcpu->apic.regs_changed = true;
 	spin_unlock_irqrestore(&vcpu->apic.lock, flags);
 	vcpu_apic_kick(vcpu);
 	if (!next)
@@ -107,6 +108,8 @@ void vcpu_apic_init(struct vmx_vcpu *vcpu)
 	init_waitqueue_head(&a->wq);
 	atomic_set(&a->kicked, 0);
 	a->guest_cpu = -1;
+	a->virt = VCPU_APIC_VIRT_NONE;
+	a->regs_changed = true;
 }
 
 void vcpu_apic_destroy(struct vmx_vcpu *vcpu)
@@ -130,6 +133,7 @@ static bool vcpu_apic_deliver(struct vmx_vcpu *t, const struct lapic_ipi *ipi, b
 	spin_lock_irqsave(&a->lock, flags);
 	hit = lapic_match_dest(&a->l, ipi, is_self);
 	if (hit) {
+		a->regs_changed = true;
 		switch (ipi->delivery) {
 		case LAPIC_DM_FIXED:
 		case LAPIC_DM_LOWEST:
@@ -234,6 +238,7 @@ int vcpu_apic_mmio(struct vmx_vcpu *vcpu, u64 gpa, const struct insn_mmio *d)
 		if (d->size == 4 && !(off & 3)) {
 			spin_lock_irqsave(&a->lock, flags);
 			lapic_mmio_write(&a->l, off, (u32)data, ktime_get_ns(), &fx);
+			a->regs_changed = true;
 			spin_unlock_irqrestore(&a->lock, flags);
 			vcpu_apic_fx(vcpu, &fx);
 		}
@@ -279,6 +284,8 @@ int vcpu_apic_msr(struct vmx_vcpu *vcpu, u32 msr, u64 *val, bool write)
 	} else {
 		ret = lapic_msr_read(&a->l, msr, val, now);
 	}
+	if (write)
+		a->regs_changed = true;
 	spin_unlock_irqrestore(&a->lock, flags);
 	if (ret)
 		return -1;
@@ -297,17 +304,25 @@ bool vcpu_apic_accepts_pic(struct vmx_vcpu *vcpu)
 	return ok;
 }
 
-/* The vector to inject next, or -1; @ack moves it from IRR to ISR. */
+/*
+ * The vector to inject next, or -1; @ack moves it from IRR to ISR. With
+ * virtual-interrupt delivery the CPU delivers from IRR itself: nothing to
+ * inject.
+ */
 int vcpu_apic_pending_vector(struct vmx_vcpu *vcpu, bool ack)
 {
 	struct vmx_vcpu_apic *a = &vcpu->apic;
 	unsigned long flags;
 	int v;
 
+	if (a->vid)
+		return -1;
 	spin_lock_irqsave(&a->lock, flags);
 	v = lapic_pending_vector(&a->l);
-	if (v >= 0 && ack)
+	if (v >= 0 && ack) {
 		lapic_ack(&a->l, v);
+		a->regs_changed = true;
+	}
 	spin_unlock_irqrestore(&a->lock, flags);
 	return v;
 }
@@ -363,6 +378,7 @@ static void vcpu_apic_take_events(struct vmx_vcpu *vcpu)
 	a->init_pending = a->sipi_pending = a->nmi_pending = false;
 	if (init) {
 		lapic_init_reset(&a->l);
+		a->regs_changed = true;
 		a->mp_state = VCPU_MP_WAIT_SIPI;
 	}
 	if (sipi && a->mp_state == VCPU_MP_WAIT_SIPI)
@@ -482,64 +498,324 @@ int vm_apic_irq(struct vmx_vm *vm, const struct vmxcore_apic_irq *irq)
 }
 
 /*
- * ---- Hardware assists: TPR shadow (SDM Vol. 3C 29.1) ----
- * With "use TPR shadow", MOV to/from CR8 in 64-bit mode reads and writes
- * VTPR in the vCPU's virtual-APIC page without exits; a write that takes
- * VTPR[7:4] below the TPR threshold exits (trap-like) so that the
- * interrupt it unmasks is injected. The model stays the authority outside
- * the guest: VTPR is loaded from it before each entry and read back after
- * each exit. Every other APIC access exits as before.
+ * ---- Hardware assists (SDM Vol. 3C chapter 29) ----
+ * TPR shadow (29.1): with "use TPR shadow", MOV to/from CR8 in 64-bit mode
+ * reads and writes VTPR in the vCPU's virtual-APIC page without exits; a
+ * write that takes VTPR[7:4] below the TPR threshold exits (trap-like) so
+ * that the interrupt it unmasks is injected. The model stays the authority
+ * outside the guest: VTPR is loaded from it before each entry and read back
+ * after each exit.
+ *
+ * On top of it, chosen before each entry from the APIC's mode (so a change
+ * of IA32_APIC_BASE, SET_LAPIC or INIT takes effect at the next entry):
+ *
+ *   xAPIC mode at VMX_APIC_ACCESS_GPA, with APIC-register virtualization
+ *   (29.4): the VM's APIC-access page is mapped there, so the CPU serves
+ *   reads of the registers lapic_vapic_regs() fills from the virtual-APIC
+ *   page, copied from the model before an entry whenever the model changed
+ *   (regs_changed). TPR writes are TPR virtualization as above. Writes to
+ *   the other virtualized registers land in the page and exit afterwards
+ *   (APIC-write, trap-like, vcpu_apic_write_exit() hands them to the model);
+ *   all else exits before the access (APIC access, vcpu_apic_access_exit(),
+ *   decoded as MMIO). ICR high alone is written without an exit: it is
+ *   taken from the page after every exit, like VTPR.
+ *
+ *   x2APIC mode, with "virtualize x2APIC mode" (29.5): the MSR bitmap lets
+ *   RDMSR/WRMSR of the TPR (0x808) through, which then read and write VTPR
+ *   (TPR virtualization again). Without APIC-register virtualization and
+ *   virtual-interrupt delivery no other x2APIC MSR is virtualized, so all
+ *   others stay intercepted. "Virtualize APIC accesses" must be off then
+ *   (26.2.1.1).
+ *
+ * With either, virtual-interrupt delivery (29.2, where the CPU has it):
+ * the CPU delivers from IRR in the virtual-APIC page itself, EOIs and
+ * self-IPIs are virtualized; the model's IRR and ISR go in before each
+ * entry and are merged back after each exit (vcpu_apic_vid_*()).
+ *
+ * A vCPU whose xAPIC page is elsewhere, or whose APIC is disabled, has
+ * neither; its APIC accesses exit as without the assists. The EPT leaf of
+ * the APIC-access page is the VM's, though: a vCPU in x2APIC mode or with
+ * its APIC disabled that touches 0xFEE00000 reaches that page as plain
+ * memory instead of an MMIO exit to userspace.
  */
 #define APIC_VTPR_OFFSET	0x80
+#define APIC_ICR_HIGH_OFFSET	0x310
+#define APIC_X2APIC_TPR_MSR	0x808
+#define APIC_X2APIC_EOI_MSR	0x80b
+#define APIC_X2APIC_SELF_IPI_MSR	0x83f
+#define APIC_ISR_OFFSET		0x100
+#define APIC_IRR_OFFSET		0x200
 
-/* At vCPU creation, before vmcs_setup(): the page, when the VM has an APIC. */
+/* The VM's APIC-access page, mapped at VMX_APIC_ACCESS_GPA, made once. */
+static int vm_apic_access_page_get(struct vmx_vm *vm)
+{
+	struct page *page;
+	int ret = 0;
+
+	mutex_lock(&vm->mem_lock);
+	if (vm->apic_access_page)
+		goto out;
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = ept_map_driver_page(&vm->ept, VMX_APIC_ACCESS_GPA, page);
+	if (ret) {
+		__free_page(page);
+		goto out;
+	}
+	/* A guest page may have been mapped there by another vCPU's run. */
+	ept_flush_all_cpus(&vm->ept);
+	vm->apic_access_page = page;
+out:
+	mutex_unlock(&vm->mem_lock);
+	return ret;
+}
+
+/* With the VM, after ept_destroy(). */
+void vm_apic_free_assists(struct vmx_vm *vm)
+{
+	if (vm->apic_access_page)
+		__free_page(vm->apic_access_page);
+	vm->apic_access_page = NULL;
+}
+
+/* At vCPU creation, before vmcs_setup(): the pages, when the VM has an APIC. */
 int vcpu_apic_alloc_assists(struct vmx_vcpu *vcpu)
 {
 	if (!vcpu_has_lapic(vcpu) || !vmx_use_tpr_shadow())
 		return 0;
 	vcpu->apic.vapic_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	return vcpu->apic.vapic_page ? 0 : -ENOMEM;
+	if (!vcpu->apic.vapic_page)
+		return -ENOMEM;
+	return vmx_use_apic_reg_virt() ? vm_apic_access_page_get(vcpu->vm) : 0;
 }
 
-static u32 *vcpu_apic_vtpr(struct vmx_vcpu *vcpu)
+static u32 *vcpu_apic_vreg(struct vmx_vcpu *vcpu, u32 offset)
 {
-	return (u32 *)((u8 *)page_address(vcpu->apic.vapic_page) + APIC_VTPR_OFFSET);
+	return (u32 *)((u8 *)page_address(vcpu->apic.vapic_page) + offset);
+}
+
+/* What the VMCS should virtualize for @l now. Caller holds apic.lock. */
+static enum vmx_apic_virt vcpu_apic_virt_wanted(struct vmx_vcpu *vcpu)
+{
+	const struct lapic *l = &vcpu->apic.l;
+
+	if (lapic_x2apic_mode(l))
+		return vmx_use_x2apic_virt() ? VCPU_APIC_VIRT_X2APIC : VCPU_APIC_VIRT_NONE;
+	if (lapic_mmio_mapped(l) && vcpu->vm->apic_access_page &&
+	    lapic_base_addr(l) == VMX_APIC_ACCESS_GPA)
+		return VCPU_APIC_VIRT_XAPIC;
+	return VCPU_APIC_VIRT_NONE;
+}
+
+/* Switches the VMCS (current) and the MSR bitmap to @virt. */
+static void vcpu_apic_set_virt(struct vmx_vcpu *vcpu, enum vmx_apic_virt virt)
+{
+	const u32 all = SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES |
+			SECONDARY_EXEC_APIC_REGISTER_VIRT | SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE;
+	u32 proc2 = vmcs_read(SECONDARY_VM_EXEC_CONTROL) & ~all;
+	bool x2 = virt == VCPU_APIC_VIRT_X2APIC;
+
+	bool vid = virt != VCPU_APIC_VIRT_NONE && vmx_use_vintr();
+
+	proc2 &= ~SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
+	if (virt == VCPU_APIC_VIRT_XAPIC)
+		proc2 |= SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_APIC_REGISTER_VIRT;
+	else if (x2)
+		proc2 |= SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE;
+	if (vid)
+		proc2 |= SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY;
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, proc2);
+	vcpu_msr_intercept(vcpu, APIC_X2APIC_TPR_MSR, !x2, !x2);
+	/* EOI and self-IPI writes are virtualized with it (SDM 29.5). */
+	vcpu_msr_intercept(vcpu, APIC_X2APIC_EOI_MSR, true, !(x2 && vid));
+	vcpu_msr_intercept(vcpu, APIC_X2APIC_SELF_IPI_MSR, true, !(x2 && vid));
+	vcpu->apic.virt = virt;
+	vcpu->apic.vid = vid;
+}
+
+static int vcpu_apic_vec_highest(const u32 *words)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		if (words[i])
+			return i * 32 + __fls(words[i]);
+	return -1;
+}
+
+/*
+ * Virtual-interrupt delivery, before entry (apic.lock held, the VMCS
+ * current): IRR and ISR into the page, RVI and SVI (guest interrupt status)
+ * their highest vectors, and an EOI-exit bit for each level-triggered
+ * vector, whose EOI the model must see (SDM 29.1.3, 29.2).
+ */
+static void vcpu_apic_vid_to_guest(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	int rvi = vcpu_apic_vec_highest(a->l.irr), svi = vcpu_apic_vec_highest(a->l.isr);
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		*vcpu_apic_vreg(vcpu, APIC_IRR_OFFSET + i * 0x10) = a->l.irr[i];
+		*vcpu_apic_vreg(vcpu, APIC_ISR_OFFSET + i * 0x10) = a->l.isr[i];
+		a->irr_in[i] = a->l.irr[i];
+	}
+	vmcs_write(GUEST_INTR_STATUS, (rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << 8);
+	for (i = 0; i < 4; i++)
+		vmcs_write(EOI_EXIT_BITMAP0 + i * 2,
+			   a->l.tmr[2 * i] | (u64)a->l.tmr[2 * i + 1] << 32);
+}
+
+/*
+ * After an exit: the CPU cleared the IRR bits it delivered, set IRR bits
+ * for virtualized self-IPIs, and owns ISR (delivery sets, EOI clears).
+ * Bits other vCPUs and timers set in the model meanwhile stay. Caller
+ * holds apic.lock.
+ */
+static void vcpu_apic_vid_from_guest(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	u32 irr, isr;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		irr = READ_ONCE(*vcpu_apic_vreg(vcpu, APIC_IRR_OFFSET + i * 0x10));
+		isr = READ_ONCE(*vcpu_apic_vreg(vcpu, APIC_ISR_OFFSET + i * 0x10));
+		if (irr == a->irr_in[i] && isr == a->l.isr[i])
+			continue;
+		a->l.irr[i] = (a->l.irr[i] & ~(a->irr_in[i] & ~irr)) | (irr & ~a->irr_in[i]);
+		a->l.isr[i] = isr;
+		a->regs_changed = true;
+	}
 }
 
 /*
  * Before entry, after injection (the VMCS current, interrupts may be on):
- * VTPR from the model and the threshold from what TPR now holds back. The
- * threshold never exceeds VTPR[7:4], as VM entry requires (SDM 26.2.1.1).
+ * the virtualization the APIC's mode allows, VTPR and (xAPIC) the other
+ * registers from the model, and the threshold from what TPR now holds
+ * back. The threshold never exceeds VTPR[7:4], as VM entry requires (SDM
+ * 26.2.1.1). A change to the model after this kicks the vCPU (the entry is
+ * given up or exits at once), so the page is never stale in the guest.
  */
 void vcpu_apic_tpr_to_guest(struct vmx_vcpu *vcpu)
 {
 	struct vmx_vcpu_apic *a = &vcpu->apic;
+	enum vmx_apic_virt virt;
 	unsigned long flags;
 	u32 tpr, threshold;
 
 	if (!a->vapic_page)
 		return;
 	spin_lock_irqsave(&a->lock, flags);
+	virt = vcpu_apic_virt_wanted(vcpu);
+	if (virt != a->virt)
+		a->regs_changed = true;
+	if (virt == VCPU_APIC_VIRT_XAPIC && a->regs_changed) {
+		lapic_vapic_regs(&a->l, page_address(a->vapic_page));
+		a->regs_changed = false;
+	}
 	tpr = a->l.tpr;
 	threshold = lapic_tpr_threshold(&a->l);
+	if (virt != a->virt)
+		vcpu_apic_set_virt(vcpu, virt);
+	if (a->vid) {
+		vcpu_apic_vid_to_guest(vcpu);
+		threshold = 0;	/* unused with virtual-interrupt delivery */
+	}
 	spin_unlock_irqrestore(&a->lock, flags);
-	WRITE_ONCE(*vcpu_apic_vtpr(vcpu), tpr);
+	WRITE_ONCE(*vcpu_apic_vreg(vcpu, APIC_VTPR_OFFSET), tpr);
 	vmcs_write(TPR_THRESHOLD, threshold);
 }
 
-/* After an exit: the guest may have moved VTPR through CR8. */
+/*
+ * After an exit: the guest may have moved VTPR (CR8, the TPR MSR, an xAPIC
+ * TPR write) and, with APIC-register virtualization, ICR high.
+ */
 void vcpu_apic_tpr_from_guest(struct vmx_vcpu *vcpu)
 {
 	struct vmx_vcpu_apic *a = &vcpu->apic;
+	struct lapic_fx fx;
 	unsigned long flags;
-	u32 vtpr;
+	u32 vtpr, icr_high = 0;
+	bool xapic = a->virt == VCPU_APIC_VIRT_XAPIC;
 
 	if (!a->vapic_page)
 		return;
-	vtpr = READ_ONCE(*vcpu_apic_vtpr(vcpu)) & 0xff;
+	vtpr = READ_ONCE(*vcpu_apic_vreg(vcpu, APIC_VTPR_OFFSET)) & 0xff;
+	if (xapic)
+		icr_high = READ_ONCE(*vcpu_apic_vreg(vcpu, APIC_ICR_HIGH_OFFSET));
 	spin_lock_irqsave(&a->lock, flags);
 	a->l.tpr = vtpr;
+	if (a->vid)
+		vcpu_apic_vid_from_guest(vcpu);
+	if (xapic && icr_high != a->l.icr_high) {
+		lapic_mmio_write(&a->l, APIC_ICR_HIGH_OFFSET, icr_high, 0, &fx);
+		a->regs_changed = true;
+	}
 	spin_unlock_irqrestore(&a->lock, flags);
+}
+
+/*
+ * EOI-induced exit (reason 45, trap-like): the guest's EOI of a vector set
+ * in the EOI-exit bitmap (level-triggered). The CPU has cleared its ISR
+ * bit, merged into the model after the exit; a level EOI has nowhere else
+ * to go yet (no in-kernel IOAPIC).
+ */
+int vcpu_apic_eoi_exit(struct vmx_vcpu *vcpu)
+{
+	return 1;
+}
+
+/*
+ * APIC access (exit reason 44, fault-like): an access to the APIC-access
+ * page the CPU does not virtualize. A read or write by an instruction is
+ * MMIO to the APIC's page at its offset (SDM Vol. 3C table 28-6); fetches
+ * and accesses while delivering an event are not emulated.
+ */
+int vcpu_apic_access_exit(struct vmx_vcpu *vcpu)
+{
+	unsigned long q = vcpu->exit.qualification;
+	unsigned int type = (q >> 12) & 0xf;
+
+	if (type > 1) {
+		vcpu->run->exit_reason = VMXCORE_EXIT_INTERNAL_ERROR;
+		vcpu->run->internal.suberror = VMXCORE_INTERNAL_EMULATION;
+		vcpu->run->internal.ndata = 2;
+		vcpu->run->internal.data[0] = VMX_APIC_ACCESS_GPA + (q & 0xfff);
+		vcpu->run->internal.data[1] = vcpu->rip;
+		pr_info_ratelimited(VMX_PR_PREFIX "APIC access of type %u at offset %#lx, RIP %#lx\n",
+				    type, q & 0xfff, vcpu->rip);
+		return 0;
+	}
+	return vmx_handle_mmio(vcpu, VMX_APIC_ACCESS_GPA + (q & 0xfff), type == 1);
+}
+
+/*
+ * APIC write (exit reason 56, trap-like: RIP is past the instruction): the
+ * guest wrote a virtualized register other than TPR; the value is in the
+ * virtual-APIC page at the offset the qualification gives. The model takes
+ * it as an MMIO write, and its own value goes back to the page.
+ */
+int vcpu_apic_write_exit(struct vmx_vcpu *vcpu)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	u32 off = vcpu->exit.qualification & 0xff0;
+	struct lapic_fx fx = { 0 };
+	unsigned long flags;
+	u32 val;
+
+	if (!a->vapic_page)
+		return 1;	/* cannot happen: no virtualization without the page */
+	val = READ_ONCE(*vcpu_apic_vreg(vcpu, off));
+	spin_lock_irqsave(&a->lock, flags);
+	lapic_mmio_write(&a->l, off, val, ktime_get_ns(), &fx);
+	a->regs_changed = true;
+	spin_unlock_irqrestore(&a->lock, flags);
+	vcpu_apic_fx(vcpu, &fx);
+	return 1;
 }
 
 /*
@@ -562,9 +838,10 @@ int vcpu_apic_cr8(struct vmx_vcpu *vcpu, unsigned long *val, bool write)
 		return 0;
 	}
 	spin_lock_irqsave(&a->lock, flags);
-	if (write)
+	if (write) {
 		a->l.tpr = (*val & 0xf) << 4;
-	else
+		a->regs_changed = true;
+	} else
 		*val = (a->l.tpr >> 4) & 0xf;
 	spin_unlock_irqrestore(&a->lock, flags);
 	return 0;
@@ -634,6 +911,7 @@ long vcpu_apic_state_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
 		goto out;
 	spin_lock_irqsave(&a->lock, flags);
 	ret = lapic_restore(&a->l, s, ktime_get_ns(), boot_cpu_data.x86_phys_bits);
+	a->regs_changed = true;
 	spin_unlock_irqrestore(&a->lock, flags);
 	if (!ret)
 		vcpu_apic_timer_update(vcpu);

@@ -22,7 +22,17 @@ static struct vmxcore_caps vmx_host_caps;
 /* Off: the in-kernel APIC runs without hardware assists (tests both paths). */
 static bool apic_assists = true;
 module_param(apic_assists, bool, 0444);
-MODULE_PARM_DESC(apic_assists, "Use the CPU's APIC virtualization (TPR shadow) where it has it (default: on)");
+MODULE_PARM_DESC(apic_assists, "Use the CPU's APIC virtualization (TPR shadow, and with apic_virt the rest) where it has it (default: on)");
+
+/* Off: only the TPR shadow among the assists (the APIC-virtualization ones stay unused). */
+static bool apic_virt = true;
+module_param(apic_virt, bool, 0444);
+MODULE_PARM_DESC(apic_virt, "With apic_assists, also use APIC-register and x2APIC virtualization where the CPU has them (default: on)");
+
+/* Off: no virtual-interrupt delivery; interrupts go in by event injection. */
+static bool apic_vid = true;
+module_param(apic_vid, bool, 0444);
+MODULE_PARM_DESC(apic_vid, "With apic_virt, also use virtual-interrupt delivery where the CPU has it (default: on)");
 
 const struct vmxcore_caps *vmx_caps(void)
 {
@@ -32,6 +42,46 @@ const struct vmxcore_caps *vmx_caps(void)
 bool vmx_use_tpr_shadow(void)
 {
 	return vmx_host_caps.flags & VMXCORE_CAP_LAPIC_TPR_SHADOW;
+}
+
+bool vmx_use_apic_reg_virt(void)
+{
+	return vmx_host_caps.flags & VMXCORE_CAP_LAPIC_REG_VIRT;
+}
+
+bool vmx_use_x2apic_virt(void)
+{
+	return vmx_host_caps.flags & VMXCORE_CAP_LAPIC_X2APIC_VIRT;
+}
+
+bool vmx_use_vintr(void)
+{
+	return vmx_host_caps.flags & VMXCORE_CAP_LAPIC_VINTR;
+}
+
+/*
+ * The APIC-virtualization assists, on top of the TPR shadow (SDM Vol. 3C
+ * chapter 29): APIC-register virtualization needs "virtualize APIC
+ * accesses" with it; x2APIC virtualization needs MSR bitmaps to let the
+ * TPR MSR through.
+ */
+static void vmx_read_apic_virt_caps(struct vmxcore_caps *c)
+{
+	const u32 reg_virt = SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES |
+			     SECONDARY_EXEC_APIC_REGISTER_VIRT;
+
+	if (!apic_virt || !(c->flags & VMXCORE_CAP_LAPIC_TPR_SHADOW) ||
+	    !(c->flags & VMXCORE_CAP_SECONDARY_CTLS))
+		return;
+	if ((c->proc2.allowed1 & reg_virt) == reg_virt)
+		c->flags |= VMXCORE_CAP_LAPIC_REG_VIRT;
+	if ((c->proc2.allowed1 & SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE) &&
+	    (c->proc.allowed1 & CPU_BASED_USE_MSR_BITMAPS))
+		c->flags |= VMXCORE_CAP_LAPIC_X2APIC_VIRT;
+	/* Virtual-interrupt delivery needs external-interrupt exiting (always on). */
+	if (apic_vid && (c->proc2.allowed1 & SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY) &&
+	    (c->flags & (VMXCORE_CAP_LAPIC_REG_VIRT | VMXCORE_CAP_LAPIC_X2APIC_VIRT)))
+		c->flags |= VMXCORE_CAP_LAPIC_VINTR;
 }
 
 static void vmx_read_ctls(u64 basic, unsigned int index, struct vmxcore_ctls *ctls)
@@ -134,13 +184,17 @@ int vmx_caps_init(void)
 	c->flags |= VMXCORE_CAP_LAPIC;
 	if (apic_assists && (c->proc.allowed1 & CPU_BASED_TPR_SHADOW))
 		c->flags |= VMXCORE_CAP_LAPIC_TPR_SHADOW;
+	vmx_read_apic_virt_caps(c);
 	c->flags |= VMXCORE_CAP_DIRTY_LOG;	/* by EPT write protection, not PML */
 
-	pr_info(VMX_PR_PREFIX "VMCS revision %#x, %u bytes, EPT %s, VPID %s, unrestricted guest %s, TPR shadow %s\n",
+	pr_info(VMX_PR_PREFIX "VMCS revision %#x, %u bytes, EPT %s, VPID %s, unrestricted guest %s, TPR shadow %s, APIC-register virtualization %s, x2APIC virtualization %s, virtual-interrupt delivery %s\n",
 		c->vmcs_revision, c->vmcs_size,
 		str_yes_no(c->flags & VMXCORE_CAP_EPT),
 		str_yes_no(c->flags & VMXCORE_CAP_VPID),
 		str_yes_no(c->flags & VMXCORE_CAP_UNRESTRICTED_GUEST),
-		str_yes_no(c->flags & VMXCORE_CAP_LAPIC_TPR_SHADOW));
+		str_yes_no(c->flags & VMXCORE_CAP_LAPIC_TPR_SHADOW),
+		str_yes_no(c->flags & VMXCORE_CAP_LAPIC_REG_VIRT),
+		str_yes_no(c->flags & VMXCORE_CAP_LAPIC_X2APIC_VIRT),
+		str_yes_no(c->flags & VMXCORE_CAP_LAPIC_VINTR));
 	return 0;
 }

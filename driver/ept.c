@@ -7,7 +7,9 @@
  * keeps EPT_PINNED_W in its leaf; the hardware W bit may come and go with
  * dirty logging (dirty.c), which write-protects leaves without unpinning.
  * Leaves are removed when their slot is deleted and when the VM is
- * destroyed; each pin and each table page is counted (vmx_pages_pinned,
+ * destroyed; a leaf for a page the driver owns (EPT_DRIVER_PAGE: the
+ * APIC-access page) stays until the VM is destroyed and is never unpinned
+ * or write-protected; each pin and each table page is counted (vmx_pages_pinned,
  * vmx_pages_ept) so tests can prove that destroying a VM gives every page
  * back.
  *
@@ -28,6 +30,8 @@
 #define EPT_ADDR_MASK	0x000ffffffffff000ull
 /* Software bit (leaf bits 56:52 are ignored by the CPU): pinned with FOLL_WRITE. */
 #define EPT_PINNED_W	(1ull << 52)
+/* Software bit: a page of the driver's own (the APIC-access page), not pinned. */
+#define EPT_DRIVER_PAGE	(1ull << 53)
 #define EPT_LEVELS	4
 
 #define EPTP_MT_WB	6ull
@@ -171,6 +175,10 @@ static void ept_release_leaf(u64 *leaf)
 {
 	struct page *page = pfn_to_page((*leaf & EPT_ADDR_MASK) >> PAGE_SHIFT);
 
+	if (*leaf & EPT_DRIVER_PAGE) {
+		*leaf = 0;	/* its owner frees it */
+		return;
+	}
 	if (*leaf & EPT_PINNED_W)
 		unpin_user_pages_dirty_lock(&page, 1, true);
 	else
@@ -187,9 +195,27 @@ void ept_unmap_range(struct vmx_ept *ept, u64 gpa, u64 size)
 	for (; gpa < end; gpa += PAGE_SIZE) {
 		u64 *leaf = ept_walk(ept, gpa, false);
 
-		if (leaf && (*leaf & EPT_READ))
+		if (leaf && (*leaf & EPT_READ) && !(*leaf & EPT_DRIVER_PAGE))
 			ept_release_leaf(leaf);
 	}
+}
+
+/*
+ * Maps @page, which the driver owns, at @gpa, readable and writable, until
+ * ept_destroy(); a slot page mapped there first gives way. Returns 0 or
+ * -ENOMEM. The caller flushes if a CPU may have used the old leaf.
+ */
+int ept_map_driver_page(struct vmx_ept *ept, u64 gpa, struct page *page)
+{
+	u64 *leaf = ept_walk(ept, gpa, true);
+
+	if (!leaf)
+		return -ENOMEM;
+	if (*leaf & EPT_READ)
+		ept_release_leaf(leaf);
+	*leaf = page_to_phys(page) | EPT_READ | EPT_WRITE | EPT_EXEC | EPT_MT_WB |
+		EPT_DRIVER_PAGE;
+	return 0;
 }
 
 /*
@@ -217,7 +243,7 @@ bool ept_write_protect(struct vmx_ept *ept, u64 gpa)
 {
 	u64 *leaf = ept_walk(ept, gpa, false);
 
-	if (!leaf || !(*leaf & EPT_WRITE))
+	if (!leaf || !(*leaf & EPT_WRITE) || (*leaf & EPT_DRIVER_PAGE))
 		return false;
 	*leaf &= ~EPT_WRITE;
 	return true;

@@ -550,6 +550,9 @@ static int (*const vmx_exit_handlers[])(struct vmx_vcpu *vcpu) = {
 	[EXIT_REASON_EPT_MISCONFIG]	 = handle_ept_misconfig,
 	[EXIT_REASON_XSETBV]		 = handle_xsetbv,
 	[EXIT_REASON_TPR_BELOW_THRESHOLD] = handle_tpr_below_threshold,
+	[EXIT_REASON_APIC_ACCESS]	 = vcpu_apic_access_exit,
+	[EXIT_REASON_APIC_WRITE]	 = vcpu_apic_write_exit,
+	[EXIT_REASON_EOI_INDUCED]	 = vcpu_apic_eoi_exit,
 };
 
 /* The hardware refused to enter (SDM Vol. 3C 26.8): say why, stop. */

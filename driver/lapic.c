@@ -816,6 +816,30 @@ uint32_t lapic_tpr_threshold(const struct lapic *l)
 	return (uint32_t)irr >> 4;
 }
 
+static const uint16_t lapic_vapic_offsets[] = {
+	LAPIC_REG_ID, LAPIC_REG_VERSION, LAPIC_REG_TPR, LAPIC_REG_EOI, LAPIC_REG_LDR,
+	LAPIC_REG_DFR, LAPIC_REG_SVR, LAPIC_REG_ESR, LAPIC_REG_ICR_LOW, LAPIC_REG_ICR_HIGH,
+	LAPIC_REG_LVT_TIMER, LAPIC_REG_LVT_THERMAL, LAPIC_REG_LVT_PERF, LAPIC_REG_LVT_LINT0,
+	LAPIC_REG_LVT_LINT1, LAPIC_REG_LVT_ERROR, LAPIC_REG_TIMER_ICR, LAPIC_REG_TIMER_DCR,
+};
+
+void lapic_vapic_regs(const struct lapic *l, uint32_t *page)
+{
+	unsigned int i;
+	uint32_t val;
+
+	for (i = 0; i < sizeof(lapic_vapic_offsets) / sizeof(lapic_vapic_offsets[0]); i++) {
+		/* EOI is write-only: it reads 0, as lapic_reg_read() leaves it. */
+		lapic_reg_read(l, lapic_vapic_offsets[i], false, 0, &val);
+		page[lapic_vapic_offsets[i] / 4] = val;
+	}
+	for (i = 0; i < 8; i++) {
+		page[(LAPIC_REG_ISR + i * 0x10) / 4] = l->isr[i];
+		page[(LAPIC_REG_TMR + i * 0x10) / 4] = l->tmr[i];
+		page[(LAPIC_REG_IRR + i * 0x10) / 4] = l->irr[i];
+	}
+}
+
 /* State save/restore */
 
 static void lapic_state_put(struct lapic_state *s, uint32_t reg, uint32_t val)

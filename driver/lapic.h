@@ -476,4 +476,14 @@ int lapic_restore(struct lapic *l, const struct lapic_state *s, uint64_t now_ns,
  */
 uint32_t lapic_tpr_threshold(const struct lapic *l);
 
+/*
+ * The registers a CPU with VMX APIC-register virtualization reads from the
+ * virtual-APIC page instead of exiting (SDM Vol. 3C 29.4.2), as xAPIC MMIO
+ * reads would return them: ID, version, TPR, EOI (0), LDR, DFR, SVR, ISR,
+ * TMR, IRR, ESR, ICR, the LVTs 0x320-0x370, initial count and divide
+ * configuration. @page is the 4 KiB page as dwords (offset / 4); other
+ * dwords are left alone. Reads nothing with a side effect.
+ */
+void lapic_vapic_regs(const struct lapic *l, uint32_t *page);
+
 #endif /* VMXCORE_LAPIC_H */

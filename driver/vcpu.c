@@ -458,6 +458,7 @@ static void vcpu_free(struct vmx_vcpu *vcpu)
 	if (vcpu->run_page)
 		__free_page(vcpu->run_page);
 	vcpu_msr_switch_free(vcpu);
+	vcpu_msr_bitmap_free(vcpu);
 	if (vcpu->vpid) {
 		vmx_invvpid(VMX_INVVPID_ALL, 0);
 		ida_free(&vmx_vpids, vcpu->vpid);
@@ -518,7 +519,7 @@ static struct vmx_vcpu *vcpu_alloc(struct vmx_vm *vm, unsigned int id)
 		vcpu->vpid = vpid > 0 ? vpid : 0;	/* none left: run without */
 	}
 	if (!vcpu->vmcs || !vcpu->run_page || vcpu_msr_switch_alloc(vcpu) ||
-	    vcpu_apic_alloc_assists(vcpu)) {
+	    vcpu_msr_bitmap_alloc(vcpu) || vcpu_apic_alloc_assists(vcpu)) {
 		vcpu_free(vcpu);
 		return NULL;
 	}

@@ -32,6 +32,7 @@ static void vm_destroy(struct kref *ref)
 
 	/* No vCPU is left, so no CPU can be using these tables. */
 	ept_destroy(&vm->ept);
+	vm_apic_free_assists(vm);
 	for (i = 0; i < VMXCORE_MAX_SLOTS; i++)
 		kvfree(vm->slots[i].dirty_bitmap);
 	mmdrop(vm->mm);

@@ -89,12 +89,16 @@ static void vmcs_setup_controls(struct vmx_vcpu *vcpu)
 	vcpu->preemption_timer = pin & PIN_BASED_VMX_PREEMPTION_TIMER;
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, pin);
 	/*
-	 * No MSR or I/O bitmaps: every port access and MSR access exits, and
-	 * MOV DR exits so the guest never reaches the host's debug registers.
+	 * No I/O bitmaps: every port access exits. The MSR bitmap starts with
+	 * every MSR intercepted (msr_bitmap.c); without one, every MSR access
+	 * exits anyway. MOV DR exits so the guest never reaches the host's
+	 * debug registers.
 	 */
+	vmcs_write(MSR_BITMAP, page_to_phys(vcpu->msr_bitmap));
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
 		   vmcs_adjust(CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
 			       CPU_BASED_MOV_DR_EXITING | vmcs_cr8_controls(vcpu) |
+			       CPU_BASED_USE_MSR_BITMAPS |
 			       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, &c->proc) &
 		   ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
 		     CPU_BASED_INVLPG_EXITING));
@@ -102,6 +106,9 @@ static void vmcs_setup_controls(struct vmx_vcpu *vcpu)
 		vmcs_write(VIRTUAL_APIC_PAGE_ADDR, page_to_phys(vcpu->apic.vapic_page));
 		vmcs_write(TPR_THRESHOLD, 0);
 	}
+	/* Virtualize APIC accesses itself is switched per entry (apic.c). */
+	if (vcpu->vm->apic_access_page)
+		vmcs_write(APIC_ACCESS_ADDR, page_to_phys(vcpu->vm->apic_access_page));
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmcs_adjust(proc2, &c->proc2));
 	vmcs_write(VM_EXIT_CONTROLS,
 		   vmcs_adjust(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER |
@@ -327,8 +334,10 @@ void vmcs_read_exit(struct vmx_vcpu *vcpu)
 		e->instr_info = vmcs_read(VMX_INSTRUCTION_INFO);
 		e->ss_ar = vmcs_read(GUEST_SS_AR_BYTES);
 		vmcs_read_paging(vcpu);
-	} else if ((e->reason & 0xffff) == EXIT_REASON_EPT_VIOLATION) {
-		/* MMIO: the instruction at CS:RIP, STOS/MOVS operands at seg:rSI/rDI. */
+	} else if ((e->reason & 0xffff) == EXIT_REASON_EPT_VIOLATION ||
+		   (e->reason & 0xffff) == EXIT_REASON_APIC_ACCESS) {
+		/* MMIO (an APIC-access exit is one too): the instruction at CS:RIP,
+		 * STOS/MOVS operands at seg:rSI/rDI. */
 		vmcs_read_paging(vcpu);
 		e->seg_base[INSN_SEG_ES] = vmcs_read(GUEST_ES_BASE);
 		e->seg_base[INSN_SEG_CS] = vmcs_read(GUEST_CS_BASE);

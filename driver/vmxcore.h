@@ -21,6 +21,7 @@
  *              hrtimer, injection, HLT, IPIs and INIT/SIPI
  *   lapic.c    the local APIC register model (also built in userspace)
  *   msr_switch.c  guest SYSCALL MSRs loaded by VM entry, host's by VM exit
+ *   msr_bitmap.c  which guest MSR accesses exit (all but what the CPU virtualizes)
  *   insn_decode.c  the MMIO instruction decoder (also built in userspace)
  *   vmenter.S  the entry/exit stub
  */
@@ -51,6 +52,9 @@ extern atomic_long_t vmx_pages_ept;	/* EPT table pages */
 int vmx_caps_init(void);
 const struct vmxcore_caps *vmx_caps(void);
 bool vmx_use_tpr_shadow(void);
+bool vmx_use_apic_reg_virt(void);
+bool vmx_use_x2apic_virt(void);
+bool vmx_use_vintr(void);
 bool vmx_can_run_vms(const char **why);
 
 /* vmxon.c */
@@ -80,6 +84,7 @@ void ept_unmap_range(struct vmx_ept *ept, u64 gpa, u64 size);
 bool ept_allow_write(struct vmx_ept *ept, u64 gpa);
 bool ept_write_protect(struct vmx_ept *ept, u64 gpa);
 bool ept_protect_range(struct vmx_ept *ept, u64 gpa, u64 size, bool protect);
+int ept_map_driver_page(struct vmx_ept *ept, u64 gpa, struct page *page);
 void ept_flush_all_cpus(struct vmx_ept *ept);
 
 /* gmem.c */
@@ -116,6 +121,12 @@ struct vmx_vm {
 	struct vmx_vcpu *vcpus[VMXCORE_MAX_VCPUS];
 	bool vcpus_created;		/* a vCPU was ever created */
 	bool has_lapic;			/* VMXCORE_CREATE_LAPIC: fixed once vCPUs exist */
+	/*
+	 * APIC-register virtualization (apic.c): the APIC-access page, mapped
+	 * by EPT at VMX_APIC_ACCESS_GPA; created with the first vCPU under
+	 * mem_lock, freed with the VM. NULL: xAPIC accesses exit as MMIO.
+	 */
+	struct page *apic_access_page;
 };
 int vm_create_fd(unsigned long type);
 unsigned int vm_count(void);
@@ -202,6 +213,21 @@ enum vmx_mp_state {
 	VCPU_MP_WAIT_SIPI,	/* after INIT (and APs at creation): until SIPI */
 };
 
+/*
+ * Which APIC virtualization the vCPU's VMCS has on (apic.c), chosen before
+ * each entry from the APIC's mode: the xAPIC page through the APIC-access
+ * page, or the x2APIC TPR MSR; neither while the APIC is disabled or its
+ * xAPIC page is not at VMX_APIC_ACCESS_GPA.
+ */
+enum vmx_apic_virt {
+	VCPU_APIC_VIRT_NONE,
+	VCPU_APIC_VIRT_XAPIC,	/* virtualize APIC accesses + APIC-register virtualization */
+	VCPU_APIC_VIRT_X2APIC,	/* virtualize x2APIC mode, MSR 0x808 not intercepted */
+};
+
+/* The xAPIC page where the VM's APIC-access page is mapped (the reset base). */
+#define VMX_APIC_ACCESS_GPA	0xfee00000ull
+
 /* The in-kernel local APIC of one vCPU; unused unless vm->has_lapic. */
 struct vmx_vcpu_apic {
 	spinlock_t lock;		/* l and the fields below it; taken in hardirq */
@@ -220,6 +246,21 @@ struct vmx_vcpu_apic {
 	 * vCPU is out of the guest. NULL: CR8 accesses exit (exit.c).
 	 */
 	struct page *vapic_page;
+	enum vmx_apic_virt virt;	/* in the VMCS now; the vCPU thread's */
+	/*
+	 * The model changed since the registers APIC-register virtualization
+	 * reads were last copied into vapic_page (copied before the next entry
+	 * in VCPU_APIC_VIRT_XAPIC). Set under lock by whoever changes l.
+	 */
+	bool regs_changed;
+	/*
+	 * Virtual-interrupt delivery on in the VMCS (with XAPIC or X2APIC):
+	 * the CPU takes interrupts from IRR in vapic_page, so IRR and ISR are
+	 * copied in before each entry (irr_in: what went in) and merged back
+	 * after each exit.
+	 */
+	bool vid;
+	u32 irr_in[8];
 };
 
 struct vmx_vcpu {
@@ -246,6 +287,7 @@ struct vmx_vcpu {
 	u64 kernel_gs_base;
 	u64 msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_tsc_aux;
 	struct page *msr_page;		/* VMX MSR-load lists (msr_switch.c) */
+	struct page *msr_bitmap;	/* which MSR accesses exit (msr_bitmap.c) */
 	u32 dirty;			/* VCPU_DIRTY_* */
 	enum vmx_pending pending;
 	struct vmx_pending_ins pending_ins;
@@ -277,6 +319,11 @@ int vcpu_msr_switch_alloc(struct vmx_vcpu *vcpu);
 void vcpu_msr_switch_free(struct vmx_vcpu *vcpu);
 void vmcs_write_msr_switch(struct vmx_vcpu *vcpu);
 void vcpu_msr_switch_sync(struct vmx_vcpu *vcpu);
+
+/* msr_bitmap.c */
+int vcpu_msr_bitmap_alloc(struct vmx_vcpu *vcpu);
+void vcpu_msr_bitmap_free(struct vmx_vcpu *vcpu);
+void vcpu_msr_intercept(struct vmx_vcpu *vcpu, u32 msr, bool read, bool write);
 
 /* vmcs.c */
 int vmcs_setup(struct vmx_vcpu *vcpu);
@@ -333,6 +380,10 @@ int vcpu_apic_alloc_assists(struct vmx_vcpu *vcpu);
 void vcpu_apic_tpr_to_guest(struct vmx_vcpu *vcpu);
 void vcpu_apic_tpr_from_guest(struct vmx_vcpu *vcpu);
 int vcpu_apic_cr8(struct vmx_vcpu *vcpu, unsigned long *val, bool write);
+int vcpu_apic_access_exit(struct vmx_vcpu *vcpu);
+int vcpu_apic_write_exit(struct vmx_vcpu *vcpu);
+int vcpu_apic_eoi_exit(struct vmx_vcpu *vcpu);
+void vm_apic_free_assists(struct vmx_vm *vm);
 long vcpu_apic_state_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set);
 
 /* vmenter.S */

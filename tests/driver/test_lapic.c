@@ -1370,6 +1370,50 @@ static void tpr_threshold_tracks_held_class(void **unused)
 	assert_int_equal(lapic_tpr_threshold(&l), 0);		/* software-disabled */
 }
 
+/* The virtual-APIC page image: each register where the SDM puts it, values as read. */
+static void vapic_regs_image(void **unused)
+{
+	static uint32_t page[1024];
+	struct lapic l;
+
+	(void)unused;
+	setup(&l, 3);
+	wr(&l, LAPIC_REG_TPR, 0x50);
+	wr(&l, LAPIC_REG_LDR, 0x04000000);
+	wr(&l, LAPIC_REG_LVT_TIMER, 0x20030);
+	wr(&l, LAPIC_REG_TIMER_DCR, 0xb);
+	wr(&l, LAPIC_REG_TIMER_ICR, 1000);
+	wr(&l, LAPIC_REG_ICR_HIGH, 0x02000000);
+	lapic_accept(&l, 0x45, false);		/* held by TPR: IRR */
+	lapic_accept(&l, 0x61, true);		/* acked below: ISR and TMR */
+	assert_true(lapic_ack(&l, 0x61));
+	memset(page, 0xa5, sizeof(page));
+	lapic_vapic_regs(&l, page);
+	assert_int_equal(page[0x020 / 4], 0x03000000);
+	assert_int_equal(page[0x030 / 4], rd_at(&l, LAPIC_REG_VERSION, T0));
+	assert_int_equal(page[0x080 / 4], 0x50);
+	assert_int_equal(page[0x0b0 / 4], 0);
+	assert_int_equal(page[0x0d0 / 4], 0x04000000);
+	assert_int_equal(page[0x0e0 / 4], 0xffffffff);
+	assert_int_equal(page[0x0f0 / 4], 0x1ff);
+	assert_int_equal(page[0x120 / 4], 0);
+	assert_int_equal(page[0x130 / 4], 1u << 1);	/* ISR: 0x61 */
+	assert_int_equal(page[0x1b0 / 4], 1u << 1);	/* TMR: 0x61 level */
+	assert_int_equal(page[0x220 / 4], 1u << 5);	/* IRR: 0x45 */
+	assert_int_equal(page[0x230 / 4], 0);
+	assert_int_equal(page[0x280 / 4], 0);
+	assert_int_equal(page[0x310 / 4], 0x02000000);
+	assert_int_equal(page[0x320 / 4], 0x20030);
+	assert_int_equal(page[0x350 / 4], 0x10000);
+	assert_int_equal(page[0x380 / 4], 1000);
+	assert_int_equal(page[0x3e0 / 4], 0xb);
+	/* Not virtualized (APR, PPR, current count): untouched. */
+	assert_int_equal(page[0x090 / 4], 0xa5a5a5a5);
+	assert_int_equal(page[0x0a0 / 4], 0xa5a5a5a5);
+	assert_int_equal(page[0x390 / 4], 0xa5a5a5a5);
+	assert_int_equal(rd_at(&l, LAPIC_REG_ESR, T0), 0);	/* no error from reading */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1404,6 +1448,7 @@ int main(void)
 		cmocka_unit_test(state_x2apic_layout),
 		cmocka_unit_test(state_restore_rejects),
 		cmocka_unit_test(tpr_threshold_tracks_held_class),
+		cmocka_unit_test(vapic_regs_image),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1435,6 +1435,8 @@ static int vcpu_start_long_apic(struct vm *vm, struct vcpu *v, uint64_t rip)
 	return be->set_regs(v, &r);
 }
 
+static int vmxcore_cap(struct vm *vm, uint32_t bit);
+
 /*
  * CR8 writes mask a lower class; dropping below it delivers. On vmxcore the
  * exits are counted: with a TPR shadow no CR8 access exits (one TPR-below-
@@ -1455,7 +1457,9 @@ static int t_apic_cr8(struct vm *vm, struct vcpu *v)
 		return ok;
 	cr = exit_count(HW_EXIT_CR_ACCESS) - cr0;
 	tpr = exit_count(HW_EXIT_TPR_BELOW) - tpr0;
-	if (tpr_shadow_on(vm) ? cr != 0 || tpr != 1 : cr != 4 || tpr != 0) {
+	/* With virtual-interrupt delivery the CPU delivers 0x45 itself (no exit at all). */
+	if (tpr_shadow_on(vm) ? cr != 0 || tpr != !vmxcore_cap(vm, VMXCORE_CAP_LAPIC_VINTR) :
+				cr != 4 || tpr != 0) {
 		printf("# TPR shadow %d: %ld CR-access and %ld TPR-below-threshold exits\n",
 		       tpr_shadow_on(vm), cr, tpr);
 		return 0;
@@ -1557,8 +1561,228 @@ static void t_lapic_state_abi(void)
 	tap_check(ok, "lapic_state_ioctls_validated", "errno %d", errno);
 }
 
+/*
+ * ---- APIC-register and x2APIC virtualization (apicv) ----
+ * vmxcore proves each assist by its exit counts (exit_stats): with it, the
+ * guest's accesses cause none of the exits they cause without it (the
+ * apic_assists=0 suite runs the same tests the other way). The values the
+ * guest reads are checked on both backends.
+ */
+#define HW_EXIT_MSR_READ	31
+#define HW_EXIT_MSR_WRITE	32
+#define HW_EXIT_APIC_ACCESS	44
+#define HW_EXIT_EPT_VIOLATION	48
+#define HW_EXIT_APIC_WRITE	56
+
+/* A bool module parameter of vmxcore.ko ('Y'/'N'); @dflt when it is absent. */
+static int vmxcore_param(const char *name, int dflt)
+{
+	char path[128];
+	FILE *f;
+	int c;
+
+	snprintf(path, sizeof(path), "/sys/module/vmxcore/parameters/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return dflt;
+	c = fgetc(f);
+	fclose(f);
+	return c == 'Y';
+}
+
+static int vmxcore_cap(struct vm *vm, uint32_t bit)
+{
+	struct vmxcore_caps caps;
+
+	return on_vmxcore() && ioctl(vm->b.sys, VMXCORE_GET_CAPS, &caps) == 0 &&
+	       (caps.flags & bit);
+}
+
+/* Each assist's cap bit is set exactly when the CPU has it and the parameters allow it. */
+static void t_apic_virt_caps(void)
+{
+	const uint32_t reg_virt = (1u << 0) | (1u << 8), x2_virt = 1u << 4;
+	struct vmxcore_caps caps;
+	struct vm vm;
+	int on, ok = vm_open(&vm) == 0;
+
+	ok = ok && ioctl(vm.b.sys, VMXCORE_GET_CAPS, &caps) == 0;
+	on = ok && vmxcore_param("apic_assists", 0) && vmxcore_param("apic_virt", 0) &&
+	     (caps.flags & VMXCORE_CAP_LAPIC_TPR_SHADOW) &&
+	     (caps.flags & VMXCORE_CAP_SECONDARY_CTLS);
+	ok = ok && !(caps.flags & VMXCORE_CAP_LAPIC_REG_VIRT) ==
+		   !(on && (caps.proc2.allowed1 & reg_virt) == reg_virt);
+	ok = ok && !(caps.flags & VMXCORE_CAP_LAPIC_X2APIC_VIRT) ==
+		   !(on && (caps.proc2.allowed1 & x2_virt) && (caps.proc.allowed1 & (1u << 28)));
+	ok = ok && !(caps.flags & VMXCORE_CAP_LAPIC_VINTR) ==
+		   !(on && vmxcore_param("apic_vid", 0) && (caps.proc2.allowed1 & (1u << 9)) &&
+		     (caps.flags & (VMXCORE_CAP_LAPIC_REG_VIRT | VMXCORE_CAP_LAPIC_X2APIC_VIRT)));
+	printf("# caps %#x: APIC-register virtualization %d, x2APIC virtualization %d, virtual-interrupt delivery %d\n",
+	       caps.flags, !!(caps.flags & VMXCORE_CAP_LAPIC_REG_VIRT),
+	       !!(caps.flags & VMXCORE_CAP_LAPIC_X2APIC_VIRT),
+	       !!(caps.flags & VMXCORE_CAP_LAPIC_VINTR));
+	vm_close(&vm);
+	tap_check(ok, "apic_virt_caps_match_cpu_and_parameters", "caps %#x proc2 allowed1 %#x",
+		  caps.flags, caps.proc2.allowed1);
+}
+
+/*
+ * xAPIC register reads (version, TPR, LVT, IRR; 32 in all) while TPR holds
+ * 0x45: with APIC-register virtualization none exits (neither an APIC
+ * access nor, as without it, an EPT violation); the values are the
+ * APIC's, IRR shows 0x45 held and ISR shows it in service, then cleared
+ * by EOI.
+ */
+static int t_apic_virt_regs(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t one[] = { 1 }, two[] = { 2 }, three[] = { 3 };
+	struct vmxcore_lapic_state st;
+	long acc0 = exit_count(HW_EXIT_APIC_ACCESS), wr0 = exit_count(HW_EXIT_APIC_WRITE);
+	long acc, ept, wr, ept0 = 0;
+	uint32_t ver = 0, tpr = 0, lvt = 0, irr = 0, isr = 0, isr_after = 1;
+	int virt = vmxcore_cap(vm, VMXCORE_CAP_LAPIC_REG_VIRT), ok;
+
+	if (vcpu_start_apic(v, GUEST_real_apic_virt_regs, 0) || !expect_seq(v, 0xb1, 1, one, 1))
+		return 0;
+	acc0 = exit_count(HW_EXIT_APIC_ACCESS) - acc0;	/* during the setup: kept for the log */
+	wr = exit_count(HW_EXIT_APIC_WRITE) - wr0;
+	acc = exit_count(HW_EXIT_APIC_ACCESS);
+	ept0 = exit_count(HW_EXIT_EPT_VIOLATION);
+	if (!expect_seq(v, 0xb1, 1, two, 1))
+		return 0;
+	acc = exit_count(HW_EXIT_APIC_ACCESS) - acc;
+	ept = exit_count(HW_EXIT_EPT_VIOLATION) - ept0;
+	ok = expect_out(v, 0xb2, 4, &ver) && expect_out(v, 0xb2, 4, &tpr) &&
+	     expect_out(v, 0xb2, 4, &lvt) && expect_out(v, 0xb2, 4, &irr) &&
+	     expect_out(v, 0xb3, 4, &isr) && expect_out(v, 0xb3, 4, &isr_after) &&
+	     expect_seq(v, 0xb1, 1, three, 1) && lapic_state_io(v, &st, 0) == 0;
+	printf("# version %#x (saved %#x) TPR %#x LVT timer %#x IRR %#x ISR %#x then %#x\n",
+	       ver, ok ? lapic_reg(&st, 0x30) : 0, tpr, lvt, irr, isr, isr_after);
+	if (!ok || ver != lapic_reg(&st, 0x30) || tpr != 0x50 || lvt != 0x10031 ||
+	    irr != 0x20 || isr != 0x20 || isr_after != 0)
+		return 0;
+	if (!on_vmxcore())
+		return 1;
+	printf("# register virtualization %d: 32 reads took %ld APIC-access and %ld EPT-violation exits; setup %ld APIC-write, %ld APIC-access exits\n",
+	       virt, acc, ept, wr, acc0);
+	if (virt)	/* SVR, LVT (and ICR without virtual-interrupt delivery) */
+		return acc == 0 && ept == 0 && wr >= 2;
+	return acc == 0 && ept >= 32 && wr == 0;
+}
+
+/*
+ * KVM lets a guest enable x2APIC only when its CPUID offers it: the vCPU
+ * gets the CPUID KVM supports, x2APIC (leaf 1 ECX bit 21) included. vmxcore
+ * leaves that to the VMM's CPUID table; its APIC takes x2APIC mode anyway.
+ */
+static int kvm_offer_x2apic(struct vm *vm, struct vcpu *v)
+{
+	const uint32_t max = 128;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + max * sizeof(c->entries[0]));
+	int ret = -1;
+
+	if (!c)
+		return -1;
+	c->nent = max;
+	if (ioctl(vm->b.sys, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+		for (uint32_t i = 0; i < c->nent; i++)
+			if (c->entries[i].function == 1)
+				c->entries[i].ecx |= 1u << 21;
+		ret = ioctl(v->fd, KVM_SET_CPUID2, c);
+	}
+	free(c);
+	return ret;
+}
+
+/*
+ * x2APIC TPR (MSR 0x808): 16 WRMSR and 16 RDMSR with x2APIC
+ * virtualization exit not at all (without it each one does); the last
+ * value reads back; a self-IPI TPR holds shows in IRR and is delivered
+ * when a TPR write drops below its class (TPR-below-threshold exit).
+ */
+static int t_apic_x2apic_tpr(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t one[] = { 1 }, two[] = { 2 }, three[] = { 3 }, isr[] = { 0x45 };
+	int virt = vmxcore_cap(vm, VMXCORE_CAP_LAPIC_X2APIC_VIRT);
+	long rd, wr;
+	uint32_t tpr = 0, irr = 0;
+
+	if (!on_vmxcore() && kvm_offer_x2apic(vm, v)) {
+		printf("# KVM CPUID with x2APIC: %s\n", strerror(errno));
+		return 0;
+	}
+	if (vcpu_start_apic(v, GUEST_real_apic_x2apic_tpr, 0) || !expect_seq(v, 0xb1, 1, one, 1))
+		return 0;
+	rd = exit_count(HW_EXIT_MSR_READ);
+	wr = exit_count(HW_EXIT_MSR_WRITE);
+	if (!expect_seq(v, 0xb1, 1, two, 1))
+		return 0;
+	rd = exit_count(HW_EXIT_MSR_READ) - rd;
+	wr = exit_count(HW_EXIT_MSR_WRITE) - wr;
+	if (!expect_out(v, 0xb2, 4, &tpr) || !expect_out(v, 0xb3, 4, &irr) ||
+	    !expect_seq(v, 0xb0, 1, isr, 1) || !expect_seq(v, 0xb1, 1, three, 1)) {
+		printf("# TPR read back %#x, IRR %#x\n", tpr, irr);
+		return 0;
+	}
+	printf("# TPR read back %#x, IRR %#x\n", tpr, irr);
+	if (tpr != 0x20 || irr != 0x20)
+		return 0;
+	if (!on_vmxcore())
+		return 1;	/* vmxcore's exit counts only */
+	printf("# x2APIC virtualization %d: 16+16 TPR MSR accesses took %ld RDMSR and %ld WRMSR exits\n",
+	       virt, rd, wr);
+	return virt ? rd == 0 && wr == 0 : rd == 16 && wr == 16;
+}
+
+/*
+ * Virtual-interrupt delivery: 8 xAPIC self-IPIs, each delivered and EOIed
+ * by the guest's handler, take no APIC-write or APIC-access exit with it
+ * (self-IPI and EOI virtualization); with APIC-register virtualization
+ * alone each ICR and EOI write is an APIC-write exit (16).
+ */
+static int t_apic_vid(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t one[] = { 1 }, two[] = { 2 };
+	int vid = vmxcore_cap(vm, VMXCORE_CAP_LAPIC_VINTR);
+	int reg = vmxcore_cap(vm, VMXCORE_CAP_LAPIC_REG_VIRT);
+	long wr, acc;
+	uint32_t count = 0;
+
+	if (vcpu_start_apic(v, GUEST_real_apic_vid_self_ipi, 0) || !expect_seq(v, 0xb1, 1, one, 1))
+		return 0;
+	wr = exit_count(HW_EXIT_APIC_WRITE);
+	acc = exit_count(HW_EXIT_APIC_ACCESS);
+	if (!expect_seq(v, 0xb1, 1, two, 1))
+		return 0;
+	wr = exit_count(HW_EXIT_APIC_WRITE) - wr;
+	acc = exit_count(HW_EXIT_APIC_ACCESS) - acc;
+	if (!expect_out(v, 0xb2, 2, &count) || count != 8) {
+		printf("# handler ran %u times, want 8\n", count);
+		return 0;
+	}
+	if (!on_vmxcore())
+		return 1;
+	printf("# virtual-interrupt delivery %d, register virtualization %d: 8 self-IPIs and EOIs took %ld APIC-write and %ld APIC-access exits\n",
+	       vid, reg, wr, acc);
+	if (vid)
+		return wr == 0 && acc == 0;
+	return reg ? wr == 16 && acc == 0 : wr == 0;
+}
+
+static void run_apic_virt_tests(void)
+{
+	if (on_vmxcore()) {
+		t_apic_virt_caps();
+	} else {
+		tap_skip("apic_virt_caps_match_cpu_and_parameters", "vmxcore's own caps");
+	}
+	run_apic_test("apic_xapic_register_reads_without_exits", t_apic_virt_regs);
+	run_apic_test("apic_x2apic_tpr_msr_without_exits", t_apic_x2apic_tpr);
+	run_apic_test("apic_vid_self_ipi_and_eoi_without_exits", t_apic_vid);
+}
+
 /* Every APIC test; the apic_assists=0 suite runs only these. */
-#define APIC_TESTS	13
+#define APIC_TESTS	17
 
 static void run_apic_tests(void)
 {
@@ -1582,6 +1806,7 @@ static void run_apic_tests(void)
 		tap_skip("apic_pic_interrupt_only_through_lint0_extint",
 			 "KVM_INTERRUPT is refused with a full in-kernel irqchip");
 	}
+	run_apic_virt_tests();
 }
 
 /*

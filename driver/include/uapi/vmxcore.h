@@ -40,14 +40,30 @@ struct vmxcore_ctls {
  * has it and the module parameter apic_assists (default 1) allows it.
  * TPR shadow: a virtual-APIC page per vCPU, so MOV to/from CR8 in 64-bit
  * mode does not exit (only a drop below the class of a held interrupt
- * does). Without it, CR8 accesses exit and are emulated. Every xAPIC page
- * and x2APIC MSR access still exits. Bits 9-11 are reserved for
- * APIC-register virtualization, virtual-interrupt delivery and x2APIC
- * virtualization, which this version does not use.
+ * does). Without it, CR8 accesses exit and are emulated.
  */
 #define VMXCORE_CAP_LAPIC_TPR_SHADOW	(1u << 7)
 /* Dirty page logging: VMXCORE_MEM_LOG_DIRTY and VMXCORE_GET_DIRTY_LOG. */
 #define VMXCORE_CAP_DIRTY_LOG		(1u << 8)
+/*
+ * More in-kernel APIC assists, each set only when the CPU has it and the
+ * module parameters apic_assists and apic_virt (both default 1) allow it;
+ * each needs the TPR shadow.
+ * APIC-register virtualization: while a vCPU's APIC is in xAPIC mode at
+ * base 0xFEE00000, reads of its registers (except APR, PPR and the current
+ * count) and TPR writes do not exit; other register writes exit after the
+ * fact to the in-kernel APIC. A vCPU that moves its xAPIC page elsewhere
+ * goes back to MMIO exits.
+ */
+#define VMXCORE_CAP_LAPIC_REG_VIRT	(1u << 9)
+/*
+ * Virtual-interrupt delivery (with one of the two above, module parameter
+ * apic_vid): the CPU delivers the APIC's interrupts itself when the guest
+ * can take them, and EOIs and self-IPIs do not exit.
+ */
+#define VMXCORE_CAP_LAPIC_VINTR		(1u << 10)
+/* x2APIC virtualization: in x2APIC mode, RDMSR/WRMSR of the TPR (0x808) do not exit. */
+#define VMXCORE_CAP_LAPIC_X2APIC_VIRT	(1u << 11)
 
 /*
  * The host CPU's VMX capabilities, as the driver read them from the VMX

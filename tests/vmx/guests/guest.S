@@ -975,3 +975,124 @@ long_apic_isr:
 long_apic_idtr:
 	.word	0x46 * 16 - 1
 	.quad	LONG_PF_IDT
+
+/*
+ * ---- APIC-register and x2APIC virtualization (apicv) ----
+ */
+	.code16
+	.globl real_apic_virt_regs
+real_apic_virt_regs:			/* register reads while 0x45 is held by TPR */
+	ivt	0x45, apic_isr_virt
+	apic_wr	0xf0, 0x1ff
+	apic_wr	0x80, 0x50		/* TPR class 5 */
+	apic_wr	0x320, 0x10031		/* LVT timer, masked */
+	sti
+	apic_wr	0x300, 0x40045		/* self-IPI 0x45 (class 4): held */
+	report	0xb1, 1			/* the VMM counts exits from here */
+	mov	$8, %cx
+1:	mov	%fs:0x30, %eax		/* version */
+	mov	%fs:0x80, %eax		/* TPR */
+	mov	%fs:0x320, %eax		/* LVT timer */
+	mov	%fs:0x220, %eax		/* IRR 0x40-0x5f */
+	loop	1b
+	report	0xb1, 2			/* ... to here: 32 reads */
+	mov	%fs:0x30, %eax
+	out	%eax, $0xb2
+	mov	%fs:0x80, %eax
+	out	%eax, $0xb2
+	mov	%fs:0x320, %eax
+	out	%eax, $0xb2
+	mov	%fs:0x220, %eax
+	out	%eax, $0xb2
+	apic_wr	0x80, 0x30		/* class 3: 0x45 goes in */
+	report	0xb1, 3
+	cli
+	hlt
+apic_isr_virt:
+	push	%eax
+	mov	%fs:0x120, %eax		/* ISR 0x40-0x5f: bit 5 in service */
+	out	%eax, $0xb3
+	apic_wr	0xb0, 0			/* EOI */
+	mov	%fs:0x120, %eax		/* ISR: clear */
+	out	%eax, $0xb3
+	pop	%eax
+	iret
+
+	.globl real_apic_x2apic_tpr
+real_apic_x2apic_tpr:			/* the x2APIC TPR MSR, then a class it holds */
+	ivt	0x45, apic_isr_x2
+	mov	$0x1b, %ecx		/* IA32_APIC_BASE: x2APIC mode */
+	rdmsr
+	or	$0xc00, %eax
+	wrmsr
+	mov	$0x80f, %ecx		/* SVR: software enable */
+	mov	$0x1ff, %eax
+	xor	%edx, %edx
+	wrmsr
+	report	0xb1, 1			/* the VMM counts exits from here */
+	mov	$8, %si
+	mov	$0x808, %ecx		/* TPR */
+1:	mov	$0x30, %eax
+	xor	%edx, %edx
+	wrmsr
+	rdmsr
+	mov	$0x20, %eax
+	wrmsr
+	rdmsr
+	dec	%si
+	jnz	1b
+	report	0xb1, 2			/* ... to here: 16 writes, 16 reads */
+	rdmsr
+	out	%eax, $0xb2		/* 0x20 */
+	mov	$0x50, %eax		/* TPR class 5 */
+	wrmsr
+	sti
+	mov	$0x83f, %ecx		/* SELF IPI 0x45 (class 4): held */
+	mov	$0x45, %eax
+	wrmsr
+	mov	$0x822, %ecx		/* IRR 0x40-0x5f: bit 5 */
+	rdmsr
+	out	%eax, $0xb3
+	mov	$0x808, %ecx		/* class 3: 0x45 goes in */
+	mov	$0x30, %eax
+	xor	%edx, %edx
+	wrmsr
+	report	0xb1, 3
+	cli
+	hlt
+apic_isr_x2:
+	push	%eax
+	push	%ecx
+	push	%edx
+	report	0xb0, 0x45
+	mov	$0x80b, %ecx		/* EOI */
+	xor	%eax, %eax
+	xor	%edx, %edx
+	wrmsr
+	pop	%edx
+	pop	%ecx
+	pop	%eax
+	iret
+
+	.globl real_apic_vid_self_ipi
+real_apic_vid_self_ipi:			/* 8 self-IPIs, each taken and EOIed */
+	ivt	0x45, apic_isr_vid
+	movw	$0, apic_vid_count
+	apic_wr	0xf0, 0x1ff
+	sti
+	report	0xb1, 1			/* the VMM counts exits from here */
+	mov	$8, %si
+1:	apic_wr	0x300, 0x40045		/* self-IPI 0x45 */
+	dec	%si
+	jnz	1b
+	report	0xb1, 2			/* ... to here */
+	mov	apic_vid_count, %ax
+	out	%ax, $0xb2		/* 8 */
+	cli
+	hlt
+apic_isr_vid:
+	incw	apic_vid_count
+	apic_wr	0xb0, 0			/* EOI */
+	iret
+apic_vid_count:
+	.word	0
