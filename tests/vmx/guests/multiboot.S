@@ -36,6 +36,7 @@ mb_header:
 
 _start:
 	mov $stack_top, %esp
+	cld				/* EFLAGS.DF is undefined at entry: lodsb counts up */
 	mov %eax, %edi			/* the magic, for later */
 	mov %ebx, %ebp			/* the information structure */
 	mov $s_hello, %esi
