@@ -146,9 +146,10 @@ _start:
 7:	mov 0(%ebx), %eax
 	lea 4(%ebx, %eax), %ebx		/* the size field excludes itself */
 	jmp 4b
-6:	mov $s_mmap, %esi
+6:	mov %edx, %ecx			/* puts clobbers EDX (the port) */
+	mov $s_mmap, %esi
 	call puts
-	mov %edx, %eax
+	mov %ecx, %eax
 	call putdec
 	mov $s_entries, %esi
 	call puts
