@@ -32,7 +32,7 @@
 /* A GDT entry from base, limit (20 bits) and the flags/access word
  * (bits 15:12 G D/B L AVL, bits 7:0 P DPL S type), the layout of the
  * descriptor's bytes 5 and 6. */
-static uint64_t vmm_gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
+uint64_t vmm_gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 {
 	return ((uint64_t)(base & 0xff000000u) << 32) |
 	       ((uint64_t)(flags & 0xf0ffu) << 40) |
@@ -42,8 +42,7 @@ static uint64_t vmm_gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
 }
 
 /* VMX access rights of the same segment (flags shifted to bits 15:12). */
-static struct vmm_seg vmm_seg_make(uint16_t sel, uint16_t flags,
-				   uint32_t limit20)
+struct vmm_seg vmm_seg_make(uint16_t sel, uint16_t flags, uint32_t limit20)
 {
 	struct vmm_seg s = { .selector = sel, .ar = flags & 0xf0ffu };
 
@@ -97,15 +96,16 @@ static void vmm_boot_write_page_tables(uint8_t *ram, struct vmm_boot_regs *r)
 	r->cr3 = VMM_BOOT_PML4;
 }
 
-static void vmm_e820_add(uint8_t *bp, unsigned *n, uint64_t addr,
-			 uint64_t size, uint32_t type)
+unsigned vmm_boot_e820(uint64_t ram_size,
+		       struct vmm_e820_entry e[VMM_E820_BOOT_ENTRIES])
 {
-	uint8_t *e = bp + BP_E820_TABLE + *n * 20;
-
-	st64(e, addr);
-	st64(e + 8, size);
-	st32(e + 16, type);
-	(*n)++;
+	e[0] = (struct vmm_e820_entry){ 0, VMM_BOOT_LOWMEM_END, VMM_E820_RAM };
+	e[1] = (struct vmm_e820_entry){ VMM_BOOT_LOWMEM_END,
+					VMM_BOOT_HIMEM - VMM_BOOT_LOWMEM_END,
+					VMM_E820_RESERVED };
+	e[2] = (struct vmm_e820_entry){ VMM_BOOT_HIMEM, ram_size - VMM_BOOT_HIMEM,
+					VMM_E820_RAM };
+	return VMM_E820_BOOT_ENTRIES;
 }
 
 static uint64_t vmm_align_up(uint64_t v, uint64_t a)
@@ -266,7 +266,8 @@ static unsigned vmm_boot_write_params(const struct vmm_boot_linux_args *a,
 				      uint64_t initrd_addr)
 {
 	uint8_t *bp = a->ram + VMM_BOOT_ZERO_PAGE;
-	unsigned e820 = 0;
+	struct vmm_e820_entry map[VMM_E820_BOOT_ENTRIES];
+	unsigned e820 = vmm_boot_e820(a->ram_size, map);
 
 	memset(bp, 0, BP_SIZE);
 	memcpy(bp + HDR_SETUP_SECTS, l->hdr + HDR_SETUP_SECTS,
@@ -290,11 +291,13 @@ static unsigned vmm_boot_write_params(const struct vmm_boot_linux_args *a,
 	st32(bp + BP_EXT_RAMDISK_IMAGE, 0);
 	st32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)a->initrd_size >> 32));
 
-	vmm_e820_add(bp, &e820, 0, VMM_BOOT_LOWMEM_END, VMM_E820_RAM);
-	vmm_e820_add(bp, &e820, VMM_BOOT_LOWMEM_END,
-		     VMM_BOOT_HIMEM - VMM_BOOT_LOWMEM_END, VMM_E820_RESERVED);
-	vmm_e820_add(bp, &e820, VMM_BOOT_HIMEM, a->ram_size - VMM_BOOT_HIMEM,
-		     VMM_E820_RAM);
+	for (unsigned i = 0; i < e820; i++) {
+		uint8_t *e = bp + BP_E820_TABLE + i * 20;
+
+		st64(e, map[i].addr);
+		st64(e + 8, map[i].size);
+		st32(e + 16, map[i].type);
+	}
 	bp[BP_E820_ENTRIES] = (uint8_t)e820;
 	return e820;
 }
@@ -375,9 +378,8 @@ int vmm_boot_linux_load(const struct vmm_boot_linux_args *a,
 	return 0;
 }
 
-/* Maps a whole file read-only; an empty file maps as (NULL, 0). */
-static int vmm_map_file(const char *path, const char *what,
-			const uint8_t **data, size_t *size, struct vx_err *err)
+int vmm_boot_map_file(const char *path, const char *what,
+		      const uint8_t **data, size_t *size, struct vx_err *err)
 {
 	struct stat st;
 	void *p;
@@ -410,6 +412,12 @@ static int vmm_map_file(const char *path, const char *what,
 	return 0;
 }
 
+void vmm_boot_unmap_file(const uint8_t *data, size_t size)
+{
+	if (data)
+		munmap((void *)data, size);
+}
+
 int vmm_boot_linux_load_files(uint8_t *ram, uint64_t ram_size,
 			      const char *kernel_path, const char *initrd_path,
 			      const char *cmdline,
@@ -423,7 +431,7 @@ int vmm_boot_linux_load_files(uint8_t *ram, uint64_t ram_size,
 
 	if (!kernel_path)
 		return vx_err_set(err, -EINVAL, "boot: no kernel");
-	rc = vmm_map_file(kernel_path, "kernel", &a.kernel, &a.kernel_size,
+	rc = vmm_boot_map_file(kernel_path, "kernel", &a.kernel, &a.kernel_size,
 			  err);
 	if (rc)
 		return rc;
@@ -433,7 +441,7 @@ int vmm_boot_linux_load_files(uint8_t *ram, uint64_t ram_size,
 		goto out;
 	}
 	if (initrd_path) {
-		rc = vmm_map_file(initrd_path, "initrd", &a.initrd,
+		rc = vmm_boot_map_file(initrd_path, "initrd", &a.initrd,
 				  &a.initrd_size, err);
 		if (rc)
 			goto out;
@@ -446,9 +454,8 @@ int vmm_boot_linux_load_files(uint8_t *ram, uint64_t ram_size,
 		memcpy(msg, err->msg + 7, sizeof(msg) - 7);
 		vx_err_set(err, rc, "kernel %s:%s", kernel_path, msg);
 	}
-	if (a.initrd)
-		munmap((void *)a.initrd, a.initrd_size);
+	vmm_boot_unmap_file(a.initrd, a.initrd_size);
 out:
-	munmap((void *)a.kernel, a.kernel_size);
+	vmm_boot_unmap_file(a.kernel, a.kernel_size);
 	return rc;
 }

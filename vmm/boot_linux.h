@@ -75,11 +75,33 @@ struct vmm_boot_regs {
 	uint64_t rip;		/* 64-bit entry: load address + 0x200 */
 	uint64_t rsp;
 	uint64_t rsi;		/* boot_params */
+	uint64_t rax, rbx;	/* multiboot: magic and information address */
 	uint64_t rflags;	/* 0x2: interrupts off */
 	uint64_t cr0, cr3, cr4, efer;
 	struct vmm_seg cs, ds, es, fs, gs, ss, tr, ldtr;
 	struct vmm_dtable gdt, idt;
 };
+
+/*
+ * The guest's physical memory map, one list for every boot format: the
+ * Linux zero page's e820 table and the multiboot mmap are both written
+ * from it. RAM is one range from 0; the VGA hole and BIOS area are
+ * reserved.
+ */
+struct vmm_e820_entry {
+	uint64_t addr, size;
+	uint32_t type;		/* VMM_E820_RAM or VMM_E820_RESERVED */
+};
+#define VMM_E820_BOOT_ENTRIES	3	/* what vmm_boot_e820 fills */
+
+unsigned vmm_boot_e820(uint64_t ram_size,
+		       struct vmm_e820_entry e[VMM_E820_BOOT_ENTRIES]);
+
+/* A whole file mapped read-only ("what" names it in messages: "kernel");
+ * an empty file maps as (NULL, 0). Undo with vmm_boot_unmap_file. */
+int vmm_boot_map_file(const char *path, const char *what,
+		      const uint8_t **data, size_t *size, struct vx_err *err);
+void vmm_boot_unmap_file(const uint8_t *data, size_t size);
 
 struct vmm_boot_linux_args {
 	uint8_t *ram;			/* guest RAM, guest physical 0 */

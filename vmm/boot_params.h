@@ -1,5 +1,6 @@
 /*
- * boot_params.h: private to the Linux loader (boot_linux.c, boot_elf.c).
+ * boot_params.h: private to the loaders (boot_linux.c, boot_elf.c; the
+ * accessors and descriptors also boot_multiboot.c).
  * Offsets of struct boot_params and its setup header as boot.rst gives
  * them, little-endian accessors, and what either kind of kernel image
  * hands to the common boot steps.
@@ -104,6 +105,12 @@ struct vmm_kernel_layout {
 	size_t image_size;
 	unsigned segments;		/* ELF: PT_LOAD segments to copy, else 0 */
 };
+
+/* boot_linux.c: a GDT entry from the flags/access word (bits 15:12 G D/B L
+ * AVL, 7:0 P DPL S type), base and 20-bit limit; the same segment as VMX
+ * loads it. */
+uint64_t vmm_gdt_entry(uint16_t flags, uint32_t base, uint32_t limit);
+struct vmm_seg vmm_seg_make(uint16_t sel, uint16_t flags, uint32_t limit20);
 
 /* boot_elf.c: an uncompressed vmlinux (ELF64), as Firecracker boots. */
 int vmm_boot_is_elf(const uint8_t *k, size_t n);

@@ -20,6 +20,7 @@
 
 #include "vmm/acpi.h"
 #include "vmm/boot_linux.h"
+#include "vmm/boot_multiboot.h"
 #include "vmm/runner/runner.h"
 
 const char *machine_stop_name(enum rn_stop why)
@@ -302,12 +303,13 @@ static void seg_to_vx(struct vmxcore_segment *d, const struct vmm_seg *s)
 				       .selector = s->selector, .ar = s->ar };
 }
 
-/* The boot vCPU as the Linux loader left it: 64-bit entry, boot_params in RSI. */
+/* The boot vCPU as the loader left it (Linux: 64-bit entry, boot_params in
+ * RSI; multiboot: 32-bit protected mode, magic in EAX, information in EBX). */
 static int machine_boot_regs(struct machine *m, struct rn_vcpu *v,
 			     const struct vmm_boot_regs *b, struct vx_err *err)
 {
 	struct vmxcore_regs r = { .rip = b->rip, .rsp = b->rsp, .rsi = b->rsi,
-				  .rflags = b->rflags };
+				  .rax = b->rax, .rbx = b->rbx, .rflags = b->rflags };
 	struct vmxcore_sregs s;
 	int rc = m->ops->get_sregs(&v->vb, &s);
 
@@ -380,10 +382,67 @@ static int machine_board(struct machine *m, struct vx_err *err)
 	return vmm_acpi_pm_register(&m->acpi_pm, &m->pc.pio, err);
 }
 
+/*
+ * --kernel-format: "linux", "multiboot", or NULL to choose by the file: a
+ * multiboot header in a file that is not a bzImage means multiboot (an ELF
+ * vmlinux has none), anything else goes to the Linux loader, which says
+ * what it does not like.
+ */
+static int machine_kernel_format(struct machine *m, struct vx_err *err)
+{
+	const char *f = m->cfg.kernel_format;
+	const uint8_t *k;
+	size_t n;
+	int rc;
+
+	if (f && strcmp(f, "linux") && strcmp(f, "multiboot"))
+		return vx_err_set(err, -EINVAL, "kernel format '%s': use linux or multiboot", f);
+	if (!f) {
+		rc = vmm_boot_map_file(m->cfg.kernel, "kernel", &k, &n, err);
+		if (rc)
+			return rc;
+		f = vmm_multiboot_probe(k, n) ? "multiboot" : "linux";
+		vmm_boot_unmap_file(k, n);
+	}
+	m->boot_format = f;
+	return 0;
+}
+
+/* The kernel, initrd and command line into RAM, the ACPI tables beside
+ * them, the boot vCPU's registers. */
+static int machine_load_kernel(struct machine *m, struct vx_err *err)
+{
+	const struct machine_config *cfg = &m->cfg;
+	struct vmm_boot_linux_info info;
+	struct vmm_boot_multiboot_info mb;
+	int rc = machine_kernel_format(m, err);
+
+	if (rc)
+		return rc;
+	if (!strcmp(m->boot_format, "multiboot")) {
+		rc = vmm_boot_multiboot_load_files(m->ram, m->ram_bytes, cfg->kernel, cfg->initrd,
+						   cfg->cmdline, &mb, err);
+		/* No zero page to point at the RSDP: a guest that wants ACPI
+		 * scans for it, as on a PC. */
+		if (!rc)
+			rc = vmm_acpi_build_smp(m->ram, m->ram_bytes, m->apic ? cfg->vcpus : 0,
+						NULL, err);
+		return rc ? rc : machine_boot_regs(m, &m->vcpu[0], &mb.regs, err);
+	}
+	rc = vmm_boot_linux_load_files(m->ram, m->ram_bytes, cfg->kernel, cfg->initrd,
+				       cfg->cmdline, &info, err);
+	if (!rc)
+		rc = vmm_acpi_build_smp(m->ram, m->ram_bytes, m->apic ? cfg->vcpus : 0, NULL, err);
+	if (!rc)
+		rc = vmm_acpi_set_boot_rsdp(m->ram, m->ram_bytes, info.boot_params, err);
+	if (rc)
+		return rc;
+	return machine_boot_regs(m, &m->vcpu[0], &info.regs, err);
+}
+
 int machine_create(struct machine *m, const struct machine_config *cfg,
 		   struct vx_err *err)
 {
-	struct vmm_boot_linux_info info;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
@@ -420,15 +479,7 @@ int machine_create(struct machine *m, const struct machine_config *cfg,
 	for (unsigned i = 0; i < cfg->vcpus; i++)
 		if ((rc = machine_vcpu(m, i, err)))
 			return rc;
-	rc = vmm_boot_linux_load_files(m->ram, m->ram_bytes, cfg->kernel, cfg->initrd,
-				       cfg->cmdline, &info, err);
-	if (!rc)
-		rc = vmm_acpi_build_smp(m->ram, m->ram_bytes, m->apic ? cfg->vcpus : 0, NULL, err);
-	if (!rc)
-		rc = vmm_acpi_set_boot_rsdp(m->ram, m->ram_bytes, info.boot_params, err);
-	if (rc)
-		return rc;
-	return machine_boot_regs(m, &m->vcpu[0], &info.regs, err);
+	return machine_load_kernel(m, err);
 }
 
 static void rn_sig_kick(int sig)

@@ -3,9 +3,14 @@
  *
  * Standalone (as kvmtool's "lkvm run" or Firecracker without its API):
  *   vmxd-runner [--backend vmxcore|kvm] --kernel FILE [--initrd FILE]
+ *               [--kernel-format linux|multiboot]
  *               [--cmdline TEXT] [--memory MIB] [--cpus N]
  *               [--disk PATH[,format=raw|qcow2][,readonly]]...   (virtio-blk)
  *               [--nic tap=NAME[,mac=MAC][,bridge=BR]]...         (virtio-net)
+ * The kernel is booted by the Linux boot protocol (bzImage or ELF vmlinux)
+ * or, when it carries a multiboot header and is not a bzImage, as a
+ * multiboot kernel with the initrd as module 0; --kernel-format overrides
+ * the choice, and the runner's first log line names it.
  * The guest's COM1 is this process's stdin and stdout. Exit status: 0 the
  * guest powered off, 3 it reset the machine, 2 it crashed, 4 stopped by a
  * signal, 1 the runner failed. The reason is printed on stderr.
@@ -52,6 +57,7 @@ struct rn_daemon_args {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: vmxd-runner [--backend vmxcore|kvm] --kernel FILE [--initrd FILE]\n"
+		   "                   [--kernel-format linux|multiboot]\n"
 		   "                   [--cmdline TEXT] [--memory MIB] [--cpus N]\n"
 		   "                   [--disk PATH[,format=raw|qcow2][,readonly]]...\n"
 		   "                   [--nic tap=NAME[,mac=MAC][,bridge=BR]]...\n"
@@ -90,6 +96,7 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 		{ "backend", required_argument, NULL, 'b' },
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
+		{ "kernel-format", required_argument, NULL, 'f' },
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'n' },
@@ -115,6 +122,14 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 		case 'b': c->backend = optarg; break;
 		case 'k': c->kernel = optarg; break;
 		case 'i': c->initrd = optarg; break;
+		case 'f':
+			if (strcmp(optarg, "linux") && strcmp(optarg, "multiboot")) {
+				fprintf(stderr, "vmxd-runner: --kernel-format '%s': linux or multiboot\n",
+					optarg);
+				return -1;
+			}
+			c->kernel_format = optarg;
+			break;
 		case 'c': c->cmdline = optarg; break;
 		case 'm':
 			c->ram_bytes = strtoull(optarg, &end, 10) << 20;
@@ -272,8 +287,9 @@ static int domain_main(struct machine *m, struct machine_config *cfg,
 		machine_destroy(m);
 		return 1;
 	}
-	fprintf(stderr, "vmxd-runner %s: guest running on %s (%llu MiB, %u vCPU)\n", d->name,
-		m->ops->dev, (unsigned long long)(cfg->ram_bytes >> 20), cfg->vcpus);
+	fprintf(stderr, "vmxd-runner %s: guest running on %s (%llu MiB, %u vCPU, %s kernel)\n",
+		d->name, m->ops->dev, (unsigned long long)(cfg->ram_bytes >> 20), cfg->vcpus,
+		m->boot_format);
 	rc = rn_domain_run(m, d->uuid, d->name, d->listen_fd, exit_fd, sigfd, &con);
 	machine_destroy(m);
 	console_close(&con);
@@ -315,6 +331,8 @@ int main(int argc, char **argv)
 		machine_destroy(&m);
 		return 1;
 	}
+	fprintf(stderr, "vmxd-runner: booting %s as %s on %s (%llu MiB, %u vCPU)\n", cfg.kernel,
+		m.boot_format, m.ops->dev, (unsigned long long)(cfg.ram_bytes >> 20), cfg.vcpus);
 	main_loop(&m, sigfd);
 	machine_destroy(&m);
 	status = exit_status((enum rn_stop)atomic_load(&m.stop));

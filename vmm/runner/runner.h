@@ -110,6 +110,7 @@ struct machine_config {
 	uint64_t ram_bytes;
 	unsigned vcpus;
 	const char *kernel, *initrd, *cmdline;
+	const char *kernel_format;	/* "linux", "multiboot"; NULL: by the file */
 	struct rn_disk_conf disks[RUNNER_MAX_DISKS];
 	unsigned ndisks;
 	struct rn_nic_conf nics[RUNNER_MAX_NICS];
@@ -123,6 +124,7 @@ struct machine {
 	struct machine_config cfg;
 	const struct vb_ops *ops;
 	struct vb_vm vm;
+	const char *boot_format;	/* how the kernel was loaded: "linux", "multiboot" */
 	uint8_t *ram;
 	uint64_t ram_bytes;
 
