@@ -76,6 +76,17 @@ static void judge_short_plan_fails(void **state)
 	assert_int_equal(c.failed, 1);
 }
 
+static void judge_results_beyond_plan_fail(void **state)
+{
+	struct lab_counts c;
+	const char *log = BOOTED "LAB: suite alpha\n1..1\nok 1 - a1\nok 2 - a2\n"
+			  "LAB: suite-end alpha rc=0\n" BETA_OK "LAB: done\n";
+
+	(void)state;
+	assert_int_equal(judge_text(log, &c), 1);
+	assert_int_equal(c.failed, 1);
+}
+
 static void judge_missing_suite_fails(void **state)
 {
 	struct lab_counts c;
@@ -196,6 +207,7 @@ int main(void)
 		cmocka_unit_test(judge_crlf_lines_are_read),
 		cmocka_unit_test(judge_not_ok_fails),
 		cmocka_unit_test(judge_short_plan_fails),
+		cmocka_unit_test(judge_results_beyond_plan_fail),
 		cmocka_unit_test(judge_missing_suite_fails),
 		cmocka_unit_test(judge_suite_without_end_fails),
 		cmocka_unit_test(judge_missing_done_fails),
