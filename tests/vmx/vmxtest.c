@@ -2367,7 +2367,7 @@ int main(int argc, char **argv)
 		run_apic_tests();
 		return tap_failed ? 1 : 0;
 	}
-	tap_plan(32 + APIC_TESTS + DIRTY_LOG_TESTS);
+	tap_plan(31 + APIC_TESTS + DIRTY_LOG_TESTS);
 	run_vm_test("real_mode_port_io_all_sizes", t_real_io);
 	run_vm_test("cpuid_filtered_in_kernel", t_cpuid);
 	run_vmxcore_only("cpuid_table_set_by_vmm", t_cpuid_table,
