@@ -73,6 +73,18 @@ static int valid_name(const char *s, size_t max)
 	return 1;
 }
 
+/* A manifest's file name in backups/ ("ID.json"): the backup ID, or 0. */
+static int manifest_file_id(const char *name, char id[BACKUP_ID_MAX])
+{
+	size_t len = strlen(name);
+
+	if (len < 6 || len - 5 >= BACKUP_ID_MAX || strcmp(name + len - 5, ".json"))
+		return 0;
+	memcpy(id, name, len - 5);
+	id[len - 5] = '\0';
+	return valid_name(id, BACKUP_ID_MAX);
+}
+
 static void hexify(const uint8_t h[32], char out[65])
 {
 	static const char x[] = "0123456789abcdef";
@@ -395,7 +407,6 @@ static int list_locked(const struct repo *r, struct backup_info **list, int *n,
 	struct dirent *de;
 	DIR *d;
 	int cnt = 0, ret = 0;
-	size_t len;
 
 	*list = NULL;
 	*n = 0;
@@ -404,12 +415,7 @@ static int list_locked(const struct repo *r, struct backup_info **list, int *n,
 	if (!d)
 		return vx_err_errno(err, -errno, "backup: open %s", path);
 	while ((de = readdir(d))) {
-		len = strlen(de->d_name);
-		if (len < 6 || len - 5 >= BACKUP_ID_MAX || strcmp(de->d_name + len - 5, ".json"))
-			continue;
-		memcpy(id, de->d_name, len - 5);
-		id[len - 5] = '\0';
-		if (!valid_name(id, BACKUP_ID_MAX))
+		if (!manifest_file_id(de->d_name, id))
 			continue;
 		ret = manifest_load(r, id, &m, err);
 		if (ret < 0)
@@ -486,7 +492,6 @@ static int latest_of_disk(const struct repo *r, const char *disk, char pid[BACKU
 	long long sec, best_sec = -1;
 	long nsec, best_nsec = -1;
 	struct dirent *de;
-	size_t len;
 	DIR *d;
 
 	pid[0] = '\0';
@@ -495,12 +500,7 @@ static int latest_of_disk(const struct repo *r, const char *disk, char pid[BACKU
 	if (!d)
 		return vx_err_errno(err, -errno, "backup: open %s", path);
 	while ((de = readdir(d))) {
-		len = strlen(de->d_name);
-		if (len < 6 || len - 5 >= BACKUP_ID_MAX || strcmp(de->d_name + len - 5, ".json"))
-			continue;
-		memcpy(id, de->d_name, len - 5);
-		id[len - 5] = '\0';
-		if (!valid_name(id, BACKUP_ID_MAX) || !id_of_disk(id, disk, &sec, &nsec))
+		if (!manifest_file_id(de->d_name, id) || !id_of_disk(id, disk, &sec, &nsec))
 			continue;
 		if (sec > best_sec || (sec == best_sec && nsec > best_nsec)) {
 			best_sec = sec;
