@@ -1231,24 +1231,6 @@ static int t_apic_periodic(struct vm *vm, struct vcpu *v)
 	       expect_seq(v, 0xb6, 2, ticks, 1) && expect_seq(v, 0xb7, 4, ccr, 1);
 }
 
-/*
- * KVM gives a guest the TSC-deadline mode only when its CPUID offers it
- * (leaf 1 ECX bit 24); vmxcore's APIC takes the mode as the SDM has it.
- */
-static int kvm_offer_cpuid_1_ecx(struct vm *vm, struct vcpu *v, uint32_t bits);
-
-/* TSC-deadline mode: armed by the MSR, one interrupt, the MSR reads 0 after. */
-static int t_apic_tsc_deadline(struct vm *vm, struct vcpu *v)
-{
-	static const uint32_t armed[] = { 1 }, ticks[] = { 1 }, msr[] = { 0 };
-
-	if (!on_vmxcore() && kvm_offer_cpuid_1_ecx(vm, v, 1u << 24))
-		return 0;
-	return !vcpu_start_apic(v, GUEST_real_apic_tsc_deadline, 0) &&
-	       expect_seq(v, 0xb1, 1, armed, 1) && expect_seq(v, 0xb6, 2, ticks, 1) &&
-	       expect_seq(v, 0xb7, 4, msr, 1);
-}
-
 /* A device model's message (MSI) wakes the vCPU from HLT. */
 static int t_apic_msi(struct vm *vm, struct vcpu *v)
 {
@@ -1304,78 +1286,6 @@ static void *ap_thread(void *p)
 		a->cs == (GUEST_real_ap_trampoline >> 12) << 8;
 	a->done = 1;
 	return NULL;
-}
-
-struct ipi_target {
-	struct vcpu v;
-	int ready;		/* atomic: the target runs its wait loop */
-	int done;		/* atomic */
-	int ok;
-};
-
-static void *ipi_target_thread(void *p)
-{
-	static const uint32_t ready[] = { 1 }, isr[] = { 0x51 }, after[] = { 2 };
-	struct ipi_target *t = p;
-
-	if (expect_seq(&t->v, 0xb1, 1, ready, 1)) {
-		__atomic_store_n(&t->ready, 1, __ATOMIC_SEQ_CST);
-		t->ok = expect_seq(&t->v, 0xb0, 1, isr, 1) && expect_seq(&t->v, 0xb1, 1, after, 1);
-	}
-	__atomic_store_n(&t->ready, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
-	return NULL;
-}
-
-/* KVM starts vCPU 1 of an in-kernel irqchip waiting for SIPI; vmxcore runnable. */
-static int ipi_target_runnable(struct vcpu *v)
-{
-	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
-
-	return on_vmxcore() ? 0 : ioctl(v->fd, KVM_SET_MP_STATE, &mp);
-}
-
-/*
- * A fixed IPI from vCPU 0 reaches vCPU 1 while vCPU 1 runs guest code on
- * the other CPU: the sender kicks it out of the guest to deliver.
- */
-static void t_apic_cross_vcpu_ipi(void)
-{
-	static const uint32_t sent[] = { 1 };
-	struct sigaction sa = { .sa_handler = on_alarm };
-	struct ipi_target t = { 0 };
-	struct vcpu bsp;
-	struct vm vm;
-	pthread_t th;
-	int ok = vm_open(&vm) == 0 && be->create_lapic(&vm.b) == 0;
-	int have_bsp = ok && vcpu_open(&vm, 0, &bsp) == 0;
-	int have_t = have_bsp && vcpu_open(&vm, 1, &t.v) == 0, bsp_ok = 0;
-
-	ok = have_t && ipi_target_runnable(&t.v) == 0 &&
-	     vcpu_start_apic(&t.v, GUEST_real_apic_ipi_target, 0) == 0 &&
-	     vcpu_start_apic(&bsp, GUEST_real_apic_ipi_source, 0) == 0;
-	sigaction(SIGUSR1, &sa, NULL);
-	if (ok && pthread_create(&th, NULL, ipi_target_thread, &t) == 0) {
-		/* 30 s for Bochs to bring the target into its loop, then for the IPI. */
-		for (int i = 0; i < 300 && !__atomic_load_n(&t.ready, __ATOMIC_SEQ_CST); i++)
-			usleep(100000);
-		bsp_ok = __atomic_load_n(&t.ready, __ATOMIC_SEQ_CST) &&
-			 expect_seq(&bsp, 0xb3, 1, sent, 1);
-		for (int i = 0; i < 300 && !__atomic_load_n(&t.done, __ATOMIC_SEQ_CST); i++)
-			usleep(100000);
-		for (int i = 0; i < 100 && !__atomic_load_n(&t.done, __ATOMIC_SEQ_CST); i++) {
-			pthread_kill(th, SIGUSR1);
-			usleep(100000);
-		}
-		pthread_join(th, NULL);
-	}
-	tap_check(ok && bsp_ok && t.ok, "apic_fixed_ipi_reaches_other_vcpu_running_guest_code",
-		  "setup %d, sender %d, target done %d ok %d", ok, bsp_ok, t.done, t.ok);
-	if (have_t)
-		vcpu_close(&t.v);
-	if (have_bsp)
-		vcpu_close(&bsp);
-	vm_close(&vm);
 }
 
 /* The BSP's INIT and SIPI start vCPU 1 (blocked in RUN) in real mode. */
@@ -1767,12 +1677,6 @@ static int t_apic_virt_regs(struct vm *vm, struct vcpu *v)
  */
 static int kvm_offer_x2apic(struct vm *vm, struct vcpu *v)
 {
-	return kvm_offer_cpuid_1_ecx(vm, v, 1u << 21);
-}
-
-/* KVM's supported CPUID with @bits added to leaf 1 ECX, for vCPU @v. */
-static int kvm_offer_cpuid_1_ecx(struct vm *vm, struct vcpu *v, uint32_t bits)
-{
 	const uint32_t max = 128;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + max * sizeof(c->entries[0]));
 	int ret = -1;
@@ -1783,7 +1687,7 @@ static int kvm_offer_cpuid_1_ecx(struct vm *vm, struct vcpu *v, uint32_t bits)
 	if (ioctl(vm->b.sys, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 		for (uint32_t i = 0; i < c->nent; i++)
 			if (c->entries[i].function == 1)
-				c->entries[i].ecx |= bits;
+				c->entries[i].ecx |= 1u << 21;
 		ret = ioctl(v->fd, KVM_SET_CPUID2, c);
 	}
 	free(c);
@@ -1878,7 +1782,7 @@ static void run_apic_virt_tests(void)
 }
 
 /* Every APIC test; the apic_assists=0 suite runs only these. */
-#define APIC_TESTS	19
+#define APIC_TESTS	17
 
 static void run_apic_tests(void)
 {
@@ -1887,11 +1791,9 @@ static void run_apic_tests(void)
 	run_apic_test("apic_eoi_nested_higher_preempts_lower_waits", t_apic_nested);
 	run_apic_test("apic_timer_one_shot_wakes_hlt_in_kernel", t_apic_oneshot);
 	run_apic_test("apic_timer_periodic_counts_five", t_apic_periodic);
-	run_apic_test("apic_timer_tsc_deadline_fires_once", t_apic_tsc_deadline);
 	run_apic_test("apic_msi_from_vmm_wakes_hlt", t_apic_msi);
 	run_apic_test("apic_hlt_with_if0_sleeps_until_signal", t_apic_halt_signal);
 	t_apic_init_sipi();
-	t_apic_cross_vcpu_ipi();
 	run_apic_test("apic_cr8_masks_lower_class_without_exits", t_apic_cr8);
 	run_apic_test("apic_state_saved_and_restored_timer_goes_on", t_apic_state);
 	if (on_vmxcore()) {
