@@ -920,3 +920,52 @@ out:
 	kfree(s);
 	return ret;
 }
+
+static const u32 vcpu_mp_to_user[] = {
+	[VCPU_MP_RUNNABLE] = VMXCORE_MP_RUNNABLE,
+	[VCPU_MP_HALTED] = VMXCORE_MP_HALTED,
+	[VCPU_MP_WAIT_SIPI] = VMXCORE_MP_WAIT_SIPI,
+};
+
+static int vcpu_mp_from_user(u32 mp_state, enum vmx_mp_state *out)
+{
+	switch (mp_state) {
+	case VMXCORE_MP_RUNNABLE:
+		*out = VCPU_MP_RUNNABLE;
+		return 0;
+	case VMXCORE_MP_HALTED:
+		*out = VCPU_MP_HALTED;
+		return 0;
+	case VMXCORE_MP_WAIT_SIPI:
+		*out = VCPU_MP_WAIT_SIPI;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* VMXCORE_GET_MP_STATE / VMXCORE_SET_MP_STATE (vcpu->mutex held: not running). */
+long vcpu_mp_state_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
+{
+	struct vmx_vcpu_apic *a = &vcpu->apic;
+	struct vmxcore_mp_state u = { 0 };
+	enum vmx_mp_state mp;
+	unsigned long flags;
+
+	if (!vcpu_has_lapic(vcpu))
+		return -ENXIO;
+	if (!set) {
+		spin_lock_irqsave(&a->lock, flags);
+		u.mp_state = vcpu_mp_to_user[a->mp_state];
+		spin_unlock_irqrestore(&a->lock, flags);
+		return copy_to_user(uarg, &u, sizeof(u)) ? -EFAULT : 0;
+	}
+	if (copy_from_user(&u, uarg, sizeof(u)))
+		return -EFAULT;
+	if (u.reserved || vcpu_mp_from_user(u.mp_state, &mp))
+		return -EINVAL;
+	spin_lock_irqsave(&a->lock, flags);
+	a->mp_state = mp;
+	a->init_pending = a->sipi_pending = false;
+	spin_unlock_irqrestore(&a->lock, flags);
+	return 0;
+}

@@ -429,6 +429,10 @@ static long vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VMXCORE_SET_LAPIC:
 		ret = vcpu_apic_state_ioctl(vcpu, uarg, cmd == VMXCORE_SET_LAPIC);
 		break;
+	case VMXCORE_GET_MP_STATE:
+	case VMXCORE_SET_MP_STATE:
+		ret = vcpu_mp_state_ioctl(vcpu, uarg, cmd == VMXCORE_SET_MP_STATE);
+		break;
 	case VMXCORE_INTERRUPT:
 		ret = copy_from_user(&irq, uarg, sizeof(irq)) ? -EFAULT :
 		      vcpu_queue_interrupt(vcpu, &irq);

@@ -385,6 +385,7 @@ int vcpu_apic_write_exit(struct vmx_vcpu *vcpu);
 int vcpu_apic_eoi_exit(struct vmx_vcpu *vcpu);
 void vm_apic_free_assists(struct vmx_vm *vm);
 long vcpu_apic_state_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set);
+long vcpu_mp_state_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set);
 
 /* vmenter.S */
 int vmx_vcpu_enter(struct vmx_gprs *gprs, bool launched);

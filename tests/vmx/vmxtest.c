@@ -1231,6 +1231,24 @@ static int t_apic_periodic(struct vm *vm, struct vcpu *v)
 	       expect_seq(v, 0xb6, 2, ticks, 1) && expect_seq(v, 0xb7, 4, ccr, 1);
 }
 
+/*
+ * KVM gives a guest the TSC-deadline mode only when its CPUID offers it
+ * (leaf 1 ECX bit 24); vmxcore's APIC takes the mode as the SDM has it.
+ */
+static int kvm_offer_cpuid_1_ecx(struct vm *vm, struct vcpu *v, uint32_t bits);
+
+/* TSC-deadline mode: armed by the MSR, one interrupt, the MSR reads 0 after. */
+static int t_apic_tsc_deadline(struct vm *vm, struct vcpu *v)
+{
+	static const uint32_t armed[] = { 1 }, ticks[] = { 1 }, msr[] = { 0 };
+
+	if (!on_vmxcore() && kvm_offer_cpuid_1_ecx(vm, v, 1u << 24))
+		return 0;
+	return !vcpu_start_apic(v, GUEST_real_apic_tsc_deadline, 0) &&
+	       expect_seq(v, 0xb1, 1, armed, 1) && expect_seq(v, 0xb6, 2, ticks, 1) &&
+	       expect_seq(v, 0xb7, 4, msr, 1);
+}
+
 /* A device model's message (MSI) wakes the vCPU from HLT. */
 static int t_apic_msi(struct vm *vm, struct vcpu *v)
 {
@@ -1286,6 +1304,108 @@ static void *ap_thread(void *p)
 		a->cs == (GUEST_real_ap_trampoline >> 12) << 8;
 	a->done = 1;
 	return NULL;
+}
+
+struct ipi_target {
+	struct vcpu v;
+	int ready;		/* atomic: the target runs its wait loop */
+	int done;		/* atomic */
+	int ok;
+};
+
+static void *ipi_target_thread(void *p)
+{
+	static const uint32_t ready[] = { 1 }, isr[] = { 0x51 }, after[] = { 2 };
+	struct ipi_target *t = p;
+
+	if (expect_seq(&t->v, 0xb1, 1, ready, 1)) {
+		__atomic_store_n(&t->ready, 1, __ATOMIC_SEQ_CST);
+		t->ok = expect_seq(&t->v, 0xb0, 1, isr, 1) && expect_seq(&t->v, 0xb1, 1, after, 1);
+	}
+	__atomic_store_n(&t->ready, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static int mp_state_set(struct vcpu *v, uint32_t state, uint32_t reserved);
+
+/* Both start vCPU 1 waiting for SIPI, as hardware does an AP: run it now. */
+static int ipi_target_runnable(struct vcpu *v)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	if (on_vmxcore())
+		return mp_state_set(v, VMXCORE_MP_RUNNABLE, 0);
+	return ioctl(v->fd, KVM_SET_MP_STATE, &mp);
+}
+
+/*
+ * Waits up to 30 s (lab clock) for @flag, saying so every 3 s: Bochs
+ * runs that clock several times slower than the wall, and the lab's
+ * watchdog stops a suite that stays silent.
+ */
+static int ipi_wait_for(int *flag, const char *what)
+{
+	for (int i = 1; i <= 3000; i++) {
+		if (__atomic_load_n(flag, __ATOMIC_SEQ_CST))
+			return 1;
+		usleep(10000);
+		if (i % 300 == 0) {
+			printf("# still waiting for %s (%d s)\n", what, i / 100);
+			fflush(stdout);
+		}
+	}
+	return __atomic_load_n(flag, __ATOMIC_SEQ_CST);
+}
+
+static long exit_count(unsigned int reason);
+#define HW_EXIT_EXTERNAL_INTERRUPT	1
+#define HW_EXIT_APIC_WRITE		56
+
+/*
+ * A fixed IPI from vCPU 0 reaches vCPU 1 while vCPU 1 runs guest code on
+ * the other CPU: the sender kicks it out of the guest to deliver. The
+ * target's wait is bounded in the guest, so a lost IPI ends as a failure.
+ */
+static void t_apic_cross_vcpu_ipi(void)
+{
+	static const uint32_t sent[] = { 1 };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct ipi_target t = { 0 };
+	long ext = on_vmxcore() ? exit_count(HW_EXIT_EXTERNAL_INTERRUPT) : 0;
+	long apic_writes = on_vmxcore() ? exit_count(HW_EXIT_APIC_WRITE) : 0;
+	struct vcpu bsp;
+	struct vm vm;
+	pthread_t th;
+	int ok = vm_open(&vm) == 0 && be->create_lapic(&vm.b) == 0;
+	int have_bsp = ok && vcpu_open(&vm, 0, &bsp) == 0;
+	int have_t = have_bsp && vcpu_open(&vm, 1, &t.v) == 0, bsp_ok = 0;
+
+	ok = have_t && ipi_target_runnable(&t.v) == 0 &&
+	     vcpu_start_apic(&t.v, GUEST_real_apic_ipi_target, 0) == 0 &&
+	     vcpu_start_apic(&bsp, GUEST_real_apic_ipi_source, 0) == 0;
+	sigaction(SIGUSR1, &sa, NULL);
+	if (ok && pthread_create(&th, NULL, ipi_target_thread, &t) == 0) {
+		bsp_ok = ipi_wait_for(&t.ready, "vCPU 1 to spin") &&
+			 expect_seq(&bsp, 0xb3, 1, sent, 1);
+		ipi_wait_for(&t.done, "vCPU 1 to take the IPI");
+		for (int i = 0; i < 100 && !__atomic_load_n(&t.done, __ATOMIC_SEQ_CST); i++) {
+			pthread_kill(th, SIGUSR1);
+			usleep(100000);
+		}
+		pthread_join(th, NULL);
+	}
+	if (on_vmxcore())
+		printf("# exits meanwhile: %ld external-interrupt, %ld APIC-write\n",
+		       exit_count(HW_EXIT_EXTERNAL_INTERRUPT) - ext,
+		       exit_count(HW_EXIT_APIC_WRITE) - apic_writes);
+	tap_check(ok && bsp_ok && t.ok, "apic_fixed_ipi_reaches_other_vcpu_running_guest_code",
+		  "setup %d, sender %d, target done %d ok %d", ok, bsp_ok, t.done, t.ok);
+	if (have_t)
+		vcpu_close(&t.v);
+	if (have_bsp)
+		vcpu_close(&bsp);
+	vm_close(&vm);
 }
 
 /* The BSP's INIT and SIPI start vCPU 1 (blocked in RUN) in real mode. */
@@ -1561,6 +1681,48 @@ static void t_lapic_state_abi(void)
 	tap_check(ok, "lapic_state_ioctls_validated", "errno %d", errno);
 }
 
+/* VMXCORE_GET/SET_MP_STATE: an AP waits for SIPI; values checked; SET takes. */
+static int mp_state_of(struct vcpu *v)
+{
+	struct vmxcore_mp_state mp = { .mp_state = 99 };
+
+	return ioctl(v->fd, VMXCORE_GET_MP_STATE, &mp) == 0 ? (int)mp.mp_state : -1;
+}
+
+static int mp_state_set(struct vcpu *v, uint32_t state, uint32_t reserved)
+{
+	struct vmxcore_mp_state mp = { .mp_state = state, .reserved = reserved };
+
+	return ioctl(v->fd, VMXCORE_SET_MP_STATE, &mp) == 0 ? 0 : errno;
+}
+
+static void t_mp_state_abi(void)
+{
+	struct vcpu bsp = { 0 }, ap = { 0 };
+	struct vm vm;
+	int ok = vm_open(&vm) == 0 && vcpu_open(&vm, 0, &bsp) == 0;
+
+	ok = ok && mp_state_set(&bsp, VMXCORE_MP_RUNNABLE, 0) == ENXIO;	/* no APIC */
+	if (bsp.run)
+		vcpu_close(&bsp);
+	vm_close(&vm);
+	bsp.run = NULL;
+	ok = ok && vm_open(&vm) == 0 && be->create_lapic(&vm.b) == 0 &&
+	     vcpu_open(&vm, 0, &bsp) == 0 && vcpu_open(&vm, 1, &ap) == 0;
+	ok = ok && mp_state_of(&bsp) == VMXCORE_MP_RUNNABLE && mp_state_of(&ap) == VMXCORE_MP_WAIT_SIPI;
+	ok = ok && mp_state_set(&ap, 2, 0) == EINVAL && mp_state_set(&ap, 4, 0) == EINVAL &&
+	     mp_state_set(&ap, VMXCORE_MP_RUNNABLE, 1) == EINVAL &&
+	     mp_state_of(&ap) == VMXCORE_MP_WAIT_SIPI;
+	ok = ok && mp_state_set(&ap, VMXCORE_MP_HALTED, 0) == 0 && mp_state_of(&ap) == VMXCORE_MP_HALTED &&
+	     mp_state_set(&ap, VMXCORE_MP_RUNNABLE, 0) == 0 && mp_state_of(&ap) == VMXCORE_MP_RUNNABLE;
+	if (ap.run)
+		vcpu_close(&ap);
+	if (bsp.run)
+		vcpu_close(&bsp);
+	vm_close(&vm);
+	tap_check(ok, "mp_state_ioctls_read_set_and_validated", "errno %d", errno);
+}
+
 /*
  * ---- APIC-register and x2APIC virtualization (apicv) ----
  * vmxcore proves each assist by its exit counts (exit_stats): with it, the
@@ -1677,6 +1839,12 @@ static int t_apic_virt_regs(struct vm *vm, struct vcpu *v)
  */
 static int kvm_offer_x2apic(struct vm *vm, struct vcpu *v)
 {
+	return kvm_offer_cpuid_1_ecx(vm, v, 1u << 21);
+}
+
+/* KVM's supported CPUID with @bits added to leaf 1 ECX, for vCPU @v. */
+static int kvm_offer_cpuid_1_ecx(struct vm *vm, struct vcpu *v, uint32_t bits)
+{
 	const uint32_t max = 128;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + max * sizeof(c->entries[0]));
 	int ret = -1;
@@ -1687,7 +1855,7 @@ static int kvm_offer_x2apic(struct vm *vm, struct vcpu *v)
 	if (ioctl(vm->b.sys, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 		for (uint32_t i = 0; i < c->nent; i++)
 			if (c->entries[i].function == 1)
-				c->entries[i].ecx |= 1u << 21;
+				c->entries[i].ecx |= bits;
 		ret = ioctl(v->fd, KVM_SET_CPUID2, c);
 	}
 	free(c);
@@ -1782,7 +1950,7 @@ static void run_apic_virt_tests(void)
 }
 
 /* Every APIC test; the apic_assists=0 suite runs only these. */
-#define APIC_TESTS	17
+#define APIC_TESTS	20
 
 static void run_apic_tests(void)
 {
@@ -1791,18 +1959,22 @@ static void run_apic_tests(void)
 	run_apic_test("apic_eoi_nested_higher_preempts_lower_waits", t_apic_nested);
 	run_apic_test("apic_timer_one_shot_wakes_hlt_in_kernel", t_apic_oneshot);
 	run_apic_test("apic_timer_periodic_counts_five", t_apic_periodic);
+	run_apic_test("apic_timer_tsc_deadline_fires_once", t_apic_tsc_deadline);
 	run_apic_test("apic_msi_from_vmm_wakes_hlt", t_apic_msi);
 	run_apic_test("apic_hlt_with_if0_sleeps_until_signal", t_apic_halt_signal);
 	t_apic_init_sipi();
+	t_apic_cross_vcpu_ipi();
 	run_apic_test("apic_cr8_masks_lower_class_without_exits", t_apic_cr8);
 	run_apic_test("apic_state_saved_and_restored_timer_goes_on", t_apic_state);
 	if (on_vmxcore()) {
 		t_lapic_abi();
 		t_lapic_state_abi();
+		t_mp_state_abi();
 		run_apic_test("apic_pic_interrupt_only_through_lint0_extint", t_apic_extint);
 	} else {
 		tap_skip("lapic_ioctls_validated", "vmxcore's own ioctls and caps");
 		tap_skip("lapic_state_ioctls_validated", "vmxcore's own ioctls");
+		tap_skip("mp_state_ioctls_read_set_and_validated", "vmxcore's own ioctls");
 		tap_skip("apic_pic_interrupt_only_through_lint0_extint",
 			 "KVM_INTERRUPT is refused with a full in-kernel irqchip");
 	}

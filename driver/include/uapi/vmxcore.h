@@ -433,4 +433,25 @@ struct vmxcore_lapic_state {
 #define VMXCORE_GET_LAPIC	_IOR(VMXCORE_IOCTL_TYPE, 0x8b, struct vmxcore_lapic_state)
 #define VMXCORE_SET_LAPIC	_IOW(VMXCORE_IOCTL_TYPE, 0x8c, struct vmxcore_lapic_state)
 
+/*
+ * ---- Multiprocessor state (VMXCORE_CREATE_LAPIC VMs) ----
+ * What a vCPU does between entries, as KVM's mp_state numbers it: running,
+ * waiting for INIT-SIPI (APs from creation, any vCPU after INIT), or halted
+ * by HLT until an interrupt it can take. GET reads it; SET replaces it (for
+ * snapshots of SMP guests, and for tests that start an AP without SIPI),
+ * dropping an INIT or SIPI received but not yet taken; -EINVAL for any other
+ * value or non-zero reserved, -ENXIO on a VM without VMXCORE_CREATE_LAPIC.
+ */
+#define VMXCORE_MP_RUNNABLE		0
+#define VMXCORE_MP_WAIT_SIPI		1
+#define VMXCORE_MP_HALTED		3
+
+struct vmxcore_mp_state {
+	__u32 mp_state;			/* VMXCORE_MP_* */
+	__u32 reserved;
+};
+
+#define VMXCORE_GET_MP_STATE	_IOR(VMXCORE_IOCTL_TYPE, 0x90, struct vmxcore_mp_state)
+#define VMXCORE_SET_MP_STATE	_IOW(VMXCORE_IOCTL_TYPE, 0x91, struct vmxcore_mp_state)
+
 #endif /* _UAPI_LINUX_VMXCORE_H */

@@ -851,6 +851,76 @@ real_ap_trampoline:			/* AP: starts at CS:IP = vector<<8:0 */
 1:	hlt
 	jmp	1b
 
+	.globl real_apic_tsc_deadline
+real_apic_tsc_deadline:			/* TSC-deadline timer: fires once, the MSR reads 0 after */
+	ivt	0x30, apic_isr_timer
+	movw	$0, apic_ticks
+	movw	$0xffff, apic_limit
+	apic_wr	0xf0, 0x1ff
+	apic_wr	0x320, 0x40030		/* LVT timer: TSC-deadline mode, vector 0x30 */
+	rdtsc
+	add	$1000000, %eax		/* a million TSC ticks from now */
+	adc	$0, %edx
+	mov	$0x6e0, %ecx		/* IA32_TSC_DEADLINE */
+	wrmsr
+	rdmsr
+	test	%eax, %eax
+	setnz	%al
+	out	%al, $0xb1		/* 1: armed (the MSR reads back non-zero) */
+	sti
+1:	hlt
+	cmpw	$0, apic_ticks
+	je	1b
+	mov	apic_ticks, %ax
+	out	%ax, $0xb6		/* 1 */
+	rdmsr
+	or	%edx, %eax
+	out	%eax, $0xb7		/* 0: disarmed once it fired */
+	cli
+	hlt
+
+/*
+ * A fixed IPI from vCPU 0 to vCPU 1 while vCPU 1 runs guest code (IF=1,
+ * no HLT): it must be kicked out of the guest for the interrupt to go in.
+ * The wait is bounded (report 3) so a lost IPI fails instead of hanging.
+ */
+	.globl real_apic_ipi_target
+real_apic_ipi_target:
+	ivt	0x51, apic_isr_ipi
+	movb	$0, apic_ipi_seen
+	apic_wr	0xf0, 0x1ff
+	report	0xb1, 1			/* ready */
+	mov	$0x10000000, %ecx	/* seconds of Bochs: bounded, so a lost IPI ends too */
+	sti
+1:	cmpb	$0, apic_ipi_seen
+	jne	2f
+	dec	%ecx
+	jnz	1b
+	cli
+	report	0xb1, 3			/* gave up waiting */
+	hlt
+2:	cli
+	report	0xb1, 2
+	hlt
+apic_isr_ipi:
+	push	%ax
+	movb	$1, apic_ipi_seen
+	report	0xb0, 0x51
+	apic_wr	0xb0, 0
+	pop	%ax
+	iret
+apic_ipi_seen:
+	.byte	0
+
+	.globl real_apic_ipi_source
+real_apic_ipi_source:
+	apic_wr	0xf0, 0x1ff
+	apic_wr	0x310, 0x01000000	/* ICR high: destination APIC ID 1 */
+	apic_wr	0x300, 0x00004051	/* fixed, physical, assert, vector 0x51 */
+	report	0xb3, 1
+	cli
+	hlt
+
 /*
  * ---- APIC assists, state save/restore and the APIC benchmarks ----
  * (apicx: kept together so the other blocks merge cleanly)

@@ -67,6 +67,25 @@ dmesg_count() { dmesg | grep -c "$1"; }
 # guest is doing: vmxcore's exit counts when its module is loaded, and the
 # guest console's new lines (CONSOLE; "# guest| " lines, which the judge
 # ignores).
+# hb_threads PID: what the process's threads and the host's CPUs spend
+# their time on: each thread's user and system ticks (a runner thread
+# busy in userspace slows the guest down as much as a slow guest does),
+# and the host's interrupt counts of the kinds vmxcore causes.
+hb_threads() {
+	# PID and its descendants (a subshell, timeout, the runner: three deep)
+	hb_pids=$(awk -v root="$1" '{ parent[$1] = $4 } END {
+		for (p in parent) { q = p
+			for (d = 0; d < 4 && q != root && q in parent; d++) q = parent[q]
+			if (q == root) print p } }' /proc/[0-9]*/stat 2>/dev/null)
+	for hb_t in $(for p in $hb_pids; do echo /proc/$p/task/*/stat; done); do
+		awk '{ printf "%s %s/%s ", $2, $14, $15 }' "$hb_t" 2>/dev/null
+	done | sed 's/^/# threads (comm user\/sys ticks): /'
+	echo
+	awk '$1 ~ /^(LOC|RES|CAL|TLB):$/ { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+		printf "%s%s %d", sep, $1, n; sep = " " } END { print "" }' /proc/interrupts |
+		sed 's/^/# host interrupts: /'
+}
+
 heartbeat_while() {
 	hb_n=0 hb_shown=0
 	while kill -0 "$1" 2>/dev/null; do
@@ -75,6 +94,7 @@ heartbeat_while() {
 		hb_exits=
 		[ -r $SYSFS/exit_stats ] && hb_exits=", exits: $(cat $SYSFS/exit_stats)"
 		echo "# ... still running after ${hb_n}s (lab clock)$hb_exits"
+		hb_threads "$1"
 		[ -n "${2:-}" ] && [ -r "$2" ] || continue
 		hb_lines=$(wc -l < "$2")
 		[ "$hb_lines" -gt "$hb_shown" ] &&
