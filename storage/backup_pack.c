@@ -191,6 +191,7 @@ void pack_close(struct pack_store *ps)
 	free(ps->se);
 	free(ps->ht);
 	free(ps->wbuf);
+	EVP_MD_free(ps->sha256);
 	memset(ps, 0, sizeof(*ps));
 	ps->wfd = -1;
 }
@@ -449,7 +450,9 @@ int pack_get(struct pack_store *ps, const uint8_t hash[32], uint8_t *buf,
 		if (ZSTD_isError(d) || d != len)
 			ret = vx_err_set(err, -EIO, "backup: chunk %s is corrupt (does not decompress to %zu bytes)",
 					 hx, len);
-		else if (EVP_Digest(buf, len, got, &hl, EVP_sha256(), NULL) != 1 ||
+		else if (!ps->sha256 && !(ps->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)))
+			ret = vx_err_set(err, -ENOMEM, "backup: OpenSSL has no SHA-256");
+		else if (EVP_Digest(buf, len, got, &hl, ps->sha256, NULL) != 1 ||
 			 memcmp(got, hash, 32))
 			ret = vx_err_set(err, -EIO, "backup: chunk %s is corrupt (hash mismatch)", hx);
 	}

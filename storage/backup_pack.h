@@ -13,6 +13,7 @@
 #ifndef BACKUP_PACK_H
 #define BACKUP_PACK_H
 
+#include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct pack_store {
 	char (*names)[64];
 	uint32_t nnames;
 	int *fds;                    /* read fds per pack, -1 until opened */
+	EVP_MD *sha256;              /* pack_get's, fetched on first use */
 	/* The pack this run is writing. */
 	int wfd;
 	char wname[64];

@@ -16,6 +16,7 @@
 #ifndef BACKUP_PIPE_H
 #define BACKUP_PIPE_H
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,7 @@ struct bpipe {
 	int nthreads;
 	pthread_t th[BPIPE_WORKERS];
 	void *cctx[BPIPE_WORKERS + 1];   /* ZSTD_CCtx per worker, last: caller */
+	EVP_MD *sha256;                  /* fetched once, shared (read-only) */
 	const struct pack_store *ps;
 	bpipe_out_fn out;
 	void *out_ctx;
