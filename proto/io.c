@@ -141,6 +141,9 @@ static ssize_t proto_recvmsg(int sock, void *buf, size_t len, int *passed)
 	return n;
 }
 
+/* Smallest read: room for a few small frames (replies, events) at once. */
+#define PROTO_RECV_MIN 16384
+
 static long proto_now_ms(void)
 {
 	struct timespec ts;
@@ -159,9 +162,9 @@ int proto_recv_with_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
 		       int *passed, int timeout_ms, struct vx_err *err)
 {
 	long deadline = timeout_ms >= 0 ? proto_now_ms() + timeout_ms : 0;
-	uint8_t buf[16384];
 	struct pollfd pfd;
-	ssize_t n;
+	uint8_t *at;
+	ssize_t n, room;
 	int rc, wait;
 
 	for (;;) {
@@ -187,7 +190,11 @@ int proto_recv_with_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
 			return vx_err_errno(err, -errno, "proto: poll");
 		if (rc == 0)
 			continue;
-		n = proto_recvmsg(fd, buf, sizeof(buf), passed);
+		/* Straight into rb: a large answer is read whole, not copied. */
+		room = proto_rbuf_space(rb, PROTO_RECV_MIN, &at, err);
+		if (room < 0)
+			return (int)room;
+		n = proto_recvmsg(fd, at, (size_t)room, passed);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
@@ -195,9 +202,7 @@ int proto_recv_with_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
 		if (n == 0)
 			return vx_err_set(err, -ECONNRESET,
 					  "proto: connection closed by peer");
-		rc = proto_rbuf_append(rb, buf, (size_t)n, err);
-		if (rc < 0)
-			return rc;
+		proto_rbuf_added(rb, (size_t)n);
 	}
 }
 

@@ -108,6 +108,16 @@ void proto_rbuf_free(struct proto_rbuf *rb);
 int proto_rbuf_append(struct proto_rbuf *rb, const void *data, size_t n,
 		      struct vx_err *err);
 /*
+ * Room to receive into, for a reader that reads straight into rb (no copy):
+ * at least min bytes, and once the pending frame's header is in, the whole
+ * rest of that frame, so a large answer is one allocation and as few reads
+ * as the socket allows. *at gets where to write; returns the free bytes or
+ * -ENOMEM. proto_rbuf_added() then counts what was written there.
+ */
+ssize_t proto_rbuf_space(struct proto_rbuf *rb, size_t min, uint8_t **at,
+			 struct vx_err *err);
+void proto_rbuf_added(struct proto_rbuf *rb, size_t n);
+/*
  * Takes the next complete frame out of rb. Returns 1 and fills m, 0 when more
  * bytes are needed, or a negative errno: -EBADMSG when the frame's content was
  * malformed (the frame is consumed, the stream stays in sync: answer with an
