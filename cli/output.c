@@ -108,18 +108,38 @@ static const char *ctl_cell(json_object *row, int col, const char *name)
 	return v ? json_object_get_string(v) : "-";
 }
 
+/* Appends s padded with spaces to width (at least one space after it). */
+static char *ctl_put_cell(char *p, const char *s, size_t width)
+{
+	size_t l = strlen(s);
+
+	memcpy(p, s, l);
+	if (l < width) {
+		memset(p + l, ' ', width - l);
+		l = width;
+	}
+	p[l] = ' ';
+	return p + l + 1;
+}
+
 /*
  * --json: the objects form, as vmxd sent it. A table: the compact form
  * ("columns" and "rows", see ctl_list), cells found by column name; a vmxd
  * older than the compact form ignores "rows" and sends objects, read by key.
+ * Each line is laid out by hand and goes to stdout's buffer with one fwrite
+ * (with 1,000 domains, formatting by printf was a tenth of vmctl list's
+ * time); one line's buffer, not the table's: fresh pages cost more than
+ * the copy.
  */
 void ctl_print_list(struct ctl_opts *o, json_object *result)
 {
 	enum { NAME, STATE, TYPE, AUTOSTART, UUID, NCOL };
 	static const char *const want[NCOL] = { "name", "state", "type", "autostart", "uuid" };
+	static const size_t width[NCOL] = { 0, 9, 5, 9, 0 };
 	json_object *rows = NULL, *cols = NULL;
 	int col[NCOL];
-	size_t n, w = 4;
+	size_t n, w = 4, line = 0;
+	char small[512], *buf, *p;
 
 	if (o->json) {
 		ctl_print_json(result);
@@ -131,29 +151,52 @@ void ctl_print_list(struct ctl_opts *o, json_object *result)
 	for (int c = 0; c < NCOL; c++)
 		col[c] = ctl_column(cols, want[c]);
 	n = rows ? json_object_array_length(rows) : 0;
+	/* Widest name and widest whole line (cells of any length fit). */
 	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(ctl_cell(json_object_array_get_idx(rows, i),
-					   col[NAME], want[NAME]));
+		json_object *r = json_object_array_get_idx(rows, i);
+		size_t l = strlen(ctl_cell(r, col[NAME], want[NAME]));
+		size_t all = l + strlen(ctl_cell(r, col[STATE], want[STATE])) +
+			     strlen(ctl_cell(r, col[TYPE], want[TYPE])) +
+			     strlen(ctl_cell(r, col[UUID], want[UUID]));
 
 		if (l > w)
 			w = l;
+		if (all > line)
+			line = all;
 	}
 	printf(" %-*s  %-9s %-5s %-9s %s\n", (int)w, "Name", "State", "Type",
 	       "Autostart", "UUID");
 	printf("%.*s\n", (int)w + 68,
 	       "--------------------------------------------------------------------"
 	       "--------------------------------------------------------------------");
+	/* The longest line: its cells, paddings (w + 9 + 5 + 9), separators. */
+	line += w + 9 + 5 + 9 + 8;
+	buf = line <= sizeof(small) ? small : malloc(line);
+	if (!buf) {
+		fprintf(stderr, "vmctl: out of memory\n");
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		json_object *r = json_object_array_get_idx(rows, i);
 		json_object *a = ctl_cell_obj(r, col[AUTOSTART], want[AUTOSTART]);
+		const char *uuid = ctl_cell(r, col[UUID], want[UUID]);
+		size_t l = strlen(uuid);
 
-		printf(" %-*s  %-9s %-5s %-9s %s\n", (int)w,
-		       ctl_cell(r, col[NAME], want[NAME]),
-		       ctl_cell(r, col[STATE], want[STATE]),
-		       ctl_cell(r, col[TYPE], want[TYPE]),
-		       json_object_get_boolean(a) ? "yes" : "no",
-		       ctl_cell(r, col[UUID], want[UUID]));
+		p = buf;
+		*p++ = ' ';
+		p = ctl_put_cell(p, ctl_cell(r, col[NAME], want[NAME]), w);
+		*p++ = ' ';
+		p = ctl_put_cell(p, ctl_cell(r, col[STATE], want[STATE]), width[STATE]);
+		p = ctl_put_cell(p, ctl_cell(r, col[TYPE], want[TYPE]), width[TYPE]);
+		p = ctl_put_cell(p, json_object_get_boolean(a) ? "yes" : "no",
+				 width[AUTOSTART]);
+		memcpy(p, uuid, l);
+		p += l;
+		*p++ = '\n';
+		fwrite(buf, 1, (size_t)(p - buf), stdout);
 	}
+	if (buf != small)
+		free(buf);
 }
 
 void ctl_print_dominfo(struct ctl_opts *o, json_object *result)

@@ -352,6 +352,21 @@ static int rpc_list_build(struct rpc_call *call, int all, int rows,
 }
 
 /*
+ * A cached list is sent many times unchanged: render it to JSON once and
+ * let json-c copy that text into every answer (its userdata serializer)
+ * instead of walking 1,000 domains' values again for each one.
+ */
+static void rpc_list_render_once(json_object *arr)
+{
+	char *text = strdup(json_object_to_json_string_ext(arr,
+				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	if (text)
+		json_object_set_serializer(arr, json_object_userdata_to_json_string,
+					   text, json_object_free_userdata);
+}
+
+/*
  * list answers from a cache while the database is unchanged: every write
  * goes through vmxd's one connection, so sqlite3_total_changes() moving is
  * exactly "something may differ". Saves ~3 ms per list of 1000 domains.
@@ -374,6 +389,7 @@ static int rpc_list(struct rpc_call *call)
 			return rc;
 		if (*cache)
 			json_object_put(*cache);
+		rpc_list_render_once(arr);
 		*cache = json_object_get(arr);
 		vx->list_cache_gen[all][rows] = gen;
 	}
