@@ -139,6 +139,16 @@ int proto_client_hello(int fd, struct proto_rbuf *rb, const char *peer,
 		       struct proto_msg *server, int timeout_ms,
 		       struct vx_err *err);
 /*
+ * hello and a first request sent together, without waiting for the hello's
+ * answer (the server handles a connection's messages in order, and one that
+ * fails the hello never handles the request): a connection used for one
+ * call costs one round trip, not two. The hello's answer is checked as
+ * proto_client_hello does; then as proto_call.
+ */
+int proto_hello_call(int fd, struct proto_rbuf *rb, const char *peer,
+		     uint64_t id, const char *verb, json_object *args,
+		     struct proto_msg *resp, int timeout_ms, struct vx_err *err);
+/*
  * One request/response round trip; takes ownership of args; events arriving
  * meanwhile are dropped. resp must be cleared by the caller.
  */

@@ -283,6 +283,59 @@ static void proto_recv_large_frame_then_small(void **state)
 	free(s);
 }
 
+/*
+ * hello and the first request leave together; the answer to the hello is
+ * checked first (a refusal is the call's error), then the request's.
+ */
+static void proto_hello_call_sends_both_then_checks_hello(void **state)
+{
+	struct proto_rbuf rb, srb;
+	struct proto_msg m, resp;
+	struct vx_err err;
+	int sv[2];
+
+	(void)state;
+	for (int refuse = 0; refuse < 2; refuse++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		proto_rbuf_init(&rb);
+		proto_rbuf_init(&srb);
+		/* The server's answers are queued before the call: it cannot
+		 * have waited for the request to answer the hello. */
+		if (refuse)
+			proto_msg_error(&m, 0, PROTO_E_DENIED, "go away");
+		else
+			proto_msg_hello(&m, "server", NULL);
+		assert_int_equal(proto_send_fd(sv[1], &m, &err), 0);
+		proto_msg_clear(&m);
+		proto_msg_response(&m, 4, json_object_new_object());
+		assert_int_equal(proto_send_fd(sv[1], &m, &err), 0);
+		proto_msg_clear(&m);
+		if (refuse) {
+			assert_int_equal(proto_hello_call(sv[0], &rb, "t", 4, "ping", NULL,
+							  &resp, 1000, &err), -EACCES);
+			assert_non_null(strstr(err.msg, "go away"));
+		} else {
+			assert_int_equal(proto_hello_call(sv[0], &rb, "t", 4, "ping", NULL,
+							  &resp, 1000, &err), 0);
+			assert_int_equal(resp.pm_id, 4);
+			proto_msg_clear(&resp);
+		}
+		/* Both frames arrived, in order. */
+		assert_int_equal(proto_recv_fd(sv[1], &srb, &m, 1000, &err), 0);
+		assert_int_equal(m.pm_type, PROTO_HELLO);
+		assert_string_equal(m.pm_name, "t");
+		proto_msg_clear(&m);
+		assert_int_equal(proto_recv_fd(sv[1], &srb, &m, 1000, &err), 0);
+		assert_int_equal(m.pm_type, PROTO_REQUEST);
+		assert_string_equal(m.pm_name, "ping");
+		proto_msg_clear(&m);
+		close(sv[0]);
+		close(sv[1]);
+		proto_rbuf_free(&rb);
+		proto_rbuf_free(&srb);
+	}
+}
+
 static void proto_status_names_roundtrip(void **state)
 {
 	(void)state;
@@ -380,6 +433,7 @@ int main(void)
 		cmocka_unit_test(proto_rbuf_malformed_frame_keeps_stream_in_sync),
 		cmocka_unit_test(proto_rbuf_space_covers_the_announced_frame),
 		cmocka_unit_test(proto_recv_large_frame_then_small),
+		cmocka_unit_test(proto_hello_call_sends_both_then_checks_hello),
 		cmocka_unit_test(proto_status_names_roundtrip),
 		cmocka_unit_test(proto_call_over_socketpair),
 		cmocka_unit_test(proto_passes_a_descriptor_with_a_frame),
