@@ -210,9 +210,14 @@ int ctl_list(struct ctl_opts *o, int argc, char **argv)
 			return ctl_usage_error(argv[0], "unknown argument %s", argv[i]);
 		}
 	}
-	/* A table needs only the compact form, much cheaper to parse. */
-	if (!o->json)
+	/*
+	 * A table needs only its columns, in the table form: the cheapest to
+	 * parse. A vmxd older than it ignores "columns" and answers rows.
+	 */
+	if (!o->json) {
+		json_object_object_add(args, "columns", ctl_list_columns());
 		json_object_object_add(args, "rows", json_object_new_boolean(1));
+	}
 	rc = ctl_call(o, "list", 0, args, &res);
 	if (rc == 0)
 		ctl_print_list(o, res);

@@ -61,6 +61,9 @@ int ctl_call_fd(struct ctl_opts *o, int fd, struct proto_rbuf *rb,
 		uint64_t id, const char *verb, json_object *args,
 		json_object **result);
 
+/* output.c: the columns vmctl's table shows, as list's "columns" argument. */
+json_object *ctl_list_columns(void);
+
 /* cmd_job.c */
 int ctl_job_list(struct ctl_opts *o, int argc, char **argv);
 int ctl_job_start(struct ctl_opts *o, int argc, char **argv);

@@ -75,11 +75,12 @@ int ctl_usage_error(const char *verb, const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
-int ctl_connect(struct ctl_opts *o, int write, struct proto_rbuf *rb)
+/* A connected socket to the right vmxd socket, or -exit code (printed). */
+static int ctl_open(struct ctl_opts *o, int write)
 {
 	struct vx_err err;
 	const char *path;
-	int fd, rc;
+	int fd;
 
 	if (o->socket)
 		path = o->socket;
@@ -94,6 +95,16 @@ int ctl_connect(struct ctl_opts *o, int write, struct proto_rbuf *rb)
 		ctl_print_error(o, "connect", err.msg);
 		return -CTL_EXIT_CONNECT;
 	}
+	return fd;
+}
+
+int ctl_connect(struct ctl_opts *o, int write, struct proto_rbuf *rb)
+{
+	struct vx_err err;
+	int fd, rc;
+
+	if ((fd = ctl_open(o, write)) < 0)
+		return fd;
 	proto_rbuf_init(rb);
 	rc = proto_client_hello(fd, rb, "vmctl", NULL, o->timeout_ms, &err);
 	if (rc < 0) {
@@ -105,46 +116,65 @@ int ctl_connect(struct ctl_opts *o, int write, struct proto_rbuf *rb)
 	return fd;
 }
 
+/*
+ * An answer's exit code: the call's failure (rc < 0: a timeout, a refusal
+ * of our hello, anything else is the protocol), or the response's status;
+ * printed unless ok, when *result takes the response's body.
+ */
+static int ctl_answer(struct ctl_opts *o, int rc, struct proto_msg *resp,
+		      const struct vx_err *err, json_object **result)
+{
+	int ex;
+
+	if (rc < 0) {
+		ctl_print_error(o, rc == -ETIMEDOUT ? "timeout" : "protocol", err->msg);
+		return rc == -ETIMEDOUT ? CTL_EXIT_TIMEOUT :
+		       rc == -EACCES ? CTL_EXIT_DENIED : CTL_EXIT_PROTO;
+	}
+	if (resp->pm_status != PROTO_OK) {
+		ctl_print_error(o, proto_status_name(resp->pm_status), resp->pm_error);
+		ex = ctl_exit_for_status(resp->pm_status);
+		proto_msg_clear(resp);
+		return ex;
+	}
+	*result = resp->pm_body;
+	return CTL_EXIT_OK;
+}
+
 int ctl_call_fd(struct ctl_opts *o, int fd, struct proto_rbuf *rb,
 		uint64_t id, const char *verb, json_object *args,
 		json_object **result)
 {
 	struct proto_msg resp;
 	struct vx_err err;
-	int rc, ex;
+	int rc;
 
 	*result = NULL;
 	rc = proto_call(fd, rb, id, verb, args, &resp, o->timeout_ms, &err);
-	if (rc < 0) {
-		ctl_print_error(o, rc == -ETIMEDOUT ? "timeout" : "protocol", err.msg);
-		return rc == -ETIMEDOUT ? CTL_EXIT_TIMEOUT : CTL_EXIT_PROTO;
-	}
-	if (resp.pm_status != PROTO_OK) {
-		ctl_print_error(o, proto_status_name(resp.pm_status), resp.pm_error);
-		ex = ctl_exit_for_status(resp.pm_status);
-		proto_msg_clear(&resp);
-		return ex;
-	}
-	*result = resp.pm_body;
-	return CTL_EXIT_OK;
+	return ctl_answer(o, rc, &resp, &err, result);
 }
 
+/* One call on a connection of its own: hello and request go together. */
 int ctl_call(struct ctl_opts *o, const char *verb, int write, json_object *args,
 	     json_object **result)
 {
 	struct proto_rbuf rb;
+	struct proto_msg resp;
+	struct vx_err err;
 	int fd, rc;
 
 	*result = NULL;
-	fd = ctl_connect(o, write, &rb);
+	fd = ctl_open(o, write);
 	if (fd < 0) {
 		json_object_put(args);
 		return -fd;
 	}
-	rc = ctl_call_fd(o, fd, &rb, 1, verb, args, result);
+	proto_rbuf_init(&rb);
+	rc = proto_hello_call(fd, &rb, "vmctl", 1, verb, args, &resp,
+			      o->timeout_ms, &err);
 	close(fd);
 	proto_rbuf_free(&rb);
-	return rc;
+	return ctl_answer(o, rc, &resp, &err, result);
 }
 
 int main(int argc, char **argv)

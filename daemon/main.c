@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 
 	uv_loop_close(v.loop);
 	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < 2; j++)
+		for (int j = 0; j < 3; j++)
 			if (v.list_cache[i][j])
 				json_object_put(v.list_cache[i][j]);
 	store_close(v.store);

@@ -71,8 +71,9 @@ struct vmxd {
 	struct vmxd_vm *vms;         /* every domain with a live runner */
 	struct vmxd_job *jobs;       /* running jobs (job.c) */
 	gid_t group_gid;             /* vc_group's gid, or (gid_t)-1 */
-	json_object *list_cache[2][2]; /* list's array [all][rows]; rpc.c */
-	int64_t list_cache_gen[2][2];  /* store_changes() it was built at */
+	json_object *list_cache[2][3]; /* list's answer [all][form]; rpc.c */
+	int64_t list_cache_gen[2][3];  /* store_changes() it was built at */
+	unsigned list_cache_cols[2];   /* [all]: the table form's columns */
 	int nconns;
 	int stopping;
 };

@@ -441,11 +441,52 @@ static uint32_t proto_hdr_len(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* Capacity for need bytes: doubling from 4 KiB, so small frames stay small. */
+static int proto_rbuf_grow(struct proto_rbuf *rb, size_t need,
+			   struct vx_err *err)
+{
+	size_t cap = rb->rb_cap ? rb->rb_cap : 4096;
+	uint8_t *nb;
+
+	if (need <= rb->rb_cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	nb = realloc(rb->rb_buf, cap);
+	if (!nb)
+		return vx_err_set(err, -ENOMEM, "proto: out of memory");
+	rb->rb_buf = nb;
+	rb->rb_cap = cap;
+	return 0;
+}
+
+ssize_t proto_rbuf_space(struct proto_rbuf *rb, size_t min, uint8_t **at,
+			 struct vx_err *err)
+{
+	size_t need = rb->rb_len + min;
+	int rc;
+
+	/* An oversized header is proto_rbuf_next's to refuse; size for the rest. */
+	if (rb->rb_len >= PROTO_HDR_LEN &&
+	    proto_hdr_len(rb->rb_buf) <= PROTO_MAX_BODY &&
+	    PROTO_HDR_LEN + (size_t)proto_hdr_len(rb->rb_buf) > need)
+		need = PROTO_HDR_LEN + (size_t)proto_hdr_len(rb->rb_buf);
+	if ((rc = proto_rbuf_grow(rb, need, err)) < 0)
+		return rc;
+	*at = rb->rb_buf + rb->rb_len;
+	return (ssize_t)(rb->rb_cap - rb->rb_len);
+}
+
+void proto_rbuf_added(struct proto_rbuf *rb, size_t n)
+{
+	rb->rb_len += n;
+}
+
 int proto_rbuf_append(struct proto_rbuf *rb, const void *data, size_t n,
 		      struct vx_err *err)
 {
 	size_t need = rb->rb_len + n;
-	uint8_t *nb;
+	int rc;
 
 	/* Refuse as soon as the header is known; never buffer a huge frame. */
 	if (rb->rb_len >= PROTO_HDR_LEN || need >= PROTO_HDR_LEN) {
@@ -461,17 +502,8 @@ int proto_rbuf_append(struct proto_rbuf *rb, const void *data, size_t n,
 					  "proto: frame of %u bytes exceeds the %u byte limit",
 					  proto_hdr_len(hdr), PROTO_MAX_BODY);
 	}
-	if (need > rb->rb_cap) {
-		size_t cap = rb->rb_cap ? rb->rb_cap : 4096;
-
-		while (cap < need)
-			cap *= 2;
-		nb = realloc(rb->rb_buf, cap);
-		if (!nb)
-			return vx_err_set(err, -ENOMEM, "proto: out of memory");
-		rb->rb_buf = nb;
-		rb->rb_cap = cap;
-	}
+	if ((rc = proto_rbuf_grow(rb, need, err)) < 0)
+		return rc;
 	if (n)
 		memcpy(rb->rb_buf + rb->rb_len, data, n);
 	rb->rb_len = need;

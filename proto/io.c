@@ -141,6 +141,9 @@ static ssize_t proto_recvmsg(int sock, void *buf, size_t len, int *passed)
 	return n;
 }
 
+/* Smallest read: room for a few small frames (replies, events) at once. */
+#define PROTO_RECV_MIN 16384
+
 static long proto_now_ms(void)
 {
 	struct timespec ts;
@@ -159,9 +162,9 @@ int proto_recv_with_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
 		       int *passed, int timeout_ms, struct vx_err *err)
 {
 	long deadline = timeout_ms >= 0 ? proto_now_ms() + timeout_ms : 0;
-	uint8_t buf[16384];
 	struct pollfd pfd;
-	ssize_t n;
+	uint8_t *at;
+	ssize_t n, room;
 	int rc, wait;
 
 	for (;;) {
@@ -187,7 +190,11 @@ int proto_recv_with_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
 			return vx_err_errno(err, -errno, "proto: poll");
 		if (rc == 0)
 			continue;
-		n = proto_recvmsg(fd, buf, sizeof(buf), passed);
+		/* Straight into rb: a large answer is read whole, not copied. */
+		room = proto_rbuf_space(rb, PROTO_RECV_MIN, &at, err);
+		if (room < 0)
+			return (int)room;
+		n = proto_recvmsg(fd, at, (size_t)room, passed);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
@@ -195,9 +202,7 @@ int proto_recv_with_fd(int fd, struct proto_rbuf *rb, struct proto_msg *m,
 		if (n == 0)
 			return vx_err_set(err, -ECONNRESET,
 					  "proto: connection closed by peer");
-		rc = proto_rbuf_append(rb, buf, (size_t)n, err);
-		if (rc < 0)
-			return rc;
+		proto_rbuf_added(rb, (size_t)n);
 	}
 }
 
@@ -224,45 +229,136 @@ int proto_connect_unix(const char *path, struct vx_err *err)
 	return fd;
 }
 
-int proto_client_hello(int fd, struct proto_rbuf *rb, const char *peer,
-		       struct proto_msg *server, int timeout_ms,
-		       struct vx_err *err)
+/* The server's answer to our hello: its hello, in a version we speak. */
+static int proto_hello_answer(struct proto_msg *m, struct proto_msg *server,
+			      struct vx_err *err)
 {
-	struct proto_msg m;
 	int rc;
 
-	proto_msg_hello(&m, peer, NULL);
-	rc = proto_send_fd(fd, &m, err);
+	if (m->pm_type == PROTO_RESPONSE && m->pm_status != PROTO_OK) {
+		rc = vx_err_set(err, proto_status_to_errno(m->pm_status), "%s",
+				m->pm_error);
+		proto_msg_clear(m);
+		return rc;
+	}
+	if (m->pm_type != PROTO_HELLO) {
+		proto_msg_clear(m);
+		return vx_err_set(err, -EBADMSG,
+				  "proto: peer did not answer hello with hello");
+	}
+	if (m->pm_version < PROTO_VERSION_MIN || m->pm_version > PROTO_VERSION) {
+		rc = vx_err_set(err, -EPROTONOSUPPORT,
+				"proto: peer speaks version %u, we speak %u..%u",
+				m->pm_version, PROTO_VERSION_MIN, PROTO_VERSION);
+		proto_msg_clear(m);
+		return rc;
+	}
+	if (server)
+		*server = *m;
+	else
+		proto_msg_clear(m);
+	return 0;
+}
+
+/*
+ * Sends frames (already encoded, back to back) and reads the answer to the
+ * first, a hello; a peer that refused us may have said why before it
+ * closed, so a failed send still reads briefly.
+ */
+static int proto_hello_exchange(int fd, struct proto_rbuf *rb,
+				const uint8_t *frames, size_t len,
+				struct proto_msg *server, int timeout_ms,
+				struct vx_err *err)
+{
+	struct proto_msg m;
+	size_t off = 0;
+	ssize_t n;
+	int rc = 0;
+
+	while (off < len) {
+		n = send(fd, frames + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = vx_err_errno(err, -errno, "proto: send");
+			break;
+		}
+		off += (size_t)n;
+	}
 	if (rc < 0) {
-		/* The peer may have said why before it closed. */
 		if (proto_recv_fd(fd, rb, &m, 100, NULL) < 0)
 			return rc;
 	} else if ((rc = proto_recv_fd(fd, rb, &m, timeout_ms, err)) < 0) {
 		return rc;
 	}
-	if (m.pm_type == PROTO_RESPONSE && m.pm_status != PROTO_OK) {
-		rc = vx_err_set(err, proto_status_to_errno(m.pm_status), "%s",
-				m.pm_error);
+	return proto_hello_answer(&m, server, err);
+}
+
+int proto_client_hello(int fd, struct proto_rbuf *rb, const char *peer,
+		       struct proto_msg *server, int timeout_ms,
+		       struct vx_err *err)
+{
+	struct proto_msg m;
+	uint8_t *f;
+	size_t len;
+	int rc;
+
+	proto_msg_hello(&m, peer, NULL);
+	if ((rc = proto_encode(&m, &f, &len, err)) < 0)
+		return rc;
+	rc = proto_hello_exchange(fd, rb, f, len, server, timeout_ms, err);
+	free(f);
+	return rc;
+}
+
+/* Waits for the response to request id; events and stale answers are dropped. */
+static int proto_await(int fd, struct proto_rbuf *rb, uint64_t id,
+		       struct proto_msg *resp, int *passed, int timeout_ms,
+		       struct vx_err *err)
+{
+	int rc;
+
+	for (;;) {
+		rc = proto_recv_with_fd(fd, rb, resp, passed, timeout_ms, err);
+		if (rc < 0)
+			return rc;
+		if (resp->pm_type == PROTO_RESPONSE && resp->pm_id == id)
+			return 0;
+		proto_msg_clear(resp);
+	}
+}
+
+int proto_hello_call(int fd, struct proto_rbuf *rb, const char *peer,
+		     uint64_t id, const char *verb, json_object *args,
+		     struct proto_msg *resp, int timeout_ms, struct vx_err *err)
+{
+	struct proto_msg h, m;
+	uint8_t *fh = NULL, *fr = NULL, *both;
+	size_t lh, lr;
+	int rc;
+
+	proto_msg_hello(&h, peer, NULL);
+	proto_msg_request(&m, id, verb, args);
+	if ((rc = proto_encode(&h, &fh, &lh, err)) < 0 ||
+	    (rc = proto_encode(&m, &fr, &lr, err)) < 0) {
+		free(fh);
 		proto_msg_clear(&m);
 		return rc;
 	}
-	if (m.pm_type != PROTO_HELLO) {
-		proto_msg_clear(&m);
-		return vx_err_set(err, -EBADMSG,
-				  "proto: peer did not answer hello with hello");
+	proto_msg_clear(&m);
+	both = realloc(fh, lh + lr);
+	if (!both) {
+		free(fh);
+		free(fr);
+		return vx_err_set(err, -ENOMEM, "proto: out of memory");
 	}
-	if (m.pm_version < PROTO_VERSION_MIN || m.pm_version > PROTO_VERSION) {
-		rc = vx_err_set(err, -EPROTONOSUPPORT,
-				"proto: peer speaks version %u, we speak %u..%u",
-				m.pm_version, PROTO_VERSION_MIN, PROTO_VERSION);
-		proto_msg_clear(&m);
+	memcpy(both + lh, fr, lr);
+	free(fr);
+	rc = proto_hello_exchange(fd, rb, both, lh + lr, NULL, timeout_ms, err);
+	free(both);
+	if (rc < 0)
 		return rc;
-	}
-	if (server)
-		*server = m;
-	else
-		proto_msg_clear(&m);
-	return 0;
+	return proto_await(fd, rb, id, resp, NULL, timeout_ms, err);
 }
 
 int proto_call(int fd, struct proto_rbuf *rb, uint64_t id, const char *verb,
@@ -286,13 +382,5 @@ int proto_call_with_fd(int fd, struct proto_rbuf *rb, uint64_t id,
 	proto_msg_clear(&m);
 	if (rc < 0)
 		return rc;
-	for (;;) {
-		rc = proto_recv_with_fd(fd, rb, resp, passed, timeout_ms, err);
-		if (rc < 0)
-			return rc;
-		if (resp->pm_type == PROTO_RESPONSE && resp->pm_id == id)
-			return 0;
-		/* Events and stale responses are not ours to handle here. */
-		proto_msg_clear(resp);
-	}
+	return proto_await(fd, rb, id, resp, passed, timeout_ms, err);
 }

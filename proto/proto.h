@@ -108,6 +108,16 @@ void proto_rbuf_free(struct proto_rbuf *rb);
 int proto_rbuf_append(struct proto_rbuf *rb, const void *data, size_t n,
 		      struct vx_err *err);
 /*
+ * Room to receive into, for a reader that reads straight into rb (no copy):
+ * at least min bytes, and once the pending frame's header is in, the whole
+ * rest of that frame, so a large answer is one allocation and as few reads
+ * as the socket allows. *at gets where to write; returns the free bytes or
+ * -ENOMEM. proto_rbuf_added() then counts what was written there.
+ */
+ssize_t proto_rbuf_space(struct proto_rbuf *rb, size_t min, uint8_t **at,
+			 struct vx_err *err);
+void proto_rbuf_added(struct proto_rbuf *rb, size_t n);
+/*
  * Takes the next complete frame out of rb. Returns 1 and fills m, 0 when more
  * bytes are needed, or a negative errno: -EBADMSG when the frame's content was
  * malformed (the frame is consumed, the stream stays in sync: answer with an
@@ -128,6 +138,16 @@ int proto_connect_unix(const char *path, struct vx_err *err);
 int proto_client_hello(int fd, struct proto_rbuf *rb, const char *peer,
 		       struct proto_msg *server, int timeout_ms,
 		       struct vx_err *err);
+/*
+ * hello and a first request sent together, without waiting for the hello's
+ * answer (the server handles a connection's messages in order, and one that
+ * fails the hello never handles the request): a connection used for one
+ * call costs one round trip, not two. The hello's answer is checked as
+ * proto_client_hello does; then as proto_call.
+ */
+int proto_hello_call(int fd, struct proto_rbuf *rb, const char *peer,
+		     uint64_t id, const char *verb, json_object *args,
+		     struct proto_msg *resp, int timeout_ms, struct vx_err *err);
 /*
  * One request/response round trip; takes ownership of args; events arriving
  * meanwhile are dropped. resp must be cleared by the caller.

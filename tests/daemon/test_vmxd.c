@@ -930,16 +930,43 @@ static void vmxd_logs_carry_journal_priorities(void **state)
 	assert_true(h_vmxd_start(e, NULL) > 0);
 }
 
-/* list's "rows" form carries the same facts as its objects, cached apart. */
+/* list with args a (owned) on fd: its status, and the answer in *m. */
+static enum proto_status list_call(int fd, struct proto_rbuf *rb, json_object *a,
+				   struct proto_msg *m)
+{
+	struct vx_err err;
+
+	assert_int_equal(proto_call(fd, rb, 7, "list", a, m, 2000, &err), 0);
+	return m->pm_status;
+}
+
+static json_object *list_args(const char *const *cols, size_t ncols)
+{
+	json_object *a = json_object_new_object(), *c = json_object_new_array();
+
+	json_object_object_add(a, "all", json_object_new_boolean(1));
+	for (size_t i = 0; i < ncols; i++)
+		json_object_array_add(c, json_object_new_string(cols[i]));
+	json_object_object_add(a, "columns", c);
+	return a;
+}
+
+/*
+ * list's "rows" and "columns" (table) forms carry the same facts as its
+ * objects, each cached apart (the table per set of columns).
+ */
 static void vmxd_list_rows_match_objects(void **state)
 {
 	struct env *e = *state;
 	static const char *const cols[] = { "name", "uuid", "type", "state",
 		"persistent", "autostart" };
+	static const char *const some[] = { "state", "name" };
+	static const char *const unknown[] = { "name", "memory" };
+	static const char *const twice[] = { "name", "name" };
 	struct proto_rbuf rb;
-	struct proto_msg mo, mr;
+	struct proto_msg mo, mr, mt;
 	struct vx_err err;
-	json_object *a, *objs, *rows, *c;
+	json_object *a, *objs, *rows, *c, *t, *tc;
 	char out[4096];
 	int fd;
 
@@ -982,12 +1009,59 @@ static void vmxd_list_rows_match_objects(void **state)
 					json_object_get_string(json_object_array_get_idx(r, k)));
 			}
 		}
+		/* The table: all columns, then two (another cache entry), in
+		 * vmxd's column order whatever the order asked. */
+		for (int sub = 0; sub < 2; sub++) {
+			size_t nc = sub ? 2 : 6;
+
+			assert_int_equal(list_call(fd, &rb, sub ? list_args(some, 2) :
+					 list_args(cols, 6), &mt), PROTO_OK);
+			assert_true(json_object_object_get_ex(mt.pm_body, "table", &t));
+			assert_false(json_object_object_get_ex(mt.pm_body, "rows", NULL));
+			assert_int_equal(json_object_object_length(t), nc);
+			for (size_t k = 0; k < 6; k++) {
+				int asked = !sub || k == 0 || k == 3;
+
+				assert_int_equal(json_object_object_get_ex(t, cols[k], &tc),
+						 asked);
+				if (!asked)
+					continue;
+				assert_int_equal(json_object_array_length(tc), 2);
+				for (size_t i = 0; i < 2; i++) {
+					json_object *v;
+
+					assert_true(json_object_object_get_ex(
+						json_object_array_get_idx(objs, i), cols[k], &v));
+					assert_string_equal(json_object_get_string(v),
+						json_object_get_string(
+							json_object_array_get_idx(tc, i)));
+				}
+			}
+			{
+				struct json_object_iterator it = json_object_iter_begin(t);
+
+				assert_string_equal(json_object_iter_peek_name(&it), "name");
+			}
+			proto_msg_clear(&mt);
+		}
 		proto_msg_clear(&mo);
 		proto_msg_clear(&mr);
 	}
+	/* Columns that do not exist, or named twice: invalid, said why. */
+	assert_int_equal(list_call(fd, &rb, list_args(unknown, 2), &mt),
+			 PROTO_E_INVALID);
+	assert_non_null(strstr(mt.pm_error, "unknown column 'memory'"));
+	proto_msg_clear(&mt);
+	assert_int_equal(list_call(fd, &rb, list_args(twice, 2), &mt),
+			 PROTO_E_INVALID);
+	assert_non_null(strstr(mt.pm_error, "'name' named twice"));
+	proto_msg_clear(&mt);
+	assert_int_equal(list_call(fd, &rb, list_args(NULL, 0), &mt),
+			 PROTO_E_INVALID);
+	proto_msg_clear(&mt);
 	close(fd);
 	proto_rbuf_free(&rb);
-	/* vmctl's table (from rows) shows the same. */
+	/* vmctl's table (from the table form) shows the same. */
 	assert_int_equal(CTL(e, out, "list --all"), 0);
 	assert_non_null(strstr(out, " r1    running   test  no "));
 	assert_non_null(strstr(out, " r2    shutoff   test  yes "));

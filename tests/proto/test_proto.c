@@ -9,6 +9,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -199,6 +200,142 @@ static void proto_rbuf_malformed_frame_keeps_stream_in_sync(void **state)
 	proto_rbuf_free(&rb);
 }
 
+/* Reading straight into rb: room for the whole announced frame at once. */
+static void proto_rbuf_space_covers_the_announced_frame(void **state)
+{
+	struct proto_rbuf rb;
+	struct vx_err err;
+	uint8_t hdr[4] = { 0x00, 0x03, 0x0d, 0x40 }; /* 200000 */
+	uint8_t big[4] = { 0x00, 0x10, 0x00, 0x01 }; /* 1 MiB + 1 */
+	struct proto_msg m;
+	uint8_t *at;
+	ssize_t room;
+
+	(void)state;
+	proto_rbuf_init(&rb);
+	room = proto_rbuf_space(&rb, 100, &at, &err);
+	assert_true(room >= 100 && room < 200000);
+	memcpy(at, hdr, 2);
+	proto_rbuf_added(&rb, 2);
+	/* Half a header: not yet known, so just the minimum again. */
+	room = proto_rbuf_space(&rb, 100, &at, &err);
+	assert_true(room >= 100 && room < 200000);
+	memcpy(at, hdr + 2, 2);
+	proto_rbuf_added(&rb, 2);
+	room = proto_rbuf_space(&rb, 100, &at, &err);
+	assert_true(room >= 200000);
+	assert_ptr_equal(at, rb.rb_buf + 4);
+	assert_int_equal(proto_rbuf_next(&rb, &m, &err), 0); /* body not in */
+	proto_rbuf_free(&rb);
+	/* An oversized header gets no room for itself; next refuses it. */
+	proto_rbuf_init(&rb);
+	room = proto_rbuf_space(&rb, 4, &at, &err);
+	memcpy(at, big, 4);
+	proto_rbuf_added(&rb, 4);
+	room = proto_rbuf_space(&rb, 100, &at, &err);
+	assert_true(room >= 100 && room < (ssize_t)PROTO_MAX_BODY);
+	assert_int_equal(proto_rbuf_next(&rb, &m, &err), -EMSGSIZE);
+	proto_rbuf_free(&rb);
+}
+
+/* A frame larger than any one read arrives whole, and the one behind it too. */
+static void proto_recv_large_frame_then_small(void **state)
+{
+	size_t n = 600 * 1024;
+	char *s = malloc(n + 1);
+	struct proto_rbuf rb;
+	struct proto_msg m;
+	struct vx_err err;
+	int sv[2], st;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(s);
+	memset(s, 'x', n);
+	s[n] = '\0';
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "s", json_object_new_string(s));
+		proto_msg_response(&m, 1, o);
+		if (proto_send_fd(sv[1], &m, &err) < 0)
+			_exit(1);
+		proto_msg_clear(&m);
+		proto_msg_event(&m, "after", NULL);
+		_exit(proto_send_fd(sv[1], &m, &err) < 0);
+	}
+	close(sv[1]);
+	proto_rbuf_init(&rb);
+	assert_int_equal(proto_recv_fd(sv[0], &rb, &m, 5000, &err), 0);
+	assert_int_equal(m.pm_id, 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(m.pm_body, "s")), s);
+	proto_msg_clear(&m);
+	assert_int_equal(proto_recv_fd(sv[0], &rb, &m, 5000, &err), 0);
+	assert_string_equal(m.pm_name, "after");
+	proto_msg_clear(&m);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(sv[0]);
+	proto_rbuf_free(&rb);
+	free(s);
+}
+
+/*
+ * hello and the first request leave together; the answer to the hello is
+ * checked first (a refusal is the call's error), then the request's.
+ */
+static void proto_hello_call_sends_both_then_checks_hello(void **state)
+{
+	struct proto_rbuf rb, srb;
+	struct proto_msg m, resp;
+	struct vx_err err;
+	int sv[2];
+
+	(void)state;
+	for (int refuse = 0; refuse < 2; refuse++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		proto_rbuf_init(&rb);
+		proto_rbuf_init(&srb);
+		/* The server's answers are queued before the call: it cannot
+		 * have waited for the request to answer the hello. */
+		if (refuse)
+			proto_msg_error(&m, 0, PROTO_E_DENIED, "go away");
+		else
+			proto_msg_hello(&m, "server", NULL);
+		assert_int_equal(proto_send_fd(sv[1], &m, &err), 0);
+		proto_msg_clear(&m);
+		proto_msg_response(&m, 4, json_object_new_object());
+		assert_int_equal(proto_send_fd(sv[1], &m, &err), 0);
+		proto_msg_clear(&m);
+		if (refuse) {
+			assert_int_equal(proto_hello_call(sv[0], &rb, "t", 4, "ping", NULL,
+							  &resp, 1000, &err), -EACCES);
+			assert_non_null(strstr(err.msg, "go away"));
+		} else {
+			assert_int_equal(proto_hello_call(sv[0], &rb, "t", 4, "ping", NULL,
+							  &resp, 1000, &err), 0);
+			assert_int_equal(resp.pm_id, 4);
+			proto_msg_clear(&resp);
+		}
+		/* Both frames arrived, in order. */
+		assert_int_equal(proto_recv_fd(sv[1], &srb, &m, 1000, &err), 0);
+		assert_int_equal(m.pm_type, PROTO_HELLO);
+		assert_string_equal(m.pm_name, "t");
+		proto_msg_clear(&m);
+		assert_int_equal(proto_recv_fd(sv[1], &srb, &m, 1000, &err), 0);
+		assert_int_equal(m.pm_type, PROTO_REQUEST);
+		assert_string_equal(m.pm_name, "ping");
+		proto_msg_clear(&m);
+		close(sv[0]);
+		close(sv[1]);
+		proto_rbuf_free(&rb);
+		proto_rbuf_free(&srb);
+	}
+}
+
 static void proto_status_names_roundtrip(void **state)
 {
 	(void)state;
@@ -294,6 +431,9 @@ int main(void)
 		cmocka_unit_test(proto_rbuf_refuses_oversized_frame_early),
 		cmocka_unit_test(proto_rbuf_reassembles_byte_by_byte),
 		cmocka_unit_test(proto_rbuf_malformed_frame_keeps_stream_in_sync),
+		cmocka_unit_test(proto_rbuf_space_covers_the_announced_frame),
+		cmocka_unit_test(proto_recv_large_frame_then_small),
+		cmocka_unit_test(proto_hello_call_sends_both_then_checks_hello),
 		cmocka_unit_test(proto_status_names_roundtrip),
 		cmocka_unit_test(proto_call_over_socketpair),
 		cmocka_unit_test(proto_passes_a_descriptor_with_a_frame),
