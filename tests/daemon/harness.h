@@ -89,6 +89,29 @@ static __attribute__((unused)) pid_t h_vmxd_start(struct env *e, const char *cra
 	return -1;
 }
 
+/*
+ * Waits up to ms for a vmxd started with a crash point to die there;
+ * returns its wait status, or -1 after killing one that never reached
+ * the point (the request failed first): the test fails, it never hangs.
+ */
+static __attribute__((unused)) int h_vmxd_await_crash(struct env *e, int ms)
+{
+	int st = -1;
+
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(e->vmxd, &st, WNOHANG) == e->vmxd) {
+			e->vmxd = 0;
+			return st;
+		}
+		h_sleep_ms(10);
+	}
+	fprintf(stderr, "# vmxd never reached its crash point in %d ms: killed\n", ms);
+	kill(e->vmxd, SIGKILL);
+	waitpid(e->vmxd, NULL, 0);
+	e->vmxd = 0;
+	return -1;
+}
+
 /* SIGTERM (or sig) and wait; returns the wait status. */
 static __attribute__((unused)) int h_vmxd_stop(struct env *e, int sig)
 {

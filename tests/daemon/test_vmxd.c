@@ -340,9 +340,8 @@ static void vmxd_kill9_mid_define_leaves_no_half_state(void **state)
 	h_vmxd_stop(e, SIGTERM);
 	assert_true(h_vmxd_start(e, "define-mid") > 0);
 	assert_true(CTL(e, out, "define %s", h_xml(e, "half", "test", NULL)) != 0);
-	waitpid(e->vmxd, &st, 0);
-	e->vmxd = 0;
-	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	st = h_vmxd_await_crash(e, 10000);
+	assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	assert_int_equal(kill(pid1, 0), 0);
 	assert_true(h_vmxd_start(e, NULL) > 0);
 	assert_int_equal(CTL(e, out, "dominfo half"), 5);
@@ -374,9 +373,8 @@ static void vmxd_kill9_mid_start_adopts_the_runner(void **state)
 	h_vmxd_stop(e, SIGTERM);
 	assert_true(h_vmxd_start(e, "start-mid") > 0);
 	assert_true(CTL(e, out, "start orphan") != 0);
-	waitpid(e->vmxd, &st, 0);
-	e->vmxd = 0;
-	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	st = h_vmxd_await_crash(e, 10000);
+	assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	/* The runner lives on behind a "shutoff" row; the next vmxd adopts it. */
 	assert_true(h_vmxd_start(e, NULL) > 0);
 	assert_int_equal(h_wait_state(e, "orphan", "running", 3000), 0);

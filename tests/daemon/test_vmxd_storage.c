@@ -138,9 +138,8 @@ static void after_crash(struct env *e, const char *bystander, int pid)
 	char cmd[400];
 	int st;
 
-	assert_int_equal(waitpid(e->vmxd, &st, 0), e->vmxd);
-	e->vmxd = 0;
-	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	st = h_vmxd_await_crash(e, 10000);
+	assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	assert_int_equal(kill(pid, 0), 0);
 	assert_true(h_vmxd_start(e, NULL) > 0);
 	assert_int_equal(h_wait_state(e, bystander, "running", 2000), 0);
@@ -482,6 +481,7 @@ static void vmxd_kill9_mid_memory_snapshot_leaves_no_half_row(void **state)
 	struct env *e = *state;
 	char out[4096], a[200], cmd[700];
 	json_object *o, *arr;
+	int st;
 
 	disk_path(e, "k.qcow2", a, sizeof(a));
 	snprintf(cmd, sizeof(cmd), "disk create %s --format qcow2 --size 1M", a);
@@ -491,8 +491,10 @@ static void vmxd_kill9_mid_memory_snapshot_leaves_no_half_row(void **state)
 	h_vmxd_stop(e, SIGTERM);
 	assert_true(h_vmxd_start(e, "memsnap-saved") > 0);
 	assert_int_not_equal(CTL(e, out, "snapshot-create km s1"), 0);
-	waitpid(e->vmxd, NULL, 0);
-	e->vmxd = 0;
+	st = h_vmxd_await_crash(e, 10000);
+	if (st == -1)
+		fprintf(stderr, "# vmctl said: %s\n", out);
+	assert_true(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	assert_true(h_vmxd_start(e, NULL) > 0);
 	o = ctl_json(e, "snapshot-list km");
 	assert_true(json_object_object_get_ex(o, "snapshots", &arr));
