@@ -273,10 +273,10 @@ int vcpu_apic_msr(struct vmx_vcpu *vcpu, u32 msr, u64 *val, bool write)
 		else
 			*val = lapic_base_msr(&a->l);
 	} else if (msr == LAPIC_MSR_TSC_DEADLINE) {
-		/* The guest's TSC is the host's (RDTSC does not exit, no offset). */
+		/* The deadline is in the guest's TSC: the host's plus the offset. */
 		if (!write)
 			*val = lapic_tsc_deadline_read(&a->l);
-		else if (lapic_tsc_deadline_write(&a->l, *val, rdtsc(), now,
+		else if (lapic_tsc_deadline_write(&a->l, *val, vcpu_guest_tsc(vcpu), now,
 						  tsc_khz ? tsc_khz : 1000000))
 			fx.flags |= LAPIC_FX_TIMER;
 	} else if (write) {
