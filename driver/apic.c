@@ -243,8 +243,7 @@ int vcpu_apic_mmio(struct vmx_vcpu *vcpu, u64 gpa, const struct insn_mmio *d)
 			vcpu_apic_fx(vcpu, &fx);
 		}
 	}
-	vcpu->rip += d->len;
-	vcpu->dirty |= VCPU_DIRTY_RIP;
+	vcpu_advance_rip(vcpu, d->len);
 	return 1;
 }
 

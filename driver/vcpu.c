@@ -40,10 +40,24 @@ void vmx_vmread_error(unsigned long field)
 	pr_err_ratelimited(VMX_PR_PREFIX "VMREAD %#lx failed\n", field);
 }
 
+/*
+ * The emulated instruction is done: RIP moves past it, and an STI or MOV SS
+ * shadow it sat in ends with it (the shadow covers one instruction; left
+ * in the VMCS it would cover the next one too).
+ */
+void vcpu_advance_rip(struct vmx_vcpu *vcpu, unsigned int len)
+{
+	vcpu->rip += len;
+	vcpu->dirty |= VCPU_DIRTY_RIP;
+	if (vcpu->exit.interruptibility & 3u) {
+		vcpu->exit.interruptibility &= ~3u;	/* STI, MOV SS blocking */
+		vcpu->dirty |= VCPU_DIRTY_INTR_STATE;
+	}
+}
+
 void vcpu_skip_instruction(struct vmx_vcpu *vcpu)
 {
-	vcpu->rip += vcpu->exit.instr_len;
-	vcpu->dirty |= VCPU_DIRTY_RIP;
+	vcpu_advance_rip(vcpu, vcpu->exit.instr_len);
 }
 
 /* The guest's TSC now: RDTSC in the guest adds the same offset (vmcs.c). */

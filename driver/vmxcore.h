@@ -316,6 +316,7 @@ void vcpu_inject_gp(struct vmx_vcpu *vcpu);
 void vcpu_inject_ud(struct vmx_vcpu *vcpu);
 void vcpu_inject_pf(struct vmx_vcpu *vcpu, u64 gla, u32 error_code);
 void vcpu_skip_instruction(struct vmx_vcpu *vcpu);
+void vcpu_advance_rip(struct vmx_vcpu *vcpu, unsigned int len);
 u64 vcpu_guest_tsc(const struct vmx_vcpu *vcpu);
 void vcpu_set_guest_tsc(struct vmx_vcpu *vcpu, u64 tsc);
 bool vcpu_xcr0_ok(u64 xcr0);
