@@ -333,7 +333,8 @@ static int rn_snap_vcpu_write(struct rn_vcpu *v, struct rn_snap_vcpu *s, struct 
 	if (s->ext_version && (rc = ops->set_xcr0(&v->vb, s->xcr0)))
 		return vx_err_set(err, rc, "vCPU %d: XCR0 0x%llx refused: %s", v->id,
 				  (unsigned long long)s->xcr0, strerror(-rc));
-	if (s->ext_version && (rc = ops->set_events(&v->vb, &s->events)))
+	/* An older file's (zero) events say nothing is in flight: so it is. */
+	if ((rc = ops->set_events(&v->vb, &s->events)))
 		return vx_err_set(err, rc, "vCPU %d: events refused: %s", v->id, strerror(-rc));
 	if (s->msrs.head.nmsrs) {
 		rc = rn_snap_ioctl(&v->vb, VMXCORE_SET_MSRS, KVM_SET_MSRS, &s->msrs);
