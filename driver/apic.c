@@ -243,8 +243,7 @@ int vcpu_apic_mmio(struct vmx_vcpu *vcpu, u64 gpa, const struct insn_mmio *d)
 			vcpu_apic_fx(vcpu, &fx);
 		}
 	}
-	vcpu->rip += d->len;
-	vcpu->dirty |= VCPU_DIRTY_RIP;
+	vcpu_advance_rip(vcpu, d->len);
 	return 1;
 }
 
@@ -273,10 +272,10 @@ int vcpu_apic_msr(struct vmx_vcpu *vcpu, u32 msr, u64 *val, bool write)
 		else
 			*val = lapic_base_msr(&a->l);
 	} else if (msr == LAPIC_MSR_TSC_DEADLINE) {
-		/* The guest's TSC is the host's (RDTSC does not exit, no offset). */
+		/* The deadline is in the guest's TSC: the host's plus the offset. */
 		if (!write)
 			*val = lapic_tsc_deadline_read(&a->l);
-		else if (lapic_tsc_deadline_write(&a->l, *val, rdtsc(), now,
+		else if (lapic_tsc_deadline_write(&a->l, *val, vcpu_guest_tsc(vcpu), now,
 						  tsc_khz ? tsc_khz : 1000000))
 			fx.flags |= LAPIC_FX_TIMER;
 	} else if (write) {

@@ -186,6 +186,9 @@ int vmx_caps_init(void)
 		c->flags |= VMXCORE_CAP_LAPIC_TPR_SHADOW;
 	vmx_read_apic_virt_caps(c);
 	c->flags |= VMXCORE_CAP_DIRTY_LOG;	/* by EPT write protection, not PML */
+	c->flags |= VMXCORE_CAP_VCPU_EVENTS;
+	if (c->proc.allowed1 & CPU_BASED_USE_TSC_OFFSETTING)
+		c->flags |= VMXCORE_CAP_TSC;
 
 	pr_info(VMX_PR_PREFIX "VMCS revision %#x, %u bytes, EPT %s, VPID %s, unrestricted guest %s, TPR shadow %s, APIC-register virtualization %s, x2APIC virtualization %s, virtual-interrupt delivery %s\n",
 		c->vmcs_revision, c->vmcs_size,

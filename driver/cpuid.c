@@ -173,6 +173,21 @@ bool vcpu_msr_value_ok(u32 msr, u64 val)
 	}
 }
 
+/*
+ * IA32_TSC through the MSR ioctls: the guest's TSC now, or a new value it
+ * counts on from (the offset is all the state there is). -EFAULT only.
+ */
+static int vcpu_msrs_tsc(struct vmx_vcpu *vcpu, struct vmxcore_msr_entry *e, bool set,
+			 struct vmxcore_msr_entry __user *ue)
+{
+	if (set) {
+		vcpu_set_guest_tsc(vcpu, e->data);
+		return 0;
+	}
+	e->data = vcpu_guest_tsc(vcpu);
+	return copy_to_user(ue, e, sizeof(*e)) ? -EFAULT : 0;
+}
+
 long vcpu_msrs_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
 {
 	struct vmxcore_msrs head;
@@ -190,6 +205,12 @@ long vcpu_msrs_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
 
 		if (copy_from_user(&e, &ue[i], sizeof(e)))
 			return -EFAULT;
+		if (e.index == MSR_IA32_TSC && !(vmx_caps()->flags & VMXCORE_CAP_TSC))
+			break;	/* no TSC offsetting: the guest's TSC is the host's */
+		if (e.index == MSR_IA32_TSC && vcpu_msrs_tsc(vcpu, &e, set, &ue[i]))
+			return -EFAULT;
+		if (e.index == MSR_IA32_TSC)
+			continue;
 		slot = vcpu_msr_slot(vcpu, e.index);
 		if (!slot)
 			break;

@@ -389,7 +389,7 @@ static int handle_rdmsr(struct vmx_vcpu *vcpu)
 	else if (slot)
 		val = *slot;
 	else if (msr == MSR_IA32_TSC)
-		val = rdtsc();
+		val = vcpu_guest_tsc(vcpu);
 	else if (msr == MSR_IA32_APICBASE)
 		val = 0xfee00000ull | (1ull << 11) | (vcpu->id == 0 ? 1ull << 8 : 0);
 	else if (!vcpu_msr_vmcs_access(vcpu, msr, &val, false)) {
@@ -426,7 +426,9 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 	 */
 	if (msr == MSR_EFER)
 		val &= ~(u64)EFER_LMA;
-	if (msr == MSR_EFER && !(val & ~(u64)(EFER_SCE | EFER_LME | EFER_NX))) {
+	if (msr == MSR_IA32_TSC) {
+		vcpu_set_guest_tsc(vcpu, val);	/* the VMCS takes it at the next entry */
+	} else if (msr == MSR_EFER && !(val & ~(u64)(EFER_SCE | EFER_LME | EFER_NX))) {
 		vcpu->sregs.efer = val | (vcpu->exit.efer & EFER_LMA);
 		vcpu->dirty |= VCPU_DIRTY_EFER;
 	} else if (slot && msr != MSR_EFER && vcpu_msr_value_ok(msr, val)) {
@@ -439,14 +441,20 @@ static int handle_wrmsr(struct vmx_vcpu *vcpu)
 	return 1;
 }
 
-/* XSETBV: XCR0 checked as the SDM says (Vol. 1 13.3), against the host's. */
+/* An XCR0 value XSETBV accepts (SDM Vol. 1 13.3), against the host's. */
+bool vcpu_xcr0_ok(u64 val)
+{
+	u64 host = boot_cpu_has(X86_FEATURE_XSAVE) ? xgetbv(XCR_XFEATURE_ENABLED_MASK) : 1;
+
+	return (val & XFEATURE_MASK_FP) && !(val & ~host) &&
+	       (!(val & XFEATURE_MASK_YMM) || (val & XFEATURE_MASK_SSE));
+}
+
 static int handle_xsetbv(struct vmx_vcpu *vcpu)
 {
 	u64 val = (u32)*vcpu_gpr(vcpu, GPR_RAX) | ((u64)(u32)*vcpu_gpr(vcpu, GPR_RDX) << 32);
-	u64 host = boot_cpu_has(X86_FEATURE_XSAVE) ? xgetbv(XCR_XFEATURE_ENABLED_MASK) : 1;
 
-	if (*vcpu_gpr(vcpu, GPR_RCX) != 0 || !(val & XFEATURE_MASK_FP) || (val & ~host) ||
-	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE))) {
+	if (*vcpu_gpr(vcpu, GPR_RCX) != 0 || !vcpu_xcr0_ok(val)) {
 		vcpu_inject_gp(vcpu);
 		return 1;
 	}

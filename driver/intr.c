@@ -16,14 +16,21 @@
  * through; then the APIC's highest deliverable vector, acknowledged (IRR to
  * ISR) as it is injected.
  *
- * Environment: the vCPU's VMCS current, preemption disabled.
+ * VMXCORE_GET/SET_VCPU_EVENTS (checks and conversions in vcpu_events.c)
+ * read and replace this state: an event SET puts in delivery takes the path
+ * of an interrupted delivery (exit.idt_vectoring), so it goes in first.
+ *
+ * Environment: injection with the vCPU's VMCS current and preemption
+ * disabled; the events ioctls in process context under vcpu->mutex.
  */
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 #include <asm/vmx.h>
+#include <linux/uaccess.h>
 
 #include "vmxcore.h"
 #include "vmx_ops.h"
+#include "vcpu_events.h"
 
 #define INTERRUPTIBILITY_STI	(1u << 0)
 #define INTERRUPTIBILITY_MOV_SS	(1u << 1)
@@ -147,4 +154,103 @@ void vcpu_inject_events(struct vmx_vcpu *vcpu)
 	want_window = vcpu_queued_irq_ready(vcpu) || vcpu->run->request_interrupt_window ||
 		      (vcpu_has_lapic(vcpu) && vcpu_apic_pending_vector(vcpu, false) >= 0);
 	vcpu_set_window_exiting(vcpu, want_window);
+}
+
+/*
+ * The event in the VM-entry field of an entry given up after a kick (the
+ * VMCS keeps it for the next one); 0 when none or SET replaced it.
+ */
+static u32 vcpu_entry_event(struct vmx_vcpu *vcpu, u32 *error_code)
+{
+	u32 info = 0;
+
+	if (vcpu->dirty & VCPU_DIRTY_ENTRY_EVENT)
+		return 0;
+	preempt_disable();
+	vmx_vcpu_load(vcpu);
+	info = vmcs_read(VM_ENTRY_INTR_INFO_FIELD);
+	if ((info & INTR_INFO_VALID_MASK) && (info & INTR_INFO_DELIVER_CODE_MASK))
+		*error_code = vmcs_read(VM_ENTRY_EXCEPTION_ERROR_CODE);
+	preempt_enable();
+	return info & INTR_INFO_VALID_MASK ? info : 0;
+}
+
+static bool vcpu_halted(struct vmx_vcpu *vcpu)
+{
+	return vcpu_has_lapic(vcpu) && vcpu->apic.mp_state != VCPU_MP_RUNNABLE;
+}
+
+static void vcpu_get_events(struct vmx_vcpu *vcpu, struct vmxcore_vcpu_events *ev)
+{
+	u32 code = 0, info = vcpu_entry_event(vcpu, &code);
+	unsigned long flags;
+	bool apic_nmi = false;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!info) {
+		info = vcpu->exit.idt_vectoring;
+		code = vcpu->exit.idt_error_code;
+	}
+	vev_record_injected(ev, info, code);
+	if (vcpu->pending_exception >= 0 && !ev->exception.injected) {
+		ev->exception.pending = 1;
+		ev->exception.vector = vcpu->pending_exception;
+		ev->exception.has_error_code = vev_wants_error_code(vcpu->pending_exception,
+								    vcpu->sregs.cr0);
+		if (ev->exception.has_error_code)
+			ev->exception.error_code = vcpu->pending_error_code & 0xffff;
+	}
+	if (vcpu->queued_irq >= 0) {
+		ev->interrupt.queued = 1;
+		ev->interrupt.queued_vector = vcpu->queued_irq;
+	}
+	if (vcpu_has_lapic(vcpu)) {
+		spin_lock_irqsave(&vcpu->apic.lock, flags);
+		apic_nmi = vcpu->apic.nmi_pending;
+		spin_unlock_irqrestore(&vcpu->apic.lock, flags);
+	}
+	ev->nmi.pending = vcpu->queued_nmi || apic_nmi;
+	vev_record_interruptibility(ev, vcpu->exit.interruptibility);
+}
+
+static int vcpu_set_events(struct vmx_vcpu *vcpu, const struct vmxcore_vcpu_events *ev)
+{
+	struct vev_guest g = {
+		.rflags = vcpu->rflags, .cr0 = vcpu->sregs.cr0, .halted = vcpu_halted(vcpu),
+	};
+	const char *why = NULL;
+	unsigned long flags;
+	int ret = vev_check(ev, &g, &why);
+
+	if (ret) {
+		pr_debug(VMX_PR_PREFIX "SET_VCPU_EVENTS refused: %s\n", why);
+		return ret;
+	}
+	/* The injected event goes in at the next entry as an interrupted delivery would. */
+	vcpu->exit.idt_vectoring = vev_injected_info(ev, &vcpu->exit.idt_error_code);
+	vcpu->pending_exception = ev->exception.pending ? ev->exception.vector : -1;
+	vcpu->pending_error_code = ev->exception.pending ? ev->exception.error_code : 0;
+	vcpu->queued_irq = ev->interrupt.queued ? ev->interrupt.queued_vector : -1;
+	vcpu->queued_nmi = ev->nmi.pending;
+	if (vcpu_has_lapic(vcpu)) {
+		spin_lock_irqsave(&vcpu->apic.lock, flags);
+		vcpu->apic.nmi_pending = false;		/* folded into queued_nmi */
+		spin_unlock_irqrestore(&vcpu->apic.lock, flags);
+	}
+	vcpu->exit.interruptibility = vev_interruptibility(ev);
+	vcpu->dirty |= VCPU_DIRTY_INTR_STATE | VCPU_DIRTY_ENTRY_EVENT;
+	return 0;
+}
+
+long vcpu_events_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
+{
+	struct vmxcore_vcpu_events ev;
+
+	if (!set) {
+		vcpu_get_events(vcpu, &ev);
+		return copy_to_user(uarg, &ev, sizeof(ev)) ? -EFAULT : 0;
+	}
+	if (copy_from_user(&ev, uarg, sizeof(ev)))
+		return -EFAULT;
+	return vcpu_set_events(vcpu, &ev);
 }

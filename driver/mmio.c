@@ -132,8 +132,7 @@ static int vmx_mmio_string(struct vmx_vcpu *vcpu, const struct insn_mmio *d, u64
 
 	if (d->rep && !(gprs[GPR_RCX] & mask)) {
 		/* No element to move (the hardware does not access memory then). */
-		vcpu->rip += d->len;
-		vcpu->dirty |= VCPU_DIRTY_RIP;
+		vcpu_advance_rip(vcpu, d->len);
 		return 1;
 	}
 	if (d->op == INSN_OP_STOS) {
@@ -172,8 +171,7 @@ static int vmx_mmio_string(struct vmx_vcpu *vcpu, const struct insn_mmio *d, u64
 	if (d->rep)
 		vmx_add_addr_sized(&gprs[GPR_RCX], -1, d->addr_size);
 	if (!d->rep || !(gprs[GPR_RCX] & mask)) {
-		vcpu->rip += d->len;
-		vcpu->dirty |= VCPU_DIRTY_RIP;
+		vcpu_advance_rip(vcpu, d->len);
 	}
 	run->exit_reason = VMXCORE_EXIT_MMIO;
 	return 0;
@@ -219,8 +217,7 @@ int vmx_handle_mmio(struct vmx_vcpu *vcpu, u64 gpa, bool write)
 		vcpu->pending_mmio = d;
 		vcpu->pending = VCPU_PENDING_MMIO_LOAD;
 	}
-	vcpu->rip += d.len;
-	vcpu->dirty |= VCPU_DIRTY_RIP;
+	vcpu_advance_rip(vcpu, d.len);
 	run->exit_reason = VMXCORE_EXIT_MMIO;
 	return 0;
 }

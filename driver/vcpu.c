@@ -40,10 +40,37 @@ void vmx_vmread_error(unsigned long field)
 	pr_err_ratelimited(VMX_PR_PREFIX "VMREAD %#lx failed\n", field);
 }
 
+/*
+ * The emulated instruction is done: RIP moves past it, and an STI or MOV SS
+ * shadow it sat in ends with it (the shadow covers one instruction; left
+ * in the VMCS it would cover the next one too).
+ */
+void vcpu_advance_rip(struct vmx_vcpu *vcpu, unsigned int len)
+{
+	vcpu->rip += len;
+	vcpu->dirty |= VCPU_DIRTY_RIP;
+	if (vcpu->exit.interruptibility & 3u) {
+		vcpu->exit.interruptibility &= ~3u;	/* STI, MOV SS blocking */
+		vcpu->dirty |= VCPU_DIRTY_INTR_STATE;
+	}
+}
+
 void vcpu_skip_instruction(struct vmx_vcpu *vcpu)
 {
-	vcpu->rip += vcpu->exit.instr_len;
-	vcpu->dirty |= VCPU_DIRTY_RIP;
+	vcpu_advance_rip(vcpu, vcpu->exit.instr_len);
+}
+
+/* The guest's TSC now: RDTSC in the guest adds the same offset (vmcs.c). */
+u64 vcpu_guest_tsc(const struct vmx_vcpu *vcpu)
+{
+	return rdtsc() + vcpu->tsc_offset;
+}
+
+/* Makes the guest's TSC read @tsc now and count on from there. */
+void vcpu_set_guest_tsc(struct vmx_vcpu *vcpu, u64 tsc)
+{
+	vcpu->tsc_offset = tsc - rdtsc();
+	vcpu->dirty |= VCPU_DIRTY_TSC_OFFSET;
 }
 
 static void vcpu_queue_exception(struct vmx_vcpu *vcpu, int vector, u32 error_code)
@@ -384,6 +411,26 @@ static long vcpu_xsave_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set)
 	return ret;
 }
 
+/* XCR0 as the guest set it (XSETBV, exit.c), for snapshots. */
+static long vcpu_get_xcrs(struct vmx_vcpu *vcpu, void __user *uarg)
+{
+	struct vmxcore_xcrs x = { .xcr0 = vcpu->xcr0 };
+
+	return copy_to_user(uarg, &x, sizeof(x)) ? -EFAULT : 0;
+}
+
+static long vcpu_set_xcrs(struct vmx_vcpu *vcpu, void __user *uarg)
+{
+	struct vmxcore_xcrs x;
+
+	if (copy_from_user(&x, uarg, sizeof(x)))
+		return -EFAULT;
+	if (memchr_inv(x.reserved, 0, sizeof(x.reserved)) || !vcpu_xcr0_ok(x.xcr0))
+		return -EINVAL;
+	vcpu->xcr0 = x.xcr0;	/* switched in around each entry (vcpu_switch_to_guest) */
+	return 0;
+}
+
 static long vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct vmx_vcpu *vcpu = file->private_data;
@@ -432,6 +479,16 @@ static long vcpu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VMXCORE_GET_MP_STATE:
 	case VMXCORE_SET_MP_STATE:
 		ret = vcpu_mp_state_ioctl(vcpu, uarg, cmd == VMXCORE_SET_MP_STATE);
+		break;
+	case VMXCORE_GET_VCPU_EVENTS:
+	case VMXCORE_SET_VCPU_EVENTS:
+		ret = vcpu_events_ioctl(vcpu, uarg, cmd == VMXCORE_SET_VCPU_EVENTS);
+		break;
+	case VMXCORE_GET_XCRS:
+		ret = vcpu_get_xcrs(vcpu, uarg);
+		break;
+	case VMXCORE_SET_XCRS:
+		ret = vcpu_set_xcrs(vcpu, uarg);
 		break;
 	case VMXCORE_INTERRUPT:
 		ret = copy_from_user(&irq, uarg, sizeof(irq)) ? -EFAULT :

@@ -92,12 +92,14 @@ static void vmcs_setup_controls(struct vmx_vcpu *vcpu)
 	 * No I/O bitmaps: every port access exits. The MSR bitmap starts with
 	 * every MSR intercepted (msr_bitmap.c); without one, every MSR access
 	 * exits anyway. MOV DR exits so the guest never reaches the host's
-	 * debug registers.
+	 * debug registers. RDTSC does not exit: the guest reads the host's TSC
+	 * plus TSC_OFFSET (vcpu->tsc_offset, set through IA32_TSC).
 	 */
 	vmcs_write(MSR_BITMAP, page_to_phys(vcpu->msr_bitmap));
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
 		   vmcs_adjust(CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
 			       CPU_BASED_MOV_DR_EXITING | vmcs_cr8_controls(vcpu) |
+			       CPU_BASED_USE_TSC_OFFSETTING |
 			       CPU_BASED_USE_MSR_BITMAPS |
 			       CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, &c->proc) &
 		   ~(CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
@@ -298,6 +300,8 @@ void vmcs_write_dirty(struct vmx_vcpu *vcpu)
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vcpu->exit.interruptibility);
 	if (dirty & VCPU_DIRTY_ENTRY_EVENT)
 		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	if (dirty & VCPU_DIRTY_TSC_OFFSET)
+		vmcs_write(TSC_OFFSET, vcpu->tsc_offset);
 	vcpu->dirty = 0;
 }
 
@@ -394,6 +398,7 @@ int vmcs_setup(struct vmx_vcpu *vcpu)
 	vmcs_write(GUEST_ACTIVITY_STATE, 0);
 	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(TSC_OFFSET, 0);	/* the guest's TSC starts as the host's */
 	vmcs_write_dirty(vcpu);
 	return 0;
 }

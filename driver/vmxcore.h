@@ -13,7 +13,9 @@
  *   vcpu.c     vCPU file descriptors, register ioctls, the run loop
  *   vmcs.c     VMCS layout: controls, host state, guest state transfer
  *   exit.c     the exit-handler table
- *   intr.c     event injection and the interrupt window
+ *   intr.c     event injection, the interrupt window, GET/SET_VCPU_EVENTS
+ *   vcpu_events.c  the events ioctls' checks and conversions (also built
+ *              in userspace)
  *   gmem.c     guest memory through the slots, the guest page-table walk
  *   mmio.c     device-memory accesses: fetch, decode, hand to userspace
  *   cpuid.c    the guest's CPUID table and the MSRs the core keeps
@@ -189,6 +191,7 @@ struct vmx_exit_info {
 #define VCPU_DIRTY_EFER		(1u << 5)
 #define VCPU_DIRTY_INTR_STATE	(1u << 6)	/* exit.interruptibility -> VMCS */
 #define VCPU_DIRTY_ENTRY_EVENT	(1u << 7)	/* drop an event left in the entry field */
+#define VCPU_DIRTY_TSC_OFFSET	(1u << 8)	/* tsc_offset -> VMCS */
 
 /* Work the next RUN must finish before entering the guest. */
 enum vmx_pending {
@@ -286,6 +289,7 @@ struct vmx_vcpu {
 	u64 xcr0;
 	u64 kernel_gs_base;
 	u64 msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_tsc_aux;
+	u64 tsc_offset;			/* guest TSC = host TSC + this (VMCS TSC_OFFSET) */
 	struct page *msr_page;		/* VMX MSR-load lists (msr_switch.c) */
 	struct page *msr_bitmap;	/* which MSR accesses exit (msr_bitmap.c) */
 	u32 dirty;			/* VCPU_DIRTY_* */
@@ -312,6 +316,10 @@ void vcpu_inject_gp(struct vmx_vcpu *vcpu);
 void vcpu_inject_ud(struct vmx_vcpu *vcpu);
 void vcpu_inject_pf(struct vmx_vcpu *vcpu, u64 gla, u32 error_code);
 void vcpu_skip_instruction(struct vmx_vcpu *vcpu);
+void vcpu_advance_rip(struct vmx_vcpu *vcpu, unsigned int len);
+u64 vcpu_guest_tsc(const struct vmx_vcpu *vcpu);
+void vcpu_set_guest_tsc(struct vmx_vcpu *vcpu, u64 tsc);
+bool vcpu_xcr0_ok(u64 xcr0);
 
 /* msr_switch.c */
 #define VCPU_SWITCHED_MSRS	4
@@ -358,6 +366,7 @@ void vmx_add_addr_sized(unsigned long *reg, long delta, unsigned int addr_size);
 int vcpu_queue_interrupt(struct vmx_vcpu *vcpu, const struct vmxcore_interrupt *irq);
 void vcpu_inject_events(struct vmx_vcpu *vcpu);
 bool vcpu_interruptible(const struct vmx_vcpu *vcpu);
+long vcpu_events_ioctl(struct vmx_vcpu *vcpu, void __user *uarg, bool set);
 
 /* apic.c */
 static inline bool vcpu_has_lapic(const struct vmx_vcpu *vcpu)

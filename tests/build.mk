@@ -18,3 +18,5 @@ $(UNIT_C_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(UNIT_LINK)
 # (tests/driver/test_X.c includes driver/X.c); name the sources so a clean
 # tree rebuilds the test when they change, before any .d file exists.
 $(BUILD)/tests/driver/test_lapic.o: driver/lapic.c driver/lapic.h
+$(BUILD)/tests/driver/test_vcpu_events.o: driver/vcpu_events.c driver/vcpu_events.h
+$(BUILD)/tests/vmm/test_runner_snapshot.o: vmm/runner/snapshot.c

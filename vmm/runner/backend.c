@@ -134,6 +134,50 @@ static int vx_get_dirty_log(struct vb_vm *vm, uint32_t slot, uint64_t *bitmap)
 	return vb_errno(ioctl(vm->fd, VMXCORE_GET_DIRTY_LOG, &log));
 }
 
+static int vx_get_events(struct vb_vcpu *v, struct vmxcore_vcpu_events *e)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_GET_VCPU_EVENTS, e));
+}
+
+static int vx_set_events(struct vb_vcpu *v, const struct vmxcore_vcpu_events *e)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_SET_VCPU_EVENTS, e));
+}
+
+/* Both MSR ioctls return the entries done; KVM's take the same layout. */
+static int vb_msrs(int fd, unsigned long req, const struct vmxcore_msrs *m)
+{
+	int ret = ioctl(fd, req, m);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static int vx_get_msrs(struct vb_vcpu *v, struct vmxcore_msrs *m)
+{
+	return vb_msrs(v->fd, VMXCORE_GET_MSRS, m);
+}
+
+static int vx_set_msrs(struct vb_vcpu *v, const struct vmxcore_msrs *m)
+{
+	return vb_msrs(v->fd, VMXCORE_SET_MSRS, m);
+}
+
+static int vx_get_xcr0(struct vb_vcpu *v, uint64_t *xcr0)
+{
+	struct vmxcore_xcrs x;
+	int ret = vb_errno(ioctl(v->fd, VMXCORE_GET_XCRS, &x));
+
+	*xcr0 = ret ? 0 : x.xcr0;
+	return ret;
+}
+
+static int vx_set_xcr0(struct vb_vcpu *v, uint64_t xcr0)
+{
+	struct vmxcore_xcrs x = { .xcr0 = xcr0 };
+
+	return vb_errno(ioctl(v->fd, VMXCORE_SET_XCRS, &x));
+}
+
 const struct vb_ops vb_vmxcore = {
 	.name = "vmxcore", .dev = "/dev/vmxcore",
 	.create_vm = vx_create_vm, .set_slot = vx_set_slot, .create_vcpu = vx_create_vcpu,
@@ -144,6 +188,9 @@ const struct vb_ops vb_vmxcore = {
 	.create_lapic = vx_create_lapic, .apic_irq = vx_apic_irq,
 	.get_dirty_log = vx_get_dirty_log,
 	.create_lapic_split = vx_create_lapic,
+	.get_events = vx_get_events, .set_events = vx_set_events,
+	.get_msrs = vx_get_msrs, .set_msrs = vx_set_msrs,
+	.get_xcr0 = vx_get_xcr0, .set_xcr0 = vx_set_xcr0,
 };
 
 /* ---- KVM: the peer, translated to the common view ---- */
@@ -455,6 +502,98 @@ static int kvm_get_dirty_log(struct vb_vm *vm, uint32_t slot, uint64_t *bitmap)
 	return vb_errno(ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log));
 }
 
+/*
+ * KVM's interrupt shadow bits are the other way round (MOV SS 1, STI 2);
+ * soft interrupts it reports as not injected (their instruction runs
+ * again), as vmxcore does. Fields of absent events are left zero.
+ */
+static int kvm_get_events(struct vb_vcpu *v, struct vmxcore_vcpu_events *e)
+{
+	struct kvm_vcpu_events k;
+
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &k) < 0)
+		return -errno;
+	memset(e, 0, sizeof(*e));
+	if (k.exception.injected || k.exception.pending) {
+		e->exception.injected = k.exception.injected;
+		e->exception.pending = !k.exception.injected && k.exception.pending;
+		e->exception.vector = k.exception.nr;
+		e->exception.has_error_code = !!k.exception.has_error_code;
+		e->exception.error_code = k.exception.has_error_code ? k.exception.error_code : 0;
+	}
+	if (k.interrupt.injected && !k.interrupt.soft) {
+		e->interrupt.injected = 1;
+		e->interrupt.vector = k.interrupt.nr;
+	}
+	e->nmi.injected = !!k.nmi.injected;
+	e->nmi.pending = !!k.nmi.pending;
+	e->nmi.masked = !!k.nmi.masked;
+	e->shadow = (k.interrupt.shadow & KVM_X86_SHADOW_INT_STI ? VMXCORE_SHADOW_STI : 0) |
+		    (k.interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS ? VMXCORE_SHADOW_MOV_SS : 0);
+	return 0;
+}
+
+static int kvm_set_events(struct vb_vcpu *v, const struct vmxcore_vcpu_events *e)
+{
+	struct kvm_vcpu_events k;
+
+	if (e->interrupt.queued)
+		return -EINVAL;
+	memset(&k, 0, sizeof(k));
+	k.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
+	/* Without KVM_CAP_EXCEPTION_PAYLOAD KVM keeps no separate "pending". */
+	k.exception.injected = e->exception.injected || e->exception.pending;
+	k.exception.nr = e->exception.vector;
+	k.exception.has_error_code = e->exception.has_error_code;
+	k.exception.error_code = e->exception.error_code;
+	k.interrupt.injected = e->interrupt.injected;
+	k.interrupt.nr = e->interrupt.vector;
+	k.interrupt.shadow = (e->shadow & VMXCORE_SHADOW_STI ? KVM_X86_SHADOW_INT_STI : 0) |
+			     (e->shadow & VMXCORE_SHADOW_MOV_SS ? KVM_X86_SHADOW_INT_MOV_SS : 0);
+	k.nmi.injected = e->nmi.injected;
+	k.nmi.pending = e->nmi.pending;
+	k.nmi.masked = e->nmi.masked;
+	return vb_errno(ioctl(v->fd, KVM_SET_VCPU_EVENTS, &k));
+}
+
+static int kvm_get_msrs(struct vb_vcpu *v, struct vmxcore_msrs *m)
+{
+	return vb_msrs(v->fd, KVM_GET_MSRS, m);
+}
+
+static int kvm_set_msrs(struct vb_vcpu *v, const struct vmxcore_msrs *m)
+{
+	return vb_msrs(v->fd, KVM_SET_MSRS, m);
+}
+
+/* A host without XSAVE has no XCRs for KVM: XCR0 is 1 (x87) for good. */
+static int kvm_get_xcr0(struct vb_vcpu *v, uint64_t *xcr0)
+{
+	struct kvm_xcrs x;
+
+	*xcr0 = 1;
+	if (ioctl(v->fd, KVM_GET_XCRS, &x) < 0)
+		return -errno;
+	for (uint32_t i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; i++)
+		if (x.xcrs[i].xcr == 0)
+			*xcr0 = x.xcrs[i].value;
+	return 0;
+}
+
+static int kvm_set_xcr0(struct vb_vcpu *v, uint64_t xcr0)
+{
+	struct kvm_xcrs x;
+	uint64_t now;
+	int ret = kvm_get_xcr0(v, &now);
+
+	if (ret || now == xcr0)
+		return ret;
+	memset(&x, 0, sizeof(x));
+	x.nr_xcrs = 1;
+	x.xcrs[0].value = xcr0;
+	return vb_errno(ioctl(v->fd, KVM_SET_XCRS, &x));
+}
+
 const struct vb_ops vb_kvm = {
 	.name = "kvm", .dev = "/dev/kvm",
 	.create_vm = kvm_create_vm, .set_slot = kvm_set_slot, .create_vcpu = kvm_create_vcpu,
@@ -465,6 +604,9 @@ const struct vb_ops vb_kvm = {
 	.create_lapic = kvm_create_lapic, .apic_irq = kvm_apic_irq,
 	.get_dirty_log = kvm_get_dirty_log,
 	.create_lapic_split = kvm_create_lapic_split,
+	.get_events = kvm_get_events, .set_events = kvm_set_events,
+	.get_msrs = kvm_get_msrs, .set_msrs = kvm_set_msrs,
+	.get_xcr0 = kvm_get_xcr0, .set_xcr0 = kvm_set_xcr0,
 };
 
 const struct vb_ops *vb_find(const char *name)

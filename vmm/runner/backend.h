@@ -80,6 +80,21 @@ struct vb_ops {
 	 * KVM_GET_DIRTY_LOG).
 	 */
 	int (*get_dirty_log)(struct vb_vm *vm, uint32_t slot, uint64_t *bitmap);
+	/*
+	 * vCPU state for snapshots. Events: VMXCORE_GET/SET_VCPU_EVENTS (KVM:
+	 * KVM_GET/SET_VCPU_EVENTS, translated; KVM has no queued interrupt
+	 * apart from the injected one, so SET with interrupt.queued is
+	 * -EINVAL there). MSRs: VMXCORE_GET/SET_MSRS (KVM_GET/SET_MSRS, same
+	 * layout), returning how many entries were done. XCR0: VMXCORE_GET/
+	 * SET_XCRS (KVM_GET/SET_XCRS; a host without XSAVE reads 1 and
+	 * accepts only 1).
+	 */
+	int (*get_events)(struct vb_vcpu *v, struct vmxcore_vcpu_events *e);
+	int (*set_events)(struct vb_vcpu *v, const struct vmxcore_vcpu_events *e);
+	int (*get_msrs)(struct vb_vcpu *v, struct vmxcore_msrs *m);
+	int (*set_msrs)(struct vb_vcpu *v, const struct vmxcore_msrs *m);
+	int (*get_xcr0)(struct vb_vcpu *v, uint64_t *xcr0);
+	int (*set_xcr0)(struct vb_vcpu *v, uint64_t xcr0);
 };
 
 extern const struct vb_ops vb_vmxcore, vb_kvm;

@@ -2,10 +2,11 @@
 # the backend over /dev/vmxcore and /dev/kvm, the vCPU threads and their
 # exit switch, the guest CPUID table, the timers and the console. Links the
 # device models (libvxvmm.a, by path: vmm/build.mk sets VMM_LIB after us)
-# and the disks' images (libvxstorage.a).
+# and the disks' images (libvxstorage.a). driver/vcpu_events.c is the
+# kernel's own check of saved vCPU events, run on a state file before it loads.
 RUNNER_SRCS := vmm/runner/backend.c vmm/runner/cpuid.c vmm/runner/machine.c \
 	vmm/runner/vcpu.c vmm/runner/domain.c vmm/runner/disk.c vmm/runner/net.c \
-	vmm/runner/irqchip.c vmm/runner/snapshot.c
+	vmm/runner/irqchip.c vmm/runner/snapshot.c driver/vcpu_events.c
 RUNNER_LIB  := $(BUILD)/libvxrunner.a
 
 $(RUNNER_LIB): $(RUNNER_SRCS:%.c=$(BUILD)/%.o)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
+#include "driver/vcpu_events.h"
 #include "storage/snapshot.h"
 #include "vmm/devstate.h"
 #include "vmm/runner/runner.h"
@@ -100,14 +101,60 @@ static void rn_snap_get_dt(struct vmm_snap_r *r, struct vmxcore_dtable *d)
 	d->limit = vmm_snap_get_u32(r);
 }
 
-/* What one vCPU section holds, in the file's order. */
+/*
+ * What one vCPU section holds, in the file's order. The tail from
+ * ext_version on came with version 1 of the vCPU state (events, TSC,
+ * XCR0); a section that ends after 'halted' is from before it and loads
+ * as it did then: no event in flight, TSC and XCR0 left as they are.
+ */
+#define RN_SNAP_VCPU_EXT_VERSION	1
+
 struct rn_snap_vcpu {
 	struct vmxcore_regs regs;
 	struct vmxcore_sregs sregs;
 	struct rn_snap_msrs msrs;
 	struct vmxcore_xsave xsave;
 	uint8_t halted;
+	uint32_t ext_version;		/* 0: a file from before the tail */
+	uint64_t xcr0;
+	uint64_t tsc;			/* the guest's TSC when saved */
+	struct vmxcore_vcpu_events events;
 };
+
+static void rn_snap_events_put(struct vmm_snap_w *w, const struct vmxcore_vcpu_events *e)
+{
+	vmm_snap_put_u8(w, e->exception.injected);
+	vmm_snap_put_u8(w, e->exception.pending);
+	vmm_snap_put_u8(w, e->exception.vector);
+	vmm_snap_put_u8(w, e->exception.has_error_code);
+	vmm_snap_put_u32(w, e->exception.error_code);
+	vmm_snap_put_u8(w, e->interrupt.injected);
+	vmm_snap_put_u8(w, e->interrupt.vector);
+	vmm_snap_put_u8(w, e->interrupt.queued);
+	vmm_snap_put_u8(w, e->interrupt.queued_vector);
+	vmm_snap_put_u8(w, e->nmi.injected);
+	vmm_snap_put_u8(w, e->nmi.pending);
+	vmm_snap_put_u8(w, e->nmi.masked);
+	vmm_snap_put_u32(w, e->shadow);
+}
+
+static void rn_snap_events_get(struct vmm_snap_r *r, struct vmxcore_vcpu_events *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->exception.injected = vmm_snap_get_u8(r);
+	e->exception.pending = vmm_snap_get_u8(r);
+	e->exception.vector = vmm_snap_get_u8(r);
+	e->exception.has_error_code = vmm_snap_get_u8(r);
+	e->exception.error_code = vmm_snap_get_u32(r);
+	e->interrupt.injected = vmm_snap_get_u8(r);
+	e->interrupt.vector = vmm_snap_get_u8(r);
+	e->interrupt.queued = vmm_snap_get_u8(r);
+	e->interrupt.queued_vector = vmm_snap_get_u8(r);
+	e->nmi.injected = vmm_snap_get_u8(r);
+	e->nmi.pending = vmm_snap_get_u8(r);
+	e->nmi.masked = vmm_snap_get_u8(r);
+	e->shadow = vmm_snap_get_u32(r);
+}
 
 /* The 18 fields of struct vmxcore_regs in the file's order. */
 #define RN_SNAP_GPRS(r) { &(r).rax, &(r).rbx, &(r).rcx, &(r).rdx, &(r).rsi, &(r).rdi,	\
@@ -140,6 +187,42 @@ static void rn_snap_vcpu_put(struct vmm_snap_w *w, const struct rn_snap_vcpu *s)
 	}
 	vmm_snap_put_bytes(w, &s->xsave, sizeof(s->xsave));
 	vmm_snap_put_u8(w, s->halted);
+	vmm_snap_put_u32(w, RN_SNAP_VCPU_EXT_VERSION);
+	vmm_snap_put_u64(w, s->xcr0);
+	vmm_snap_put_u64(w, s->tsc);
+	rn_snap_events_put(w, &s->events);
+}
+
+/*
+ * The tail after 'halted': absent in older files; a newer version than
+ * ours is refused by name. The events pass the kernel's own checks
+ * (driver/vcpu_events.c) against the registers saved with them.
+ */
+static int rn_snap_vcpu_ext_get(struct vmm_snap_r *r, struct rn_snap_vcpu *s,
+				struct vx_err *err)
+{
+	struct vev_guest g;
+	const char *why = "";
+
+	if (r->off == r->len)
+		return 0;	/* from before version 1 */
+	s->ext_version = vmm_snap_get_u32(r);
+	if (s->ext_version != RN_SNAP_VCPU_EXT_VERSION && !r->short_read)
+		return vx_err_set(err, -EPROTO, "state file: vCPU state version %u; this runner "
+				  "reads versions up to %u", s->ext_version,
+				  RN_SNAP_VCPU_EXT_VERSION);
+	s->xcr0 = vmm_snap_get_u64(r);
+	s->tsc = vmm_snap_get_u64(r);
+	rn_snap_events_get(r, &s->events);
+	if (r->short_read)
+		return 0;	/* vmm_snap_r_done names it */
+	if (!(s->xcr0 & 1))
+		return vx_err_set(err, -EBADMSG, "state file: vCPU XCR0 0x%llx without x87",
+				  (unsigned long long)s->xcr0);
+	g = (struct vev_guest){ .rflags = s->regs.rflags, .cr0 = s->sregs.cr0 };
+	if (vev_check(&s->events, &g, &why))
+		return vx_err_set(err, -EBADMSG, "state file: vCPU events: %s", why);
+	return 0;
 }
 
 static int rn_snap_vcpu_get(const uint8_t *p, size_t len, struct rn_snap_vcpu *s,
@@ -185,11 +268,29 @@ static int rn_snap_vcpu_get(const uint8_t *p, size_t len, struct rn_snap_vcpu *s
 	}
 	vmm_snap_get_bytes(&r, &s->xsave, sizeof(s->xsave));
 	s->halted = vmm_snap_get_u8(&r);
-	if ((rc = vmm_snap_r_done(&r, "vCPU", err)))
+	if ((rc = rn_snap_vcpu_ext_get(&r, s, err)) || (rc = vmm_snap_r_done(&r, "vCPU", err)))
 		return rc;
 	if (s->halted > 1 || (s->halted && !(s->regs.rflags & 0x200)))
 		return vx_err_set(err, -EBADMSG, "state file: vCPU halted flag %u with RFLAGS 0x%llx",
 				  s->halted, (unsigned long long)s->regs.rflags);
+	return 0;
+}
+
+/* The guest's TSC (IA32_TSC through the MSR ioctls), read or set. */
+static int rn_snap_tsc(struct rn_vcpu *v, uint64_t *tsc, int set, struct vx_err *err)
+{
+	struct {
+		struct vmxcore_msrs head;
+		struct vmxcore_msr_entry e;
+	} m = { .head.nmsrs = 1, .e = { .index = 0x10, .data = *tsc } };	/* IA32_TSC */
+	const struct vb_ops *ops = v->m->ops;
+	int rc = set ? ops->set_msrs(&v->vb, &m.head) : ops->get_msrs(&v->vb, &m.head);
+
+	if (rc != 1)
+		return vx_err_set(err, rc < 0 ? rc : -EOPNOTSUPP, "vCPU %d: %s the TSC: %s", v->id,
+				  set ? "setting" : "reading",
+				  rc < 0 ? strerror(-rc) : "the kernel does not offer IA32_TSC");
+	*tsc = m.e.data;
 	return 0;
 }
 
@@ -212,7 +313,12 @@ static int rn_snap_vcpu_read(struct rn_vcpu *v, struct rn_snap_vcpu *s, struct v
 	if (rc < 0)
 		return vx_err_set(err, rc, "vCPU %d: reading XSAVE state: %s", v->id, strerror(-rc));
 	s->halted = v->halted;
-	return 0;
+	s->ext_version = RN_SNAP_VCPU_EXT_VERSION;
+	if ((rc = ops->get_xcr0(&v->vb, &s->xcr0)))
+		return vx_err_set(err, rc, "vCPU %d: reading XCR0: %s", v->id, strerror(-rc));
+	if ((rc = ops->get_events(&v->vb, &s->events)))
+		return vx_err_set(err, rc, "vCPU %d: reading events: %s", v->id, strerror(-rc));
+	return rn_snap_tsc(v, &s->tsc, 0, err);
 }
 
 static int rn_snap_vcpu_write(struct rn_vcpu *v, struct rn_snap_vcpu *s, struct vx_err *err)
@@ -222,6 +328,14 @@ static int rn_snap_vcpu_write(struct rn_vcpu *v, struct rn_snap_vcpu *s, struct 
 
 	if ((rc = ops->set_sregs(&v->vb, &s->sregs)) || (rc = ops->set_regs(&v->vb, &s->regs)))
 		return vx_err_set(err, rc, "vCPU %d: registers refused: %s", v->id, strerror(-rc));
+	/* XCR0 before XSAVE (which takes only components XCR0 has); events
+	 * after the registers they are checked against. */
+	if (s->ext_version && (rc = ops->set_xcr0(&v->vb, s->xcr0)))
+		return vx_err_set(err, rc, "vCPU %d: XCR0 0x%llx refused: %s", v->id,
+				  (unsigned long long)s->xcr0, strerror(-rc));
+	/* An older file's (zero) events say nothing is in flight: so it is. */
+	if ((rc = ops->set_events(&v->vb, &s->events)))
+		return vx_err_set(err, rc, "vCPU %d: events refused: %s", v->id, strerror(-rc));
 	if (s->msrs.head.nmsrs) {
 		rc = rn_snap_ioctl(&v->vb, VMXCORE_SET_MSRS, KVM_SET_MSRS, &s->msrs);
 		if (rc != (int)s->msrs.head.nmsrs)
@@ -518,6 +632,11 @@ int machine_snapshot_load(struct machine *m, int fd, const char *disk_snapshot,
 			goto broken;
 	if ((rc = vmm_snap_read_ram(fd, l.ram, m->ram, m->ram_bytes, err)))
 		goto broken;
+	/* Last, so the guest's TSC goes on from the saved value when it resumes
+	 * rather than from a value that aged while RAM was read. */
+	for (unsigned i = 0; i < m->nvcpus; i++)
+		if (l.vcpu[i].ext_version && (rc = rn_snap_tsc(&m->vcpu[i], &l.vcpu[i].tsc, 1, err)))
+			goto broken;
 	pthread_mutex_lock(&m->io_lock);
 	rn_snap_apply_devices(m, &l);
 	pthread_mutex_unlock(&m->io_lock);

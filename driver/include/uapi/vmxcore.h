@@ -64,6 +64,18 @@ struct vmxcore_ctls {
 #define VMXCORE_CAP_LAPIC_VINTR		(1u << 10)
 /* x2APIC virtualization: in x2APIC mode, RDMSR/WRMSR of the TPR (0x808) do not exit. */
 #define VMXCORE_CAP_LAPIC_X2APIC_VIRT	(1u << 11)
+/*
+ * vCPU state for exact snapshots: VMXCORE_GET/SET_VCPU_EVENTS (events in
+ * delivery, queued events, interrupt shadow, NMI blocking) and
+ * VMXCORE_GET/SET_XCRS (XCR0).
+ */
+#define VMXCORE_CAP_VCPU_EVENTS		(1u << 12)
+/*
+ * IA32_TSC (0x10) in VMXCORE_GET/SET_MSRS: the guest's TSC is the host's
+ * plus an offset the core keeps in the VMCS (TSC offsetting), so a SET
+ * makes the guest's RDTSC go on from the value written.
+ */
+#define VMXCORE_CAP_TSC			(1u << 13)
 
 /*
  * The host CPU's VMX capabilities, as the driver read them from the VMX
@@ -389,13 +401,107 @@ struct vmxcore_run {
 #define VMXCORE_SET_CPUID	_IOW(VMXCORE_IOCTL_TYPE, 0x86, struct vmxcore_cpuid)
 /*
  * Reads or writes MSRs the core keeps for the guest (EFER, KERNEL_GS_BASE,
- * STAR, LSTAR, CSTAR, SFMASK, TSC_AUX). Returns how many entries were done:
- * processing stops at the first MSR outside that list.
+ * STAR, LSTAR, CSTAR, SFMASK, TSC_AUX, and with VMXCORE_CAP_TSC IA32_TSC:
+ * reading gives the guest's TSC now, writing sets it to go on counting from
+ * the value). Returns how many entries were done: processing stops at the
+ * first MSR outside that list or a value it refuses.
  */
 #define VMXCORE_GET_MSRS	_IOWR(VMXCORE_IOCTL_TYPE, 0x87, struct vmxcore_msrs)
 #define VMXCORE_SET_MSRS	_IOW(VMXCORE_IOCTL_TYPE, 0x88, struct vmxcore_msrs)
 #define VMXCORE_GET_XSAVE	_IOR(VMXCORE_IOCTL_TYPE, 0x89, struct vmxcore_xsave)
 #define VMXCORE_SET_XSAVE	_IOW(VMXCORE_IOCTL_TYPE, 0x8a, struct vmxcore_xsave)
+
+/*
+ * ---- Events and interruptibility (VMXCORE_CAP_VCPU_EVENTS) ----
+ * GET reads, SET replaces what a snapshot needs beyond registers to resume
+ * a vCPU exactly (the facts KVM_GET/SET_VCPU_EVENTS carry):
+ *
+ *   exception.injected  an exception whose delivery was under way when the
+ *                       guest exited (IDT-vectoring information) or that
+ *                       the core wrote for an entry that did not happen:
+ *                       it is delivered at the next entry, before anything
+ *                       else.
+ *   exception.pending   an exception the core raised (emulating an
+ *                       instruction) that has not gone in yet.
+ *   interrupt.injected  an external interrupt in delivery (taken from the
+ *                       PIC or the in-kernel APIC, which already counts it
+ *                       as in service).
+ *   interrupt.queued    a VMXCORE_INTERRUPT vector still waiting for the
+ *                       guest to take interrupts.
+ *   nmi.injected        an NMI in delivery; nmi.pending: queued, not yet in
+ *                       (VMXCORE_INTERRUPT NMI or an NMI IPI); nmi.masked:
+ *                       blocking by NMI (between an NMI and its IRET).
+ *   shadow              the STI / MOV SS shadow: interrupts (and, after
+ *                       MOV SS, debug traps) wait one more instruction.
+ *
+ * Software interrupts and exceptions (INT n, INT3, INTO, INT1) in delivery
+ * are not reported: RIP still points at the instruction, which runs again.
+ * When an exception in delivery and one raised by the core exist at once
+ * (an emulated access faulting while an event was being delivered), GET
+ * reports the first only; the second is raised again when the guest
+ * repeats the access.
+ *
+ * SET checks every field and changes nothing on -EINVAL: flags, padding and
+ * reserved zero; booleans 0 or 1; fields of an event that is absent zero;
+ * exception vector 0-31 but not 2 (NMI), injected and pending not both,
+ * has_error_code exactly when VM entry demands one (CR0.PE=1 and vector
+ * 8, 10-14 or 17), error_code below 0x10000 and zero without
+ * has_error_code; interrupt vectors 16-255 (queued: 32-255, as
+ * VMXCORE_INTERRUPT); at most one of exception/interrupt/nmi injected; no
+ * nmi.injected while nmi.masked; shadow only STI or MOV SS, not both; STI
+ * shadow only with RFLAGS.IF=1; no shadow with an interrupt or NMI
+ * injected, nor while the vCPU is halted in the in-kernel APIC (SDM Vol. 3C
+ * 26.3.1.5). The checks use the RFLAGS and CR0 the vCPU has now: set
+ * registers (SET_REGS, SET_SREGS) first.
+ */
+#define VMXCORE_SHADOW_STI	(1u << 0)
+#define VMXCORE_SHADOW_MOV_SS	(1u << 1)
+
+struct vmxcore_vcpu_events {
+	struct {
+		__u8 injected;
+		__u8 pending;
+		__u8 vector;		/* 0-31, not 2 */
+		__u8 has_error_code;
+		__u32 error_code;	/* 0-0xffff */
+	} exception;
+	struct {
+		__u8 injected;
+		__u8 vector;		/* with injected: 16-255 */
+		__u8 queued;
+		__u8 queued_vector;	/* with queued: 32-255 */
+	} interrupt;
+	struct {
+		__u8 injected;
+		__u8 pending;
+		__u8 masked;
+		__u8 padding;		/* must be 0 */
+	} nmi;
+	__u32 shadow;			/* VMXCORE_SHADOW_* */
+	__u32 flags;			/* must be 0 */
+	__u32 reserved[10];		/* must be 0 */
+};
+
+#define VMXCORE_GET_VCPU_EVENTS	_IOR(VMXCORE_IOCTL_TYPE, 0x8d, struct vmxcore_vcpu_events)
+#define VMXCORE_SET_VCPU_EVENTS	_IOW(VMXCORE_IOCTL_TYPE, 0x8e, struct vmxcore_vcpu_events)
+
+/*
+ * ---- Extended control registers (VMXCORE_CAP_VCPU_EVENTS) ----
+ * XCR0 as the guest's XSETBV left it. The guest can set it only when its
+ * CPUID offers XSAVE, which the runner does when the host kernel uses
+ * XSAVE (vmm/runner/cpuid.c); otherwise it stays 1 (x87 only). SET checks
+ * what XSETBV would (-EINVAL, nothing changed): bit 0 set, only bits the
+ * host's XCR0 has, AVX (bit 2) only with SSE (bit 1), reserved zero.
+ * Restore XCR0 before VMXCORE_SET_XSAVE, which accepts only components
+ * XCR0 has.
+ */
+struct vmxcore_xcrs {
+	__u64 xcr0;
+	__u64 reserved[3];		/* must be 0 */
+};
+
+#define VMXCORE_GET_XCRS	_IOR(VMXCORE_IOCTL_TYPE, 0x8f, struct vmxcore_xcrs)
+#define VMXCORE_SET_XCRS	_IOW(VMXCORE_IOCTL_TYPE, 0x90, struct vmxcore_xcrs)
 
 /*
  * ---- In-kernel local APIC state (VMXCORE_CREATE_LAPIC VMs) ----
@@ -451,7 +557,7 @@ struct vmxcore_mp_state {
 	__u32 reserved;
 };
 
-#define VMXCORE_GET_MP_STATE	_IOR(VMXCORE_IOCTL_TYPE, 0x90, struct vmxcore_mp_state)
-#define VMXCORE_SET_MP_STATE	_IOW(VMXCORE_IOCTL_TYPE, 0x91, struct vmxcore_mp_state)
+#define VMXCORE_GET_MP_STATE	_IOR(VMXCORE_IOCTL_TYPE, 0x91, struct vmxcore_mp_state)
+#define VMXCORE_SET_MP_STATE	_IOW(VMXCORE_IOCTL_TYPE, 0x92, struct vmxcore_mp_state)
 
 #endif /* _UAPI_LINUX_VMXCORE_H */

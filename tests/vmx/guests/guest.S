@@ -1166,3 +1166,63 @@ apic_isr_vid:
 	iret
 apic_vid_count:
 	.word	0
+
+/*
+ * ---- vCPU state for snapshots (vmxtest.c "vCPU state") ----
+ * Each guest stops with IF=0 in HLT where the VMM reads or sets the state,
+ * then shows what the restored state did.
+ */
+	.code16
+	.globl real_state_shadow
+real_state_shadow:			/* the STI shadow, natural and set by the VMM */
+	movw	$state_isr_al, 0x80	/* IVT vector 0x20: report AL */
+	movw	$0, 0x82
+	cli
+	sti
+	out	%al, $0x90		/* in the STI shadow */
+	cli
+	xor	%al, %al
+	hlt				/* VMM: IF=1, shadow STI, asks for the window */
+	.globl real_state_shadow_resume
+real_state_shadow_resume:
+	mov	$1, %al			/* the one instruction the shadow covers */
+	mov	$2, %al
+	out	%al, $0x92
+	cli
+	hlt
+state_isr_al:
+	out	%al, $0x93
+	iret
+
+	.globl real_state_exception
+real_state_exception:			/* an injected #UD is delivered once */
+	movw	$state_ud_isr, 0x18	/* IVT vector 6 (#UD) */
+	movw	$0, 0x1a
+	movb	$0, state_ud_count
+	cli
+	hlt				/* VMM: injects #UD, saves and restores it */
+	mov	$0x55, %al
+	out	%al, $0x95
+	hlt
+state_ud_isr:
+	incb	state_ud_count
+	mov	state_ud_count, %al
+	out	%al, $0x94
+	iret
+state_ud_count:
+	.byte	0
+
+	.globl real_state_tsc
+real_state_tsc:				/* RDTSC and RDMSR(IA32_TSC) after the VMM set it */
+	cli
+	hlt
+	rdtsc
+	out	%eax, $0x96
+	mov	%edx, %eax
+	out	%eax, $0x96
+	mov	$0x10, %ecx
+	rdmsr
+	out	%eax, $0x97
+	mov	%edx, %eax
+	out	%eax, $0x97
+	hlt
