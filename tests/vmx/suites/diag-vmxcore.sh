@@ -5,7 +5,8 @@
 # stacks and the kernel log's tail. sh tests/vmx/lab.sh --suites diag-vmxcore
 . /lab/suites/lib.sh
 G=$LAB/guest
-CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=7 tsc=unstable"
+CMDLINE=${DIAG_CMDLINE:-"console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=7 tsc=unstable"}
+DIAG_CPUS=${DIAG_CPUS:-1}
 plan 1
 
 # symbol RIP: the nested guest's kernel function at RIP. The guest runs the
@@ -21,7 +22,7 @@ symbol() {
 }
 load_vmxcore
 timeout 1200 $LAB/bin/vmxd-runner --backend vmxcore --kernel $G/vmlinux \
-	--initrd $G/initrd.gz --cmdline "$CMDLINE" --memory 128 \
+	--initrd $G/initrd.gz --cmdline "$CMDLINE" --memory 128 --cpus $DIAG_CPUS \
 	< /dev/null > /tmp/diag.out 2>&1 &
 pid=$!
 n=0
