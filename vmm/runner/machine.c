@@ -21,6 +21,7 @@
 #include "vmm/acpi.h"
 #include "vmm/boot_linux.h"
 #include "vmm/boot_multiboot.h"
+#include "vmm/mptable.h"
 #include "vmm/runner/runner.h"
 
 const char *machine_stop_name(enum rn_stop why)
@@ -178,6 +179,30 @@ static void machine_console(void *opaque, uint8_t byte)
 
 	if (m->cfg.console_out)
 		m->cfg.console_out(m->cfg.console_opaque, &byte, 1);
+}
+
+/* ---- firmware tables ---- */
+
+/*
+ * The ACPI tables, and with the APICs (more than one vCPU) an MP table
+ * too, carrying the PCI devices' INTx lines (mptable.h says why).
+ */
+static int machine_tables(struct machine *m, struct vx_err *err)
+{
+	struct vmm_mp_pci_irq pci[VMM_MPTABLE_MAX_PCI];
+	unsigned npci = 0;
+	int rc = vmm_acpi_build_smp(m->ram, m->ram_bytes, m->apic ? m->cfg.vcpus : 0, NULL, err);
+
+	if (rc || !m->apic)
+		return rc;
+	for (int slot = 1; slot < VMM_PCI_SLOTS && npci < VMM_MPTABLE_MAX_PCI; slot++) {
+		const struct vmm_pci_dev *d = m->pci.slot[slot];
+
+		if (d && d->cfg[PCI_INTERRUPT_PIN] && d->irq.set_irq)
+			pci[npci++] = (struct vmm_mp_pci_irq){ .slot = (uint8_t)slot,
+				.pin = d->cfg[PCI_INTERRUPT_PIN], .isa_irq = d->irq.line };
+	}
+	return vmm_mptable_build(m->ram, m->ram_bytes, m->cfg.vcpus, pci, npci, err);
 }
 
 /* ---- host timer for the PIT and the RTC ---- */
@@ -425,14 +450,13 @@ static int machine_load_kernel(struct machine *m, struct vx_err *err)
 		/* No zero page to point at the RSDP: a guest that wants ACPI
 		 * scans for it, as on a PC. */
 		if (!rc)
-			rc = vmm_acpi_build_smp(m->ram, m->ram_bytes, m->apic ? cfg->vcpus : 0,
-						NULL, err);
+			rc = machine_tables(m, err);
 		return rc ? rc : machine_boot_regs(m, &m->vcpu[0], &mb.regs, err);
 	}
 	rc = vmm_boot_linux_load_files(m->ram, m->ram_bytes, cfg->kernel, cfg->initrd,
 				       cfg->cmdline, &info, err);
 	if (!rc)
-		rc = vmm_acpi_build_smp(m->ram, m->ram_bytes, m->apic ? cfg->vcpus : 0, NULL, err);
+		rc = machine_tables(m, err);
 	if (!rc)
 		rc = vmm_acpi_set_boot_rsdp(m->ram, m->ram_bytes, info.boot_params, err);
 	if (rc)
