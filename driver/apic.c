@@ -60,15 +60,43 @@ void vcpu_apic_kick(struct vmx_vcpu *vcpu)
 		smp_send_reschedule(cpu);
 }
 
+static bool vcpu_apic_irr_test(const struct vmx_vcpu_apic *a, unsigned int vector)
+{
+	return a->l.irr[vector / 32] & (1u << (vector % 32));
+}
+
+/*
+ * An interrupt for @vector arrived and its IRR bit was already set
+ * (@was_set): with VID that bit may be stale (see irr_again), so the
+ * arrival is kept apart and the vCPU must be kicked to merge. Returns
+ * whether it was kept. Caller holds apic.lock.
+ */
+static bool vcpu_apic_vid_arrived(struct vmx_vcpu_apic *a, unsigned int vector, bool was_set)
+{
+	if (!a->vid || !was_set)
+		return false;
+	a->irr_again[vector / 32] |= 1u << (vector % 32);
+	return true;
+}
+
 /* Hardirq context. */
 static enum hrtimer_restart vcpu_apic_timer_fn(struct hrtimer *t)
 {
 	struct vmx_vcpu *vcpu = container_of(t, struct vmx_vcpu, apic.timer);
+	struct lapic *l = &vcpu->apic.l;
 	u64 now = ktime_get_ns(), next;
 	unsigned long flags;
+	unsigned int vector;
+	bool fires, was;
 
 	spin_lock_irqsave(&vcpu->apic.lock, flags);
-	next = lapic_timer_expired(&vcpu->apic.l, now);
+	vector = l->lvt[LAPIC_LVT_TIMER] & LAPIC_LVT_VECTOR;
+	fires = l->timer_armed && now >= l->timer_expiry_ns &&
+		!(l->lvt[LAPIC_LVT_TIMER] & LAPIC_LVT_MASKED) && vector >= 16;
+	was = vcpu_apic_irr_test(&vcpu->apic, vector);
+	next = lapic_timer_expired(l, now);
+	if (fires)
+		vcpu_apic_vid_arrived(&vcpu->apic, vector, was);
 	vcpu->apic.regs_changed = true;
 	spin_unlock_irqrestore(&vcpu->apic.lock, flags);
 	vcpu_apic_kick(vcpu);
@@ -128,7 +156,7 @@ static bool vcpu_apic_deliver(struct vmx_vcpu *t, const struct lapic_ipi *ipi, b
 {
 	struct vmx_vcpu_apic *a = &t->apic;
 	unsigned long flags;
-	bool hit, kick = false;
+	bool hit, was, kick = false;
 
 	spin_lock_irqsave(&a->lock, flags);
 	hit = lapic_match_dest(&a->l, ipi, is_self);
@@ -137,7 +165,10 @@ static bool vcpu_apic_deliver(struct vmx_vcpu *t, const struct lapic_ipi *ipi, b
 		switch (ipi->delivery) {
 		case LAPIC_DM_FIXED:
 		case LAPIC_DM_LOWEST:
+			was = vcpu_apic_irr_test(a, ipi->vector);
 			kick = lapic_accept(&a->l, ipi->vector, ipi->level_trig);
+			if (!kick && ipi->vector >= 16)
+				kick = vcpu_apic_vid_arrived(a, ipi->vector, was);
 			break;
 		case LAPIC_DM_NMI:
 			a->nmi_pending = kick = true;
@@ -661,6 +692,7 @@ static void vcpu_apic_vid_to_guest(struct vmx_vcpu *vcpu)
 		*vcpu_apic_vreg(vcpu, APIC_IRR_OFFSET + i * 0x10) = a->l.irr[i];
 		*vcpu_apic_vreg(vcpu, APIC_ISR_OFFSET + i * 0x10) = a->l.isr[i];
 		a->irr_in[i] = a->l.irr[i];
+		a->irr_again[i] = 0;
 	}
 	vmcs_write(GUEST_INTR_STATUS, (rvi < 0 ? 0 : rvi) | (svi < 0 ? 0 : svi) << 8);
 	for (i = 0; i < 4; i++)
@@ -687,6 +719,13 @@ static void vcpu_apic_vid_from_guest(struct vmx_vcpu *vcpu)
 			continue;
 		a->l.irr[i] = (a->l.irr[i] & ~(a->irr_in[i] & ~irr)) | (irr & ~a->irr_in[i]);
 		a->l.isr[i] = isr;
+		a->regs_changed = true;
+	}
+	for (i = 0; i < 8; i++) {
+		if (!a->irr_again[i])
+			continue;
+		a->l.irr[i] |= a->irr_again[i];
+		a->irr_again[i] = 0;
 		a->regs_changed = true;
 	}
 }

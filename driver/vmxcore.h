@@ -264,6 +264,14 @@ struct vmx_vcpu_apic {
 	 */
 	bool vid;
 	u32 irr_in[8];
+	/*
+	 * Vectors that arrived while the vCPU ran with VID and found their
+	 * model IRR bit still set: the CPU may have delivered that bit since
+	 * (the model learns it at the exit), so the merge would clear the
+	 * new arrival with it. Put back after the merge; cleared at entry,
+	 * where the model is complete again.
+	 */
+	u32 irr_again[8];
 };
 
 struct vmx_vcpu {
