@@ -17,26 +17,33 @@
 #include <time.h>
 #include <unistd.h>
 
+/* All of buf, through short writes and EINTR. */
+static int proto_send_all(int fd, const uint8_t *buf, size_t len, struct vx_err *err)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return vx_err_errno(err, -errno, "proto: send");
+		off += (size_t)n;
+	}
+	return 0;
+}
+
 int proto_send_fd(int fd, const struct proto_msg *m, struct vx_err *err)
 {
 	uint8_t *frame;
-	size_t len, off = 0;
-	ssize_t n;
+	size_t len;
 	int rc;
 
 	rc = proto_encode(m, &frame, &len, err);
 	if (rc < 0)
 		return rc;
-	while (off < len) {
-		n = send(fd, frame + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = vx_err_errno(err, -errno, "proto: send");
-			break;
-		}
-		off += (size_t)n;
-	}
+	rc = proto_send_all(fd, frame, len, err);
 	free(frame);
 	return rc;
 }
@@ -271,20 +278,8 @@ static int proto_hello_exchange(int fd, struct proto_rbuf *rb,
 				struct vx_err *err)
 {
 	struct proto_msg m;
-	size_t off = 0;
-	ssize_t n;
-	int rc = 0;
+	int rc = proto_send_all(fd, frames, len, err);
 
-	while (off < len) {
-		n = send(fd, frames + off, len - off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = vx_err_errno(err, -errno, "proto: send");
-			break;
-		}
-		off += (size_t)n;
-	}
 	if (rc < 0) {
 		if (proto_recv_fd(fd, rb, &m, 100, NULL) < 0)
 			return rc;
