@@ -228,6 +228,15 @@ static int vcpu_enter_once(struct vmx_vcpu *vcpu)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmcs_preemption_timer_units());
 
 	local_irq_disable();
+	/*
+	 * The guest's FPU registers were loaded by fpu_swap_kvm_fpstate() at
+	 * RUN. A preemption since then (cond_resched() in the run loop) or a
+	 * kernel_fpu_begin() left them saved in memory and the CPU holding
+	 * another task's: put them back before the guest runs, as a return to
+	 * user mode would. With interrupts off nothing takes them again.
+	 */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
 	if (lapic) {
 		WRITE_ONCE(vcpu->apic.guest_cpu, smp_processor_id());
 		smp_mb();

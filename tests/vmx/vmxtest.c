@@ -11,12 +11,14 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -766,6 +768,131 @@ static void t_two_vcpus(void)
 		if (a[i].v.run)
 			vcpu_close(&a[i].v);
 	vm_close(&vm);
+}
+
+/*
+ * XMM0-6 are loaded with the rival's pattern, it spins, and then counts
+ * how many of them changed under it (0 when its FPU state was kept).
+ */
+static int sse_hold_and_count_changed(void)
+{
+	static const uint8_t pattern[16] __attribute__((aligned(16))) = {
+		0xa5, 0x5a, 0xc3, 0x3c, 0x96, 0x69, 0x0f, 0xf0,
+		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	int changed;
+
+#define SSE_CHECK(n) \
+	"movdqa %%xmm" #n ", %%xmm7\n\tpcmpeqb %1, %%xmm7\n\tpmovmskb %%xmm7, %%eax\n\t" \
+	"cmp $0xffff, %%eax\n\tsetne %%al\n\tmovzbl %%al, %%eax\n\tadd %%eax, %0\n\t"
+	__asm__ volatile("movdqa %1, %%xmm0\n\tmovdqa %%xmm0, %%xmm1\n\tmovdqa %%xmm0, %%xmm2\n\t"
+			 "movdqa %%xmm0, %%xmm3\n\tmovdqa %%xmm0, %%xmm4\n\t"
+			 "movdqa %%xmm0, %%xmm5\n\tmovdqa %%xmm0, %%xmm6\n\t"
+			 "mov $20000, %%ecx\n1:\tpause\n\tdec %%ecx\n\tjnz 1b\n\t"
+			 "xor %0, %0\n\t"
+			 SSE_CHECK(0) SSE_CHECK(1) SSE_CHECK(2) SSE_CHECK(3)
+			 SSE_CHECK(4) SSE_CHECK(5) SSE_CHECK(6)
+			 : "=&r"(changed)
+			 : "m"(pattern)
+			 : "eax", "ecx", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+			   "xmm6", "xmm7");
+#undef SSE_CHECK
+	return changed;
+}
+
+struct sse_rival {
+	cpu_set_t cpu;
+	atomic_int stop;
+	long rounds, rounds_changed;
+};
+
+static void *sse_rival_thread(void *arg)
+{
+	struct sse_rival *r = arg;
+
+	sigset_t alarm;
+
+	/* The watchdog's SIGALRM is for the vCPU thread's RUN. */
+	sigemptyset(&alarm);
+	sigaddset(&alarm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alarm, NULL);
+	if (sched_setaffinity(0, sizeof(r->cpu), &r->cpu))
+		return NULL;
+	while (!atomic_load(&r->stop)) {
+		r->rounds++;
+		r->rounds_changed += sse_hold_and_count_changed() != 0;
+	}
+	return NULL;
+}
+
+static long thread_involuntary_switches(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) ? 0 : ru.ru_nivcsw;
+}
+
+#define SSE_KEPT_PREEMPTIONS	20	/* of the vCPU thread, while it runs the guest */
+#define SSE_KEPT_SECONDS	3	/* at most, lab time */
+#define SSE_KEPT_ROUNDS		20000	/* guest checks per OUT: ~1 ms of lab time */
+
+/* Guest RFLAGS.IF on, so host interrupts exit in Bochs too (t_signal_interrupts). */
+static int sse_kept_start(struct vcpu *v)
+{
+	struct vmxcore_sregs s;
+	struct vmxcore_regs r;
+
+	if (vcpu_start_real(v, GUEST_real_sse_kept, SSE_KEPT_ROUNDS) || be->get_sregs(v, &s) ||
+	    be->get_regs(v, &r))
+		return -1;
+	s.cr4 |= 0x200;		/* OSFXSR */
+	r.rflags |= 0x200;
+	return be->set_sregs(v, &s) || be->set_regs(v, &r) ? -1 : 0;
+}
+
+/*
+ * The vCPU thread shares one CPU with a thread that keeps its own values
+ * in the same XMM registers, so it is preempted inside RUN, after the
+ * exits of host interrupts. Neither may see the other's registers.
+ */
+static int t_sse_kept(struct vm *vm, struct vcpu *v)
+{
+	/* A guest that stops reporting must not hang the lab: a signal ends RUN. */
+	struct itimerval watchdog = { .it_value = { .tv_sec = 3 * SSE_KEPT_SECONDS } }, off = { 0 };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sse_rival r = { .stop = 0 };
+	cpu_set_t before;
+	pthread_t th;
+	long preempted = 0, start;
+	uint32_t guest_changed = 0;
+	time_t deadline = time(NULL) + SSE_KEPT_SECONDS;
+	int ok, created, outs = 0;
+
+	(void)vm;
+	if (sse_kept_start(v) || sched_getaffinity(0, sizeof(before), &before))
+		return 0;
+	CPU_ZERO(&r.cpu);
+	CPU_SET(sched_getcpu(), &r.cpu);
+	if (sched_setaffinity(0, sizeof(r.cpu), &r.cpu))
+		return 0;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &watchdog, NULL);
+	created = pthread_create(&th, NULL, sse_rival_thread, &r) == 0;
+	ok = created;
+	start = thread_involuntary_switches();
+	while (ok && preempted < SSE_KEPT_PREEMPTIONS && time(NULL) < deadline) {
+		ok = expect_out(v, 0x9a, 4, &guest_changed) && guest_changed == 0;
+		preempted = thread_involuntary_switches() - start;
+		outs++;
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	atomic_store(&r.stop, 1);
+	if (created)
+		pthread_join(th, NULL);
+	sched_setaffinity(0, sizeof(before), &before);
+	printf("# %d x %d rounds, vCPU thread preempted %ld times; the guest saw its XMM "
+	       "changed %u times, the rival in %ld of %ld rounds\n",
+	       outs, SSE_KEPT_ROUNDS, preempted, guest_changed, r.rounds_changed, r.rounds);
+	return ok && preempted >= SSE_KEPT_PREEMPTIONS && r.rounds > 0 && r.rounds_changed == 0;
 }
 
 static int slot_errno(struct vm *vm, uint32_t id, uint64_t gpa, uint64_t size, void *addr,
@@ -2637,7 +2764,7 @@ int main(int argc, char **argv)
 {
 	be = vb_find(argc > 1 ? argv[1] : "vmxcore");
 	if (!be) {
-		fprintf(stderr, "usage: vmxtest [vmxcore|kvm] [bench|hello|apic]\n");
+		fprintf(stderr, "usage: vmxtest [vmxcore|kvm] [bench|hello|apic|fpu]\n");
 		return 2;
 	}
 	if (argc > 2 && !strcmp(argv[2], "bench"))
@@ -2645,12 +2772,17 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "hello"))
 		return hello();
 	printf("# backend %s\n", be->name);
+	if (argc > 2 && !strcmp(argv[2], "fpu")) {
+		tap_plan(1);
+		run_vm_test("sse_registers_kept_when_vcpu_thread_preempted", t_sse_kept);
+		return tap_failed ? 1 : 0;
+	}
 	if (argc > 2 && !strcmp(argv[2], "apic")) {
 		tap_plan(APIC_TESTS);
 		run_apic_tests();
 		return tap_failed ? 1 : 0;
 	}
-	tap_plan(31 + APIC_TESTS + DIRTY_LOG_TESTS + VCPU_STATE_TESTS);
+	tap_plan(32 + APIC_TESTS + DIRTY_LOG_TESTS + VCPU_STATE_TESTS);
 	run_vm_test("real_mode_port_io_all_sizes", t_real_io);
 	run_vm_test("cpuid_filtered_in_kernel", t_cpuid);
 	run_vmxcore_only("cpuid_table_set_by_vmm", t_cpuid_table,
@@ -2684,6 +2816,7 @@ int main(int argc, char **argv)
 	run_vm_test("mmio_movs_64bit_through_guest_paging", t_mmio_movs64);
 	run_vm_test("string_io_unmapped_or_read_only_raises_page_fault", t_string_io_page_fault);
 	t_two_vcpus();
+	run_vm_test("sse_registers_kept_when_vcpu_thread_preempted", t_sse_kept);
 	if (on_vmxcore())
 		t_pages_counted_while_alive();
 	else

@@ -403,6 +403,46 @@ real_sse_in:
 real_sse_out:
 	.quad	0, 0
 
+	/*
+	 * XMM0-6 hold a pattern while the guest spins with IF=1, so the host's
+	 * own interrupts exit (Bochs takes them only with IF set) and the vCPU
+	 * thread can be preempted between entries. XMM7 is the scratch for the
+	 * checks. After every BX rounds, OUT 0x9a: how many checks so far found
+	 * a register changed (each reloads them). Forever.
+	 */
+	.macro	sse_kept_load
+	movdqa	real_sse_pattern, %xmm0
+	movdqa	%xmm0, %xmm1
+	movdqa	%xmm0, %xmm2
+	movdqa	%xmm0, %xmm3
+	movdqa	%xmm0, %xmm4
+	movdqa	%xmm0, %xmm5
+	movdqa	%xmm0, %xmm6
+	.endm
+	.globl real_sse_kept
+real_sse_kept:
+	xor	%esi, %esi
+	sse_kept_load
+1:	mov	%ebx, %edi
+2:	.irp	reg, %xmm0, %xmm1, %xmm2, %xmm3, %xmm4, %xmm5, %xmm6
+	movdqa	\reg, %xmm7
+	pcmpeqb	real_sse_pattern, %xmm7
+	pmovmskb %xmm7, %eax
+	cmp	$0xffff, %eax
+	jne	4f
+	.endr
+3:	dec	%edi
+	jnz	2b
+	mov	%esi, %eax
+	out	%eax, $0x9a
+	jmp	1b
+4:	inc	%esi
+	sse_kept_load
+	jmp	3b
+	.balign	16
+real_sse_pattern:
+	.quad	0x0123456789abcdef, 0xfedcba9876543210
+
 	.code32
 	.globl prot_io
 prot_io:				/* 32-bit protected mode, flat */
