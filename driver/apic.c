@@ -44,6 +44,8 @@
 #include "vmxcore.h"
 #include "vmx_ops.h"
 
+static int vcpu_apic_vec_highest(const u32 *words);
+
 /* A periodic timer never fires more often than this (KVM bounds it too). */
 #define APIC_MIN_PERIOD_NS	(200 * NSEC_PER_USEC)
 
@@ -444,6 +446,9 @@ static bool vcpu_apic_can_wake(struct vmx_vcpu *vcpu)
 		wake = vcpu->queued_nmi ||
 		       (if_set && (lapic_pending_vector(&a->l) >= 0 ||
 				   (vcpu->queued_irq >= 0 && lapic_accept_pic_intr(&a->l))));
+	/* For sysfs exit_stats: a halted vCPU's APIC as it sleeps, or wakes. */
+	vmx_stats_vcpu_sleep(vcpu, vcpu_apic_vec_highest(a->l.irr),
+			     vcpu_apic_vec_highest(a->l.isr), a->l.tpr, !wake);
 	spin_unlock_irqrestore(&a->lock, flags);
 	return wake;
 }

@@ -583,6 +583,48 @@ static int vmx_entry_failed(struct vmx_vcpu *vcpu)
 static atomic_long_t vmx_exit_counts[ARRAY_SIZE(vmx_exit_handlers) + 1];
 static unsigned long vmx_last_exit_rip;
 
+/*
+ * And per vCPU id (the first few, of whichever VM exited last): the last
+ * exit's reason and RIP, and what its APIC held when it last went to sleep
+ * in HLT. A stuck SMP guest shows which vCPU waits for what.
+ */
+#define VMX_STATS_VCPUS	4
+static struct {
+	unsigned long rip;
+	u32 reason;
+	int irr, isr;	/* highest vectors, -1 for none, at the last HLT sleep */
+	u32 tpr;
+	bool asleep;
+} vmx_vcpu_stats[VMX_STATS_VCPUS];
+
+void vmx_stats_vcpu_sleep(const struct vmx_vcpu *vcpu, int irr, int isr, u32 tpr, bool asleep)
+{
+	if (vcpu->id >= VMX_STATS_VCPUS)
+		return;
+	WRITE_ONCE(vmx_vcpu_stats[vcpu->id].irr, irr);
+	WRITE_ONCE(vmx_vcpu_stats[vcpu->id].isr, isr);
+	WRITE_ONCE(vmx_vcpu_stats[vcpu->id].tpr, tpr);
+	WRITE_ONCE(vmx_vcpu_stats[vcpu->id].asleep, asleep);
+}
+
+static ssize_t vmx_vcpu_stats_show(char *buf, ssize_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < VMX_STATS_VCPUS; i++) {
+		if (!READ_ONCE(vmx_vcpu_stats[i].rip))
+			continue;
+		len += sysfs_emit_at(buf, len, "%svcpu%u:%u@%#lx%s,irr:%d,isr:%d,tpr:%u",
+				     len ? " " : "", i, READ_ONCE(vmx_vcpu_stats[i].reason),
+				     READ_ONCE(vmx_vcpu_stats[i].rip),
+				     READ_ONCE(vmx_vcpu_stats[i].asleep) ? ",asleep" : "",
+				     READ_ONCE(vmx_vcpu_stats[i].irr),
+				     READ_ONCE(vmx_vcpu_stats[i].isr),
+				     READ_ONCE(vmx_vcpu_stats[i].tpr));
+	}
+	return len;
+}
+
 ssize_t vmx_exit_stats_show(char *buf)
 {
 	ssize_t len = 0;
@@ -594,6 +636,8 @@ ssize_t vmx_exit_stats_show(char *buf)
 		if (n)
 			len += sysfs_emit_at(buf, len, "%s%zu:%ld", len ? " " : "", i, n);
 	}
+	len = vmx_vcpu_stats_show(buf, len);
+	/* last: the lab's scripts take the RIP as everything after "last_rip:" */
 	len += sysfs_emit_at(buf, len, "%slast_rip:%#lx\n", len ? " " : "",
 			     READ_ONCE(vmx_last_exit_rip));
 	return len;
@@ -605,6 +649,10 @@ static void vmx_count_exit(struct vmx_vcpu *vcpu, u32 basic)
 
 	atomic_long_inc(&vmx_exit_counts[i]);
 	WRITE_ONCE(vmx_last_exit_rip, vcpu->rip);
+	if (vcpu->id < VMX_STATS_VCPUS) {
+		WRITE_ONCE(vmx_vcpu_stats[vcpu->id].rip, vcpu->rip);
+		WRITE_ONCE(vmx_vcpu_stats[vcpu->id].reason, basic);
+	}
 }
 
 int vmx_handle_exit(struct vmx_vcpu *vcpu)

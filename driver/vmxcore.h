@@ -367,6 +367,7 @@ void vcpu_complete_mmio_load(struct vmx_vcpu *vcpu);
 /* exit.c */
 int vmx_handle_exit(struct vmx_vcpu *vcpu);
 ssize_t vmx_exit_stats_show(char *buf);
+void vmx_stats_vcpu_sleep(const struct vmx_vcpu *vcpu, int irr, int isr, u32 tpr, bool asleep);
 void vmx_swap_io_elements(u8 *buf, unsigned int a, unsigned int b, unsigned int size);
 void vmx_add_addr_sized(unsigned long *reg, long delta, unsigned int addr_size);
 

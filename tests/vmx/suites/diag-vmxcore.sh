@@ -1,12 +1,14 @@
 # lab: on-request
 # Diagnosis of the nested Linux boot on vmxcore alone: every lab second it
-# prints the exit counts by reason (sysfs exit_stats), the EPT's size and
-# the guest's newest console lines, and every 20 s the runner's kernel
-# stacks and the kernel log's tail. sh tests/vmx/lab.sh --suites diag-vmxcore
+# prints the exit counts by reason and each vCPU's last exit (sysfs
+# exit_stats), the EPT's size and the guest's newest console lines, and
+# every 5 s the runner's threads (state, kernel stack) and the kernel log's
+# tail. sh tests/vmx/lab.sh --suites diag-vmxcore
 . /lab/suites/lib.sh
 G=$LAB/guest
 CMDLINE=${DIAG_CMDLINE:-"console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=7 tsc=unstable"}
 DIAG_CPUS=${DIAG_CPUS:-1}
+DIAG_PARAMS=${DIAG_PARAMS:-}	# vmxcore module parameters, e.g. apic_vid=0
 plan 1
 
 # symbol RIP: the nested guest's kernel function at RIP. The guest runs the
@@ -20,7 +22,8 @@ symbol() {
 		if (a <= want && a > best) { best = a; name = $3 } }
 		END { printf "%s+%#x\n", name, want - best }' /proc/kallsyms
 }
-load_vmxcore
+insmod $LAB/vmxcore.ko $DIAG_PARAMS
+echo "# vmxcore ${DIAG_PARAMS:-with its default parameters}, $DIAG_CPUS vCPU(s)"
 timeout 1200 $LAB/bin/vmxd-runner --backend vmxcore --kernel $G/vmlinux \
 	--initrd $G/initrd.gz --cmdline "$CMDLINE" --memory 128 --cpus $DIAG_CPUS \
 	< /dev/null > /tmp/diag.out 2>&1 &
@@ -34,9 +37,9 @@ while kill -0 $pid 2>/dev/null; do
 	lines=$(wc -l < /tmp/diag.out)
 	[ "$lines" -gt "$shown" ] && tail -n +$((shown + 1)) /tmp/diag.out | sed 's/^/# guest vmxcore| /'
 	shown=$lines
-	if [ $((n % 20)) -eq 0 ]; then
+	if [ $((n % 5)) -eq 0 ]; then
 		for t in /proc/$pid/task/*; do
-			echo "# task $t: $(tr '\n' ' ' < $t/stack 2>/dev/null | head -c 300)"
+			echo "# task $t ($(cut -d' ' -f3 $t/stat 2>/dev/null)): $(tr '\n' ' ' < $t/stack 2>/dev/null | head -c 300)"
 		done
 		dmesg | tail -n 5 | sed 's/^/# dmesg| /'
 		rip=$(sed 's/.*last_rip://' $SYSFS/exit_stats)
