@@ -1,6 +1,8 @@
 /* The vCPU section of the runner's state file (vmm/runner/snapshot.c):
  * the version-1 tail (XCR0, TSC, events) round-trips, a section from before
- * it still loads, a newer version and bad events are refused by name.
+ * it still loads, a newer version and bad events are refused by name. The
+ * local APIC section (machines with more than one vCPU) likewise: round
+ * trip, newer version, truncation, and each rule a kernel would apply.
  *
  * The unit is compiled into this program (its section codec is static).
  */
@@ -140,6 +142,119 @@ static void vcpu_bad_events_refused(void **state)
 	vmm_snap_w_free(&w);
 }
 
+/* ---- local APIC section ---- */
+
+static struct rn_snap_lapic lin, lout;
+
+static void apic_reg_set(struct vmxcore_lapic_state *a, unsigned off, uint32_t v)
+{
+	memcpy(a->regs + off, &v, 4);	/* little-endian host and file */
+}
+
+/* vCPU 1, halted, xAPIC enabled at the default base, a one-shot timer
+ * with 5 ms left, a vector waiting in IRR. */
+static void lapic_sample(struct rn_snap_lapic *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->mp_state = VMXCORE_MP_HALTED;
+	s->apic.apic_base = 0xfee00800;
+	apic_reg_set(&s->apic, 0x20, 1u << 24);		/* ID */
+	apic_reg_set(&s->apic, 0xf0, 0x1ff);		/* SVR: enabled */
+	apic_reg_set(&s->apic, 0x200 + 0x10 * 7, 1u << 1);	/* IRR: vector 0xe1 */
+	apic_reg_set(&s->apic, 0x320, 0xef);		/* LVT timer: one-shot */
+	apic_reg_set(&s->apic, 0x380, 100000);		/* initial count */
+	apic_reg_set(&s->apic, 0x3e0, 0xb);		/* divide by 1 */
+	s->apic.flags = VMXCORE_LAPIC_TIMER_ARMED;
+	s->apic.timer_remaining_ns = 5000000;
+	s->apic.esr_pending = 0x80;
+}
+
+static size_t lapic_encode(const struct rn_snap_lapic *s, struct vmm_snap_w *w)
+{
+	vmm_snap_w_init(w);
+	rn_snap_lapic_put(w, s);
+	assert_false(w->failed);
+	return w->len;
+}
+
+static void lapic_round_trips(void **state)
+{
+	struct vmm_snap_w w;
+	struct vx_err err = { 0 };
+	size_t len;
+
+	(void)state;
+	lapic_sample(&lin);
+	len = lapic_encode(&lin, &w);
+	assert_int_equal(len, 4 + 4 + 1024 + 3 * 8 + 2 * 4);
+	assert_int_equal(rn_snap_lapic_get(w.buf, len, 1, &lout, &err), 0);
+	assert_memory_equal(&lin, &lout, sizeof(lin));
+	vmm_snap_w_free(&w);
+}
+
+static void lapic_newer_or_cut_refused(void **state)
+{
+	struct vmm_snap_w w;
+	struct vx_err err = { 0 };
+	size_t len;
+
+	(void)state;
+	lapic_sample(&lin);
+	len = lapic_encode(&lin, &w);
+	w.buf[0] = 2;
+	assert_int_equal(rn_snap_lapic_get(w.buf, len, 1, &lout, &err), -EPROTO);
+	assert_non_null(strstr(err.msg, "local APIC state version 2"));
+	w.buf[0] = 1;
+	for (size_t n = 0; n < len; n += 7) {
+		assert_int_equal(rn_snap_lapic_get(w.buf, n, 1, &lout, &err), -EBADMSG);
+		assert_non_null(strstr(err.msg, "local APIC section truncated"));
+	}
+	assert_int_equal(rn_snap_lapic_get(w.buf, len - 1, 1, &lout, &err), -EBADMSG);
+	vmm_snap_w_free(&w);
+}
+
+/* One rule broken at a time, each refused with its reason. */
+static void lapic_bad_state_refused(void **state)
+{
+	struct vmm_snap_w w;
+	struct vx_err err = { 0 };
+	size_t len;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 8; i++) {
+		int want = -EBADMSG;
+		const char *msg = NULL;
+
+		lapic_sample(&lin);
+		switch (i) {
+		case 0: lin.mp_state = 2; msg = "MP state 2"; break;		/* KVM's INIT_RECEIVED */
+		case 1: lin.apic.apic_base |= 1u << 9; msg = "IA32_APIC_BASE"; break;
+		case 2: lin.apic.apic_base = 0xfee00400; msg = "IA32_APIC_BASE"; break;	/* x2APIC, off */
+		case 3: lin.apic.apic_base = 0xfee00c00; want = -EINVAL; msg = "x2APIC ID"; break;
+		case 4: lin.apic.flags |= 2; msg = "flags 0x3"; break;
+		case 5: apic_reg_set(&lin.apic, 0x380, 0); msg = "initial count 0"; break;
+		case 6: apic_reg_set(&lin.apic, 0x320, 0x400ef); msg = "without a deadline"; break;
+		case 7: lin.apic.apic_base = 0xfee00000; msg = "APIC disabled"; break;
+		}
+		len = lapic_encode(&lin, &w);
+		assert_int_equal(rn_snap_lapic_get(w.buf, len, 1, &lout, &err), want);
+		if (!strstr(err.msg, msg))
+			fail_msg("case %d: '%s' lacks '%s'", i, err.msg, msg);
+		vmm_snap_w_free(&w);
+	}
+	/* x2APIC with the vCPU's own ID, a TSC-deadline timer with its deadline:
+	 * both fine. */
+	lapic_sample(&lin);
+	lin.apic.apic_base = 0xfee00c00;
+	apic_reg_set(&lin.apic, 0x20, 1);
+	apic_reg_set(&lin.apic, 0x320, 0x400ef);
+	lin.apic.tsc_deadline = 0x123456789ull;
+	len = lapic_encode(&lin, &w);
+	assert_int_equal(rn_snap_lapic_get(w.buf, len, 1, &lout, &err), 0);
+	vmm_snap_w_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +263,9 @@ int main(void)
 		cmocka_unit_test(vcpu_newer_tail_refused),
 		cmocka_unit_test(vcpu_cut_tail_refused),
 		cmocka_unit_test(vcpu_bad_events_refused),
+		cmocka_unit_test(lapic_round_trips),
+		cmocka_unit_test(lapic_newer_or_cut_refused),
+		cmocka_unit_test(lapic_bad_state_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
