@@ -2,7 +2,8 @@
  * the version-1 tail (XCR0, TSC, events) round-trips, a section from before
  * it still loads, a newer version and bad events are refused by name. The
  * local APIC section (machines with more than one vCPU) likewise: round
- * trip, newer version, truncation, and each rule a kernel would apply.
+ * trip, newer version, truncation, and each rule a kernel would apply. A
+ * version 1 file is refused for a machine with NICs or APICs, by name.
  *
  * The unit is compiled into this program (its section codec is static).
  */
@@ -10,7 +11,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "vmm/runner/snapshot.c"
@@ -255,6 +258,78 @@ static void lapic_bad_state_refused(void **state)
 	vmm_snap_w_free(&w);
 }
 
+/* ---- what a machine needs from the file ---- */
+
+/* A state file of MACH (with or without the NIC count) and END, as fd. */
+static int mach_file(uint32_t version, int with_nics, uint32_t nnics)
+{
+	struct vmm_snap_w w;
+	FILE *f = tmpfile();
+	size_t at;
+	int fd;
+
+	assert_non_null(f);
+	fd = dup(fileno(f));
+	fclose(f);
+	vmm_snap_w_init(&w);
+	vmm_snap_put_header(&w);
+	w.buf[8] = (uint8_t)version;
+	at = vmm_snap_section_begin(&w, VMM_SNAP_MACH, 0);
+	vmm_snap_put_u64(&w, 64u << 20);
+	vmm_snap_put_u32(&w, 2);
+	vmm_snap_put_u32(&w, 0);
+	if (with_nics)
+		vmm_snap_put_u32(&w, nnics);
+	vmm_snap_section_end(&w, at);
+	vmm_snap_section_end(&w, vmm_snap_section_begin(&w, VMM_SNAP_END, 0));
+	assert_false(w.failed);
+	assert_int_equal(write(fd, w.buf, w.len), (ssize_t)w.len);
+	vmm_snap_w_free(&w);
+	return fd;
+}
+
+static struct machine mach;
+static struct rn_snap_load ld;
+
+/* A version 1 file has no NIC count (none) and no APIC sections: a machine
+ * with a NIC or APICs is refused, naming what the file lacks. */
+static void v1_file_refused_where_state_is_missing(void **state)
+{
+	struct vx_err err = { 0 };
+	uint8_t *p = NULL;
+	size_t len;
+	int fd;
+
+	(void)state;
+	memset(&mach, 0, sizeof(mach));
+	mach.ram_bytes = 64u << 20;
+	mach.nvcpus = 2;
+	fd = mach_file(1, 0, 0);
+	memset(&ld, 0, sizeof(ld));
+	assert_int_equal(vmm_snap_index_read(fd, &ld.ix, &err), 0);
+	assert_int_equal(rn_snap_read_mach(&mach, &ld, fd, &err), 0);	/* no NICs: fine */
+	mach.nnics = 1;
+	assert_int_equal(rn_snap_read_mach(&mach, &ld, fd, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "saved from a machine with 0 NICs; this one has 1"));
+	assert_int_equal(rn_snap_need_v2(&ld, fd, VMM_SNAP_LAPC, 1, "local APIC state of vCPU",
+					 &p, &len, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "state file (version 1): no local APIC state of vCPU 1 "
+				"(section 'LAPC')"));
+	assert_null(p);
+	assert_int_equal(rn_snap_need_v2(&ld, fd, VMM_SNAP_VNET, 0, "virtio-net state of NIC",
+					 &p, &len, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no virtio-net state of NIC 0 (section 'VNET')"));
+	close(fd);
+
+	/* Version 2 with the count: the NICs must match. */
+	fd = mach_file(2, 1, 1);
+	assert_int_equal(vmm_snap_index_read(fd, &ld.ix, &err), 0);
+	assert_int_equal(rn_snap_read_mach(&mach, &ld, fd, &err), 0);
+	mach.nnics = 2;
+	assert_int_equal(rn_snap_read_mach(&mach, &ld, fd, &err), -EINVAL);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +341,7 @@ int main(void)
 		cmocka_unit_test(lapic_round_trips),
 		cmocka_unit_test(lapic_newer_or_cut_refused),
 		cmocka_unit_test(lapic_bad_state_refused),
+		cmocka_unit_test(v1_file_refused_where_state_is_missing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
