@@ -1,6 +1,6 @@
 /*
  * devstate: save and load of the board's plain-data devices (PIC, PIT,
- * RTC, 16550, i8042, ACPI PM1 block); the PCI and virtio ones live beside
+ * RTC, 16550, i8042, ACPI PM1 block, IOAPIC); the PCI and virtio ones live beside
  * their statics in pci.c and virtio_pci.c. Contract: devstate.h. Fields go
  * one by one, little-endian, so the file does not depend on struct layout.
  */
@@ -306,5 +306,57 @@ int vmm_acpi_pm_load(struct vmm_acpi_pm *pm, const void *p, size_t len, struct v
 	if (bad)
 		return vmm_ds_bad(err, "ACPI PM", "the SCI level");
 	pm->s = s;
+	return 0;
+}
+
+/* ---- 82093AA IOAPIC ---- */
+
+void vmm_ioapic_save(const struct vmm_ioapic *io, struct vmm_snap_w *w)
+{
+	vmm_snap_put_u8(w, io->id);
+	vmm_snap_put_u8(w, io->regsel);
+	vmm_snap_put_u32(w, io->lines);
+	for (unsigned pin = 0; pin < VMM_IOAPIC_PINS; pin++)
+		vmm_snap_put_u64(w, io->rte[pin]);
+}
+
+/* What the model can hold: the guest's writable bits, and remote IRR on
+ * a level entry only (delivery status never reads 1 here). */
+static int vmm_ioapic_rte_ok(uint64_t e)
+{
+	if (e & ~(IOAPIC_RTE_WRITABLE | IOAPIC_RTE_REMOTE_IRR))
+		return 0;
+	return !(e & IOAPIC_RTE_REMOTE_IRR) || (e & IOAPIC_RTE_LEVEL);
+}
+
+int vmm_ioapic_load(struct vmm_ioapic *io, const void *p, size_t len, struct vx_err *err)
+{
+	uint64_t rte[VMM_IOAPIC_PINS];
+	struct vmm_snap_r r;
+	uint32_t lines;
+	uint8_t id, regsel;
+	int rc;
+
+	vmm_snap_r_init(&r, p, len);
+	id = vmm_snap_get_u8(&r);
+	regsel = vmm_snap_get_u8(&r);
+	lines = vmm_snap_get_u32(&r);
+	for (unsigned pin = 0; pin < VMM_IOAPIC_PINS; pin++)
+		rte[pin] = vmm_snap_get_u64(&r);
+	if ((rc = vmm_snap_r_done(&r, "IOAPIC", err)))
+		return rc;
+	if (id > 15)
+		return vmm_ds_bad(err, "IOAPIC", "the ID");
+	if (lines >> VMM_IOAPIC_PINS)
+		return vmm_ds_bad(err, "IOAPIC", "a pin level");
+	for (unsigned pin = 0; pin < VMM_IOAPIC_PINS; pin++)
+		if (!vmm_ioapic_rte_ok(rte[pin]))
+			return vx_err_set(err, -EBADMSG,
+					  "state file: IOAPIC: redirection entry %u (0x%016llx) out of range",
+					  pin, (unsigned long long)rte[pin]);
+	io->id = id;
+	io->regsel = regsel;
+	io->lines = lines;
+	memcpy(io->rte, rte, sizeof(rte));
 	return 0;
 }

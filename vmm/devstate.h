@@ -19,6 +19,7 @@
 
 #include "vmm/acpi_pm.h"
 #include "vmm/i8042.h"
+#include "vmm/ioapic.h"
 #include "vmm/pci.h"
 #include "vmm/pic.h"
 #include "vmm/pit.h"
@@ -26,6 +27,7 @@
 #include "vmm/snap.h"
 #include "vmm/uart16550.h"
 #include "vmm/virtio_blk.h"
+#include "vmm/virtio_net.h"
 #include "vmm/virtio_pci.h"
 
 void vmm_pic_save(const struct vmm_pic *pic, struct vmm_snap_w *w);
@@ -40,6 +42,12 @@ void vmm_i8042_save(const struct vmm_i8042 *kbc, struct vmm_snap_w *w);
 int vmm_i8042_load(struct vmm_i8042 *kbc, const void *p, size_t len, struct vx_err *err);
 void vmm_acpi_pm_save(const struct vmm_acpi_pm *pm, struct vmm_snap_w *w);
 int vmm_acpi_pm_load(struct vmm_acpi_pm *pm, const void *p, size_t len, struct vx_err *err);
+/* The IOAPIC: ID, IOREGSEL, the pins' levels and the redirection table
+ * with its remote IRR bits (its only interrupt state: messages go out at
+ * once). Loading sends nothing: the local APICs' state comes from the
+ * same file. */
+void vmm_ioapic_save(const struct vmm_ioapic *io, struct vmm_snap_w *w);
+int vmm_ioapic_load(struct vmm_ioapic *io, const void *p, size_t len, struct vx_err *err);
 
 /* pci.c: CONFIG_ADDRESS and the host bridge. */
 void vmm_pci_save(const struct vmm_pci *pci, struct vmm_snap_w *w);
@@ -62,6 +70,16 @@ int vmm_virtio_blk_load(struct vmm_virtio_blk *blk, const void *p, size_t len,
 			struct vx_err *err);
 /* The load's checks alone: its apply maps BARs, so no copy can stand in. */
 int vmm_virtio_blk_check(struct vmm_virtio_blk *blk, const void *p, size_t len,
+			 struct vx_err *err);
+/* virtio_net.c: the device configuration (MAC, status, MTU: must be this
+ * device's) and the transport. The backend fd is the caller's and stays;
+ * frames in flight on it are not the guest's state. After a load the
+ * device polls for input again and serves its transmit queue once the fd
+ * is writable (chains the driver added before the save go out). */
+void vmm_virtio_net_save(const struct vmm_virtio_net *net, struct vmm_snap_w *w);
+int vmm_virtio_net_load(struct vmm_virtio_net *net, const void *p, size_t len,
+			struct vx_err *err);
+int vmm_virtio_net_check(struct vmm_virtio_net *net, const void *p, size_t len,
 			 struct vx_err *err);
 
 #endif

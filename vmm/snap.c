@@ -204,9 +204,10 @@ static int vmm_snap_index_header(int fd, struct vmm_snap_index *ix, struct vx_er
 		return vx_err_set(err, -EBADMSG, "state file: not a vmxcore VM state file (magic)");
 	vmm_snap_r_init(&r, h + 8, 8);
 	version = vmm_snap_get_u32(&r);
-	if (version != VMM_SNAP_VERSION)
-		return vx_err_set(err, -EPROTO, "state file: version %u, this runner reads %u",
-				  version, VMM_SNAP_VERSION);
+	if (version < VMM_SNAP_VERSION_MIN || version > VMM_SNAP_VERSION)
+		return vx_err_set(err, -EPROTO, "state file: version %u, this runner reads %u to %u",
+				  version, VMM_SNAP_VERSION_MIN, VMM_SNAP_VERSION);
+	ix->version = version;
 	if (vmm_snap_get_u32(&r))
 		return vx_err_set(err, -EPROTO, "state file: unknown header flags");
 	return 0;

@@ -23,7 +23,10 @@
 #include "vx_err.h"
 
 #define VMM_SNAP_MAGIC		"VXSNAP\r\n"	/* 8 bytes; \r\n catches text-mode mangling */
-#define VMM_SNAP_VERSION	1
+/* 2: the sections of machines with local APICs and NICs (LAPC, IOAP,
+ * VNET) may be present; a version 1 file has none and still loads. */
+#define VMM_SNAP_VERSION	2
+#define VMM_SNAP_VERSION_MIN	1
 #define VMM_SNAP_HEADER_SIZE	16
 #define VMM_SNAP_SECTION_HEADER	16
 #define VMM_SNAP_MAX_SECTIONS	64
@@ -45,6 +48,9 @@ enum vmm_snap_tag {
 	VMM_SNAP_APM  = VMM_SNAP_TAG('A', 'P', 'M', ' '),	/* ACPI PM1 block */
 	VMM_SNAP_PCI  = VMM_SNAP_TAG('P', 'C', 'I', ' '),	/* bus and host bridge */
 	VMM_SNAP_VBLK = VMM_SNAP_TAG('V', 'B', 'L', 'K'),	/* instance = disk index */
+	VMM_SNAP_LAPC = VMM_SNAP_TAG('L', 'A', 'P', 'C'),	/* instance = vCPU id (v2) */
+	VMM_SNAP_IOAP = VMM_SNAP_TAG('I', 'O', 'A', 'P'),	/* the IOAPIC (v2) */
+	VMM_SNAP_VNET = VMM_SNAP_TAG('V', 'N', 'E', 'T'),	/* instance = NIC index (v2) */
 	VMM_SNAP_RAM  = VMM_SNAP_TAG('R', 'A', 'M', ' '),
 	VMM_SNAP_END  = VMM_SNAP_TAG('E', 'N', 'D', ' '),	/* last, length 0 */
 	/* The simulation runner's own state (it has no guest). */
@@ -102,13 +108,15 @@ struct vmm_snap_index {
 	struct vmm_snap_sec sec[VMM_SNAP_MAX_SECTIONS];
 	unsigned n;
 	uint64_t file_size;
+	uint32_t version;	/* the header's */
 };
 
 /* "PIC " or "0x12345678" for messages. */
 const char *vmm_snap_tag_name(uint32_t tag, char buf[16]);
 
 /* Reads the header and every section header of fd: -EBADMSG for a bad
- * magic or a truncated file, -EPROTO for another version, -EBADMSG for a
+ * magic or a truncated file, -EPROTO for a version outside
+ * VMM_SNAP_VERSION_MIN..VMM_SNAP_VERSION, -EBADMSG for a
  * section past the end, a duplicate, too many, data after END or no END. */
 int vmm_snap_index_read(int fd, struct vmm_snap_index *ix, struct vx_err *err);
 /* The section, or NULL (marks it used). */

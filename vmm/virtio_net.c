@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "vmm/devstate.h"
 #include "vx_err.h"
 
 static void net_logf(struct vmm_virtio_net *net, const char *what, int e)
@@ -292,4 +293,77 @@ int vmm_virtio_net_init(struct vmm_virtio_net *net,
 struct vmm_pci_dev *vmm_virtio_net_pci(struct vmm_virtio_net *net)
 {
 	return &net->vp.pci;
+}
+
+/* ---- state file (devstate.h) ---- */
+
+void vmm_virtio_net_save(const struct vmm_virtio_net *net, struct vmm_snap_w *w)
+{
+	vmm_snap_put_u32(w, net->vp.devcfg_len);
+	vmm_snap_put_bytes(w, net->vp.devcfg, net->vp.devcfg_len);
+	vmm_virtio_pci_save(&net->vp, w);
+}
+
+/* The section's device configuration, checked against ours; r is left
+ * at the transport. */
+static int vmm_virtio_net_cfg_get(struct vmm_virtio_net *net, struct vmm_snap_r *r,
+				  struct vx_err *err)
+{
+	uint8_t cfg[VMM_VIRTIO_DEVCFG_MAX];
+	const uint8_t *mac = cfg + VIRTIO_NET_CFG_MAC, *ours = net->vp.devcfg + VIRTIO_NET_CFG_MAC;
+	uint32_t cfg_len = vmm_snap_get_u32(r);
+
+	if (r->short_read)
+		return vx_err_set(err, -EBADMSG, "state file: virtio-net section truncated");
+	if (cfg_len != net->vp.devcfg_len)
+		return vx_err_set(err, -EINVAL,
+				  "state file: virtio-net: device configuration of %u bytes (%u expected)",
+				  cfg_len, net->vp.devcfg_len);
+	vmm_snap_get_bytes(r, cfg, cfg_len);
+	if (r->short_read)
+		return vx_err_set(err, -EBADMSG, "state file: virtio-net section truncated");
+	/* The guest's driver keeps the MAC it read: another one would be a
+	 * different NIC under it. */
+	if (memcmp(mac, ours, 6))
+		return vx_err_set(err, -EINVAL,
+				  "state file: virtio-net: MAC %02x:%02x:%02x:%02x:%02x:%02x, this NIC has "
+				  "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+				  mac[4], mac[5], ours[0], ours[1], ours[2], ours[3], ours[4], ours[5]);
+	if (memcmp(cfg, net->vp.devcfg, cfg_len))
+		return vx_err_set(err, -EINVAL,
+				  "state file: virtio-net: device configuration (status, MTU) differs");
+	return 0;
+}
+
+int vmm_virtio_net_check(struct vmm_virtio_net *net, const void *p, size_t len,
+			 struct vx_err *err)
+{
+	struct vmm_snap_r r;
+	int rc;
+
+	vmm_snap_r_init(&r, p, len);
+	if ((rc = vmm_virtio_net_cfg_get(net, &r, err)) ||
+	    (rc = vmm_virtio_pci_load(&net->vp, &r, 0, err)))
+		return rc;
+	return vmm_snap_r_done(&r, "virtio-net", err);
+}
+
+int vmm_virtio_net_load(struct vmm_virtio_net *net, const void *p, size_t len,
+			struct vx_err *err)
+{
+	struct vmm_snap_r r;
+	int rc;
+
+	/* The whole section checked before the transport takes any of it. */
+	if ((rc = vmm_virtio_net_check(net, p, len, err)))
+		return rc;
+	vmm_snap_r_init(&r, p, len);
+	vmm_virtio_net_cfg_get(net, &r, NULL);
+	vmm_virtio_pci_load(&net->vp, &r, 1, NULL);
+	/* As after a reset: poll for input; and serve the transmit queue once
+	 * the fd can take a frame, for chains added while it was blocked. */
+	net->rx_stalled = 0;
+	net->tx_blocked = 1;
+	net_wake(net);
+	return 0;
 }

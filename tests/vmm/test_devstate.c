@@ -1,5 +1,5 @@
 /* Unit tests for vmm/devstate.c and the PCI/virtio state in pci.c,
- * virtio_pci.c, virtio_blk.c: each device's save/load round trip (state
+ * virtio_pci.c, virtio_blk.c, and the IOAPIC's: each device's save/load round trip (state
  * equal after, times rebased on the loading clock), and hostile sections:
  * every truncation, a trailing byte, out-of-range fields and random bytes
  * give an error and leave the device as it was (never a crash: ASan). */
@@ -213,6 +213,114 @@ static void i8042_and_acpi_pm_round_trip(void **state)
 	vmm_snap_w_free(&w);
 }
 
+/* ---- IOAPIC ---- */
+
+static unsigned ioapic_sent;
+static struct vmm_ioapic_msg ioapic_last;
+
+static void ioapic_deliver(void *opaque, const struct vmm_ioapic_msg *msg)
+{
+	(void)opaque;
+	ioapic_sent++;
+	ioapic_last = *msg;
+}
+
+/* Pin 3 level, asserted, waiting for its EOI (remote IRR); pin 4 edge,
+ * unmasked, low; the rest masked. */
+static void ioapic_sample(struct vmm_ioapic *ia)
+{
+	vmm_ioapic_init(ia, ioapic_deliver, NULL);
+	ia->id = 2;
+	ia->regsel = 0x17;
+	ia->lines = 1u << 3;
+	ia->rte[3] = 0x31 | IOAPIC_RTE_LEVEL | IOAPIC_RTE_REMOTE_IRR | 1ull << 56;
+	ia->rte[4] = 0x34 | IOAPIC_RTE_DEST_LOGICAL | 3ull << 56;
+}
+
+/* Loaded into a fresh IOAPIC, it behaves as the saved one: the EOI for
+ * pin 3's vector sends again (the line is still up), pin 4's edge sends;
+ * loading itself sent nothing. */
+static void ioapic_round_trip_keeps_behaviour(void **state)
+{
+	struct vmm_ioapic a, b;
+	struct vmm_snap_w w;
+
+	(void)state;
+	ioapic_sample(&a);
+	SAVE(&w, vmm_ioapic_save, &a);
+	vmm_ioapic_init(&b, ioapic_deliver, NULL);
+	ioapic_sent = 0;
+	assert_int_equal(vmm_ioapic_load(&b, w.buf, w.len, NULL), 0);
+	assert_int_equal(ioapic_sent, 0);
+	assert_int_equal(b.id, 2);
+	assert_int_equal(b.regsel, 0x17);
+	assert_int_equal(b.lines, 1u << 3);
+	assert_memory_equal(a.rte, b.rte, sizeof(a.rte));
+	vmm_ioapic_eoi(&b, 0x31);
+	assert_int_equal(ioapic_sent, 1);
+	assert_int_equal(ioapic_last.pin, 3);
+	assert_int_equal(ioapic_last.dest, 1);
+	assert_true(b.rte[3] & IOAPIC_RTE_REMOTE_IRR);	/* sent again: waits again */
+	vmm_ioapic_set_irq(&b, 4, 1);
+	assert_int_equal(ioapic_sent, 2);
+	assert_int_equal(ioapic_last.vector, 0x34);
+	assert_int_equal(ioapic_last.logical, 1);
+	vmm_snap_w_free(&w);
+}
+
+/* Every truncation, a trailing byte, out-of-range fields, random bytes:
+ * refused (or, for random bytes, maybe taken) and never half-loaded. */
+static void ioapic_hostile_sections_change_nothing(void **state)
+{
+	static const struct { size_t off; uint8_t val; const char *what; } bad[] = {
+		{ 0, 16, "ID" },			/* 4-bit ID */
+		{ 5, 0x01, "pin level" },		/* lines bit 24 */
+		{ 6 + 8 * 5 + 1, 0x10, "entry 5" },	/* delivery status, never set */
+		{ 6 + 8 * 4 + 1, 0x40, "entry 4" },	/* remote IRR on an edge entry */
+		{ 6 + 8 * 6 + 2, 0x02, "entry 6" },	/* reserved bit 17 */
+	};
+	struct vmm_ioapic a, b, before;
+	struct vmm_snap_w w;
+	uint8_t *h;
+
+	(void)state;
+	ioapic_sample(&a);
+	SAVE(&w, vmm_ioapic_save, &a);
+	assert_int_equal(w.len, 2 + 4 + 8 * VMM_IOAPIC_PINS);
+	h = malloc(w.len + 1);
+	vmm_ioapic_init(&b, ioapic_deliver, NULL);
+	before = b;
+	for (size_t n = 0; n < w.len; n++) {
+		struct vx_err e = { 0 };
+
+		assert_int_equal(vmm_ioapic_load(&b, w.buf, n, &e), -EBADMSG);
+		assert_non_null(strstr(e.msg, "IOAPIC section truncated"));
+		assert_memory_equal(&before, &b, sizeof(b));
+	}
+	memcpy(h, w.buf, w.len);
+	h[w.len] = 0;
+	assert_int_equal(vmm_ioapic_load(&b, h, w.len + 1, NULL), -EBADMSG);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vx_err e = { 0 };
+
+		memcpy(h, w.buf, w.len);
+		h[bad[i].off] |= bad[i].val;
+		assert_int_equal(vmm_ioapic_load(&b, h, w.len, &e), -EBADMSG);
+		assert_non_null(strstr(e.msg, bad[i].what));
+		assert_memory_equal(&before, &b, sizeof(b));
+	}
+	srand(11);
+	for (int i = 0; i < 2000; i++) {
+		for (size_t k = 0; k < w.len; k++)
+			h[k] = (uint8_t)(i & 1 ? rand() : (rand() & 3));
+		before = b;
+		if (vmm_ioapic_load(&b, h, w.len, NULL))
+			assert_memory_equal(&before, &b, sizeof(b));
+	}
+	free(h);
+	vmm_snap_w_free(&w);
+}
+
 /* ---- PCI and virtio-blk ---- */
 
 #define RAM_SIZE	0x100000
@@ -347,6 +455,8 @@ int main(void)
 		cmocka_unit_test(uart_round_trip_and_fifo_checks),
 		cmocka_unit_test(i8042_and_acpi_pm_round_trip),
 		cmocka_unit_test(virtio_blk_round_trip_and_hostile),
+		cmocka_unit_test(ioapic_round_trip_keeps_behaviour),
+		cmocka_unit_test(ioapic_hostile_sections_change_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

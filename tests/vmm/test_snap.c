@@ -167,10 +167,15 @@ static void snap_bad_headers_and_lengths(void **state)
 	assert_int_equal(load_all(buf, len, &err), -EBADMSG);
 	assert_non_null(strstr(err.msg, "magic"));
 	buf[0] = 'V';
-	put32(buf + 8, 2);
+	put32(buf + 8, 3);
 	assert_int_equal(load_all(buf, len, &err), -EPROTO);
-	assert_non_null(strstr(err.msg, "version 2"));
+	assert_non_null(strstr(err.msg, "version 3"));
+	put32(buf + 8, 0);
+	assert_int_equal(load_all(buf, len, &err), -EPROTO);
+	/* Version 1 files (no APIC or NIC sections) still load. */
 	put32(buf + 8, 1);
+	assert_int_equal(load_all(buf, len, &err), 0);
+	put32(buf + 8, 2);
 	put32(buf + 12, 1);	/* flags */
 	assert_int_equal(load_all(buf, len, &err), -EPROTO);
 	put32(buf + 12, 0);

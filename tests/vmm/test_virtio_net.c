@@ -3,7 +3,9 @@
  * the receive and transmit queues in a guest-RAM buffer, as Linux's
  * virtio_net does without mergeable buffers; the backend is a datagram
  * socketpair (one datagram, one frame), or a real tap when run as root.
- * Then hostile drivers: dropped frames or NEEDS_RESET, never a crash. */
+ * Then hostile drivers: dropped frames or NEEDS_RESET, never a crash. And
+ * the device's state file section: queues go on after a load, bad ones
+ * are refused. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include <cmocka.h>
 
 #include "vmm/bus.h"
+#include "vmm/devstate.h"
 #include "vmm/pci.h"
 #include "vmm/virtio_net.h"
 #include "vmm/virtio_pci.h"
@@ -982,6 +985,146 @@ static void net_real_tap_arp_round_trip(void **state)
 	assert_true(f->net.st.rx_frames >= 1);
 }
 
+
+/* ---- state file (devstate.h) ---- */
+
+/* A second device on its own backend with the same guest RAM and the
+ * driver's view of it: what a revert or --restore starts from. */
+static struct fx *fx_twin(const struct fx *f)
+{
+	struct fx *g = fx_new();
+
+	assert_non_null(g);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, g->sv), 0);
+	assert_int_equal(fx_add(g, g->sv[0]), 0);
+	memcpy(g->mem.base, f->mem.base, RAM);
+	g->bar = f->bar;
+	g->common = f->common;
+	g->isr = f->isr;
+	g->devcfg = f->devcfg;
+	g->notify = f->notify;
+	g->mult = f->mult;
+	g->devcfg_len = f->devcfg_len;
+	memcpy(g->q, f->q, sizeof(g->q));
+	return g;
+}
+
+/* Three frames sent, one received with a second buffer still posted:
+ * saved, loaded into a fresh device, the queues go on from the saved
+ * indices (used entries land where the driver looks next) and the
+ * receive buffer posted before the save takes the next frame. */
+static void net_state_round_trip_keeps_queues(void **state)
+{
+	struct fx *f = *state, *g;
+	uint8_t fr[256], got[512];
+	uint16_t rx1, head;
+	uint32_t id, len, i;
+	struct vmm_snap_w w;
+	struct vx_err err = { 0 };
+
+	drv_init(f);
+	for (i = 0; i < 3; i++) {
+		frame(fr, 100, i);
+		drv_tx(f, i, fr, 100, 1);
+		assert_int_equal(recv(f->sv[1], got, sizeof(got), MSG_DONTWAIT), 100);
+		assert_int_equal(drv_used(f, 1, &id, &len), 1);
+	}
+	drv_post_rx(f, 0, LINUX_RXBUF, 1);
+	rx1 = drv_post_rx(f, 1, LINUX_RXBUF, 1);
+	frame(fr, 60, 9);
+	assert_int_equal(send(f->sv[1], fr, 60, 0), 60);
+	/* One frame only: the fd is drained after it, the second buffer stays. */
+	assert_int_equal(poll_once(f) & POLLIN, POLLIN);
+	assert_int_equal(drv_used(f, 0, &id, &len), 1);
+	drv_isr(f);
+
+	vmm_snap_w_init(&w);
+	vmm_virtio_net_save(&f->net, &w);
+	assert_false(w.failed);
+	g = fx_twin(f);
+	g->nwake = 0;
+	assert_int_equal(vmm_virtio_net_load(&g->net, w.buf, w.len, &err), 0);
+	assert_int_equal(g->nwake, 1);			/* the poller asks again */
+	assert_int_equal(status(g), 0x0f);
+	assert_int_equal(g->net.vp.guest_features, f->net.vp.guest_features);
+	assert_int_equal(cfg_read(g, SLOT, PCI_COMMAND, 2) & PCI_COMMAND_MASTER, PCI_COMMAND_MASTER);
+	/* Transmit: the fourth frame, its used entry the fourth. */
+	frame(fr, 80, 4);
+	head = drv_tx(g, 3, fr, 80, 0);
+	assert_int_equal(recv(g->sv[1], got, sizeof(got), MSG_DONTWAIT), 80);
+	assert_memory_equal(got, fr, 80);
+	assert_int_equal(drv_used(g, 1, &id, &len), 1);
+	assert_int_equal(id, head);
+	assert_int_equal(drv_used(g, 1, &id, &len), 0);
+	/* Receive: polled for input, into the buffer posted before the save. */
+	frame(fr, 70, 5);
+	assert_int_equal(send(g->sv[1], fr, 70, 0), 70);
+	assert_int_equal(poll_once(g) & POLLIN, POLLIN);
+	assert_int_equal(drv_used(g, 0, &id, &len), 1);
+	assert_int_equal(id, rx1);
+	assert_int_equal(len, VIRTIO_NET_HDR_BYTES + 70);
+	assert_memory_equal(g->mem.base + G_RXBUF + RXBUF_SZ + VIRTIO_NET_HDR_BYTES, fr, 70);
+	assert_int_equal(g->nlog, 0);
+	vmm_snap_w_free(&w);
+	fx_teardown((void **)&g);
+}
+
+/* Every truncation and a trailing byte refused, another MAC refused by
+ * name, random bytes never crash: and a refused load changes nothing. */
+static void net_state_hostile_sections_change_nothing(void **state)
+{
+	struct fx *f = *state, *g;
+	struct vmm_virtio_pci before;
+	struct vmm_snap_w w;
+	uint8_t *h;
+
+	drv_init(f);
+	drv_post_rx(f, 0, LINUX_RXBUF, 1);
+	vmm_snap_w_init(&w);
+	vmm_virtio_net_save(&f->net, &w);
+	assert_false(w.failed);
+	g = fx_twin(f);
+	h = malloc(w.len + 1);
+	before = g->net.vp;
+	for (size_t n = 0; n < w.len; n++) {
+		struct vx_err e = { 0 };
+
+		assert_int_equal(vmm_virtio_net_load(&g->net, w.buf, n, &e), -EBADMSG);
+		assert_non_null(strstr(e.msg, "state file"));
+		assert_memory_equal(&before, &g->net.vp, sizeof(before));
+	}
+	memcpy(h, w.buf, w.len);
+	h[w.len] = 0;
+	assert_int_equal(vmm_virtio_net_load(&g->net, h, w.len + 1, NULL), -EBADMSG);
+	assert_memory_equal(&before, &g->net.vp, sizeof(before));
+	{
+		struct vx_err e = { 0 };
+
+		h[4 + VIRTIO_NET_CFG_MAC + 5] ^= 1;
+		assert_int_equal(vmm_virtio_net_load(&g->net, h, w.len, &e), -EINVAL);
+		assert_non_null(strstr(e.msg, "MAC 52:54:00:ab:cd:ee, this NIC has 52:54:00:ab:cd:ef"));
+		h[4 + VIRTIO_NET_CFG_MAC + 5] ^= 1;
+		h[0] = 13;	/* device configuration length */
+		assert_int_equal(vmm_virtio_net_load(&g->net, h, w.len, &e), -EINVAL);
+		h[0] = VIRTIO_NET_CFG_SIZE;
+		assert_memory_equal(&before, &g->net.vp, sizeof(before));
+	}
+	srand(5);
+	for (int i = 0; i < 3000; i++) {
+		memcpy(h, w.buf, w.len);
+		/* A few bytes of the transport garbled: queues, status, features. */
+		for (int k = 0; k < 1 + i % 4; k++)
+			h[4 + VIRTIO_NET_CFG_SIZE + (size_t)rand() % (w.len - 4 - VIRTIO_NET_CFG_SIZE)] =
+				(uint8_t)rand();
+		before = g->net.vp;
+		if (vmm_virtio_net_load(&g->net, h, w.len, NULL))
+			assert_memory_equal(&before, &g->net.vp, sizeof(before));
+	}
+	free(h);
+	vmm_snap_w_free(&w);
+	fx_teardown((void **)&g);
+}
+
 static int fx_none(void **state)
 {
 	*state = NULL;
@@ -1006,6 +1149,8 @@ int main(void)
 		T(net_rx_flood_is_taken_in_batches),
 		T(net_backend_gone),
 		T(net_garbage_is_harmless),
+		T(net_state_round_trip_keeps_queues),
+		T(net_state_hostile_sections_change_nothing),
 		cmocka_unit_test(net_init_refuses_nonsense),
 		cmocka_unit_test(net_runner_nic_option),
 		cmocka_unit_test_setup_teardown(net_real_tap_arp_round_trip, fx_none, fx_teardown),

@@ -178,6 +178,32 @@ static int vx_set_xcr0(struct vb_vcpu *v, uint64_t xcr0)
 	return vb_errno(ioctl(v->fd, VMXCORE_SET_XCRS, &x));
 }
 
+static int vx_get_lapic(struct vb_vcpu *v, struct vmxcore_lapic_state *s)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_GET_LAPIC, s));
+}
+
+static int vx_set_lapic(struct vb_vcpu *v, const struct vmxcore_lapic_state *s)
+{
+	return vb_errno(ioctl(v->fd, VMXCORE_SET_LAPIC, s));
+}
+
+static int vx_get_mp_state(struct vb_vcpu *v, uint32_t *mp_state)
+{
+	struct vmxcore_mp_state mp = { 0 };
+	int ret = vb_errno(ioctl(v->fd, VMXCORE_GET_MP_STATE, &mp));
+
+	*mp_state = mp.mp_state;
+	return ret;
+}
+
+static int vx_set_mp_state(struct vb_vcpu *v, uint32_t mp_state)
+{
+	struct vmxcore_mp_state mp = { .mp_state = mp_state };
+
+	return vb_errno(ioctl(v->fd, VMXCORE_SET_MP_STATE, &mp));
+}
+
 const struct vb_ops vb_vmxcore = {
 	.name = "vmxcore", .dev = "/dev/vmxcore",
 	.create_vm = vx_create_vm, .set_slot = vx_set_slot, .create_vcpu = vx_create_vcpu,
@@ -191,6 +217,8 @@ const struct vb_ops vb_vmxcore = {
 	.get_events = vx_get_events, .set_events = vx_set_events,
 	.get_msrs = vx_get_msrs, .set_msrs = vx_set_msrs,
 	.get_xcr0 = vx_get_xcr0, .set_xcr0 = vx_set_xcr0,
+	.get_lapic = vx_get_lapic, .set_lapic = vx_set_lapic,
+	.get_mp_state = vx_get_mp_state, .set_mp_state = vx_set_mp_state,
 };
 
 /* ---- KVM: the peer, translated to the common view ---- */
@@ -594,6 +622,148 @@ static int kvm_set_xcr0(struct vb_vcpu *v, uint64_t xcr0)
 	return vb_errno(ioctl(v->fd, KVM_SET_XCRS, &x));
 }
 
+/* ---- KVM's local APIC state, translated (backend.h, get_lapic) ---- */
+
+#define VB_MSR_APIC_BASE	0x1b
+#define VB_MSR_TSC_DEADLINE	0x6e0
+#define VB_APIC_BASE_X2APIC	(1ull << 10)
+#define VB_APIC_ID		0x020
+#define VB_APIC_LVTT		0x320
+#define VB_APIC_TMCCT		0x390
+#define VB_APIC_TDCR		0x3e0
+
+static uint32_t vb_apic_reg(const void *regs, unsigned off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const uint8_t *)regs + off, 4);
+	return v;
+}
+
+static void vb_apic_set_reg(void *regs, unsigned off, uint32_t v)
+{
+	memcpy((uint8_t *)regs + off, &v, 4);
+}
+
+/* The timer's divider from TDCR (bits 0, 1 and 3; SDM Vol. 3A 11.5.4). */
+static uint64_t vb_apic_divider(const void *regs)
+{
+	uint32_t d = vb_apic_reg(regs, VB_APIC_TDCR);
+	uint32_t code = (d & 3) | (d >> 1 & 4);
+
+	return code == 7 ? 1 : 2ull << code;
+}
+
+/* LVT timer mode: 0 one-shot, 1 periodic, 2 TSC-deadline. */
+static uint32_t vb_apic_timer_mode(const void *regs)
+{
+	return vb_apic_reg(regs, VB_APIC_LVTT) >> 17 & 3;
+}
+
+struct vb_apic_msrs {
+	struct vmxcore_msrs head;
+	struct vmxcore_msr_entry e[2];
+};
+
+static int kvm_get_lapic(struct vb_vcpu *v, struct vmxcore_lapic_state *s)
+{
+	struct vb_apic_msrs m = { .head.nmsrs = 2,
+				  .e = { { .index = VB_MSR_APIC_BASE },
+					 { .index = VB_MSR_TSC_DEADLINE } } };
+	struct kvm_lapic_state k;
+	uint32_t count;
+	int ret;
+
+	_Static_assert(sizeof(k.regs) == sizeof(s->regs), "APIC register page");
+	memset(s, 0, sizeof(*s));
+	if (ioctl(v->fd, KVM_GET_LAPIC, &k) < 0)
+		return -errno;
+	ret = vb_msrs(v->fd, KVM_GET_MSRS, &m.head);
+	if (ret < 0)
+		return ret;
+	if (ret != 2)
+		return -EIO;
+	memcpy(s->regs, k.regs, sizeof(s->regs));
+	s->apic_base = m.e[0].data;
+	s->tsc_deadline = m.e[1].data;
+	if (s->apic_base & VB_APIC_BASE_X2APIC)
+		vb_apic_set_reg(s->regs, VB_APIC_ID, vb_apic_reg(s->regs, VB_APIC_ID) >> 24);
+	count = vb_apic_reg(s->regs, VB_APIC_TMCCT);
+	if (vb_apic_timer_mode(s->regs) < 2 && count) {
+		s->flags = VMXCORE_LAPIC_TIMER_ARMED;
+		s->timer_remaining_ns = count * vb_apic_divider(s->regs);
+	} else if (vb_apic_timer_mode(s->regs) == 2 && s->tsc_deadline) {
+		s->flags = VMXCORE_LAPIC_TIMER_ARMED;
+	}
+	return 0;
+}
+
+static int kvm_set_lapic(struct vb_vcpu *v, const struct vmxcore_lapic_state *s)
+{
+	struct vb_apic_msrs m = { .head.nmsrs = 1,
+				  .e = { { .index = VB_MSR_APIC_BASE, .data = s->apic_base } } };
+	struct kvm_lapic_state k;
+	int ret;
+
+	memcpy(k.regs, s->regs, sizeof(k.regs));
+	if (s->apic_base & VB_APIC_BASE_X2APIC)
+		vb_apic_set_reg(k.regs, VB_APIC_ID, vb_apic_reg(k.regs, VB_APIC_ID) << 24);
+	if ((s->flags & VMXCORE_LAPIC_TIMER_ARMED) && vb_apic_timer_mode(k.regs) < 2) {
+		uint64_t count = s->timer_remaining_ns / vb_apic_divider(k.regs);
+
+		vb_apic_set_reg(k.regs, VB_APIC_TMCCT, count ? (uint32_t)count : 1);
+	}
+	ret = vb_msrs(v->fd, KVM_SET_MSRS, &m.head);
+	if (ret != 1)
+		return ret < 0 ? ret : -EINVAL;
+	if (ioctl(v->fd, KVM_SET_LAPIC, &k) < 0)
+		return -errno;
+	m.e[0] = (struct vmxcore_msr_entry){ .index = VB_MSR_TSC_DEADLINE, .data = s->tsc_deadline };
+	ret = vb_msrs(v->fd, KVM_SET_MSRS, &m.head);
+	return ret == 1 ? 0 : ret < 0 ? ret : -EINVAL;
+}
+
+static int kvm_get_mp_state(struct vb_vcpu *v, uint32_t *mp_state)
+{
+	struct kvm_mp_state k;
+
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &k) < 0)
+		return -errno;
+	switch (k.mp_state) {
+	case KVM_MP_STATE_RUNNABLE:
+		*mp_state = VMXCORE_MP_RUNNABLE;
+		return 0;
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_INIT_RECEIVED:
+		*mp_state = VMXCORE_MP_WAIT_SIPI;
+		return 0;
+	case KVM_MP_STATE_HALTED:
+		*mp_state = VMXCORE_MP_HALTED;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+static int kvm_set_mp_state(struct vb_vcpu *v, uint32_t mp_state)
+{
+	struct kvm_mp_state k;
+
+	switch (mp_state) {
+	case VMXCORE_MP_RUNNABLE:
+		k.mp_state = KVM_MP_STATE_RUNNABLE;
+		break;
+	case VMXCORE_MP_WAIT_SIPI:
+		k.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		break;
+	case VMXCORE_MP_HALTED:
+		k.mp_state = KVM_MP_STATE_HALTED;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return vb_errno(ioctl(v->fd, KVM_SET_MP_STATE, &k));
+}
+
 const struct vb_ops vb_kvm = {
 	.name = "kvm", .dev = "/dev/kvm",
 	.create_vm = kvm_create_vm, .set_slot = kvm_set_slot, .create_vcpu = kvm_create_vcpu,
@@ -607,6 +777,8 @@ const struct vb_ops vb_kvm = {
 	.get_events = kvm_get_events, .set_events = kvm_set_events,
 	.get_msrs = kvm_get_msrs, .set_msrs = kvm_set_msrs,
 	.get_xcr0 = kvm_get_xcr0, .set_xcr0 = kvm_set_xcr0,
+	.get_lapic = kvm_get_lapic, .set_lapic = kvm_set_lapic,
+	.get_mp_state = kvm_get_mp_state, .set_mp_state = kvm_set_mp_state,
 };
 
 const struct vb_ops *vb_find(const char *name)

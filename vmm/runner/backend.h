@@ -95,6 +95,33 @@ struct vb_ops {
 	int (*set_msrs)(struct vb_vcpu *v, const struct vmxcore_msrs *m);
 	int (*get_xcr0)(struct vb_vcpu *v, uint64_t *xcr0);
 	int (*set_xcr0)(struct vb_vcpu *v, uint64_t xcr0);
+	/*
+	 * The in-kernel local APIC's state (create_lapic/_split VMs), in
+	 * vmxcore's struct vmxcore_lapic_state: VMXCORE_GET/SET_LAPIC. KVM,
+	 * translated: the register page from KVM_GET/SET_LAPIC, IA32_APIC_BASE
+	 * (0x1b) and IA32_TSC_DEADLINE (0x6e0) through KVM_GET/SET_MSRS (the
+	 * base before the page, which it changes the meaning of; the deadline
+	 * after, once the LVT says TSC-deadline). What differs on KVM: its
+	 * APIC timer counts at 1 GHz, so an armed one-shot or periodic timer
+	 * reads as timer_remaining_ns = TMCCT x divider and is set back as
+	 * TMCCT (KVM resumes the count from TMCCT); a TSC-deadline timer reads
+	 * as armed with 0 ns left, KVM re-arming it from the MSR against the
+	 * guest's TSC (so set the TSC first); in x2APIC mode KVM's page has
+	 * the ID shifted left by 24 (no KVM_CAP_X2APIC_API), here it is the
+	 * plain x2APIC ID as vmxcore has it; esr_pending reads 0 and is
+	 * ignored (KVM latches errors at once).
+	 */
+	int (*get_lapic)(struct vb_vcpu *v, struct vmxcore_lapic_state *s);
+	int (*set_lapic)(struct vb_vcpu *v, const struct vmxcore_lapic_state *s);
+	/*
+	 * MP state (VMXCORE_MP_*, KVM's numbering): VMXCORE_GET/SET_MP_STATE;
+	 * KVM_GET/SET_MP_STATE, where KVM's UNINITIALIZED (waiting for INIT)
+	 * and INIT_RECEIVED (waiting for SIPI) both read as WAIT_SIPI, which
+	 * sets INIT_RECEIVED: the next SIPI starts the vCPU, as on vmxcore.
+	 * Another KVM state (SIPI_RECEIVED, a transient) reads as -EPROTO.
+	 */
+	int (*get_mp_state)(struct vb_vcpu *v, uint32_t *mp_state);
+	int (*set_mp_state)(struct vb_vcpu *v, uint32_t mp_state);
 };
 
 extern const struct vb_ops vb_vmxcore, vb_kvm;

@@ -5,6 +5,10 @@
  * internal snapshot of each disk taken at the same instant, so that a
  * revert gives the guest memory and disks that agree.
  *
+ * A machine with more than one vCPU adds each vCPU's in-kernel local APIC
+ * and MP state and the IOAPIC; one with NICs each virtio-net device (the
+ * tap itself stays the runner's: frames in flight are lost, as on a wire).
+ *
  * Context: the main thread, with the machine paused (machine_pause: every
  * vCPU held between two exits, none inside RUN, no virtio request in
  * flight since queues are served inside the notify exit) or not started
@@ -52,22 +56,25 @@ static int rn_snap_ioctl(struct vb_vcpu *v, unsigned long vx_req, unsigned long 
 }
 
 /*
- * HOOK(lapic): a machine with in-kernel local APICs (two or more vCPUs,
- * irqchip.c) has interrupt state in the kernel and in the IOAPIC model
- * that this file does not hold yet (VMXCORE_GET/SET_LAPIC exist; the
- * runner does not call them): refuse. Likewise virtio-net, whose queues
- * have no save/load yet.
+ * A machine with in-kernel local APICs needs the kernel's APIC and MP state
+ * ioctls (VMXCORE_GET/SET_LAPIC and _MP_STATE, KVM's): a driver from before
+ * them says so at the first call, and the file would miss the interrupt
+ * state, so refuse up front.
  */
-static int rn_snap_supported(const struct machine *m, struct vx_err *err)
+static int rn_snap_supported(struct machine *m, struct vx_err *err)
 {
-	if (m->apic)
+	uint32_t mp;
+	int rc;
+
+	if (!m->apic || !m->nvcpus)
+		return 0;
+	rc = m->ops->get_mp_state(&m->vcpu[0].vb, &mp);
+	if (rc == -ENOTTY || rc == -EINVAL)
 		return vx_err_set(err, -EOPNOTSUPP,
-				  "memory snapshots of a VM with more than one vCPU (in-kernel "
-				  "local APICs, IOAPIC) are not supported yet");
-	if (m->nnics)
-		return vx_err_set(err, -EOPNOTSUPP,
-				  "memory snapshots of a VM with network interfaces are not "
-				  "supported yet (virtio-net has no saved state)");
+				  "memory snapshots of a VM with more than one vCPU need the kernel's "
+				  "local APIC state ioctls, which %s does not offer", m->ops->dev);
+	if (rc)
+		return vx_err_set(err, rc, "vCPU 0: reading the MP state: %s", strerror(-rc));
 	return 0;
 }
 
@@ -276,6 +283,103 @@ static int rn_snap_vcpu_get(const uint8_t *p, size_t len, struct rn_snap_vcpu *s
 	return 0;
 }
 
+/*
+ * A vCPU's local APIC section (machines with in-kernel APICs): a version,
+ * the MP state, then struct vmxcore_lapic_state field by field (the
+ * backend's common view: backend.h). Checked here as far as the kernel's
+ * rules do not depend on the host (MAXPHYADDR, the timer's period).
+ */
+#define RN_SNAP_LAPIC_VERSION	1
+#define RN_APIC_BASE_RESERVED	(0xffull | 1ull << 9 | 0xfff0000000000000ull)
+#define RN_APIC_BASE_X2APIC	(1ull << 10)
+#define RN_APIC_BASE_ENABLE	(1ull << 11)
+
+struct rn_snap_lapic {
+	uint32_t mp_state;		/* VMXCORE_MP_* */
+	struct vmxcore_lapic_state apic;
+};
+
+static void rn_snap_lapic_put(struct vmm_snap_w *w, const struct rn_snap_lapic *s)
+{
+	vmm_snap_put_u32(w, RN_SNAP_LAPIC_VERSION);
+	vmm_snap_put_u32(w, s->mp_state);
+	vmm_snap_put_bytes(w, s->apic.regs, sizeof(s->apic.regs));
+	vmm_snap_put_u64(w, s->apic.apic_base);
+	vmm_snap_put_u64(w, s->apic.tsc_deadline);
+	vmm_snap_put_u64(w, s->apic.timer_remaining_ns);
+	vmm_snap_put_u32(w, s->apic.flags);
+	vmm_snap_put_u32(w, s->apic.esr_pending);
+}
+
+static uint32_t rn_snap_apic_reg(const struct vmxcore_lapic_state *a, unsigned off)
+{
+	return (uint32_t)a->regs[off] | (uint32_t)a->regs[off + 1] << 8 |
+	       (uint32_t)a->regs[off + 2] << 16 | (uint32_t)a->regs[off + 3] << 24;
+}
+
+/* An armed timer needs the APIC on and something to count to: one-shot
+ * or periodic with an initial count, TSC-deadline with a deadline. */
+static const char *rn_snap_lapic_timer_bad(const struct vmxcore_lapic_state *a)
+{
+	uint32_t mode = rn_snap_apic_reg(a, 0x320) >> 17 & 3;	/* LVT timer */
+
+	if (!(a->flags & VMXCORE_LAPIC_TIMER_ARMED))
+		return NULL;
+	if (!(a->apic_base & RN_APIC_BASE_ENABLE))
+		return "an armed timer with the APIC disabled";
+	if (mode == 3)
+		return "an armed timer in the reserved mode";
+	if (mode < 2 && !rn_snap_apic_reg(a, 0x380))	/* initial count */
+		return "an armed timer with initial count 0";
+	if (mode == 2 && !a->tsc_deadline)
+		return "an armed TSC-deadline timer without a deadline";
+	return NULL;
+}
+
+static int rn_snap_lapic_get(const uint8_t *p, size_t len, unsigned vcpu_id,
+			     struct rn_snap_lapic *s, struct vx_err *err)
+{
+	struct vmxcore_lapic_state *a = &s->apic;
+	struct vmm_snap_r r;
+	uint32_t version;
+	const char *why;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	vmm_snap_r_init(&r, p, len);
+	version = vmm_snap_get_u32(&r);
+	if (version != RN_SNAP_LAPIC_VERSION && !r.short_read)
+		return vx_err_set(err, -EPROTO, "state file: local APIC state version %u; this "
+				  "runner reads versions up to %u", version, RN_SNAP_LAPIC_VERSION);
+	s->mp_state = vmm_snap_get_u32(&r);
+	vmm_snap_get_bytes(&r, a->regs, sizeof(a->regs));
+	a->apic_base = vmm_snap_get_u64(&r);
+	a->tsc_deadline = vmm_snap_get_u64(&r);
+	a->timer_remaining_ns = vmm_snap_get_u64(&r);
+	a->flags = vmm_snap_get_u32(&r);
+	a->esr_pending = vmm_snap_get_u32(&r);
+	if ((rc = vmm_snap_r_done(&r, "local APIC", err)))
+		return rc;
+	if (s->mp_state != VMXCORE_MP_RUNNABLE && s->mp_state != VMXCORE_MP_WAIT_SIPI &&
+	    s->mp_state != VMXCORE_MP_HALTED)
+		return vx_err_set(err, -EBADMSG, "state file: vCPU %u: MP state %u is not one "
+				  "of 0, 1, 3", vcpu_id, s->mp_state);
+	if ((a->apic_base & RN_APIC_BASE_RESERVED) ||
+	    ((a->apic_base & RN_APIC_BASE_X2APIC) && !(a->apic_base & RN_APIC_BASE_ENABLE)))
+		return vx_err_set(err, -EBADMSG, "state file: vCPU %u: IA32_APIC_BASE 0x%llx",
+				  vcpu_id, (unsigned long long)a->apic_base);
+	if ((a->apic_base & RN_APIC_BASE_X2APIC) && rn_snap_apic_reg(a, 0x20) != vcpu_id)
+		return vx_err_set(err, -EINVAL, "state file: vCPU %u: x2APIC ID %u", vcpu_id,
+				  rn_snap_apic_reg(a, 0x20));
+	if (a->flags & ~VMXCORE_LAPIC_TIMER_ARMED)
+		return vx_err_set(err, -EBADMSG, "state file: vCPU %u: local APIC flags 0x%x",
+				  vcpu_id, a->flags);
+	if ((why = rn_snap_lapic_timer_bad(a)))
+		return vx_err_set(err, -EBADMSG, "state file: vCPU %u: local APIC: %s", vcpu_id,
+				  why);
+	return 0;
+}
+
 /* The guest's TSC (IA32_TSC through the MSR ioctls), read or set. */
 static int rn_snap_tsc(struct rn_vcpu *v, uint64_t *tsc, int set, struct vx_err *err)
 {
@@ -328,14 +432,10 @@ static int rn_snap_vcpu_write(struct rn_vcpu *v, struct rn_snap_vcpu *s, struct 
 
 	if ((rc = ops->set_sregs(&v->vb, &s->sregs)) || (rc = ops->set_regs(&v->vb, &s->regs)))
 		return vx_err_set(err, rc, "vCPU %d: registers refused: %s", v->id, strerror(-rc));
-	/* XCR0 before XSAVE (which takes only components XCR0 has); events
-	 * after the registers they are checked against. */
+	/* XCR0 before XSAVE (which takes only components XCR0 has). */
 	if (s->ext_version && (rc = ops->set_xcr0(&v->vb, s->xcr0)))
 		return vx_err_set(err, rc, "vCPU %d: XCR0 0x%llx refused: %s", v->id,
 				  (unsigned long long)s->xcr0, strerror(-rc));
-	/* An older file's (zero) events say nothing is in flight: so it is. */
-	if ((rc = ops->set_events(&v->vb, &s->events)))
-		return vx_err_set(err, rc, "vCPU %d: events refused: %s", v->id, strerror(-rc));
 	if (s->msrs.head.nmsrs) {
 		rc = rn_snap_ioctl(&v->vb, VMXCORE_SET_MSRS, KVM_SET_MSRS, &s->msrs);
 		if (rc != (int)s->msrs.head.nmsrs)
@@ -349,6 +449,54 @@ static int rn_snap_vcpu_write(struct rn_vcpu *v, struct rn_snap_vcpu *s, struct 
 	v->vb.run->ready_for_interrupt = 0;
 	v->vb.run->if_flag = (s->regs.rflags & 0x200) != 0;
 	v->halted = s->halted;
+	return 0;
+}
+
+/*
+ * After the TSC: the local APIC (lapic: NULL on a machine without), its MP
+ * state, then the events. Why this order:
+ * - the APIC after the TSC: KVM arms a TSC-deadline timer against the
+ *   guest's TSC as it is at the SET, so that must be the saved one;
+ * - the MP state after the APIC: an interrupt in the restored IRR or a
+ *   timer due at once must not wake a vCPU before its saved MP state is
+ *   in place (a halted vCPU is woken by it at its next RUN, as it would
+ *   have been; KVM restores them in this order too);
+ * - the events after the APIC: an interrupt in delivery left IRR for ISR
+ *   already, and the kernel takes the event against the APIC it finds
+ *   (its ISR and priority), which must be the one saved with it;
+ * - the events after the registers they are checked against.
+ * An older file's (zero) events say nothing is in flight: so it is.
+ */
+static int rn_snap_vcpu_finish(struct rn_vcpu *v, const struct rn_snap_vcpu *s,
+			       const struct rn_snap_lapic *lapic, struct vx_err *err)
+{
+	const struct vb_ops *ops = v->m->ops;
+	int rc;
+
+	if (lapic && (rc = ops->set_lapic(&v->vb, &lapic->apic)))
+		return vx_err_set(err, rc, "vCPU %d: local APIC state refused: %s", v->id,
+				  strerror(-rc));
+	if (lapic && (rc = ops->set_mp_state(&v->vb, lapic->mp_state)))
+		return vx_err_set(err, rc, "vCPU %d: MP state %u refused: %s", v->id,
+				  lapic->mp_state, strerror(-rc));
+	if ((rc = ops->set_events(&v->vb, &s->events)))
+		return vx_err_set(err, rc, "vCPU %d: events refused: %s", v->id, strerror(-rc));
+	return 0;
+}
+
+/* The vCPU's local APIC and MP state, for the file. */
+static int rn_snap_lapic_read(struct rn_vcpu *v, struct rn_snap_lapic *s, struct vx_err *err)
+{
+	const struct vb_ops *ops = v->m->ops;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if ((rc = ops->get_lapic(&v->vb, &s->apic)))
+		return vx_err_set(err, rc, "vCPU %d: reading the local APIC: %s", v->id,
+				  strerror(-rc));
+	if ((rc = ops->get_mp_state(&v->vb, &s->mp_state)))
+		return vx_err_set(err, rc, "vCPU %d: reading the MP state: %s", v->id,
+				  strerror(-rc));
 	return 0;
 }
 
@@ -368,16 +516,23 @@ static int rn_snap_devices_put(struct machine *m, struct vmm_snap_w *w, struct v
 	vmm_snap_put_u64(w, m->ram_bytes);
 	vmm_snap_put_u32(w, m->nvcpus);
 	vmm_snap_put_u32(w, m->ndisks);
+	vmm_snap_put_u32(w, m->nnics);	/* since version 2 */
 	vmm_snap_section_end(w, at);
 	for (unsigned i = 0; i < m->nvcpus; i++) {
 		static struct rn_snap_vcpu s;	/* 4 KiB of XSAVE: not on the stack */
+		static struct rn_snap_lapic a;
 		int rc = rn_snap_vcpu_read(&m->vcpu[i], &s, err);
 
-		if (rc)
+		if (rc || (m->apic && (rc = rn_snap_lapic_read(&m->vcpu[i], &a, err))))
 			return rc;
 		at = vmm_snap_section_begin(w, VMM_SNAP_VCPU, i);
 		rn_snap_vcpu_put(w, &s);
 		vmm_snap_section_end(w, at);
+		if (m->apic) {
+			at = vmm_snap_section_begin(w, VMM_SNAP_LAPC, i);
+			rn_snap_lapic_put(w, &a);
+			vmm_snap_section_end(w, at);
+		}
 	}
 	RN_SNAP_SECTION(w, VMM_SNAP_PIC, 0, vmm_pic_save, &m->pc.pic);
 	RN_SNAP_SECTION(w, VMM_SNAP_PIT, 0, vmm_pit_save, &m->pc.pit);
@@ -389,6 +544,10 @@ static int rn_snap_devices_put(struct machine *m, struct vmm_snap_w *w, struct v
 	for (unsigned i = 0; i < m->ndisks; i++)
 		RN_SNAP_SECTION(w, VMM_SNAP_VBLK, i, vmm_virtio_blk_save,
 				&m->disks[i].blk);
+	if (m->apic)
+		RN_SNAP_SECTION(w, VMM_SNAP_IOAP, 0, vmm_ioapic_save, &m->ioapic);
+	for (unsigned i = 0; i < m->nnics; i++)
+		RN_SNAP_SECTION(w, VMM_SNAP_VNET, i, vmm_virtio_net_save, &m->nics[i].net);
 	return w->failed ? vx_err_set(err, -ENOMEM, "state file: out of memory") : 0;
 }
 
@@ -450,8 +609,13 @@ int machine_snapshot_save(struct machine *m, int fd, const char *disk_snapshot,
 struct rn_snap_load {
 	struct vmm_snap_index ix;
 	struct rn_snap_vcpu vcpu[RUNNER_MAX_VCPUS];
+	struct rn_snap_lapic lapic[RUNNER_MAX_VCPUS];	/* machines with APICs */
 	uint8_t *dev[7 + RUNNER_MAX_DISKS];
 	size_t dev_len[7 + RUNNER_MAX_DISKS];
+	uint8_t *ioapic;				/* machines with APICs */
+	size_t ioapic_len;
+	uint8_t *nic[RUNNER_MAX_NICS];
+	size_t nic_len[RUNNER_MAX_NICS];
 	const struct vmm_snap_sec *ram;
 };
 
@@ -464,6 +628,9 @@ static void rn_snap_load_free(struct rn_snap_load *l)
 {
 	for (unsigned i = 0; i < sizeof(l->dev) / sizeof(l->dev[0]); i++)
 		free(l->dev[i]);
+	free(l->ioapic);
+	for (unsigned i = 0; i < RUNNER_MAX_NICS; i++)
+		free(l->nic[i]);
 }
 
 static int rn_snap_need(struct rn_snap_load *l, int fd, uint32_t tag, uint32_t inst,
@@ -482,6 +649,20 @@ static int rn_snap_need(struct rn_snap_load *l, int fd, uint32_t tag, uint32_t i
 	return 0;
 }
 
+/* A section of version 2 this machine needs: missing, it is named. */
+static int rn_snap_need_v2(struct rn_snap_load *l, int fd, uint32_t tag, uint32_t inst,
+			   const char *what, uint8_t **buf, size_t *len, struct vx_err *err)
+{
+	char name[16];
+
+	if (!vmm_snap_find(&l->ix, tag, inst))
+		return vx_err_set(err, -EINVAL,
+				  "state file (version %u): no %s %u (section %s), which this machine "
+				  "needs: saved by a runner without it or from another machine",
+				  l->ix.version, what, inst, vmm_snap_tag_name(tag, name));
+	return rn_snap_need(l, fd, tag, inst, buf, len, err);
+}
+
 static int rn_snap_read_mach(struct machine *m, struct rn_snap_load *l, int fd,
 			     struct vx_err *err)
 {
@@ -489,7 +670,7 @@ static int rn_snap_read_mach(struct machine *m, struct rn_snap_load *l, int fd,
 	uint8_t *p;
 	size_t len;
 	uint64_t ram;
-	uint32_t nvcpus, ndisks;
+	uint32_t nvcpus, ndisks, nnics = 0;
 	int rc;
 
 	if ((rc = rn_snap_need(l, fd, VMM_SNAP_MACH, 0, &p, &len, err)))
@@ -498,6 +679,8 @@ static int rn_snap_read_mach(struct machine *m, struct rn_snap_load *l, int fd,
 	ram = vmm_snap_get_u64(&r);
 	nvcpus = vmm_snap_get_u32(&r);
 	ndisks = vmm_snap_get_u32(&r);
+	if (r.off < r.len)	/* version 1 ends here: no NICs then */
+		nnics = vmm_snap_get_u32(&r);
 	rc = vmm_snap_r_done(&r, "machine", err);
 	free(p);
 	if (rc)
@@ -508,6 +691,9 @@ static int rn_snap_read_mach(struct machine *m, struct rn_snap_load *l, int fd,
 				  "this one has %llu MiB, %u vCPUs, %u disks",
 				  (unsigned long long)(ram >> 20), nvcpus, ndisks,
 				  (unsigned long long)(m->ram_bytes >> 20), m->nvcpus, m->ndisks);
+	if (nnics != m->nnics)
+		return vx_err_set(err, -EINVAL, "state file: saved from a machine with %u NICs; "
+				  "this one has %u", nnics, m->nnics);
 	return 0;
 }
 
@@ -546,6 +732,36 @@ static int rn_snap_check_devices(struct machine *m, struct rn_snap_load *l, stru
 		if ((rc = vmm_virtio_blk_check(&m->disks[i].blk, l->dev[7 + i],
 					       l->dev_len[7 + i], err)))
 			return rc;
+	if (m->apic) {
+		static struct vmm_ioapic io;
+
+		io = m->ioapic;
+		if ((rc = vmm_ioapic_load(&io, l->ioapic, l->ioapic_len, err)))
+			return rc;
+	}
+	for (unsigned i = 0; i < m->nnics; i++)
+		if ((rc = vmm_virtio_net_check(&m->nics[i].net, l->nic[i], l->nic_len[i], err)))
+			return rc;
+	return 0;
+}
+
+/* Each vCPU's local APIC section, on a machine with APICs. */
+static int rn_snap_read_lapics(struct machine *m, struct rn_snap_load *l, int fd,
+			       struct vx_err *err)
+{
+	for (unsigned i = 0; i < m->nvcpus; i++) {
+		uint8_t *p;
+		size_t len;
+		int rc = rn_snap_need_v2(l, fd, VMM_SNAP_LAPC, i, "local APIC state of vCPU", &p,
+					 &len, err);
+
+		if (rc)
+			return rc;
+		rc = rn_snap_lapic_get(p, len, i, &l->lapic[i], err);
+		free(p);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -575,6 +791,14 @@ static int rn_snap_read_all(struct machine *m, struct rn_snap_load *l, int fd,
 		if ((rc = rn_snap_need(l, fd, VMM_SNAP_VBLK, i, &l->dev[7 + i],
 				       &l->dev_len[7 + i], err)))
 			return rc;
+	if (m->apic && ((rc = rn_snap_read_lapics(m, l, fd, err)) ||
+			(rc = rn_snap_need_v2(l, fd, VMM_SNAP_IOAP, 0, "IOAPIC state", &l->ioapic,
+					      &l->ioapic_len, err))))
+		return rc;
+	for (unsigned i = 0; i < m->nnics; i++)
+		if ((rc = rn_snap_need_v2(l, fd, VMM_SNAP_VNET, i, "virtio-net state of NIC",
+					  &l->nic[i], &l->nic_len[i], err)))
+			return rc;
 	l->ram = vmm_snap_find(&l->ix, VMM_SNAP_RAM, 0);
 	if (!l->ram)
 		return vx_err_set(err, -EBADMSG, "state file: no RAM section");
@@ -595,6 +819,10 @@ static void rn_snap_apply_devices(struct machine *m, struct rn_snap_load *l)
 	vmm_pci_load(&m->pci, l->dev[6], l->dev_len[6], NULL);
 	for (unsigned i = 0; i < m->ndisks; i++)
 		vmm_virtio_blk_load(&m->disks[i].blk, l->dev[7 + i], l->dev_len[7 + i], NULL);
+	if (m->apic)
+		vmm_ioapic_load(&m->ioapic, l->ioapic, l->ioapic_len, NULL);
+	for (unsigned i = 0; i < m->nnics; i++)
+		vmm_virtio_net_load(&m->nics[i].net, l->nic[i], l->nic_len[i], NULL);
 }
 
 static int rn_snap_disks_apply(struct machine *m, const char *name, struct vx_err *err)
@@ -636,6 +864,10 @@ int machine_snapshot_load(struct machine *m, int fd, const char *disk_snapshot,
 	 * rather than from a value that aged while RAM was read. */
 	for (unsigned i = 0; i < m->nvcpus; i++)
 		if (l.vcpu[i].ext_version && (rc = rn_snap_tsc(&m->vcpu[i], &l.vcpu[i].tsc, 1, err)))
+			goto broken;
+	for (unsigned i = 0; i < m->nvcpus; i++)
+		if ((rc = rn_snap_vcpu_finish(&m->vcpu[i], &l.vcpu[i], m->apic ? &l.lapic[i] : NULL,
+					      err)))
 			goto broken;
 	pthread_mutex_lock(&m->io_lock);
 	rn_snap_apply_devices(m, &l);
