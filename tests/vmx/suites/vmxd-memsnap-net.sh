@@ -13,11 +13,12 @@
 #   runner_kvm is a wrapper adding --backend kvm), two vCPUs (in-kernel
 #   local APICs, IOAPIC): the APIC and MP state of both vCPUs and the
 #   IOAPIC go through the state file; after the revert a program pinned to
-#   CPU 1 runs there ("cpu1" on the console).
+#   CPU 1 runs there ("cpu1" on the console). vmxd-memsnap-smp-vmxcore:
+#   the same on vmxcore (BACKEND=vmxcore).
 . /lab/suites/lib.sh
 SMP=${SMP:-0}
 if [ "$SMP" = 1 ]; then
-	DOM=lab-msmp D=/tmp/vmxd-msmp BACKEND=kvm VCPUS=2 IFACE=
+	DOM=lab-msmp D=/tmp/vmxd-msmp BACKEND=${BACKEND:-kvm} VCPUS=2 IFACE=
 	CMDLINE="console=ttyS0 pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable no_timer_check guest.wait guest.ticks"
 else
 	DOM=lab-mnet D=/tmp/vmxd-mnet BACKEND=vmxcore VCPUS=1
