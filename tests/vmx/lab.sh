@@ -56,7 +56,7 @@ command -v bochs-bin >/dev/null || die "bochs-bin missing: run scripts/setup.sh"
 if [ "$DEMO" = 1 ]; then
 	SUITES="demo demo-vm"
 elif [ "$BENCH" = 1 ]; then
-	SUITES=bench
+	SUITES="bench bench-linux"
 elif [ -z "$SUITES" ]; then
 	SUITES=$(cd "$HERE/suites" && ls *.sh | sed 's/\.sh$//' | grep -vxE 'lib|demo|bench' |
 		while read -r s; do
@@ -276,11 +276,14 @@ if [ "$BENCH" = 1 ]; then
 	# "# BENCH name backend ns" pairs -> one ratio per benchmark.
 	tr -d '\r' < "$W/serial.out" | awk '
 		/^# BENCH / { ns[$3 " " $4] = $5; names[$3] = 1 }
+		/^# MEM / { kib[$3 " " $4] = $5; mems[$3] = 1 }
 		END {
-			printf "%-22s %14s %14s %8s\n", "bench-vmx (ns/exit)", "vmxcore", "kvm", "ratio"
+			printf "%-32s %14s %14s %8s\n", "benchmark (ns)", "vmxcore", "kvm", "ratio"
 			for (n in names)
-				printf "%-22s %14.0f %14.0f %8.2f\n", n, ns[n " vmxcore"], ns[n " kvm"],
+				printf "%-32s %14.0f %14.0f %8.2f\n", n, ns[n " vmxcore"], ns[n " kvm"],
 				       ns[n " kvm"] ? ns[n " vmxcore"] / ns[n " kvm"] : 0
+			for (m in mems)
+				printf "%-32s %14d %14d KiB (goal < 5120)\n", m, kib[m " vmxcore"], kib[m " kvm"]
 			print "(Bochs-emulated time, one boot, both backends; ratio = vmxcore / kvm, goal <= 1.0)"
 		}'
 fi

@@ -17,8 +17,8 @@ uptime_ns() { awk '{ printf "%.0f", $1 * 1e9 }' /proc/uptime; }
 cpu_times() { awk '{ print "utime", $14, "stime", $15, "guest_time", $43 }' /proc/$1/stat; }
 
 kvm_exit_hist_on() {
-	mountpoint -q $T || mount -t tracefs none $T
-	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	grep -q " $T " /proc/mounts || mount -t tracefs none $T
+	grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs none /sys/kernel/debug
 	echo 'hist:keys=exit_reason:sort=hitcount.descending' > $T/events/kvm/kvm_exit/trigger ||
 		echo "# no hist trigger on kvm_exit"
 }
@@ -59,5 +59,6 @@ insmod $LAB/irqbypass.ko && insmod $LAB/kvm.ko && insmod $LAB/kvm-intel.ko
 kvm_exit_hist_on
 boot kvm
 is boot_kvm $? 0
+echo '!hist:keys=exit_reason:sort=hitcount.descending' > $T/events/kvm/kvm_exit/trigger
 rmmod kvm_intel && rmmod kvm && rmmod irqbypass
 finish
