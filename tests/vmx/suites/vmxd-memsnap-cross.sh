@@ -1,0 +1,90 @@
+# lab: on-request (two nested boots and two restores: most of an hour of Bochs)
+# A memory snapshot taken on one backend and restored on the other: the
+# state file says nothing of the backend that wrote it (the runner's CPUID
+# table is the same for both, the devices are the runner's own).
+# - vmxd's runner for type 'kvm' domains is a wrapper whose --backend is
+#   read from a file. The ticking guest (guest.ticks, one vCPU, PIC and
+#   PIT) is started on one backend, snapshotted while it runs, destroyed;
+#   then `vmxd-runner --restore` starts the saved state on the other.
+# - The restored guest must go on from the saved counter (above what the
+#   console showed before the snapshot, at most two past what it showed
+#   when the snapshot returned) and keep ticking: its timer interrupts
+#   arrive on the new backend.
+# - Both directions: kvm_intel to vmxcore, then vmxcore to kvm_intel.
+. /lab/suites/lib.sh
+G=$LAB/guest
+D=/tmp/vmxd-cross
+CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.ticks"
+plan 19
+
+log() { vmctl console lab-cross --show-log; }
+ticks() { sed -n 's/.*GUEST: tick \([0-9]*\) .*/\1/p'; }
+max_tick() { log | ticks | sort -n | tail -n 1 | grep . || echo 0; }
+tick_beyond() { [ "$(max_tick)" -ge "$1" ]; }
+first_restored_tick() { ticks < $D/restored.out | head -n 1; }
+restored_tick_beyond() { [ "$(ticks < $D/restored.out | sort -n | tail -n 1)" -ge "$1" ] 2>/dev/null; }
+runner_gone() { ! pidof vmxd-runner; }
+
+# cross FROM TO N: boot on FROM, snapshot sN, destroy, restore on TO.
+cross() {
+	echo "$1" > $D/backend
+	ok "started_on_$1" vmctl start lab-cross
+	ok "ticks_on_$1" wait_for 900 tick_beyond 2
+	before=$(max_tick)
+	ok "snapshot_on_$1" vmctl --timeout 3000 snapshot-create lab-cross "s$3"
+	after=$(max_tick)
+	ok "destroyed_on_$1" vmctl destroy lab-cross
+	wait_for 60 runner_gone
+	file=$(ls -t $D/snapshots/*/mem-*.vmstate | head -n 1)
+	$LAB/bin/vmxd-runner --backend "$2" --kernel $G/vmlinux --initrd $G/initrd.gz \
+		--cmdline "$CMDLINE" --memory 128 --restore "$file" < /dev/null > $D/restored.out 2>&1 &
+	pid=$!
+	wait_for 600 sh -c "ticks < $D/restored.out | grep -q ."
+	first=$(first_restored_tick)
+	echo "# $1 -> $2: ticks $before..$after at the snapshot, first after the restore: ${first:-none}"
+	is "restored_on_$2_continues_from_snapshot" \
+		"$([ "${first:-0}" -gt "$before" ] && [ "${first:-0}" -le $((after + 2)) ] && echo yes)" yes
+	ok "restored_on_$2_ticks_on" wait_for 600 restored_tick_beyond $((${first:-0} + 2))
+	kill $pid
+	wait $pid 2>/dev/null
+	[ "$tap_failed" -gt 0 ] && sed 's/^/# restored| /' $D/restored.out | tail -n 30
+	ok "snapshot_s$3_deleted" vmctl snapshot-delete lab-cross "s$3"
+}
+
+ok backends_load sh -c "insmod $LAB/vmxcore.ko && insmod $LAB/irqbypass.ko && insmod $LAB/kvm.ko && insmod $LAB/kvm-intel.ko"
+mkdir -p $D/run
+printf '#!/bin/sh\nexec %s --backend "$(cat %s/backend)" "$@"\n' $LAB/bin/vmxd-runner $D > $D/runner.sh
+chmod +x $D/runner.sh
+echo "runner_kvm = $D/runner.sh" > $D/vmxd.conf
+vmxd -d -f $D/vmxd.conf --socket $D/sock --socket-ro $D/sock-ro --database $D/db.sqlite \
+	--rundir $D/run > $D/vmxd.log 2>&1 &
+vmxd_pid=$!
+export VMCTL_SOCKET=$D/sock VMCTL_SOCKET_RO=$D/sock-ro
+ok vmxd_starts wait_for 30 vmctl list
+cat > $D/guest.xml <<XML
+<domain type='kvm'>
+  <name>lab-cross</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$G/vmlinux</kernel>
+    <initrd>$G/initrd.gz</initrd>
+    <cmdline>$CMDLINE</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+</domain>
+XML
+ok defined vmctl define $D/guest.xml
+cross kvm vmxcore 1
+cross vmxcore kvm 2
+is vmxcore_pages_released "$(cat $SYSFS/pages_pinned)" 0
+if [ "$tap_failed" -gt 0 ]; then
+	log | tail -n 30 | sed 's/^/# guest| /'
+	tail -n 20 $D/run/vm/*[0-9a-f].log | sed 's/^/# runner| /'
+	sed 's/^/# vmxd| /' $D/vmxd.log | tail -n 30
+fi
+kill $vmxd_pid
+wait $vmxd_pid 2>/dev/null
+ok backends_unload sh -c "rmmod vmxcore && rmmod kvm_intel && rmmod kvm && rmmod irqbypass"
+finish
