@@ -61,30 +61,10 @@ boot_round() {
 }
 
 plan 7
-ok backends_load sh -c "insmod $LAB/vmxcore.ko && insmod $LAB/irqbypass.ko && insmod $LAB/kvm.ko && insmod $LAB/kvm-intel.ko"
-mkdir -p $D/run
-printf '#!/bin/sh\nexec %s --backend "$(cat %s/backend)" "$@"\n' $LAB/bin/vmxd-runner $D > $D/runner.sh
-chmod +x $D/runner.sh
-echo "runner_kvm = $D/runner.sh" > $D/vmxd.conf
-vmxd -d -f $D/vmxd.conf --socket $D/sock --socket-ro $D/sock-ro --database $D/db.sqlite \
-	--rundir $D/run > $D/vmxd.log 2>&1 &
-vmxd_pid=$!
-export VMCTL_SOCKET=$D/sock VMCTL_SOCKET_RO=$D/sock-ro
+ok backends_load load_vmxcore_and_kvm
+lab_vmxd $D
 ok vmxd_starts wait_for 30 vmctl list
-cat > $D/bench.xml <<XML
-<domain type='kvm'>
-  <name>bench</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <kernel>$G/vmlinux</kernel>
-    <initrd>$G/initrd.gz</initrd>
-    <cmdline>$CMDLINE</cmdline>
-  </os>
-  <on_poweroff>destroy</on_poweroff>
-</domain>
-XML
+lab_guest_xml bench 1 "$CMDLINE" > $D/bench.xml
 ok defined vmctl define $D/bench.xml
 cat $G/vmlinux $G/initrd.gz $LAB/bin/vmxd-runner > /dev/null
 n=0
@@ -99,6 +79,6 @@ done
 is vmxcore_pages_released "$(cat $SYSFS/pages_pinned)" 0
 kill $vmxd_pid
 wait $vmxd_pid 2>/dev/null
-ok backends_unload sh -c "rmmod vmxcore && rmmod kvm_intel && rmmod kvm && rmmod irqbypass"
+ok backends_unload unload_vmxcore_and_kvm
 ok host_alive true
 finish

@@ -116,3 +116,44 @@ wait_for() {
 	done
 	return 1
 }
+
+# vmxcore and kvm_intel side by side (kvm-coexist: whoever has VMs owns VMX).
+load_vmxcore_and_kvm() {
+	insmod $LAB/vmxcore.ko && insmod $LAB/irqbypass.ko && insmod $LAB/kvm.ko &&
+		insmod $LAB/kvm-intel.ko
+}
+unload_vmxcore_and_kvm() { rmmod vmxcore && rmmod kvm_intel && rmmod kvm && rmmod irqbypass; }
+
+# lab_vmxd DIR: vmxd with its sockets, database and run directory in DIR
+# (vmxd_pid set, VMCTL_SOCKET and VMCTL_SOCKET_RO exported). Its runner for
+# type 'kvm' domains is a wrapper giving vmxd-runner the --backend named in
+# DIR/backend at each start, so a suite picks, or switches, the backend.
+lab_vmxd() {
+	mkdir -p $1/run
+	printf '#!/bin/sh\nexec %s --backend "$(cat %s/backend)" "$@"\n' $LAB/bin/vmxd-runner $1 > $1/runner.sh
+	chmod +x $1/runner.sh
+	echo "runner_kvm = $1/runner.sh" > $1/vmxd.conf
+	vmxd -d -f $1/vmxd.conf --socket $1/sock --socket-ro $1/sock-ro --database $1/db.sqlite \
+		--rundir $1/run > $1/vmxd.log 2>&1 &
+	vmxd_pid=$!
+	export VMCTL_SOCKET=$1/sock VMCTL_SOCKET_RO=$1/sock-ro
+}
+
+# lab_guest_xml NAME VCPUS CMDLINE: a domain of 128 MiB booting the nested
+# guest (the lab's kernel and busybox initramfs), without devices.
+lab_guest_xml() {
+	cat <<XML
+<domain type='kvm'>
+  <name>$1</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>$2</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>$LAB/guest/vmlinux</kernel>
+    <initrd>$LAB/guest/initrd.gz</initrd>
+    <cmdline>$3</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+</domain>
+XML
+}
