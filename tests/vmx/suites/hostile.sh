@@ -28,7 +28,7 @@ hostile() {
 		--disk /tmp/hostile-$b.img,format=raw < /dev/null > /tmp/hostile-$b.out 2> /tmp/hostile-$b.err
 	rc=$?
 	# Step 3's byte to COM1's data port may stand before a line: no ^.
-	grep -ao "HOSTILE: .*" /tmp/hostile-$b.out | tr -cd '[:print:]\n' | sed 's/^/# guest: /'
+	grep -ao "HOSTILE: [ -~]*" /tmp/hostile-$b.out | sed 's/^/# guest: /'
 	sed 's/^/# runner: /' /tmp/hostile-$b.err | tail -n 5
 	ok "${b}_hostile_guest_wrote_every_device" grep -aq "HOSTILE: devices written" /tmp/hostile-$b.out
 	is "${b}_hostile_runner_ends_as_crashed" "$rc" 2
