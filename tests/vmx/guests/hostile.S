@@ -7,9 +7,10 @@
  *   (other)  the hostile guest: garbage, from a fixed pseudo-random
  *            sequence, to every device the runner has, then a triple fault:
  *     1. each virtio-pci function: memory decode and bus mastering on,
- *        then for queues 0-3 a garbage size and ring addresses, status
- *        DRIVER_OK, the queue enabled and notified; then every dword of
- *        its 16 KiB BAR overwritten
+ *        a driver's handshake, then queues 0-3 set up on rings of
+ *        garbage (this kernel's own code), enabled, DRIVER_OK, notified;
+ *        again with garbage sizes and addresses; then every dword of its
+ *        16 KiB BAR overwritten
  *     2. the configuration space of every function 0 on bus 0 (offsets
  *        0x04-0x3c: command, BARs, interrupt line) overwritten
  *     3. one byte out and one in at every port of 0x000-0x3ff, 0x600-0x60f
@@ -135,26 +136,72 @@ virtio_garbage:
 	jb 1b
 	ret
 
-/* Queues 0-3 of the device whose BAR 0 is at EDI (common config at 0). */
+/*
+ * Queues 0-3 of the device whose BAR 0 is at EDI (common config at 0),
+ * after the handshake a driver does (reset, ACKNOWLEDGE|DRIVER,
+ * VERSION_1, FEATURES_OK), so that the device takes the queues: 8
+ * entries each, the descriptor table and the available ring inside this
+ * kernel's code (bytes no driver wrote: descriptors with garbage
+ * addresses, lengths and flags, a garbage ring index), the used ring in
+ * RAM at 16 MiB; then DRIVER_OK and a notify of each. Then the same with
+ * garbage sizes and addresses anywhere in the 4 GiB.
+ */
 virtio_queue_garbage:
+	movb $0, 0x14(%edi)		/* device_status: reset */
+	movb $0x03, 0x14(%edi)		/* ACKNOWLEDGE | DRIVER */
+	movl $1, 0x08(%edi)		/* driver_feature_select: bits 32-63 */
+	movl $1, 0x0c(%edi)		/* VERSION_1 */
+	movb $0x0b, 0x14(%edi)		/* | FEATURES_OK */
 	xor %ecx, %ecx
 1:	movw %cx, 0x16(%edi)		/* queue_select */
+	movw $8, 0x18(%edi)		/* queue_size */
 	call rand
-	movw %ax, 0x18(%edi)		/* queue_size */
-	call rand
+	and $0xff0, %eax
+	add $0x100000, %eax		/* in the code */
 	mov %eax, 0x20(%edi)		/* queue_desc */
+	movl $0, 0x24(%edi)
+	call rand
+	and $0xffe, %eax
+	add $0x100000, %eax
+	mov %eax, 0x28(%edi)		/* queue_driver (avail) */
+	movl $0, 0x2c(%edi)
+	call rand
+	and $0xff000, %eax
+	add $0x1000000, %eax
+	mov %eax, 0x30(%edi)		/* queue_device (used) */
+	movl $0, 0x34(%edi)
+	movw $1, 0x1c(%edi)		/* queue_enable */
+	inc %ecx
+	cmp $4, %ecx
+	jb 1b
+	movb $0x0f, 0x14(%edi)		/* | DRIVER_OK */
+	call virtio_notify_all
+	xor %ecx, %ecx
+2:	movw %cx, 0x16(%edi)
+	call rand
+	movw %ax, 0x18(%edi)
+	call rand
+	mov %eax, 0x20(%edi)
 	call rand
 	mov %eax, 0x24(%edi)
 	call rand
-	mov %eax, 0x28(%edi)		/* queue_driver */
+	mov %eax, 0x28(%edi)
 	call rand
 	mov %eax, 0x2c(%edi)
 	call rand
-	mov %eax, 0x30(%edi)		/* queue_device */
+	mov %eax, 0x30(%edi)
 	movl $0, 0x34(%edi)
-	movb $0x0f, 0x14(%edi)		/* status: ACK, DRIVER, DRIVER_OK, FEATURES_OK */
-	movw $1, 0x1c(%edi)		/* queue_enable */
-	mov %ecx, 0x3000(%edi)		/* notify (offset multiplier 0 or 4: both) */
+	movw $1, 0x1c(%edi)
+	inc %ecx
+	cmp $4, %ecx
+	jb 2b
+	call virtio_notify_all
+	ret
+
+/* A notify of queues 0-3 (offset multiplier 0 or 4: both covered). */
+virtio_notify_all:
+	xor %ecx, %ecx
+1:	mov %ecx, 0x3000(%edi)
 	mov %ecx, 0x3000(%edi, %ecx, 4)
 	inc %ecx
 	cmp $4, %ecx
