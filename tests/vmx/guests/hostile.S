@@ -15,7 +15,8 @@
  *        0x04-0x3c: command, BARs, interrupt line) overwritten
  *     3. one byte out and one in at every port of 0x000-0x3ff, 0x600-0x60f
  *        and 0xcf8-0xcff but the reset and power-off ones (i8042 0x64,
- *        port 0x92, 0xcf9, the PM1a control register 0x604-0x605): a
+ *        port 0x92, 0xcf9, the PM1a control register 0x604-0x605, the
+ *        FADT's reset register 0x608): a
  *        reset or an S5 would end the VM before the fault, through a path
  *        other suites test
  *     4. 256 dwords each at the IOAPIC's and the local APIC's addresses
@@ -257,6 +258,8 @@ port_range_garbage:
 	cmp $0x604, %ebx
 	je 2f
 	cmp $0x605, %ebx
+	je 2f
+	cmp $0x608, %ebx		/* the FADT's reset register */
 	je 2f
 	call rand
 	mov %bx, %dx
