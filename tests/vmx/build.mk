@@ -4,7 +4,7 @@ LAB_BIN_DIR := $(BUILD)/lab/bin
 LAB_GUEST   := $(BUILD)/lab/guest
 LAB_BINS    += $(LAB_BIN_DIR)/labtool $(LAB_BIN_DIR)/vmxtest $(BUILD)/bin/lab-judge \
 	       $(BUILD)/bin/vmxd-runner $(BUILD)/bin/vmxd $(BUILD)/bin/vmctl \
-	       $(BUILD)/bin/lab-pty $(LAB_GUEST)/multiboot.elf
+	       $(BUILD)/bin/lab-pty $(LAB_GUEST)/multiboot.elf $(LAB_GUEST)/hostile.elf
 LAB_CFLAGS   = $(filter-out -fsanitize%,$(CFLAGS)) -I$(LAB_GUEST)
 
 $(LAB_BIN_DIR)/labtool: tests/vmx/labtool.c tests/vmx/tap.h driver/caps_decode.h \
@@ -18,12 +18,13 @@ $(LAB_GUEST)/guest.elf: tests/vmx/guests/guest.S
 	$(CC) -c -o $(LAB_GUEST)/guest.o $<
 	$(LD) -m elf_x86_64 -Ttext=0x1000 -e 0x1000 -o $@ $(LAB_GUEST)/guest.o
 
-# The multiboot test kernel (suites/multiboot.sh): ELF32 at 1 MiB, one
-# segment with no ELF headers mapped (-N), as vmxd-runner's loader wants it.
-$(LAB_GUEST)/multiboot.elf: tests/vmx/guests/multiboot.S
+# The multiboot kernels (suites/multiboot.sh, suites/hostile.sh): ELF32 at
+# 1 MiB, one segment with no ELF headers mapped (-N), as vmxd-runner's
+# loader wants it.
+$(LAB_GUEST)/multiboot.elf $(LAB_GUEST)/hostile.elf: $(LAB_GUEST)/%.elf: tests/vmx/guests/%.S
 	@mkdir -p $(dir $@)
-	$(CC) -m32 -c -o $(LAB_GUEST)/multiboot.o $<
-	$(LD) -m elf_i386 -N --no-warn-rwx-segments -Ttext=0x100000 -e _start -o $@ $(LAB_GUEST)/multiboot.o
+	$(CC) -m32 -c -o $(LAB_GUEST)/$*.o $<
+	$(LD) -m elf_i386 -N --no-warn-rwx-segments -Ttext=0x100000 -e _start -o $@ $(LAB_GUEST)/$*.o
 
 $(LAB_GUEST)/guest_syms.h: $(LAB_GUEST)/guest.elf
 	nm $< | awk '$$2 == "T" { printf "#define GUEST_%s 0x%s\n", $$3, $$1 }' > $@

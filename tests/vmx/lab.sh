@@ -130,10 +130,12 @@ build_initramfs() {
 	# Debug info is 95% of the module; loading it costs emulated time every insmod.
 	strip --strip-debug "$r/lab/vmxcore.ko"
 	cp "$TOP/$BUILD"/lab/bin/* "$r/lab/bin/"
-	# The multiboot test kernel (2 KiB): here rather than on the CD.
-	[ -f "$TOP/$BUILD/lab/guest/multiboot.elf" ] ||
-		die "$BUILD/lab/guest/multiboot.elf not built (make $BUILD/lab/guest/multiboot.elf)"
-	cp "$TOP/$BUILD/lab/guest/multiboot.elf" "$r/lab/"
+	# The multiboot test kernels (2 KiB each): here rather than on the CD.
+	for mb in multiboot hostile; do
+		[ -f "$TOP/$BUILD/lab/guest/$mb.elf" ] ||
+			die "$BUILD/lab/guest/$mb.elf not built (make $BUILD/lab/guest/$mb.elf)"
+		cp "$TOP/$BUILD/lab/guest/$mb.elf" "$r/lab/"
+	done
 	for m in drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/ata/libata \
 		 drivers/ata/ata_piix drivers/cdrom/cdrom drivers/scsi/sr_mod fs/isofs/isofs; do
 		cp "$k/$m.ko" "$r/lab/cdrom/"

@@ -307,6 +307,21 @@ static uint32_t kvm_exit_to_common(uint32_t kvm_reason)
 	}
 }
 
+/*
+ * KVM's run struct has no RIP, and the reason a VM ended names it (as
+ * vmxcore's exits give it): read it for the exits that end a VM.
+ */
+static void kvm_fill_ending_rip(struct vb_vcpu *v, uint32_t kvm_reason)
+{
+	struct kvm_regs regs;
+
+	if (kvm_reason != KVM_EXIT_SHUTDOWN && kvm_reason != KVM_EXIT_FAIL_ENTRY &&
+	    kvm_reason != KVM_EXIT_INTERNAL_ERROR)
+		return;
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0)
+		v->run->rip = regs.rip;
+}
+
 static void kvm_translate_exit(struct vb_vcpu *v)
 {
 	struct kvm_run *k = v->native;
@@ -337,6 +352,7 @@ static void kvm_translate_exit(struct vb_vcpu *v)
 		r->internal.suberror = k->internal.suberror;
 		break;
 	}
+	kvm_fill_ending_rip(v, k->exit_reason);
 }
 
 static int kvm_run_vcpu(struct vb_vcpu *v)
