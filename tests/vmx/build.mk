@@ -21,7 +21,7 @@ $(LAB_GUEST)/guest.elf: tests/vmx/guests/guest.S
 # The multiboot kernels (suites/multiboot.sh, suites/hostile.sh): ELF32 at
 # 1 MiB, one segment with no ELF headers mapped (-N), as vmxd-runner's
 # loader wants it.
-$(LAB_GUEST)/multiboot.elf $(LAB_GUEST)/hostile.elf: $(LAB_GUEST)/%.elf: tests/vmx/guests/%.S
+$(LAB_GUEST)/multiboot.elf $(LAB_GUEST)/hostile.elf: $(LAB_GUEST)/%.elf: tests/vmx/guests/%.S tests/vmx/guests/mbcom1.S
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -c -o $(LAB_GUEST)/$*.o $<
 	$(LD) -m elf_i386 -N --no-warn-rwx-segments -Ttext=0x100000 -e _start -o $@ $(LAB_GUEST)/$*.o

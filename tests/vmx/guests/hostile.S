@@ -29,18 +29,12 @@
 	.section .text
 	.globl _start
 
-#define MB_MAGIC	0x1badb002
-#define MB_FLAGS	0x00000003
-#define COM1		0x3f8
+#include "mbcom1.S"
 #define PCI_ADDR	0xcf8
 #define PCI_DATA	0xcfc
 #define VIRTIO_VENDOR	0x1af4
 
-	.align 4
-mb_header:
-	.long MB_MAGIC
-	.long MB_FLAGS
-	.long -(MB_MAGIC + MB_FLAGS)
+	MB_HEADER
 
 _start:
 	mov $stack_top, %esp
@@ -302,41 +296,9 @@ com1_init:
 	outb %al, %dx
 	ret
 
-/* The NUL-terminated string at ESI to COM1. Clobbers EAX, EDX, ESI. */
-puts:
-	lodsb
-	test %al, %al
-	jz 2f
-	mov %al, %ah
-	mov $(COM1 + 5), %dx
-1:	inb %dx, %al
-	test $0x20, %al
-	jz 1b
-	mov $COM1, %dx
-	mov %ah, %al
-	outb %al, %dx
-	jmp puts
-2:	ret
+	COM1_PUTS
 
-/* EAX in decimal. Clobbers EAX, EDX, ESI. */
-putdec:
-	push %ebx
-	push %ecx
-	mov $numbuf_end, %ecx
-	movb $0, (%ecx)
-	mov $10, %ebx
-1:	xor %edx, %edx
-	div %ebx
-	add $'0', %dl
-	dec %ecx
-	mov %dl, (%ecx)
-	test %eax, %eax
-	jnz 1b
-	mov %ecx, %esi
-	call puts
-	pop %ecx
-	pop %ebx
-	ret
+	COM1_PUTDEC
 
 	.section .rodata
 	.align 8
