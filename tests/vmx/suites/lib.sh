@@ -139,8 +139,21 @@ lab_vmxd() {
 	export VMCTL_SOCKET=$1/sock VMCTL_SOCKET_RO=$1/sock-ro
 }
 
-# lab_guest_xml NAME VCPUS CMDLINE: a domain of 128 MiB booting the nested
-# guest (the lab's kernel and busybox initramfs), without devices.
+# The domain named $DOM, as vmctl shows it: its console log so far, a
+# string in that log, its state and the reason for it (dominfo).
+dom_log() { vmctl console $DOM --show-log; }
+console_has() { dom_log | grep -q "$1"; }
+state_is() { vmctl dominfo $DOM | grep -q "^State *$1\$"; }
+reason_is() { vmctl dominfo $DOM | grep -q "^Reason *$1\$"; }
+
+# lab_qcow2_disk PATH: the <disk> element of a qcow2 image as virtio vda.
+lab_qcow2_disk() {
+	echo "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$1'/><target dev='vda' bus='virtio'/></disk>"
+}
+
+# lab_guest_xml NAME VCPUS CMDLINE [DEVICES]: a domain of 128 MiB booting
+# the nested guest (the lab's kernel and busybox initramfs), with DEVICES
+# (XML elements) inside <devices>.
 lab_guest_xml() {
 	cat <<XML
 <domain type='kvm'>
@@ -154,6 +167,7 @@ lab_guest_xml() {
     <cmdline>$3</cmdline>
   </os>
   <on_poweroff>destroy</on_poweroff>
+  <devices>${4:-}</devices>
 </domain>
 XML
 }

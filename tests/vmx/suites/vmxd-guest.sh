@@ -5,34 +5,39 @@
 # the domain ends "shut off" with reason "shutdown", nothing left pinned.
 # The guest writes to its qcow2 virtio-blk disk; after power-off the data is
 # read back through the storage library (vmctl disk convert to raw).
-# Live backup: while the guest keeps rewriting 32 sectors of its disk (one
+# Live backup: while the guest keeps rewriting 8 sectors of its disk (one
 # per MiB, highest first, a generation number each round), vmxd backs the
-# running domain up through its runner's copy-before-write views, slowed to
-# span several of the guest's rounds; the restored sectors must form one
-# cut (MiB 1..k of round G-1, k+1..32 of round G), which a backup reading
-# while the guest writes, without the frozen view, would not. That part runs
-# when vmxd-livebackup.sh sources this file with LIVE_BACKUP=1 (on request:
-# a nested guest busy writing slows the whole lab to minutes a step).
+# running domain up through its runner's copy-before-write views, its pauses
+# (4, one per 4 MiB of the 16 MiB disk) each as long as one of the guest's
+# rounds, so the guest rewrites every sector while the backup reads; the
+# restored sectors must form one cut (MiB 1..k of round G-1, k+1..8 of round
+# G), which a backup reading while the guest writes, without the frozen
+# view, would not. That part runs when vmxd-livebackup.sh sources this file
+# with LIVE_BACKUP=1 (on request: a nested guest busy writing slows the
+# whole lab to minutes a step); the guest's churn stops right after.
 . /lab/suites/lib.sh
+DOM=lab-guest
 LIVE_BACKUP=${LIVE_BACKUP:-0}
 D=/tmp/vmxd
 CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.write=written-by-the-guest"
 if [ "$LIVE_BACKUP" = 1 ]; then
-	CMDLINE="$CMDLINE guest.churn=6"
-	plan 21
+	CMDLINE="$CMDLINE guest.churn"
+	plan 22
 else
 	plan 16
 fi
 
-console_has() { vmctl console lab-guest --show-log | grep -q "$1"; }
-state_is() { vmctl dominfo lab-guest | grep -q "^State *$1\$"; }
-reason_is() { vmctl dominfo lab-guest | grep -q "^Reason *$1\$"; }
-rounds() { vmctl console lab-guest --show-log | grep -c "GUEST: churn round"; }
-churned() { test "$(rounds)" -ge 1; }
+rounds() { dom_log | grep -c "GUEST: churn round"; }
+churned() { test "$(rounds)" -ge 3; }
+# The guest's clock at the end of churn round $1, in ms.
+round_end_ms() {
+	dom_log | sed -n "s/.*GUEST: churn round $1 at \([0-9.]*\)s.*/\1/p" |
+		awk '{ printf "%d\n", $1 * 1000 }'
+}
 job_ended() { ! vmctl job-list | grep -q " running "; }
-# The generations in sector 0 of MiB 1..32 of a raw image, one per line.
+# The generations in sector 0 of MiB 1..8 of a raw image, one per line.
 gens() {
-	for i in $(seq 1 32); do
+	for i in $(seq 1 8); do
 		g=$(dd if="$1" bs=512 skip=$((i * 2048)) count=1 2>/dev/null | tr -d '\000' |
 			sed -n 's/^churn *\([0-9]*\).*/\1/p')
 		echo "${g:-0}"
@@ -44,17 +49,25 @@ is_cut() {
 		END { exit (bad || prev - lo > 1 || prev == 0) }'
 }
 
-# live_backup: a backup of the running, churning guest; 1 s pauses every
-# 4 MiB keep it reading over the guest's rounds.
+# live_backup: a backup of the running, churning guest, paused for one of
+# the guest's rounds (measured on its clock, rounds 1 to 3) every 4 MiB, so
+# it reads over several rounds whatever the lab's speed.
 live_backup() {
-	wait_for 300 churned
+	round_ms=1000
+	wait_for 600 churned && round_ms=$(( ($(round_end_ms 3) - $(round_end_ms 1)) / 2 ))
+	slice_ms=$round_ms
+	[ "$slice_ms" -lt 100 ] && slice_ms=100
+	[ "$slice_ms" -gt 10000 ] && slice_ms=10000
 	r0=$(rounds)
-	ok live_backup_job_starts vmctl job-start backup name=lab-guest repo=$D/repo slice_ms=1000
+	echo "# a churn round takes ${round_ms} ms of the guest's clock; backup pauses of $slice_ms ms"
+	ok live_backup_job_starts vmctl job-start backup name=$DOM repo=$D/repo slice_ms=$slice_ms
 	ok live_backup_done wait_for 900 job_ended
 	vmctl job-list | grep backup | sed 's/^/# /'
 	r1=$(rounds)
 	echo "# guest churn rounds: $r0 before the backup, $r1 after"
 	ok guest_rewrote_during_backup test "$r1" -ge $((r0 + 1))
+	echo churn-stop | vmctl console $DOM > /dev/null
+	ok guest_churn_stops wait_for 300 console_has "GUEST: churn stopped"
 	bid=$(vmctl --json backup-list --repo $D/repo | sed -n 's/.*"id": *"\(lab-guest-vda-[^"]*\)".*/\1/p' | head -n 1)
 	ok live_backup_verifies vmctl verify --repo $D/repo "$bid"
 	vmctl restore --repo $D/repo "$bid" $D/live.raw --format raw >/dev/null 2>&1
@@ -69,36 +82,16 @@ vmxd -d --socket $D/sock --socket-ro $D/sock-ro --database $D/db.sqlite \
 vmxd_pid=$!
 export VMCTL_SOCKET=$D/sock VMCTL_SOCKET_RO=$D/sock-ro
 ok vmxd_starts wait_for 30 vmctl list
-ok disk_created vmctl disk create $D/disk.qcow2 --format qcow2 --size 64M
-cat > $D/guest.xml <<XML
-<domain type='kvm'>
-  <name>lab-guest</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <kernel>$LAB/guest/vmlinux</kernel>
-    <initrd>$LAB/guest/initrd.gz</initrd>
-    <cmdline>$CMDLINE</cmdline>
-  </os>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$D/disk.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-XML
+ok disk_created vmctl disk create $D/disk.qcow2 --format qcow2 --size 16M
+lab_guest_xml $DOM 1 "$CMDLINE" "$(lab_qcow2_disk $D/disk.qcow2)" > $D/guest.xml
 ok define_from_xml vmctl define $D/guest.xml
-ok start_on_vmxcore vmctl start lab-guest
+ok start_on_vmxcore vmctl start $DOM
 ok console_reaches_guest_init wait_for 600 console_has "GUEST: up"
 [ "$LIVE_BACKUP" = 1 ] && live_backup
-ok suspend vmctl suspend lab-guest
+ok suspend vmctl suspend $DOM
 ok dominfo_says_paused state_is paused
-ok resume vmctl resume lab-guest
-ok shutdown_presses_power_button vmctl shutdown lab-guest
+ok resume vmctl resume $DOM
+ok shutdown_presses_power_button vmctl shutdown $DOM
 ok guest_powers_off wait_for 300 state_is shutoff
 ok guest_saw_the_button console_has "GUEST: power button pressed"
 ok reason_is_guest_shutdown reason_is shutdown
@@ -107,7 +100,7 @@ ok disk_converted_after_poweroff vmctl disk convert $D/disk.qcow2 $D/disk.raw --
 is disk_holds_the_guest_data "$(dd if=$D/disk.raw bs=512 count=1 2>/dev/null | head -n 1 | sed 's/ *$//')" written-by-the-guest
 is every_page_returned "$(cat $SYSFS/pages_pinned)" 0
 if [ "$tap_failed" -gt 0 ]; then
-	vmctl console lab-guest --show-log | tail -n 30 | sed 's/^/# guest| /'
+	dom_log | tail -n 30 | sed 's/^/# guest| /'
 	tail -n 20 $D/run/vm/*[0-9a-f].log | sed 's/^/# runner| /'
 	sed 's/^/# vmxd| /' $D/vmxd.log | tail -n 30
 fi
