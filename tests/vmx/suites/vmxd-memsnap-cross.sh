@@ -12,14 +12,14 @@
 #   arrive on the new backend.
 # - Both directions: kvm_intel to vmxcore, then vmxcore to kvm_intel.
 . /lab/suites/lib.sh
+DOM=lab-cross
 G=$LAB/guest
 D=/tmp/vmxd-cross
 CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.ticks"
 plan 19
 
-log() { vmctl console lab-cross --show-log; }
 ticks() { sed -n 's/.*GUEST: tick \([0-9]*\) .*/\1/p'; }
-max_tick() { log | ticks | sort -n | tail -n 1 | grep . || echo 0; }
+max_tick() { dom_log | ticks | sort -n | tail -n 1 | grep . || echo 0; }
 tick_beyond() { [ "$(max_tick)" -ge "$1" ]; }
 first_restored_tick() { ticks < $D/restored.out | head -n 1; }
 restored_tick_beyond() { [ "$(ticks < $D/restored.out | sort -n | tail -n 1)" -ge "$1" ] 2>/dev/null; }
@@ -28,12 +28,12 @@ runner_gone() { ! pidof vmxd-runner; }
 # cross FROM TO N: boot on FROM, snapshot sN, destroy, restore on TO.
 cross() {
 	echo "$1" > $D/backend
-	ok "started_on_$1" vmctl start lab-cross
+	ok "started_on_$1" vmctl start $DOM
 	ok "ticks_on_$1" wait_for 900 tick_beyond 2
 	before=$(max_tick)
-	ok "snapshot_on_$1" vmctl --timeout 3000 snapshot-create lab-cross "s$3"
+	ok "snapshot_on_$1" vmctl --timeout 3000 snapshot-create $DOM "s$3"
 	after=$(max_tick)
-	ok "destroyed_on_$1" vmctl destroy lab-cross
+	ok "destroyed_on_$1" vmctl destroy $DOM
 	wait_for 60 runner_gone
 	file=$(ls -t $D/snapshots/*/mem-*.vmstate | head -n 1)
 	$LAB/bin/vmxd-runner --backend "$2" --kernel $G/vmlinux --initrd $G/initrd.gz \
@@ -48,19 +48,19 @@ cross() {
 	kill $pid
 	wait $pid 2>/dev/null
 	[ "$tap_failed" -gt 0 ] && sed 's/^/# restored| /' $D/restored.out | tail -n 30
-	ok "snapshot_s$3_deleted" vmctl snapshot-delete lab-cross "s$3"
+	ok "snapshot_s$3_deleted" vmctl snapshot-delete $DOM "s$3"
 }
 
 ok backends_load load_vmxcore_and_kvm
 lab_vmxd $D
 ok vmxd_starts wait_for 30 vmctl list
-lab_guest_xml lab-cross 1 "$CMDLINE" > $D/guest.xml
+lab_guest_xml $DOM 1 "$CMDLINE" > $D/guest.xml
 ok defined vmctl define $D/guest.xml
 cross kvm vmxcore 1
 cross vmxcore kvm 2
 is vmxcore_pages_released "$(cat $SYSFS/pages_pinned)" 0
 if [ "$tap_failed" -gt 0 ]; then
-	log | tail -n 30 | sed 's/^/# guest| /'
+	dom_log | tail -n 30 | sed 's/^/# guest| /'
 	tail -n 20 $D/run/vm/*[0-9a-f].log | sed 's/^/# runner| /'
 	sed 's/^/# vmxd| /' $D/vmxd.log | tail -n 30
 fi

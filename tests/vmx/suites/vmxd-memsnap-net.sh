@@ -28,21 +28,17 @@ else
 fi
 plan 23
 
-log() { vmctl console $DOM --show-log; }
-console_has() { log | grep -q "$1"; }
-state_is() { vmctl dominfo $DOM | grep -q "^State *$1\$"; }
-reason_is() { vmctl dominfo $DOM | grep -q "^Reason *$1\$"; }
-max_tick() { log | sed -n 's/.*GUEST: tick \([0-9]*\) .*/\1/p' | sort -n | tail -n 1 | grep . || echo 0; }
+max_tick() { dom_log | sed -n 's/.*GUEST: tick \([0-9]*\) .*/\1/p' | sort -n | tail -n 1 | grep . || echo 0; }
 tick_beyond() { [ "$(max_tick)" -ge "$1" ]; }
 after_revert() {
-	log | sed -n 's/.*GUEST: tick \([0-9]*\) marker=\([a-z]*\).*/\1 \2/p' | awk '
+	dom_log | sed -n 's/.*GUEST: tick \([0-9]*\) marker=\([a-z]*\).*/\1 \2/p' | awk '
 		$2 == "yes" { y = $1; n = "" }
 		$2 == "no" && y != "" && n == "" { n = $1 }
 		END { if (y != "" && n != "") print y, n }'
 }
 reverted_tick_seen() { [ -n "$(after_revert)" ]; }
 # The lines after the revert: from the first "marker=no" tick after the last "marker=yes".
-after_revert_log() { log | awk '/GUEST: tick [0-9]* marker=yes/ { y = 1; n = 0 }
+after_revert_log() { dom_log | awk '/GUEST: tick [0-9]* marker=yes/ { y = 1; n = 0 }
 	y && /GUEST: tick [0-9]* marker=no/ { n = 1 } n { print }'; }
 after_revert_has() { after_revert_log | grep -q "$1"; }
 # A tick numbered N or more since the revert (the counter restarted lower).
@@ -58,39 +54,13 @@ if [ "$BACKEND" = kvm ]; then
 else
 	ok backend_loads sh -c "insmod $LAB/tun.ko && insmod $LAB/vmxcore.ko"
 fi
-mkdir -p $D/run
+mkdir -p $D
 # vmxd's runner for type 'kvm' domains, on the backend this suite is about.
-printf '#!/bin/sh\nexec %s --backend %s "$@"\n' $LAB/bin/vmxd-runner $BACKEND > $D/runner.sh
-chmod +x $D/runner.sh
-echo "runner_kvm = $D/runner.sh" > $D/vmxd.conf
-vmxd -d -f $D/vmxd.conf --socket $D/sock --socket-ro $D/sock-ro --database $D/db.sqlite \
-	--rundir $D/run > $D/vmxd.log 2>&1 &
-vmxd_pid=$!
-export VMCTL_SOCKET=$D/sock VMCTL_SOCKET_RO=$D/sock-ro
+echo $BACKEND > $D/backend
+lab_vmxd $D
 ok vmxd_starts wait_for 30 vmctl list
 ok disk_created vmctl disk create $D/disk.qcow2 --format qcow2 --size 16M
-cat > $D/guest.xml <<XML
-<domain type='kvm'>
-  <name>$DOM</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>$VCPUS</vcpu>
-  <os>
-    <type arch='x86_64'>hvm</type>
-    <kernel>$LAB/guest/vmlinux</kernel>
-    <initrd>$LAB/guest/initrd.gz</initrd>
-    <cmdline>$CMDLINE</cmdline>
-  </os>
-  <on_poweroff>destroy</on_poweroff>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$D/disk.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    $IFACE
-  </devices>
-</domain>
-XML
+lab_guest_xml $DOM $VCPUS "$CMDLINE" "$(lab_qcow2_disk $D/disk.qcow2)$IFACE" > $D/guest.xml
 ok define_and_start sh -c "vmctl define $D/guest.xml && vmctl start $DOM"
 if [ "$SMP" = 1 ]; then
 	ok guest_boots_with_2_cpus wait_for 1500 console_has "GUEST: init reached after .*, 2 cpu(s)"
@@ -129,7 +99,7 @@ ok delete_removes_state_file sh -c "vmctl snapshot-delete $DOM s1 && ! ls $D/sna
 echo "# $DOM on $BACKEND: ticks $before..$after at the snapshot; after the revert: $1 (marker) -> $2"
 after_revert_log | grep -v "GUEST: tick" | sed 's/^/# after revert| /' | head -n 20
 if [ "$tap_failed" -gt 0 ]; then
-	log | tail -n 60 | sed 's/^/# guest| /'
+	dom_log | tail -n 60 | sed 's/^/# guest| /'
 	tail -n 30 $D/run/vm/*[0-9a-f].log | sed 's/^/# runner| /'
 	sed 's/^/# vmxd| /' $D/vmxd.log | tail -n 30
 fi
