@@ -146,6 +146,18 @@ console_has() { dom_log | grep -q "$1"; }
 state_is() { vmctl dominfo $DOM | grep -q "^State *$1\$"; }
 reason_is() { vmctl dominfo $DOM | grep -q "^Reason *$1\$"; }
 
+# lab_dump D: what a failed suite's domain (vmxd in D) leaves to read: its
+# console, its state, its runner's and vmxd's logs, the lab kernel's last
+# messages (a runner's crash or seccomp kill shows there), what runs.
+lab_dump() {
+	dom_log | tail -n 30 | sed 's/^/# guest| /'
+	vmctl dominfo $DOM 2>&1 | sed 's/^/# dominfo| /'
+	tail -n 30 $1/run/vm/*[0-9a-f].log | sed 's/^/# runner| /'
+	tail -n 30 $1/vmxd.log | sed 's/^/# vmxd| /'
+	dmesg | tail -n 20 | sed 's/^/# dmesg| /'
+	top -b -n 1 | head -n 15 | sed 's/^/# top| /'
+}
+
 # lab_qcow2_disk PATH: the <disk> element of a qcow2 image as virtio vda.
 lab_qcow2_disk() {
 	echo "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='$1'/><target dev='vda' bus='virtio'/></disk>"

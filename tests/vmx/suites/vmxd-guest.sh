@@ -34,6 +34,7 @@ round_end_ms() {
 	dom_log | sed -n "s/.*GUEST: churn round $1 at \([0-9.]*\)s.*/\1/p" |
 		awk '{ printf "%d\n", $1 * 1000 }'
 }
+churn_stopped_or_domain_gone() { console_has "GUEST: churn stopped" || ! state_is running; }
 job_ended() { ! vmctl job-list | grep -q " running "; }
 # The generations in sector 0 of MiB 1..8 of a raw image, one per line.
 gens() {
@@ -63,11 +64,13 @@ live_backup() {
 	ok live_backup_job_starts vmctl job-start backup name=$DOM repo=$D/repo slice_ms=$slice_ms
 	ok live_backup_done wait_for 900 job_ended
 	vmctl job-list | grep backup | sed 's/^/# /'
+	vmctl job-list | grep -q "backup *failed" && lab_dump $D
 	r1=$(rounds)
 	echo "# guest churn rounds: $r0 before the backup, $r1 after"
 	ok guest_rewrote_during_backup test "$r1" -ge $((r0 + 1))
 	echo churn-stop | vmctl console $DOM > /dev/null
-	ok guest_churn_stops wait_for 300 console_has "GUEST: churn stopped"
+	wait_for 300 churn_stopped_or_domain_gone
+	ok guest_churn_stops console_has "GUEST: churn stopped"
 	bid=$(vmctl --json backup-list --repo $D/repo | sed -n 's/.*"id": *"\(lab-guest-vda-[^"]*\)".*/\1/p' | head -n 1)
 	ok live_backup_verifies vmctl verify --repo $D/repo "$bid"
 	vmctl restore --repo $D/repo "$bid" $D/live.raw --format raw >/dev/null 2>&1
@@ -99,11 +102,7 @@ ok guest_wrote_its_disk console_has "GUEST: vda holds 'written-by-the-guest'"
 ok disk_converted_after_poweroff vmctl disk convert $D/disk.qcow2 $D/disk.raw --format raw
 is disk_holds_the_guest_data "$(dd if=$D/disk.raw bs=512 count=1 2>/dev/null | head -n 1 | sed 's/ *$//')" written-by-the-guest
 is every_page_returned "$(cat $SYSFS/pages_pinned)" 0
-if [ "$tap_failed" -gt 0 ]; then
-	dom_log | tail -n 30 | sed 's/^/# guest| /'
-	tail -n 20 $D/run/vm/*[0-9a-f].log | sed 's/^/# runner| /'
-	sed 's/^/# vmxd| /' $D/vmxd.log | tail -n 30
-fi
+[ "$tap_failed" -gt 0 ] && lab_dump $D
 kill $vmxd_pid
 wait $vmxd_pid 2>/dev/null
 unload_vmxcore
