@@ -25,6 +25,20 @@ first_restored_tick() { ticks < $D/restored.out | head -n 1; }
 restored_tick_beyond() { [ "$(ticks < $D/restored.out | sort -n | tail -n 1)" -ge "$1" ] 2>/dev/null; }
 runner_gone() { ! pidof vmxd-runner; }
 
+# restored_watch PID: up to 10 s (lab clock) for the restored guest's
+# first tick, showing each second what the runner's threads and (on
+# vmxcore) the guest's exits do, then the runner's output so far.
+restored_watch() {
+	rw_n=0
+	while [ $rw_n -lt 10 ] && ! ticks < $D/restored.out | grep -q .; do
+		sleep 1
+		rw_n=$((rw_n + 1))
+		[ -r $SYSFS/exit_stats ] && echo "# ... ${rw_n}s after the restore, vmxcore exits: $(cat $SYSFS/exit_stats)"
+		hb_threads $1
+	done
+	head -n 20 $D/restored.out | sed 's/^/# restored| /'
+}
+
 # cross FROM TO N: boot on FROM, snapshot sN, destroy, restore on TO.
 cross() {
 	echo "$1" > $D/backend
@@ -39,12 +53,12 @@ cross() {
 	$LAB/bin/vmxd-runner --backend "$2" --kernel $G/vmlinux --initrd $G/initrd.gz \
 		--cmdline "$CMDLINE" --memory 128 --restore "$file" < /dev/null > $D/restored.out 2>&1 &
 	pid=$!
-	wait_for 600 sh -c "ticks < $D/restored.out | grep -q ."
+	restored_watch $pid
 	first=$(first_restored_tick)
 	echo "# $1 -> $2: ticks $before..$after at the snapshot, first after the restore: ${first:-none}"
 	is "restored_on_$2_continues_from_snapshot" \
 		"$([ "${first:-0}" -gt "$before" ] && [ "${first:-0}" -le $((after + 2)) ] && echo yes)" yes
-	ok "restored_on_$2_ticks_on" wait_for 600 restored_tick_beyond $((${first:-0} + 2))
+	ok "restored_on_$2_ticks_on" wait_for 120 restored_tick_beyond $((${first:-0} + 2))
 	kill $pid
 	wait $pid 2>/dev/null
 	[ "$tap_failed" -gt 0 ] && sed 's/^/# restored| /' $D/restored.out | tail -n 30
