@@ -58,7 +58,12 @@ cross() {
 	echo "# $1 -> $2: ticks $before..$after at the snapshot, first after the restore: ${first:-none}"
 	is "restored_on_$2_continues_from_snapshot" \
 		"$([ "${first:-0}" -gt "$before" ] && [ "${first:-0}" -le $((after + 2)) ] && echo yes)" yes
-	ok "restored_on_$2_ticks_on" wait_for 120 restored_tick_beyond $((${first:-0} + 2))
+	# No first tick: nothing to wait for (and a lab second may then cost minutes).
+	if [ -n "$first" ]; then
+		ok "restored_on_$2_ticks_on" wait_for 120 restored_tick_beyond $((first + 2))
+	else
+		ok "restored_on_$2_ticks_on" test -n "$first"
+	fi
 	kill $pid
 	wait $pid 2>/dev/null
 	[ "$tap_failed" -gt 0 ] && sed 's/^/# restored| /' $D/restored.out | tail -n 30
