@@ -10,7 +10,7 @@ CFLAGS      += $(VMXD_CFLAGS)
 
 VMXD_SRCS := daemon/conf.c daemon/log.c daemon/loop.c daemon/rpc.c \
 	daemon/runner.c daemon/runner_args.c daemon/store.c daemon/xml.c daemon/job.c \
-	daemon/storage.c daemon/snapjob.c daemon/memsnap.c daemon/console_verbs.c daemon/runner/sandbox.c \
+	daemon/storage.c daemon/snapjob.c daemon/memsnap.c daemon/console_verbs.c daemon/runner/sandbox.c daemon/runner/crash.c \
 	daemon/runner/control.c daemon/runner/console.c daemon/runner/backup_serve.c \
 	daemon/runner/statedir.c daemon/backup_live.c
 VMXD_LIB  := $(BUILD)/libvmxd.a

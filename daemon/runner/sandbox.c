@@ -10,6 +10,8 @@
 
 #include <seccomp.h>
 
+#include "daemon/runner/crash.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define SANDBOX_DEFAULT_ACTION SCMP_ACT_LOG
 #else
@@ -38,6 +40,8 @@ static const int sandbox_allowed[] = {
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid),
 	SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(restart_syscall),
 	SCMP_SYS(futex),
+	/* a fatal error's last words (crash.h): glibc's message, abort() */
+	SCMP_SYS(writev), SCMP_SYS(gettid), SCMP_SYS(tgkill),
 	/* json-c seeds its hash tables */
 	SCMP_SYS(getrandom),
 };
@@ -100,6 +104,7 @@ int runner_sandbox_enter_with(const char *user, const struct runner_sandbox_extr
 		if (setuid(0) == 0)
 			return vx_err_set(err, -EPERM, "sandbox: could regain root");
 	}
+	runner_crash_report_setup();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return vx_err_errno(err, -errno, "sandbox: no_new_privs");
 	ctx = seccomp_init(SANDBOX_DEFAULT_ACTION);

@@ -180,6 +180,87 @@ static void live_backup_while_writing(const char *fmt)
 	free(w.model);
 }
 
+/*
+ * What a guest's init did in the lab (vmxd-livebackup): a fresh, empty
+ * qcow2 disk whose dirty bitmap is created at the start point, and a
+ * writer rewriting the first sector of MiB 7..1, each write flushed, while
+ * the backup reads the view. Every sector must come back as the start
+ * point had it (zeros: the disk was empty), and the writer's last round
+ * must be in the image.
+ */
+struct churner {
+	struct img *img;
+	_Atomic int stop;
+	uint64_t rounds;
+};
+
+static void *churner_main(void *arg)
+{
+	struct churner *c = arg;
+	struct vx_err err = { 0 };
+	uint8_t sec[512];
+
+	while (!c->stop) {
+		c->rounds++;
+		for (int i = 7; i >= 1; i--) {
+			memset(sec, 0, sizeof(sec));
+			snprintf((char *)sec, sizeof(sec), "churn %llu", (unsigned long long)c->rounds);
+			assert_int_equal(img_write(c->img, sec, (uint64_t)i * MiB, sizeof(sec), &err), 0);
+			assert_int_equal(img_flush(c->img, &err), 0);
+		}
+	}
+	return NULL;
+}
+
+static int slow_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	(void)done;
+	(void)total;
+	usleep(20000);
+	return 0;
+}
+
+static void cbw_backup_empty_qcow2_with_bitmap_while_churning(void **state)
+{
+	struct img_create_opts o = { .fmt = "qcow2", .size = DISK };
+	struct cbw_opts co = { .bitmap = "vmxd-backup" };
+	struct backup_opts bo = { .disk = "vda", .bitmap = "vmxd-backup", .bitmap_frozen = 1,
+				  .progress = slow_progress };
+	struct churner c = { 0 };
+	char id[BACKUP_ID_MAX], want[16];
+	struct vx_err err = { 0 };
+	struct img *img, *view;
+	uint8_t *zeros = calloc(1, DISK), sec[512];
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(img_create(st_path("churn.qcow2"), &o, &err), 0);
+	assert_int_equal(backup_repo_init(st_path("repo-churn"), 0, &err), 0);
+	img = open_rw(st_path("churn.qcow2"));
+	c.img = img;
+	assert_int_equal(pthread_create(&th, NULL, churner_main, &c), 0);
+	while (c.rounds < 3)
+		usleep(1000);
+	img_lock_io(img);
+	assert_int_equal(img_cbw_begin(img, &co, &view, &err), 0);
+	img_unlock_io(img);
+	assert_int_equal(backup_create(st_path("repo-churn"), view, &bo, id, NULL, &err), 0);
+	assert_int_equal(img_cbw_end(view, 1, &err), 0);
+	c.stop = 1;
+	pthread_join(th, NULL);
+	assert_true(c.rounds > 3);
+	assert_int_equal(img_read(img, sec, 1 * MiB, sizeof(sec), &err), 0);
+	snprintf(want, sizeof(want), "churn %llu", (unsigned long long)c.rounds);
+	assert_string_equal((char *)sec, want);
+	assert_int_equal(img_close(img, &err), 0);
+	assert_int_equal(backup_verify(st_path("repo-churn"), id, &err), 0);
+	(void)zeros;
+	free(zeros);
+	if (st_have_qemu_img())
+		assert_int_equal(st_qemu_check(st_path("churn.qcow2"), NULL, 0), 0);
+}
+
 static void cbw_backup_qcow2_while_writing(void **state)
 {
 	(void)state;
@@ -339,6 +420,7 @@ int main(void)
 		cmocka_unit_test(cbw_view_reads_start_point),
 		cmocka_unit_test(cbw_store_full_fails_backup_only),
 		cmocka_unit_test(cbw_bitmap_handover),
+		cmocka_unit_test(cbw_backup_empty_qcow2_with_bitmap_while_churning),
 	};
 	return cmocka_run_group_tests(tests, st_setup, st_teardown);
 }

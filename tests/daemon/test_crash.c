@@ -1,0 +1,76 @@
+/*
+ * A sandboxed runner that corrupts its heap says why it died (crash.h):
+ * glibc's message and a backtrace reach stderr and the process dies of
+ * SIGABRT, instead of a silent seccomp kill for opening /dev/tty (what the
+ * lab's first live backup through the real runner met, 2026-12-03).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "daemon/runner/sandbox.h"
+
+/* The child: into the sandbox, then a double free. */
+static void corrupt_heap_in_sandbox(int err_fd)
+{
+	struct vx_err err = { 0 };
+	char *volatile p = malloc(32);
+
+	dup2(err_fd, STDERR_FILENO);
+	if (runner_sandbox_enter(NULL, &err) < 0) {
+		dprintf(STDERR_FILENO, "sandbox: %s\n", err.msg);
+		_exit(3);
+	}
+	free(p);
+	free(p);
+	_exit(4);
+}
+
+static void heap_corruption_is_reported_not_killed_by_seccomp(void **state)
+{
+	char out[8192] = "";
+	size_t len = 0;
+	ssize_t n;
+	int pfd[2], status;
+	pid_t pid;
+
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	print_message("SKIP: under ASan the sanitizer reports the double free itself\n");
+	skip();
+#endif
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		corrupt_heap_in_sandbox(pfd[1]);
+	}
+	close(pfd[1]);
+	while (len < sizeof(out) - 1 && (n = read(pfd[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	print_message("%s", out);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+	assert_non_null(strstr(out, "double free"));
+	assert_non_null(strstr(out, "vmxd-runner: fatal signal SIGABRT; backtrace"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(heap_corruption_is_reported_not_killed_by_seccomp),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
