@@ -10,10 +10,10 @@
 
 /*
  * Sends glibc's fatal messages to stderr (LIBC_FATAL_STDERR_), and on
- * SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT writes the signal and a
- * backtrace to stderr (the runner's log), then dies of that signal as it
- * would have. The unwinder is loaded here: inside the sandbox it could not
- * be opened.
+ * SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and SIGSYS (a syscall the
+ * sandbox refused: which one) writes the signal and a backtrace to stderr
+ * (the runner's log), then dies of that signal as it would have. The
+ * unwinder is loaded here: inside the sandbox it could not be opened.
  */
 void runner_crash_report_setup(void);
 

@@ -15,7 +15,9 @@
 #if defined(__SANITIZE_ADDRESS__)
 #define SANDBOX_DEFAULT_ACTION SCMP_ACT_LOG
 #else
-#define SANDBOX_DEFAULT_ACTION SCMP_ACT_KILL_PROCESS
+/* Refused, and the process dies of SIGSYS as with KILL_PROCESS, but its
+ * handler (crash.h) first names the syscall and where it came from. */
+#define SANDBOX_DEFAULT_ACTION SCMP_ACT_TRAP
 #endif
 
 /* The runner loop's syscalls; why each is needed is in the group comment. */

@@ -13,8 +13,10 @@
  * When root: drops supplementary groups and switches to user (default
  * "nobody"); then sets no_new_privs and loads a seccomp allow-list of the
  * syscalls a runner loop needs (poll, accept, read/write, send/recv, memory,
- * time, exit). Anything else kills the process. Sanitizer builds log instead
- * of killing: the ASan runtime needs syscalls the runner itself does not.
+ * time, exit). Anything else is refused with SIGSYS, which kills the
+ * process after naming the syscall in its log (crash.h). Sanitizer builds
+ * log instead of killing: the ASan runtime needs syscalls the runner
+ * itself does not.
  */
 int runner_sandbox_enter(const char *user, struct vx_err *err);
 

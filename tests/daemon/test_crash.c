@@ -4,6 +4,7 @@
  * SIGABRT, instead of a silent seccomp kill for opening /dev/tty (what the
  * lab's first live backup through the real runner met, 2026-12-03).
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +18,8 @@
 #include <cmocka.h>
 
 #include "daemon/runner/sandbox.h"
+
+static int run_child(void (*child)(int), char *out, size_t cap);
 
 /* The child: into the sandbox, then a double free. */
 static void corrupt_heap_in_sandbox(int err_fd)
@@ -36,40 +39,82 @@ static void corrupt_heap_in_sandbox(int err_fd)
 
 static void heap_corruption_is_reported_not_killed_by_seccomp(void **state)
 {
-	char out[8192] = "";
-	size_t len = 0;
-	ssize_t n;
-	int pfd[2], status;
-	pid_t pid;
+	char out[16384];
+	int status;
 
 	(void)state;
 #if defined(__SANITIZE_ADDRESS__)
 	print_message("SKIP: under ASan the sanitizer reports the double free itself\n");
 	skip();
 #endif
-	assert_int_equal(pipe(pfd), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(pfd[0]);
-		corrupt_heap_in_sandbox(pfd[1]);
-	}
-	close(pfd[1]);
-	while (len < sizeof(out) - 1 && (n = read(pfd[0], out + len, sizeof(out) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(pfd[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	print_message("%s", out);
+	status = run_child(corrupt_heap_in_sandbox, out, sizeof(out));
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGABRT);
 	assert_non_null(strstr(out, "double free"));
 	assert_non_null(strstr(out, "vmxd-runner: fatal signal SIGABRT; backtrace"));
 }
 
+/* The child: into the sandbox, then a syscall it does not allow. */
+static void open_in_sandbox(int err_fd)
+{
+	struct vx_err err = { 0 };
+
+	dup2(err_fd, STDERR_FILENO);
+	if (runner_sandbox_enter(NULL, &err) < 0) {
+		dprintf(STDERR_FILENO, "sandbox: %s\n", err.msg);
+		_exit(3);
+	}
+	open("/dev/null", O_RDONLY);
+	_exit(4);
+}
+
+/* Runs child(fd) in a fork, its stderr into out; returns its wait status. */
+static int run_child(void (*child)(int), char *out, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+	int pfd[2], status;
+	pid_t pid;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		child(pfd[1]);
+	}
+	close(pfd[1]);
+	while (len < cap - 1 && (n = read(pfd[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	print_message("%s", out);
+	return status;
+}
+
+static void refused_syscall_is_named_before_dying(void **state)
+{
+	char out[16384];
+	int status;
+
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	print_message("SKIP: under ASan the sandbox logs refused syscalls instead of refusing\n");
+	skip();
+#endif
+	status = run_child(open_in_sandbox, out, sizeof(out));
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGSYS);
+	assert_non_null(strstr(out, "vmxd-runner: the sandbox refused syscall 257 "));
+	assert_non_null(strstr(out, "backtrace"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(heap_corruption_is_reported_not_killed_by_seccomp),
+		cmocka_unit_test(refused_syscall_is_named_before_dying),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
