@@ -2,6 +2,7 @@
 #include "daemon/runner/sandbox.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stddef.h>
@@ -107,6 +108,15 @@ int runner_sandbox_enter_with(const char *user, const struct runner_sandbox_extr
 			return vx_err_set(err, -EPERM, "sandbox: could regain root");
 	}
 	runner_crash_report_setup();
+	/*
+	 * One malloc arena for every thread. glibc gives each new thread an
+	 * arena of its own, and a free() that shrinks such an arena's heap
+	 * first reads /proc/sys/vm/overcommit_memory: an openat the sandbox
+	 * refuses. A live backup hit it (the main thread freeing the
+	 * copy-before-write blocks a vCPU thread allocated). The main arena
+	 * grows and shrinks with brk, allowed.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return vx_err_errno(err, -errno, "sandbox: no_new_privs");
 	ctx = seccomp_init(SANDBOX_DEFAULT_ACTION);
