@@ -91,7 +91,9 @@ static int run_child(void (*child)(int), char *out, size_t cap)
 	out[len] = '\0';
 	close(pfd[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	print_message("%s", out);
+	/* Its first two lines: cmocka's messages are short (and TAP lines). */
+	print_message("%.*s\n", (int)(strchr(out, '\n') && strchr(strchr(out, '\n') + 1, '\n') ?
+				      strchr(strchr(out, '\n') + 1, '\n') - out : (int)strlen(out)), out);
 	return status;
 }
 
