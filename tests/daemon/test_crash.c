@@ -23,17 +23,24 @@
 
 static int run_child(void (*child)(int), char *out, size_t cap);
 
-/* The child: into the sandbox, then a double free. */
-static void corrupt_heap_in_sandbox(int err_fd)
+/* In a child: stderr to err_fd, then the runners' sandbox (with x's extras). */
+static void child_enter_sandbox(int err_fd, const struct runner_sandbox_extra *x)
 {
 	struct vx_err err = { 0 };
-	char *volatile p = malloc(32);
 
 	dup2(err_fd, STDERR_FILENO);
-	if (runner_sandbox_enter(NULL, &err) < 0) {
+	if (runner_sandbox_enter_with(NULL, x, &err) < 0) {
 		dprintf(STDERR_FILENO, "sandbox: %s\n", err.msg);
 		_exit(3);
 	}
+}
+
+/* The child: into the sandbox, then a double free. */
+static void corrupt_heap_in_sandbox(int err_fd)
+{
+	char *volatile p = malloc(32);
+
+	child_enter_sandbox(err_fd, NULL);
 	free(p);
 	free(p);
 	_exit(4);
@@ -59,13 +66,7 @@ static void heap_corruption_is_reported_not_killed_by_seccomp(void **state)
 /* The child: into the sandbox, then a syscall it does not allow. */
 static void open_in_sandbox(int err_fd)
 {
-	struct vx_err err = { 0 };
-
-	dup2(err_fd, STDERR_FILENO);
-	if (runner_sandbox_enter(NULL, &err) < 0) {
-		dprintf(STDERR_FILENO, "sandbox: %s\n", err.msg);
-		_exit(3);
-	}
+	child_enter_sandbox(err_fd, NULL);
 	open("/dev/null", O_RDONLY);
 	_exit(4);
 }
@@ -141,15 +142,10 @@ static void free_another_threads_blocks_in_sandbox(int err_fd)
 		thread_syscalls, sizeof(thread_syscalls) / sizeof(thread_syscalls[0]), NULL, 0,
 		.has_dirfd = 0,
 	};
-	struct vx_err err = { 0 };
 	void *b[BLOCKS];
 	pthread_t th;
 
-	dup2(err_fd, STDERR_FILENO);
-	if (runner_sandbox_enter_with(NULL, &x, &err) < 0) {
-		dprintf(STDERR_FILENO, "sandbox: %s\n", err.msg);
-		_exit(3);
-	}
+	child_enter_sandbox(err_fd, &x);
 	if (pthread_create(&th, NULL, allocate_blocks, b) || pthread_join(th, NULL))
 		_exit(5);
 	for (int i = BLOCKS - 1; i >= 0; i--)
