@@ -2,8 +2,8 @@
 #include "daemon/runner/sandbox.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <sys/prctl.h>
