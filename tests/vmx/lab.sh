@@ -156,8 +156,9 @@ build_initramfs() {
 	( cd "$r" && find . | cpio -o -H newc 2>/dev/null | gzip -1 ) > "$W/iso/initrd.gz"
 }
 
-# What the suites need but the boot does not: vmxd, vmctl, vmxd-runner and
-# their libraries (50 MB, mostly ICU), the nested guest (66 MB of vmlinux).
+# What the suites need but the boot does not: vmxd, vmctl, vmxd-runner,
+# qemu-img and their libraries (50 MB, mostly ICU), the nested guest (66 MB
+# of vmlinux).
 # It lies on the boot CD, which init mounts at /cdrom: in the initramfs the
 # lab kernel would spend many emulated minutes unpacking it at every boot.
 build_payload() {
@@ -166,6 +167,9 @@ build_payload() {
 	for b in vmxd-runner vmxd vmctl; do
 		copy_with_libs "$TOP/$BUILD/bin/$b"
 	done
+	# The qcow2 reference: suites check the guest's disk with it too.
+	qemu_img=$(command -v qemu-img) || die "no qemu-img (scripts/setup.sh installs qemu-utils)"
+	copy_with_libs "$qemu_img"
 	cp "$TOP"/etc/examples/*.xml "$P/examples/"
 	build_linux_guest
 }

@@ -4,7 +4,8 @@
 # reaches its init, suspend and resume, an ACPI shutdown the guest honours,
 # the domain ends "shut off" with reason "shutdown", nothing left pinned.
 # The guest writes to its qcow2 virtio-blk disk; after power-off the data is
-# read back through the storage library (vmctl disk convert to raw).
+# read back through the storage library (vmctl disk convert to raw) and
+# through qemu-img (check, convert), and the two readings must be equal.
 # Live backup: while the guest keeps rewriting 8 sectors of its disk (one
 # per MiB, highest first, a generation number each round), vmxd backs the
 # running domain up through its runner's copy-before-write views, paused
@@ -21,11 +22,14 @@ D=/tmp/vmxd
 CMDLINE="console=ttyS0 noapic nolapic pci=noacpi panic=-1 mitigations=off loglevel=4 tsc=unstable guest.wait guest.write=written-by-the-guest"
 if [ "$LIVE_BACKUP" = 1 ]; then
 	CMDLINE="$CMDLINE guest.churn"
-	plan 23
+	plan 27
 else
-	plan 16
+	plan 20
 fi
 
+# The first sector of a raw image as the guest's init wrote it: a line
+# padded with blanks.
+first_line() { dd if="$1" bs=512 count=1 2>/dev/null | head -n 1 | sed 's/ *$//'; }
 rounds() { dom_log | grep -c "GUEST: churn round"; }
 churned() { test "$(rounds)" -ge 3; }
 churn_stopped_or_domain_gone() { console_has "GUEST: churn stopped" || ! state_is running; }
@@ -91,7 +95,11 @@ ok guest_saw_the_button console_has "GUEST: power button pressed"
 ok reason_is_guest_shutdown reason_is shutdown
 ok guest_wrote_its_disk console_has "GUEST: vda holds 'written-by-the-guest'"
 ok disk_converted_after_poweroff vmctl disk convert $D/disk.qcow2 $D/disk.raw --format raw
-is disk_holds_the_guest_data "$(dd if=$D/disk.raw bs=512 count=1 2>/dev/null | head -n 1 | sed 's/ *$//')" written-by-the-guest
+is disk_holds_the_guest_data "$(first_line $D/disk.raw)" written-by-the-guest
+ok qemu_img_checks_the_disk qemu-img check -f qcow2 $D/disk.qcow2
+ok qemu_img_converts_the_disk qemu-img convert -f qcow2 -O raw $D/disk.qcow2 $D/disk.qemu.raw
+is qemu_img_reads_the_guest_data "$(first_line $D/disk.qemu.raw)" written-by-the-guest
+ok qemu_img_and_storage_library_agree cmp $D/disk.raw $D/disk.qemu.raw
 is every_page_returned "$(cat $SYSFS/pages_pinned)" 0
 [ "$tap_failed" -gt 0 ] && lab_dump $D
 kill $vmxd_pid
