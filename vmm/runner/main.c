@@ -219,6 +219,20 @@ static int rn_sandbox(const char *user, int state_dir_fd, struct vx_err *err)
 	return runner_sandbox_enter_with(user, &x, err);
 }
 
+/* Where the restored boot vCPU stands, read back from the backend: what
+ * the kernel will run first, so a state that did not take shows here. */
+static void rn_restore_report(struct machine *m, const char *path)
+{
+	struct vmxcore_regs r;
+	struct vmxcore_sregs s;
+
+	if (m->ops->get_regs(&m->vcpu[0].vb, &r) || m->ops->get_sregs(&m->vcpu[0].vb, &s))
+		return;
+	fprintf(stderr, "vmxd-runner: restored %s: vCPU 0 at %04x:%016llx, cr3 0x%llx, rflags 0x%llx\n",
+		path, (unsigned)s.cs.selector, (unsigned long long)r.rip,
+		(unsigned long long)s.cr3, (unsigned long long)r.rflags);
+}
+
 /* --restore: the guest's state from a file instead of the boot (the
  * kernel was loaded all the same; the file's RAM replaces it). */
 static int rn_restore(struct machine *m, const char *path, struct vx_err *err)
@@ -232,6 +246,8 @@ static int rn_restore(struct machine *m, const char *path, struct vx_err *err)
 		return vx_err_errno(err, -errno, "--restore %s", path);
 	rc = machine_snapshot_load(m, fd, NULL, err);
 	close(fd);
+	if (!rc)
+		rn_restore_report(m, path);
 	return rc;
 }
 
