@@ -62,7 +62,7 @@ static void usage(FILE *f)
 		   "                   [--disk PATH[,format=raw|qcow2][,readonly]]...\n"
 		   "                   [--nic tap=NAME[,mac=MAC][,bridge=BR]]...\n"
 
-		   "                   [--restore STATEFILE]\n");
+		   "                   [--restore STATEFILE] [--trace-exits N]\n");
 }
 
 static void console_stdout(void *opaque, const uint8_t *buf, size_t len)
@@ -110,6 +110,7 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 		{ "user", required_argument, NULL, 'U' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "restore", required_argument, NULL, 'R' },
+		{ "trace-exits", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -174,6 +175,13 @@ static int parse_args(int argc, char **argv, struct machine_config *c,
 		case 'U': d->user = optarg; break;
 		case 'S': d->state_dir = optarg; break;
 		case 'R': d->restore = optarg; break;
+		case 'T':
+			c->trace_exits = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg) {
+				fprintf(stderr, "vmxd-runner: --trace-exits '%s': a number\n", optarg);
+				return -1;
+			}
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}

@@ -115,6 +115,7 @@ struct machine_config {
 	unsigned ndisks;
 	struct rn_nic_conf nics[RUNNER_MAX_NICS];
 	unsigned nnics;
+	unsigned trace_exits;		/* print each vCPU's first N exits */
 	/* Guest console bytes (COM1 output); called under io_lock. */
 	void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
 	void *console_opaque;

@@ -160,6 +160,26 @@ static void rn_vcpu_mmio(struct rn_vcpu *v)
 			     (unsigned long long)run->mmio.phys_addr, run->mmio.len);
 }
 
+/* --trace-exits: one line per exit, with where the guest stood (read back
+ * from the backend: KVM fills run->rip only for fatal exits). */
+static void rn_vcpu_trace(struct rn_vcpu *v, int rc)
+{
+	const struct vmxcore_run *run = v->vb.run;
+	struct vmxcore_regs r = { 0 };
+
+	v->m->ops->get_regs(&v->vb, &r);
+	fprintf(stderr, "vmxd-runner: vCPU %d exit %llu: rc %d reason %u (hw %u) rip 0x%llx",
+		v->id, (unsigned long long)v->exits, rc, run->exit_reason, run->hw_exit_reason,
+		(unsigned long long)r.rip);
+	if (run->exit_reason == VMXCORE_EXIT_IO)
+		fprintf(stderr, " port 0x%x %s", run->io.port,
+			run->io.direction == VMXCORE_IO_IN ? "in" : "out");
+	else if (run->exit_reason == VMXCORE_EXIT_MMIO)
+		fprintf(stderr, " gpa 0x%llx %s", (unsigned long long)run->mmio.phys_addr,
+			run->mmio.is_write ? "write" : "read");
+	fputc('\n', stderr);
+}
+
 /* One exit. Returns 0 to go on. */
 static void rn_vcpu_exit(struct rn_vcpu *v)
 {
@@ -229,6 +249,8 @@ void *rn_vcpu_thread(void *arg)
 		atomic_store(&v->where, RN_VCPU_USER);
 		m->ops->set_immediate_exit(&v->vb, 0);
 		v->exits++;
+		if (v->exits <= m->cfg.trace_exits)
+			rn_vcpu_trace(v, rc);
 		/* The kernel holds nothing once an exit (not a kick: that
 		 * may come before the entry) says the guest could take an
 		 * interrupt: ready_for_interrupt is 0 while one is queued. */

@@ -27,7 +27,8 @@ runner_gone() { ! pidof vmxd-runner; }
 
 # restored_watch PID: up to 10 s (lab clock) for the restored guest's
 # first tick, showing each second what the runner's threads and (on
-# vmxcore) the guest's exits do, then the runner's output so far.
+# vmxcore) the guest's exits do, then the runner's output so far (its
+# first 40 exits traced: where the restored vCPU went).
 restored_watch() {
 	rw_n=0
 	while [ $rw_n -lt 10 ] && ! ticks < $D/restored.out | grep -q .; do
@@ -36,7 +37,7 @@ restored_watch() {
 		[ -r $SYSFS/exit_stats ] && echo "# ... ${rw_n}s after the restore, vmxcore exits: $(cat $SYSFS/exit_stats)"
 		hb_threads $1
 	done
-	head -n 20 $D/restored.out | sed 's/^/# restored| /'
+	head -n 60 $D/restored.out | sed 's/^/# restored| /'
 }
 
 # cross FROM TO N: boot on FROM, snapshot sN, destroy, restore on TO.
@@ -51,7 +52,7 @@ cross() {
 	wait_for 60 runner_gone
 	file=$(ls -t $D/snapshots/*/mem-*.vmstate | head -n 1)
 	$LAB/bin/vmxd-runner --backend "$2" --kernel $G/vmlinux --initrd $G/initrd.gz \
-		--cmdline "$CMDLINE" --memory 128 --restore "$file" < /dev/null > $D/restored.out 2>&1 &
+		--cmdline "$CMDLINE" --memory 128 --restore "$file" --trace-exits 40 < /dev/null > $D/restored.out 2>&1 &
 	pid=$!
 	restored_watch $pid
 	first=$(first_restored_tick)
