@@ -157,7 +157,7 @@ build_initramfs() {
 }
 
 # What the suites need but the boot does not: vmxd, vmctl, vmxd-runner,
-# qemu-img and their libraries (50 MB, mostly ICU), the nested guest (66 MB
+# qemu-img and their libraries (63 MB, mostly ICU), the nested guest (66 MB
 # of vmlinux).
 # It lies on the boot CD, which init mounts at /cdrom: in the initramfs the
 # lab kernel would spend many emulated minutes unpacking it at every boot.
